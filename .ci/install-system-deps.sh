@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Debian packages the tests need, installed from nothing on a fresh machine.
+# Prometheus is unpacked (not installed as a daemon) into .cache/prometheus; tests find
+# it there (or through $PROMETHEUS_BIN / $PROMTOOL_BIN).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+need_update=1
+apt_update() { if [ "$need_update" = 1 ]; then apt-get update -qq; need_update=0; fi; }
+
+command -v git >/dev/null || { apt_update; apt-get install -y -qq git; }
+
+if [ ! -x .cache/prometheus/usr/bin/prometheus ]; then
+  apt_update
+  mkdir -p .cache/debs .cache/prometheus
+  (cd .cache/debs && apt-get download -qq prometheus 2>/dev/null || apt-get download prometheus)
+  dpkg-deb -x .cache/debs/prometheus_*.deb .cache/prometheus
+fi
+.cache/prometheus/usr/bin/prometheus --version | head -1

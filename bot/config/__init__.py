@@ -1,0 +1,1 @@
+"""Configuration: load `.github/release-train.yml`, merge policies, validate, build the model."""
