@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = []
     for script in scripts:
         print(f"## {script.stem}\n", flush=True)
-        cmd = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
+        quick = args.quick and "--quick" in script.read_text()
+        cmd = [sys.executable, str(script)] + (["--quick"] if quick else [])
         started = time.perf_counter()
         rc = subprocess.call(cmd, cwd=HERE.parent)
         summary.append((script.stem, rc, time.perf_counter() - started))
