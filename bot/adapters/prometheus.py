@@ -1,0 +1,254 @@
+"""Prometheus HTTP API adapter: `/api/v1/query` and `/api/v1/query_range`.
+
+Works with Prometheus-compatible backends (Thanos, Mimir, VictoriaMetrics) through the
+same API. Every query carries an explicit evaluation time. Long queries (or all, with
+``post=True``) go as form-encoded POSTs. 5xx, 429, timeouts and connection errors are
+retried a bounded number of times with exponential backoff and jitter; a 4xx (a bad
+query) is not. Failures raise `ExternalError("prometheus", ...)`; answers become the
+frozen values of `bot.core.slo.results`.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.config.model import Prometheus
+from bot.core.slo.results import Labels, QueryResult, RangeResult, Sample, Series
+from bot.errors import ExternalError
+
+if TYPE_CHECKING:
+    import httpx
+
+LONG_QUERY = 1000  # characters; longer queries are POSTed
+BACKOFF_BASE = 0.25  # seconds
+BACKOFF_CAP = 8.0
+
+
+def unix(at: datetime) -> str:
+    """An instant as Prometheus wants it: Unix seconds (naive datetimes are UTC)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return f"{at.timestamp():.3f}"
+
+
+def parse_value(text: Any) -> float:
+    """A sample value: Prometheus sends strings, including ``NaN``, ``+Inf`` and ``-Inf``."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        raise ExternalError("prometheus", f"unexpected sample value {text!r}") from None
+
+
+def _labels(metric: Mapping[str, str]) -> Labels:
+    return tuple(sorted(metric.items()))
+
+
+def parse_query(body: Mapping[str, Any]) -> QueryResult:
+    """`data` of an instant query: vector, scalar or string."""
+    data, warnings = _data(body)
+    kind = data.get("resultType")
+    result = data.get("result")
+    if kind == "vector" and isinstance(result, list):
+        samples = tuple(
+            Sample(_labels(r.get("metric", {})), parse_value(r["value"][1]), float(r["value"][0]))
+            for r in result
+        )
+        return QueryResult("vector", samples, warnings)
+    if kind in ("scalar", "string") and isinstance(result, list) and len(result) == 2:
+        value = parse_value(result[1]) if kind == "scalar" else math.nan
+        return QueryResult(kind, (Sample((), value, float(result[0])),), warnings)
+    if kind == "matrix":
+        raise ExternalError("prometheus", "an instant query returned a range (matrix) result")
+    raise ExternalError("prometheus", f"unexpected result type {kind!r}")
+
+
+def parse_range(body: Mapping[str, Any]) -> RangeResult:
+    """`data` of a range query: a matrix."""
+    data, warnings = _data(body)
+    if data.get("resultType") != "matrix" or not isinstance(data.get("result"), list):
+        raise ExternalError("prometheus", f"unexpected range result {data.get('resultType')!r}")
+    series = tuple(
+        Series(
+            _labels(r.get("metric", {})),
+            tuple((float(t), parse_value(v)) for t, v in r.get("values", [])),
+        )
+        for r in data["result"]
+    )
+    return RangeResult(series, warnings)
+
+
+def _data(body: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    if body.get("status") != "success" or not isinstance(body.get("data"), dict):
+        error = body.get("error") or "no data in the response"
+        raise ExternalError("prometheus", f"{body.get('errorType', 'error')}: {error}")
+    warnings = tuple(str(w) for w in body.get("warnings") or ())
+    return body["data"], warnings
+
+
+class PrometheusClient:
+    """A small Prometheus API client. Use it in a ``with`` block (or call `close`)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        basic_auth: tuple[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        verify: bool | str = True,
+        retries: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+        post: bool = False,
+        rng: random.Random | None = None,
+    ) -> None:
+        import httpx
+
+        all_headers = {"Accept": "application/json", **(headers or {})}
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        self.url = url.rstrip("/")
+        self.retries = retries
+        self.post = post
+        self.requests = 0  # HTTP requests sent, retries included
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._http = httpx.Client(
+            headers=all_headers,
+            auth=basic_auth,
+            timeout=httpx.Timeout(timeout),
+            verify=verify,
+        )
+
+    def __enter__(self) -> PrometheusClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def query(self, promql: str, at: datetime) -> QueryResult:
+        """Evaluate `promql` at the instant `at`."""
+        return parse_query(self._call("/api/v1/query", {"query": promql, "time": unix(at)}))
+
+    def query_range(
+        self, promql: str, start: datetime, end: datetime, step: timedelta
+    ) -> RangeResult:
+        """Evaluate `promql` from `start` to `end` every `step`."""
+        params = {
+            "query": promql,
+            "start": unix(start),
+            "end": unix(end),
+            "step": f"{step.total_seconds():g}",
+        }
+        return parse_range(self._call("/api/v1/query_range", params))
+
+    def _call(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        import httpx
+
+        last, retry_after = "", None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self._sleep(self._backoff(attempt, retry_after))
+            self.requests += 1
+            retry_after = None
+            try:
+                response = self._send(path, params)
+            except httpx.TimeoutException as exc:
+                last = f"timed out: {exc or type(exc).__name__}"
+                continue
+            except httpx.TransportError as exc:
+                last = f"unreachable at {self.url}: {exc or type(exc).__name__}"
+                continue
+            if response.status_code >= 500 or response.status_code == 429:
+                last = f"HTTP {response.status_code}: {_error_text(response)}"
+                retry_after = response.headers.get("Retry-After")
+                continue
+            return _decode(response)
+        raise ExternalError(
+            "prometheus", f"{last} (after {self.retries + 1} attempts)", retryable=True
+        )
+
+    def _send(self, path: str, params: dict[str, str]) -> httpx.Response:
+        if self.post or len(params["query"]) > LONG_QUERY:
+            return self._http.post(self.url + path, data=params)
+        return self._http.get(self.url + path, params=params)
+
+    def _backoff(self, attempt: int, retry_after: str | None) -> float:
+        """Exponential backoff with jitter (50-100 %), at least a numeric Retry-After."""
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+        if retry_after and retry_after.isdigit():
+            delay = min(BACKOFF_CAP, max(delay, float(retry_after)))
+        return delay * (0.5 + self._rng.random() / 2)
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200].strip() or response.reason_phrase
+    if isinstance(body, dict) and body.get("error"):
+        return f"{body.get('errorType', 'error')}: {body['error']}"
+    return response.reason_phrase
+
+
+def _decode(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code >= 400:
+        raise ExternalError(
+            "prometheus",
+            f"query rejected (HTTP {response.status_code}): {_error_text(response)}",
+            status=response.status_code,
+        )
+    try:
+        body = response.json()
+    except ValueError:
+        raise ExternalError(
+            "prometheus", f"not JSON (HTTP {response.status_code})", status=response.status_code
+        ) from None
+    if not isinstance(body, dict):
+        raise ExternalError("prometheus", "the response is not a JSON object")
+    return body
+
+
+def client_from_config(
+    config: Prometheus,
+    env: Mapping[str, str],
+    url_override: str | None = None,
+    **kwargs: Any,
+) -> PrometheusClient:
+    """A client for the configured Prometheus; secrets come from the named env variables."""
+    url = url_override or config.url
+    if not url:
+        raise ExternalError("prometheus", "no URL configured (prometheus.url or --prometheus)")
+    token = _secret(env, config.token_env)
+    basic_auth = None
+    if config.username_env or config.password_env:
+        basic_auth = (
+            _secret(env, config.username_env) or "",
+            _secret(env, config.password_env) or "",
+        )
+    return PrometheusClient(
+        url,
+        token=token,
+        basic_auth=basic_auth,
+        headers=dict(config.headers),
+        timeout=config.timeout.total_seconds(),
+        verify=config.verify_tls,
+        **kwargs,
+    )
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    if not name:
+        return None
+    value = env.get(name)
+    if not value:
+        raise ExternalError("prometheus", f"environment variable {name} is not set")
+    return value

@@ -1,0 +1,106 @@
+"""Which PromQL queries an SLO needs at an instant: burn-rate windows clipped to the soak.
+
+`plan_queries` is pure: an SLO, a stage, a service, the evaluation instant `at` and the
+instant the stage was bumped (`since`) in; a list of `QuerySpec` out. The judge looks
+answers up by the same specs, so planning twice with the same inputs gives equal keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.config.model import SLO, BurnRate
+from bot.core.slo.promql import render_query
+
+DEFAULT_BURN_RATES = (
+    BurnRate(long=timedelta(hours=1), short=timedelta(minutes=5), factor=14.4),
+    BurnRate(long=timedelta(hours=6), short=timedelta(minutes=30), factor=6.0),
+)
+MIN_WINDOW = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """One query to ask: instant at `at` over `window`, or a range from `start` by `step`."""
+
+    role: str  # error_ratio | good | total | requests | latency | canary | baseline
+    promql: str
+    at: datetime
+    window: timedelta | None = None
+    start: datetime | None = None  # set for range queries
+    step: timedelta | None = None
+
+    @property
+    def is_range(self) -> bool:
+        return self.start is not None
+
+
+def clip_rules(rules: tuple[BurnRate, ...], elapsed: timedelta | None) -> tuple[BurnRate, ...]:
+    """Shorten windows longer than the time since the bump (whole seconds, at least 1 s)."""
+    if elapsed is None:
+        return rules
+    limit = timedelta(seconds=int(elapsed.total_seconds()))
+    return tuple(
+        BurnRate(long=min(r.long, limit), short=min(r.short, limit), factor=r.factor) for r in rules
+    )
+
+
+def burn_rules(slo: SLO, at: datetime, since: datetime | None) -> tuple[BurnRate, ...]:
+    """The SLO's burn-rate rules (or the SRE workbook defaults), clipped to the soak."""
+    elapsed = None if since is None else at - since
+    return clip_rules(slo.burn_rates or DEFAULT_BURN_RATES, elapsed)
+
+
+def soak_too_short(at: datetime, since: datetime | None) -> bool:
+    return since is not None and at - since < MIN_WINDOW
+
+
+def kind(slo: SLO) -> str:
+    """`error_ratio`, `good_total`, `latency`, or `compare` (a comparison-only SLO)."""
+    if slo.error_ratio:
+        return "error_ratio"
+    if slo.good and slo.total:
+        return "good_total"
+    if slo.latency:
+        return "latency"
+    return "compare"
+
+
+def primary_windows(slo: SLO, rules: tuple[BurnRate, ...]) -> list[timedelta]:
+    """Windows the primary query is asked over: every rule's (latency: the first rule's)."""
+    chosen = rules[:1] if kind(slo) == "latency" else rules
+    return sorted({w for r in chosen for w in (r.long, r.short)})
+
+
+def plan_queries(
+    slo: SLO, stage: str, service: str, at: datetime, since: datetime | None
+) -> list[QuerySpec]:
+    """Every query `judge` needs for this SLO, stage and service at `at`."""
+    if soak_too_short(at, since):
+        return []
+    rules = burn_rules(slo, at, since)
+    windows = primary_windows(slo, rules)
+    templates = {
+        "error_ratio": [("error_ratio", slo.error_ratio)],
+        "good_total": [("good", slo.good), ("total", slo.total)],
+        "latency": [("latency", slo.latency)],
+        "compare": [],
+    }[kind(slo)]
+    specs = [
+        QuerySpec(role, render_query(t, stage, service, w), at, window=w)
+        for role, t in templates
+        for w in windows
+    ]
+    longest = max(r.long for r in rules)
+    if slo.requests:
+        specs.append(
+            QuerySpec("requests", render_query(slo.requests, stage, service, longest), at, longest)
+        )
+    if slo.compare is not None:
+        start = since if since is not None else at - rules[0].long
+        step = slo.compare.step
+        for role, template in (("canary", slo.compare.canary), ("baseline", slo.compare.baseline)):
+            promql = render_query(template, stage, service, step)
+            specs.append(QuerySpec(role, promql, at, window=step, start=start, step=step))
+    return specs
