@@ -1,0 +1,431 @@
+"""Checks beyond the schema, on merged configuration data (pure: `now` is passed in).
+
+Each check takes the merged data and a `locate(path, value)` function and returns problems.
+They are defensive: values of the wrong shape are left to the schema's messages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.config.durations import parse_duration
+from bot.config.schemas import path_text
+from bot.errors import Problem
+
+Path_ = tuple[str | int, ...]
+Locate = Callable[[Path_, bool], tuple[str, int, int]]
+
+FREEZE_LOOKAHEAD = timedelta(days=90)
+_DATE = re.compile(r"^(?:(\d{4})-)?(\d{2})-(\d{2})$")
+
+
+class Checker:
+    """Collects problems for one merged configuration."""
+
+    def __init__(self, data: dict[str, Any], locate: Locate) -> None:
+        self.data = data
+        self.locate = locate
+        self.problems: list[Problem] = []
+
+    def error(
+        self, path: Path_, message: str, *, value: bool = True, severity: str = "error"
+    ) -> None:
+        file, line, col = self.locate(path, value)
+        self.problems.append(Problem(message, file=file, line=line, col=col, severity=severity))
+
+    def items(self, key: str) -> Iterator[tuple[Path_, dict[str, Any]]]:
+        """(path, item) for each mapping in the top-level list `key`."""
+        value = self.data.get(key)
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    yield (key, index), item
+
+
+def semantic_problems(
+    data: dict[str, Any], locate: Locate, now: datetime | None = None
+) -> list[Problem]:
+    """Every problem the schema cannot see; warnings have severity 'warning'.
+
+    The freeze-coverage warning needs `now` and is skipped without it."""
+    checker = Checker(data, locate)
+    check_unique_names(checker)
+    check_references(checker)
+    check_cron(checker)
+    check_globs(checker)
+    check_durations(checker)
+    check_cutover(checker)
+    check_freezes(checker)
+    check_slos(checker)
+    if now is not None and not any(p.severity == "error" for p in checker.problems):
+        check_freeze_coverage(checker, now)
+    return checker.problems
+
+
+def _names(checker: Checker, key: str) -> dict[str, Path_]:
+    return {
+        item["name"]: path for path, item in checker.items(key) if isinstance(item.get("name"), str)
+    }
+
+
+def _check_unique(checker: Checker, items: list[tuple[Path_, Any]], what: str) -> None:
+    seen: dict[str, Path_] = {}
+    for path, item in items:
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            first = checker.locate((*seen[name], "name"), True)
+            checker.error(
+                (*path, "name"), f"{what} name '{name}' is used twice (first at line {first[1]})"
+            )
+        else:
+            seen[name] = path
+
+
+def check_unique_names(checker: Checker) -> None:
+    for key, what in (
+        ("trains", "train"),
+        ("stages", "stage"),
+        ("services", "service"),
+        ("slos", "SLO"),
+        ("freezes", "freeze"),
+    ):
+        _check_unique(checker, list(checker.items(key)), what)
+    waves = []
+    for path, stage in checker.items("stages"):
+        for index, wave in enumerate(stage.get("waves") or []):
+            waves.append(((*path, "waves", index), wave))
+    # Wave names must be unique across stages: ledger records and commits name waves alone.
+    _check_unique(checker, waves, "wave")
+
+
+def _refs(checker: Checker, path: Path_, refs: Any, known: dict[str, Path_], what: str) -> None:
+    if not isinstance(refs, list):
+        return
+    for index, ref in enumerate(refs):
+        if isinstance(ref, str) and ref not in known:
+            hint = f"; known: {', '.join(sorted(known))}" if known else f"; no {what}s are defined"
+            checker.error((*path, index), f"{path_text(path)} names unknown {what} '{ref}'{hint}")
+
+
+def check_references(checker: Checker) -> None:
+    services, slos = _names(checker, "services"), _names(checker, "slos")
+    for path, train in checker.items("trains"):
+        _refs(checker, (*path, "services"), train.get("services"), services, "service")
+    for path, stage in checker.items("stages"):
+        _refs(checker, (*path, "slos"), stage.get("slos"), slos, "SLO")
+    gates = checker.data.get("gates")
+    budget = gates.get("error_budget") if isinstance(gates, dict) else None
+    if isinstance(budget, dict):
+        _refs(checker, ("gates", "error_budget", "slos"), budget.get("slos"), slos, "SLO")
+
+
+def check_cron(checker: Checker) -> None:
+    from croniter import croniter
+
+    for path, train in checker.items("trains"):
+        cadence = train.get("cadence")
+        if not isinstance(cadence, str):
+            continue
+        fields = cadence.split()
+        if len(fields) != 5:
+            checker.error(
+                (*path, "cadence"),
+                f"cadence {cadence!r} must have five cron fields "
+                f"(minute hour day month weekday), not {len(fields)}",
+            )
+        elif not croniter.is_valid(cadence):
+            checker.error((*path, "cadence"), f"cadence {cadence!r} is not a valid cron expression")
+
+
+def _glob_paths(checker: Checker) -> Iterator[tuple[Path_, str]]:
+    def each(path: Path_, value: Any) -> Iterator[tuple[Path_, str]]:
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, str):
+                    yield (*path, index), item
+
+    for path, service in checker.items("services"):
+        yield from each((*path, "paths"), service.get("paths"))
+        yield from each((*path, "manifests"), service.get("manifests"))
+    for path, stage in checker.items("stages"):
+        yield from each((*path, "manifests"), stage.get("manifests"))
+        for index, wave in enumerate(stage.get("waves") or []):
+            if isinstance(wave, dict):
+                yield from each((*path, "waves", index, "manifests"), wave.get("manifests"))
+
+
+def glob_problem(glob: str) -> str | None:
+    """Why `glob` is not a relative path inside the repository, or None when it is fine."""
+    if glob.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", glob):
+        return f"glob {glob!r} is absolute; write it relative to the repository root"
+    if "://" in glob:
+        return f"glob {glob!r} is a URL; write a path relative to the repository root"
+    if ".." in re.split(r"[/\\]", glob):
+        return f"glob {glob!r} uses '..'; globs cannot leave the repository"
+    if "\x00" in glob:
+        return f"glob {glob!r} contains a NUL character"
+    return None
+
+
+def check_globs(checker: Checker) -> None:
+    for path, glob in _glob_paths(checker):
+        why = glob_problem(glob)
+        if why:
+            checker.error(path, why)
+
+
+def _duration_paths(checker: Checker) -> Iterator[tuple[Path_, Any]]:
+    for path, train in checker.items("trains"):
+        deadlines = train.get("deadlines")
+        if isinstance(deadlines, dict):
+            for state, value in deadlines.items():
+                yield (*path, "deadlines", state), value
+    for path, stage in checker.items("stages"):
+        yield (*path, "soak"), stage.get("soak")
+        for index, wave in enumerate(stage.get("waves") or []):
+            if isinstance(wave, dict):
+                yield (*path, "waves", index, "soak"), wave.get("soak")
+    for path, slo in checker.items("slos"):
+        for key in ("window", "inconclusive_after"):
+            yield (*path, key), slo.get(key)
+        for index, rule in enumerate(slo.get("burn_rates") or []):
+            if isinstance(rule, dict):
+                yield (*path, "burn_rates", index, "long"), rule.get("long")
+                yield (*path, "burn_rates", index, "short"), rule.get("short")
+
+
+def check_durations(checker: Checker) -> None:
+    from bot.config.durations import PATTERN
+
+    for path, value in _duration_paths(checker):
+        if not isinstance(value, str) or not re.match(PATTERN, value) or len(value) < 2:
+            continue  # absent, or the schema already says what is wrong
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            checker.error(path, f"{path_text(path)}: {exc}")
+    for path, slo in checker.items("slos"):
+        for index, rule in enumerate(slo.get("burn_rates") or []):
+            long, short = _dur(rule, "long"), _dur(rule, "short")
+            if long is not None and short is not None and short >= long:
+                checker.error(
+                    (*path, "burn_rates", index, "short"),
+                    "burn rate: the short window must be shorter than the long one",
+                )
+
+
+def _dur(mapping: Any, key: str) -> timedelta | None:
+    if not isinstance(mapping, dict) or not isinstance(mapping.get(key), str):
+        return None
+    try:
+        return parse_duration(mapping[key])
+    except ValueError:
+        return None
+
+
+def check_cutover(checker: Checker) -> None:
+    cutover = checker.data.get("cutover")
+    if not isinstance(cutover, dict):
+        return
+    zone = cutover.get("timezone")
+    if isinstance(zone, str) and not _zone_exists(zone):
+        checker.error(
+            ("cutover", "timezone"),
+            f"time zone {zone!r} does not exist; use an IANA name such as Europe/Berlin",
+        )
+    windows = cutover.get("windows")
+    for index, window in enumerate(windows if isinstance(windows, list) else []):
+        if isinstance(window, dict) and window.get("from") == window.get("to") is not None:
+            checker.error(
+                ("cutover", "windows", index, "to"),
+                f"cutover window opens and closes at the same time ({window['to']})",
+            )
+
+
+def _zone_exists(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def parse_freeze_day(text: str, yearly: bool) -> date | None:
+    """A freeze day as a date (year 2000 for yearly MM-DD ones); None when not a real day."""
+    match = _DATE.match(text)
+    if not match:
+        return None
+    year, month, day = match.groups()
+    try:
+        return date(2000 if yearly or year is None else int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def check_freezes(checker: Checker) -> None:
+    for path, freeze in checker.items("freezes"):
+        yearly = freeze.get("yearly") is True
+        days = {}
+        for key in ("from", "to"):
+            text = freeze.get(key)
+            if not isinstance(text, str) or not _DATE.match(text):
+                continue
+            if not yearly and len(text) == 5:
+                checker.error(
+                    (*path, key),
+                    f"freeze {key} {text!r} needs a year (YYYY-MM-DD); "
+                    "add 'yearly: true' for a freeze that repeats every year",
+                )
+                continue
+            day = parse_freeze_day(text, yearly)
+            if day is None:
+                checker.error((*path, key), f"freeze {key} {text!r} is not a real date")
+            days[key] = day
+        start, end = days.get("from"), days.get("to")
+        if start and end and not yearly and end < start:
+            checker.error((*path, "to"), f"freeze ends ({end}) before it starts ({start})")
+
+
+_PROMQL_KEYS = ("error_ratio", "good", "total", "latency", "requests")
+
+
+def check_slos(checker: Checker) -> None:
+    for path, slo in checker.items("slos"):
+        kinds = [k for k in ("error_ratio", "good", "latency") if slo.get(k)]
+        name = slo.get("name", "?")
+        if slo.get("good") and not slo.get("total"):
+            checker.error((*path, "good"), f"SLO '{name}' has good but no total")
+        if slo.get("total") and not slo.get("good"):
+            checker.error((*path, "total"), f"SLO '{name}' has total but no good")
+        if slo.get("latency") and not slo.get("threshold"):
+            checker.error((*path, "latency"), f"SLO '{name}' has latency but no threshold")
+        if slo.get("threshold") and not slo.get("latency"):
+            checker.error((*path, "threshold"), f"SLO '{name}' has threshold but no latency")
+        if len(kinds) != 1:
+            found = " and ".join(kinds) if kinds else "none"
+            checker.error(
+                (*path, "name"),
+                f"SLO '{name}' needs exactly one of error_ratio, "
+                f"good + total, or latency + threshold (found {found})",
+                value=False,
+            )
+        if slo.get("min_requests") and not slo.get("requests") and not slo.get("total"):
+            checker.error(
+                (*path, "min_requests"),
+                f"SLO '{name}' sets min_requests but has no requests (or total) query",
+            )
+        for key in _PROMQL_KEYS:
+            _check_promql(checker, (*path, key), slo.get(key))
+        compare = slo.get("compare")
+        if isinstance(compare, dict):
+            for key in ("canary", "baseline"):
+                _check_promql(checker, (*path, "compare", key), compare.get(key))
+
+
+def promql_problem(query: str) -> str | None:
+    """A cheap sanity check: brackets balance and quotes close. None when it looks fine."""
+    closing = {")": "(", "]": "[", "}": "{"}
+    stack: list[str] = []
+    quote = ""
+    escaped = False
+    for char in query:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote != "`":
+                escaped = True
+            elif char == quote:
+                quote = ""
+            continue
+        if char in "\"'`":
+            quote = char
+        elif char in "([{":
+            stack.append(char)
+        elif char in closing and (not stack or stack.pop() != closing[char]):
+            return f"unbalanced {char!r}"
+    if quote:
+        return f"unclosed {quote} quote"
+    if stack:
+        return f"unclosed {stack[-1]!r}"
+    return None
+
+
+def _check_promql(checker: Checker, path: Path_, query: Any) -> None:
+    if isinstance(query, str) and query:
+        why = promql_problem(query)
+        if why:
+            checker.error(path, f"{path_text(path)}: PromQL looks broken: {why}")
+
+
+def check_freeze_coverage(checker: Checker, now: datetime) -> None:
+    """Warn when freezes cancel every departure of a train in the next 90 days."""
+    from bot.config.build import build_freezes
+    from bot.config.model import Train
+
+    cutover = checker.data.get("cutover")
+    zone = cutover.get("timezone", "UTC") if isinstance(cutover, dict) else "UTC"
+    freezes = build_freezes(checker.data)
+    if not freezes:
+        return
+    for path, train in checker.items("trains"):
+        cadence = train.get("cadence", Train.cadence)
+        used = covering_freezes(cadence, freezes, now, str(zone))
+        if not used:
+            continue
+        name = train.get("name", "?")
+        end = (now + FREEZE_LOOKAHEAD).date()
+        if len(used) == 1:
+            index = next(i for i, f in enumerate(freezes) if f.name == used[0])
+            checker.error(
+                ("freezes", index, "name"),
+                f"freeze '{used[0]}' cancels every departure of train '{name}' "
+                f"from {now.date()} to {end}",
+                value=True,
+                severity="warning",
+            )
+        else:
+            checker.error(
+                (*path, "cadence"),
+                f"freezes {', '.join(used)} cancel every departure of train '{name}' "
+                f"from {now.date()} to {end}",
+                severity="warning",
+            )
+
+
+def covering_freezes(cadence: str, freezes: list[Any], now: datetime, tz: str) -> list[str]:
+    """Names of the freezes that cancel every departure in the next 90 days ([] if any survives
+    or there is no departure at all)."""
+    from zoneinfo import ZoneInfo
+
+    from croniter import croniter
+
+    from bot.core.calendar import active_freeze
+
+    zone = ZoneInfo(tz)
+    horizon = now + FREEZE_LOOKAHEAD
+    used: list[str] = []
+    after = now
+    while True:
+        at = croniter(cadence, after).get_next(datetime)
+        if at > horizon:
+            return used
+        freeze = active_freeze(freezes, at, tz)
+        if freeze is None:
+            return []
+        if freeze.name not in used:
+            used.append(freeze.name)
+        day = at.astimezone(zone).date()
+        while day <= horizon.date() and active_freeze(
+            freezes, datetime.combine(day, datetime.min.time(), zone), tz
+        ):
+            day += timedelta(days=1)
+        after = datetime.combine(day, datetime.min.time(), zone) - timedelta(seconds=1)

@@ -1,0 +1,174 @@
+"""The JSON Schemas of the configuration language, and schema errors as positioned problems.
+
+`schemas/config.schema.json` is the source; `schemas/policy.schema.json` is derived from it
+(`derive_policy_schema`: the same shape with nothing required at the top) and checked in.
+Regenerate it with `python -m bot.config.schemas`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable, Iterable
+from functools import cache
+from typing import Any
+
+from bot.errors import Problem
+
+Path_ = tuple[str | int, ...]
+# Given a path and whether the value (not the key) is meant: (file, line, col).
+Locate = Callable[[Path_, bool], tuple[str, int, int]]
+
+POLICY_ID = "https://release-train.dev/schemas/policy.schema.json"
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The shipped schema `schemas/<name>` as a dict (cached; do not mutate)."""
+    from bot.resources import schema_path
+
+    with schema_path(name).open(encoding="utf-8") as handle:
+        return dict(json.load(handle))
+
+
+def derive_policy_schema(config_schema: dict[str, Any]) -> dict[str, Any]:
+    """A policy file has the config's shape with nothing required at the top level."""
+    policy = json.loads(json.dumps(config_schema))
+    policy.pop("required", None)
+    policy["$id"] = POLICY_ID
+    policy["title"] = "Release Train policy"
+    policy["description"] = (
+        "A shared policy file (policies/*.yml or a file named by extends:): the shape of "
+        ".github/release-train.yml with nothing required; merged under the repository's file."
+    )
+    return dict(policy)
+
+
+def path_text(path: Iterable[str | int]) -> str:
+    """`trains[0].cadence` for ('trains', 0, 'cadence'); `(top level)` for ()."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+@cache
+def _validator(name: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema(name))
+
+
+def schema_problems(data: Any, schema_name: str, locate: Locate) -> list[Problem]:
+    """Validate `data` against `schemas/<schema_name>`; every error as a positioned problem."""
+    problems: list[Problem] = []
+    for error in _validator(schema_name).iter_errors(data):
+        problems.extend(_error_problems(error, locate))
+    return problems
+
+
+def _problem(locate: Locate, path: Path_, message: str, *, value: bool) -> Problem:
+    file, line, col = locate(path, value)
+    return Problem(message, file=file, line=line, col=col)
+
+
+def _error_problems(error: Any, locate: Locate) -> list[Problem]:
+    path: Path_ = tuple(error.absolute_path)
+    where = path_text(path)
+    kind = error.validator
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        return _unknown_keys(error, path, locate)
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [_problem(locate, path, f"{where}: missing required key '{missing}'", value=False)]
+    return [_problem(locate, path, f"{where}: {_describe(error)}", value=True)]
+
+
+def _unknown_keys(error: Any, path: Path_, locate: Locate) -> list[Problem]:
+    known = list(error.schema.get("properties", {}))
+    patterns = list(error.schema.get("patternProperties", {}))
+    import re
+
+    out = []
+    for key in error.instance:
+        if key in known or any(re.search(p, key) for p in patterns):
+            continue
+        hint = difflib.get_close_matches(str(key), known, n=1)
+        if hint:
+            advice = f"; did you mean '{hint[0]}'?"
+        elif known:
+            advice = f"; expected one of: {', '.join(known)}"
+        else:
+            advice = "; header names are letters, digits and '-'"
+        place = path_text(path)
+        message = f"unknown key '{key}'" + (f" in {place}" if path else "") + advice
+        out.append(_problem(locate, (*path, key), message, value=False))
+    return out
+
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "nothing",
+}
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _describe(error: Any) -> str:
+    kind, schema, instance = error.validator, error.schema, error.instance
+    if kind == "type":
+        expected = error.validator_value
+        names = [expected] if isinstance(expected, str) else list(expected)
+        wanted = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        return f"expected {wanted}, got {_kind_of(instance)} ({_short(instance)})"
+    if kind == "pattern":
+        return f"{_short(instance)} is not valid: {schema.get('description', 'bad format')}"
+    if kind == "enum":
+        return f"{_short(instance)} is not one of: {', '.join(map(str, error.validator_value))}"
+    if kind == "const":
+        return f"must be {error.validator_value!r}, not {_short(instance)}"
+    if kind == "minItems":
+        return f"needs at least {error.validator_value} item(s)"
+    if kind == "minLength":
+        return "must not be empty" if error.validator_value == 1 else error.message
+    if kind == "uniqueItems":
+        return f"has duplicate items: {_short(instance)}"
+    return str(error.message)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def main() -> None:
+    """Rewrite schemas/policy.schema.json from schemas/config.schema.json."""
+    from bot.resources import schema_path
+
+    policy = derive_policy_schema(load_schema("config.schema.json"))
+    schema_path("policy.schema.json").write_text(
+        json.dumps(policy, indent=2) + "\n", encoding="utf-8"
+    )
+
+
+if __name__ == "__main__":
+    main()
