@@ -1,0 +1,100 @@
+"""`release-train serve`: run the GitHub App webhook server.
+
+Production runs gunicorn in-process (its `BaseApplication`), one `create_app` per worker
+process; `--dev` runs Werkzeug's development server instead. Settings come from the
+environment (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, GITHUB_API_URL,
+PROMETHEUS_URL, PROMETHEUS_TOKEN, APP_SLUG, SCHEDULE_INTERVAL, LOG_LEVEL); a missing one
+stops the command before it listens, naming the variable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from typing import Any
+
+DESCRIPTION = """\
+Serve the GitHub App: POST /webhook (signed deliveries), GET /healthz, GET /metrics.
+
+environment:
+  APP_ID                 the GitHub App's id (required)
+  PRIVATE_KEY            the App's private key, PEM (or PRIVATE_KEY_PATH: a file holding it)
+  WEBHOOK_SECRET         the webhook secret (required)
+  GITHUB_API_URL         default https://api.github.com (GitHub Enterprise: https://HOST/api/v3)
+  PROMETHEUS_URL         Prometheus for SLO judgement; PROMETHEUS_TOKEN a bearer token
+  APP_SLUG               the App's slug (else asked from GET /app at start)
+  SCHEDULE_INTERVAL      seconds between ticks of each repository (default 300; 0: off)
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="run the GitHub App webhook server", description=DESCRIPTION
+    )
+    parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "3000")),
+        help="port to bind (default $PORT or 3000)",
+    )
+    parser.add_argument(
+        "--dev", action="store_true", help="use Werkzeug's development server instead of gunicorn"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="gunicorn worker processes (default 1; each runs its own "
+        "reconcile worker and scheduler, safe thanks to the ledger's CAS)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=8,
+        metavar="N",
+        help="request threads per gunicorn worker (default 8)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _gunicorn(factory: Callable[[], Any], options: dict[str, Any]) -> Any:
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return factory()
+
+    return Server()
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.errors import UsageError
+    from bot.transports.app import create_app
+    from bot.transports.settings import settings_from_env
+
+    if args.workers < 1 or args.threads < 1:
+        raise UsageError("--workers and --threads must be at least 1")
+    settings = settings_from_env(os.environ)  # fail before listening, naming the variable
+    if args.dev:
+        create_app(settings).run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+        return 0
+    options = {
+        "bind": f"{args.host}:{args.port}",
+        "workers": args.workers,
+        "worker_class": "gthread",
+        "threads": args.threads,
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "loglevel": settings.log_level.lower(),
+        "accesslog": None,
+        "proc_name": "release-train",
+    }
+    _gunicorn(lambda: create_app(settings), options).run()
+    return 0

@@ -1,0 +1,323 @@
+"""The GitHub App webhook server: a Flask app from `create_app(settings)`.
+
+`POST /webhook` checks size and signature, drops duplicate deliveries, routes the event to a
+repository and hands it to the background worker, answering 202 at once. The worker runs the
+reconciler (by default the shell's `reconcile` with a githubkit client holding the
+installation's token); the scheduler ticks watched repositories. `GET /healthz` and
+`GET /metrics` (Prometheus text format) complete the surface.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from flask import Flask, Response, request
+
+from bot.transports import routing, signature
+from bot.transports.auth import AppAuth
+from bot.transports.logging import Redactor, configure
+from bot.transports.metrics import Metrics
+from bot.transports.result import view
+from bot.transports.scheduler import CONFIG_PATH, Scheduler, discover
+from bot.transports.settings import Settings
+from bot.transports.worker import Job, Trigger, Worker
+
+MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+SEEN_CAPACITY = 10_000
+LOG = logging.getLogger("release_train.app")
+
+
+@dataclass(frozen=True)
+class ReconcileRequest:
+    """What the reconciler is asked to do: look at `repo` as of `now`."""
+
+    repo: str
+    now: datetime
+    installation_id: int | None
+    delivery: str | None
+    events: tuple[str, ...] = ()
+    attempt: int = 0
+
+
+Reconciler = Callable[[ReconcileRequest], object]
+Clock = Callable[[], datetime]
+
+
+class SeenDeliveries:
+    """A bounded LRU of delivery ids: `add` is True the first time an id is seen."""
+
+    def __init__(self, capacity: int = SEEN_CAPACITY) -> None:
+        self._capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, delivery: str) -> bool:
+        with self._lock:
+            if delivery in self._ids:
+                self._ids.move_to_end(delivery)
+                return False
+            self._ids[delivery] = None
+            if len(self._ids) > self._capacity:
+                self._ids.popitem(last=False)
+            return True
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+def github_reconciler(settings: Settings, auth: AppAuth, metrics: Metrics) -> Reconciler:
+    """The production reconciler: installation token → githubkit client → `reconcile`."""
+
+    def run(req: ReconcileRequest) -> object:
+        from githubkit import GitHub
+
+        from bot.shell.reconcile import reconcile
+
+        inst = req.installation_id or auth.installation_for(req.repo)
+        token = auth.installation_token(inst)
+
+        def observe(response: Any) -> None:
+            metrics.observe_github_response(
+                response.request.method, response.status_code, response.headers, str(inst)
+            )
+
+        hooks = {"request": [], "response": [observe]}
+        with GitHub(token, base_url=settings.api_url, event_hooks=hooks) as gh:
+            return reconcile(req.repo, req.now, client=gh, delivery=req.delivery)
+
+    return run
+
+
+class Runtime:
+    """Everything one app instance owns: metrics, worker, scheduler, App auth, logs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        reconciler: Reconciler | None,
+        clock: Clock,
+        *,
+        worker_threads: int = 2,
+        debounce: float = 0.25,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.redactor = Redactor(settings.secrets())
+        self.metrics = Metrics()
+        self.seen = SeenDeliveries()
+        self.auth = AppAuth(
+            settings.app_id, settings.private_key, settings.api_url, on_token=self.redactor.add
+        )
+        self.reconciler = reconciler or github_reconciler(settings, self.auth, self.metrics)
+        self.bot_login = settings.bot_login
+        self.worker = Worker(
+            self._reconcile,
+            threads=worker_threads,
+            debounce=debounce,
+            on_depth=self.metrics.queue_depth.set,
+        )
+        self.scheduler = Scheduler(self.worker.submit, interval=settings.schedule_interval)
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        self.worker.start()
+        if self.settings.schedule_interval > 0:
+            self.scheduler.start()
+            threading.Thread(target=self._discover_loop, name="discover", daemon=True).start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.scheduler.stop()
+        self.worker.stop()
+
+    def _reconcile(self, job: Job) -> None:
+        now = self.clock()
+        req = ReconcileRequest(
+            job.repo, now, job.installation_id, job.delivery, job.events, job.attempt
+        )
+        started = time.monotonic()
+        extra: dict[str, Any] = {
+            "repo": job.repo,
+            "delivery": job.delivery,
+            "trigger": ",".join(job.events),
+        }
+        try:
+            result = self.reconciler(req)
+        except Exception:
+            self.metrics.reconciled("error", time.monotonic() - started)
+            raise
+        took = time.monotonic() - started
+        self.metrics.reconciled("ok", took)
+        seen = view(result)
+        self.metrics.set_train_states(job.repo, [t.state for t in seen.trains])
+        if self.settings.schedule_interval > 0:
+            self.scheduler.report(job.repo, job.installation_id, seen.seconds_until_due(now))
+        extra |= {
+            "train_id": ",".join(t.id for t in seen.trains) or None,
+            "duration_ms": round(took * 1000, 1),
+            "outcome": "ok",
+        }
+        LOG.info("reconciled %s: %d action(s)", job.repo, len(seen.actions), extra=extra)
+
+    def _discover_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._discover_once()
+                return
+            except Exception as exc:
+                LOG.warning("discovery failed; retrying in 60s", extra={"error": str(exc)})
+                if self._stop.wait(60):
+                    return
+
+    def _discover_once(self) -> None:
+        if self.bot_login is None:
+            self.bot_login = f"{self.auth.app_slug()}[bot]"
+        found = discover(
+            self.auth.installations,
+            self.auth.repositories,
+            lambda repo, inst: self.auth.has_file(repo, inst, CONFIG_PATH),
+        )
+        for repo, inst in found:
+            self.scheduler.watch(repo, inst)
+        LOG.info("watching %d repositories", len(found))
+
+
+def _json(code: int, /, **body: Any) -> Response:
+    return Response(json.dumps(body), status=code, mimetype="application/json")
+
+
+def _read_body(limit: int) -> bytes | None:
+    """The raw body, or None when it exceeds `limit` (checked while reading)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks, size = [], 0
+    stream = request.stream
+    while chunk := stream.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _payload(body: bytes) -> dict[str, Any] | None:
+    """JSON from the body (application/json or GitHub's form encoding), None if invalid."""
+    text: str | bytes = body
+    if request.mimetype == "application/x-www-form-urlencoded":
+        values = parse_qs(body.decode("utf-8", "replace")).get("payload")
+        if not values:
+            return None
+        text = values[0]
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _handle_webhook(rt: Runtime) -> Response:
+    event = request.headers.get("X-GitHub-Event", "")
+    delivery = request.headers.get("X-GitHub-Delivery", "") or f"local-{uuid.uuid4()}"
+    extra: dict[str, Any] = {"delivery": delivery, "event": event}
+    body = _read_body(MAX_BODY)
+    if body is None:
+        rt.metrics.delivery(event, "too_large")
+        LOG.warning("delivery refused: body over %d bytes", MAX_BODY, extra=extra)
+        return _json(413, status="refused", reason="payload too large")
+    header = request.headers.get("X-Hub-Signature-256")
+    if not signature.verify(rt.settings.webhook_secret, body, header):
+        rt.metrics.delivery(event, "unauthorized")
+        reason = "missing X-Hub-Signature-256" if not header else "bad signature"
+        LOG.warning("delivery refused: %s", reason, extra=extra)
+        return _json(401, status="refused", reason=reason)
+    if not rt.seen.add(delivery):
+        rt.metrics.delivery(event, "duplicate")
+        LOG.info("duplicate delivery ignored", extra=extra)
+        return _json(202, status="duplicate", delivery=delivery)
+    payload = _payload(body)
+    if payload is None:
+        rt.metrics.delivery(event, "bad_payload")
+        return _json(400, status="refused", reason="payload is not a JSON object")
+    return _dispatch(rt, event, delivery, payload, extra)
+
+
+def _dispatch(
+    rt: Runtime, event: str, delivery: str, payload: dict[str, Any], extra: dict[str, Any]
+) -> Response:
+    extra |= routing.delivery_summary(event, payload)
+    change = routing.installation_change(event, payload)
+    if change is not None:
+        for repo in change.added:
+            rt.scheduler.watch(repo, change.installation_id)
+        for repo in change.removed:
+            rt.scheduler.unwatch(repo)
+    where = routing.route(event, payload, bot_login=rt.bot_login)
+    if where.repo is None:
+        rt.metrics.delivery(event, "ignored")
+        LOG.info("delivery ignored: %s", where.reason, extra=extra)
+        return _json(202, status="ignored", reason=where.reason)
+    rt.worker.submit(Trigger(where.repo, where.installation_id, delivery, event))
+    rt.metrics.delivery(event, "queued")
+    LOG.info("delivery queued", extra=extra | {"repo": where.repo})
+    return _json(202, status="queued", repository=where.repo)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    reconciler: Reconciler | None = None,
+    clock: Clock | None = None,
+    start: bool = True,
+    worker_threads: int = 2,
+    debounce: float = 0.25,
+) -> Flask:
+    """The webhook app. `reconciler` defaults to the shell's reconcile through githubkit;
+    `clock` gives the `now` each reconcile sees; `start=False` leaves the worker and
+    scheduler stopped (call `app.extensions["release_train"].start()`)."""
+    rt = Runtime(
+        settings,
+        reconciler,
+        clock or (lambda: datetime.now(UTC)),
+        worker_threads=worker_threads,
+        debounce=debounce,
+    )
+    configure(rt.redactor, level=settings.log_level)
+    app = Flask("release_train")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.extensions["release_train"] = rt
+
+    @app.post("/webhook")
+    def webhook() -> Response:
+        return _handle_webhook(rt)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return _json(
+            200, status="ok", pending=len(rt.worker.pending()), watched=len(rt.scheduler.watched())
+        )
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        data, content_type = rt.metrics.render()
+        return Response(data, status=200, content_type=content_type)
+
+    if start:
+        rt.start()
+    return app
+
+
+def runtime(app: Flask) -> Runtime:
+    """The `Runtime` behind an app made by `create_app`."""
+    rt = app.extensions["release_train"]
+    assert isinstance(rt, Runtime)
+    return rt

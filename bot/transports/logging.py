@@ -1,0 +1,147 @@
+"""JSON logs for the server, with secrets redacted before anything is written.
+
+Each line is one JSON object: time, level, logger, message and the context the bot
+knows (`delivery`, `repo`, `train_id`, `event`, ...) passed through `extra=`. A
+`Redactor` removes every secret the process knows (webhook secret, private key,
+installation tokens as they are minted) and anything shaped like a credential
+(GitHub tokens, JWTs, PEM keys, `Authorization` values). The `RedactionFilter` applies it
+to each record, and the formatter applies it again to the final line (tracebacks too).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import IO, Any
+
+MASK = "[REDACTED]"
+CONTEXT_KEYS = (
+    "delivery",
+    "repo",
+    "train_id",
+    "event",
+    "action",
+    "installation",
+    "outcome",
+    "status",
+    "duration_ms",
+    "attempt",
+    "reason",
+    "trigger",
+    "error",
+    "number",
+    "sender",
+    "next_due",
+    "host",
+    "port",
+)
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+        MASK,
+    ),
+    (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{16,})"), MASK),
+    (re.compile(r"\bv1\.[0-9a-f]{40}\b"), MASK),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"), MASK),
+    (re.compile(r"(?i)\b(token|bearer)(\s+)[A-Za-z0-9._~+/=-]{12,}"), r"\1\2" + MASK),
+    (
+        re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(?:[A-Za-z]+ +)?[^\s\"',}]+"),
+        r"\1" + MASK,
+    ),
+)
+
+
+class Redactor:
+    """Replace known secret values and credential-shaped strings with a mask."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str) -> None:
+        """Remember a secret (e.g. a freshly minted installation token)."""
+        values = {secret, secret.strip()}
+        values |= {line.strip() for line in secret.splitlines() if len(line.strip()) >= 16}
+        with self._lock:
+            self._secrets |= {v for v in values if len(v) >= 4}
+
+    def __call__(self, text: str) -> str:
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+            escaped = json.dumps(secret)[1:-1]
+            if escaped != secret and escaped in text:
+                text = text.replace(escaped, MASK)
+        return text
+
+
+class RedactionFilter(logging.Filter):
+    """Render each record's message once, redacted, so no handler sees the raw values."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redactor(record.getMessage())
+        record.args = None
+        for key in CONTEXT_KEYS:
+            value = record.__dict__.get(key)
+            if isinstance(value, str):
+                record.__dict__[key] = self.redactor(value)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; the final text is redacted once more."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key in CONTEXT_KEYS:
+            value = record.__dict__.get(key)
+            if value is not None:
+                doc[key] = value
+        if record.exc_info:
+            doc["exc"] = self.formatException(record.exc_info)
+        return self.redactor(json.dumps(doc, default=str))
+
+
+def configure(
+    redactor: Redactor,
+    *,
+    level: str = "INFO",
+    stream: IO[str] | None = None,
+    logger_name: str = "release_train",
+) -> logging.Logger:
+    """Attach one redacting JSON handler to `logger_name` (idempotent) and return it."""
+    logger = logging.getLogger(logger_name)
+    for old in list(logger.handlers):
+        if getattr(old, "_release_train", False):
+            logger.removeHandler(old)
+    handler: logging.Handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactionFilter(redactor))
+    handler.setFormatter(JsonFormatter(redactor))
+    handler._release_train = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+    return logger

@@ -1,0 +1,100 @@
+"""Prometheus metrics for one app instance, in its own registry (no global state).
+
+`GET /metrics` renders `Metrics.render()`. The GitHub client built for each reconcile
+reports every response through `Metrics.observe_github_response` (an httpx event hook).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+RECONCILE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.deliveries = Counter(
+            "release_train_webhook_deliveries",
+            "Webhook deliveries by event and outcome.",
+            ["event", "outcome"],
+            registry=r,
+        )
+        self.reconciles = Counter(
+            "release_train_reconciles",
+            "Reconcile runs by outcome (ok, error, retry).",
+            ["outcome"],
+            registry=r,
+        )
+        self.reconcile_seconds = Histogram(
+            "release_train_reconcile_duration_seconds",
+            "Wall time of one reconcile.",
+            ["outcome"],
+            buckets=RECONCILE_BUCKETS,
+            registry=r,
+        )
+        self.github_requests = Counter(
+            "release_train_github_requests",
+            "GitHub API responses by method and status.",
+            ["method", "status"],
+            registry=r,
+        )
+        self.rate_limit_remaining = Gauge(
+            "release_train_github_rate_limit_remaining",
+            "x-ratelimit-remaining from the last GitHub response, per installation.",
+            ["installation"],
+            registry=r,
+        )
+        self.trains = Gauge(
+            "release_train_trains",
+            "Trains by state, from the last reconcile of each repo.",
+            ["state"],
+            registry=r,
+        )
+        self.queue_depth = Gauge(
+            "release_train_worker_pending_repos",
+            "Repositories waiting for a reconcile.",
+            registry=r,
+        )
+        self._trains_by_repo: dict[str, dict[str, int]] = {}
+        self._lock = threading.Lock()
+
+    def delivery(self, event: str, outcome: str) -> None:
+        self.deliveries.labels(event=event or "unknown", outcome=outcome).inc()
+
+    def reconciled(self, outcome: str, seconds: float) -> None:
+        self.reconciles.labels(outcome=outcome).inc()
+        self.reconcile_seconds.labels(outcome=outcome).observe(seconds)
+
+    def observe_github_response(
+        self, method: str, status: int, headers: Mapping[str, str], installation: str
+    ) -> None:
+        self.github_requests.labels(method=method, status=str(status)).inc()
+        remaining = headers.get("x-ratelimit-remaining")
+        if remaining is not None and remaining.isdigit():
+            self.rate_limit_remaining.labels(installation=installation).set(int(remaining))
+
+    def set_train_states(self, repo: str, states: Iterable[str]) -> None:
+        """Replace `repo`'s contribution to the trains-by-state gauge."""
+        counts: dict[str, int] = {}
+        for state in states:
+            counts[state] = counts.get(state, 0) + 1
+        with self._lock:
+            self._trains_by_repo[repo] = counts
+            totals: dict[str, int] = {}
+            for per_repo in self._trains_by_repo.values():
+                for state, n in per_repo.items():
+                    totals[state] = totals.get(state, 0) + n
+            for state in {*totals, *self._known_states()}:
+                self.trains.labels(state=state).set(totals.get(state, 0))
+
+    def _known_states(self) -> set[str]:
+        return {s.labels["state"] for m in self.trains.collect() for s in m.samples}
+
+    def render(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

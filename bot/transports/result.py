@@ -1,0 +1,55 @@
+"""A transport's view of what a reconcile returned: train ids, states, actions, next due.
+
+The shell's `ReconcileResult` (actions planned and done, trains) is read through its
+attributes only, so the transports depend on its shape and not its module. Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TrainView:
+    id: str
+    state: str
+
+
+@dataclass(frozen=True)
+class ResultView:
+    trains: tuple[TrainView, ...] = ()
+    actions: tuple[str, ...] = ()  # described actions done (or planned, in a dry run)
+    next_due: datetime | None = None
+
+    @property
+    def train(self) -> TrainView | None:
+        """The train the outputs talk about: the newest non-terminal one, else the newest."""
+        live = [t for t in self.trains if t.state not in ("completed", "rolled_back", "aborted")]
+        pool = live or list(self.trains)
+        return max(pool, key=lambda t: t.id) if pool else None
+
+    def seconds_until_due(self, now: datetime) -> float | None:
+        if self.next_due is None:
+            return None
+        return max(0.0, (self.next_due - now).total_seconds())
+
+
+def _describe(action: Any) -> str:
+    describe = getattr(action, "describe", None)
+    return str(describe()) if callable(describe) else str(action)
+
+
+def view(result: object, *, dry_run: bool = False) -> ResultView:
+    """Read a reconcile result (or None) into a `ResultView`."""
+    if result is None:
+        return ResultView()
+    trains = tuple(
+        TrainView(str(getattr(t, "id", "")), str(getattr(t, "state", "")))
+        for t in getattr(result, "trains", ()) or ()
+    )
+    which = "actions_planned" if dry_run else "actions_done"
+    actions = tuple(_describe(a) for a in getattr(result, which, ()) or ())
+    due = getattr(result, "next_due", None)
+    return ResultView(trains, actions, due if isinstance(due, datetime) else None)

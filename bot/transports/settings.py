@@ -1,0 +1,120 @@
+"""The webhook server's settings, read once from the environment at start.
+
+A missing or malformed setting is a `ConfigError` naming the variable, so
+`release-train serve` ends with exit code 1 and a one-line message, never a traceback.
+Secrets are kept out of `repr()` so a logged `Settings` shows none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import ConfigError, Problem
+
+DEFAULT_API_URL = "https://api.github.com"
+WHERE = "environment"
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_id: str
+    private_key: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    api_url: str = DEFAULT_API_URL
+    prometheus_url: str | None = None
+    prometheus_token: str | None = field(default=None, repr=False)
+    # "<slug>[bot]": deliveries sent by it are the bot's own; None: ask GET /app at start.
+    bot_login: str | None = None
+    # seconds between scheduler ticks of a repository; 0 turns the scheduler off.
+    schedule_interval: float = 300.0
+    log_level: str = "INFO"
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value, for the log redaction filter."""
+        values = (self.private_key, self.webhook_secret, self.prometheus_token or "")
+        return tuple(v for v in values if v)
+
+
+def _private_key(env: Mapping[str, str], problems: list[Problem]) -> str:
+    text = env.get("PRIVATE_KEY", "").strip()
+    path = env.get("PRIVATE_KEY_PATH", "").strip()
+    if not text and path:
+        try:
+            text = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            problems.append(
+                Problem(f"PRIVATE_KEY_PATH: cannot read {path}: {exc.strerror}", file=WHERE)
+            )
+            return ""
+    if not text:
+        problems.append(
+            Problem(
+                "PRIVATE_KEY or PRIVATE_KEY_PATH must be set (the GitHub App's private key, PEM)",
+                file=WHERE,
+            )
+        )
+        return ""
+    text = text.replace("\\n", "\n")  # keys passed through one-line env files
+    if "-----BEGIN" not in text or "PRIVATE KEY-----" not in text:
+        name = "PRIVATE_KEY" if env.get("PRIVATE_KEY", "").strip() else "PRIVATE_KEY_PATH"
+        problems.append(Problem(f"{name}: not a PEM private key", file=WHERE))
+    return text + "\n"
+
+
+def _url(
+    env: Mapping[str, str], name: str, default: str | None, problems: list[Problem]
+) -> str | None:
+    value = env.get(name, "").strip() or default
+    if value is not None and not value.startswith(("http://", "https://")):
+        problems.append(Problem(f"{name}: {value!r} is not an http(s) URL", file=WHERE))
+    return value.rstrip("/") if value else None
+
+
+def _interval(env: Mapping[str, str], problems: list[Problem]) -> float:
+    raw = env.get("SCHEDULE_INTERVAL", "").strip()
+    if not raw:
+        return 300.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        problems.append(
+            Problem(f"SCHEDULE_INTERVAL: {raw!r} is not a number of seconds >= 0", file=WHERE)
+        )
+    return max(value, 0.0)
+
+
+def settings_from_env(env: Mapping[str, str]) -> Settings:
+    """Read `Settings` from `env` (pass `os.environ`); every problem is reported at once."""
+    problems: list[Problem] = []
+    app_id = env.get("APP_ID", "").strip()
+    if not app_id:
+        problems.append(Problem("APP_ID must be set (the GitHub App's numeric id)", file=WHERE))
+    elif not app_id.isdigit():
+        problems.append(Problem(f"APP_ID: {app_id!r} is not a number", file=WHERE))
+    key = _private_key(env, problems)
+    secret = env.get("WEBHOOK_SECRET", "")
+    if not secret:
+        problems.append(
+            Problem("WEBHOOK_SECRET must be set (the App's webhook secret)", file=WHERE)
+        )
+    api_url = _url(env, "GITHUB_API_URL", DEFAULT_API_URL, problems) or DEFAULT_API_URL
+    prometheus_url = _url(env, "PROMETHEUS_URL", None, problems)
+    interval = _interval(env, problems)
+    if problems:
+        raise ConfigError(problems)
+    slug = env.get("APP_SLUG", "").strip()
+    return Settings(
+        app_id=app_id,
+        private_key=key,
+        webhook_secret=secret,
+        api_url=api_url,
+        prometheus_url=prometheus_url,
+        prometheus_token=env.get("PROMETHEUS_TOKEN") or None,
+        bot_login=f"{slug}[bot]" if slug else None,
+        schedule_interval=interval,
+        log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+    )

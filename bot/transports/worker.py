@@ -1,0 +1,204 @@
+"""The background worker: coalesces triggers per repository and runs reconciles.
+
+A webhook only says "look again at this repository soon". Triggers for a repository that
+is already waiting merge into its one pending entry (a burst of deliveries becomes one
+reconcile, plus at most one more if some arrived while it ran). A repository is never
+reconciled by two threads at once. A failing reconcile is logged and retried with
+exponential backoff, up to `max_attempts`; the worker threads never die of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+LOG = logging.getLogger("release_train.worker")
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One reason to look at a repository again."""
+
+    repo: str
+    installation_id: int | None = None
+    delivery: str | None = None
+    event: str = "schedule"
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the handler runs: every trigger coalesced since the last run of `repo`."""
+
+    repo: str
+    installation_id: int | None
+    deliveries: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()
+    attempt: int = 0
+
+    @property
+    def delivery(self) -> str | None:
+        """The delivery id to record (the latest one), or None for a scheduled tick."""
+        return self.deliveries[-1] if self.deliveries else None
+
+
+@dataclass
+class _Entry:
+    due: float
+    installation_id: int | None
+    deliveries: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    attempt: int = 0
+
+    def merge(self, other: _Entry) -> None:
+        self.due = min(self.due, other.due)
+        self.installation_id = other.installation_id or self.installation_id
+        self.deliveries += [d for d in other.deliveries if d not in self.deliveries]
+        self.events += [e for e in other.events if e not in self.events]
+        self.attempt = min(self.attempt, other.attempt)
+
+
+def default_backoff(attempt: int) -> float:
+    """Seconds before retry number `attempt` (1-based): 2, 4, 8, ... capped at 5 minutes."""
+    return float(min(2**attempt, 300))
+
+
+class Worker:
+    def __init__(
+        self,
+        handle: Callable[[Job], None],
+        *,
+        threads: int = 2,
+        debounce: float = 0.25,
+        max_attempts: int = 6,
+        backoff: Callable[[int], float] = default_backoff,
+        clock: Callable[[], float] = time.monotonic,
+        on_depth: Callable[[int], None] | None = None,
+    ) -> None:
+        self._handle = handle
+        self._threads_wanted = threads
+        self._debounce = debounce
+        self._max_attempts = max_attempts
+        self._backoff = backoff
+        self._clock = clock
+        self._on_depth = on_depth or (lambda _n: None)
+        self._cond = threading.Condition()
+        self._pending: dict[str, _Entry] = {}
+        self._running: set[str] = set()
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
+
+    def start(self) -> None:
+        with self._cond:
+            if self._threads:
+                return
+            self._stopping = False
+            for i in range(self._threads_wanted):
+                thread = threading.Thread(target=self._loop, name=f"reconcile-{i}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+
+    def submit(self, trigger: Trigger, *, delay: float = 0.0) -> None:
+        entry = _Entry(
+            due=self._clock() + delay + self._debounce,
+            installation_id=trigger.installation_id,
+            deliveries=[trigger.delivery] if trigger.delivery else [],
+            events=[trigger.event],
+        )
+        self._put(trigger.repo, entry)
+
+    def pending(self) -> list[str]:
+        with self._cond:
+            return sorted(self._pending)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until nothing is pending or running; False if `timeout` passed first."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending or self._running:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.05))
+            return True
+
+    def _put(self, repo: str, entry: _Entry) -> None:
+        with self._cond:
+            existing = self._pending.get(repo)
+            if existing is None:
+                self._pending[repo] = entry
+            else:
+                existing.merge(entry)
+            self._on_depth(len(self._pending))
+            self._cond.notify_all()
+
+    def _take(self) -> tuple[str, _Entry] | None:
+        """Wait for the earliest due entry whose repository is not running."""
+        with self._cond:
+            while not self._stopping:
+                now = self._clock()
+                ready = [(e.due, r) for r, e in self._pending.items() if r not in self._running]
+                if ready:
+                    due, repo = min(ready)
+                    if due <= now:
+                        entry = self._pending.pop(repo)
+                        self._running.add(repo)
+                        self._on_depth(len(self._pending))
+                        return repo, entry
+                    self._cond.wait(min(due - now, 1.0))
+                else:
+                    self._cond.wait(1.0)
+            return None
+
+    def _loop(self) -> None:
+        while (taken := self._take()) is not None:
+            repo, entry = taken
+            job = Job(
+                repo,
+                entry.installation_id,
+                tuple(entry.deliveries),
+                tuple(entry.events),
+                entry.attempt,
+            )
+            try:
+                self._handle(job)
+            except Exception as exc:  # the worker must survive any reconciler failure
+                self._failed(job, entry, exc)
+            finally:
+                with self._cond:
+                    self._running.discard(repo)
+                    self._cond.notify_all()
+
+    def _failed(self, job: Job, entry: _Entry, exc: Exception) -> None:
+        attempt = entry.attempt + 1
+        extra = {
+            "repo": job.repo,
+            "delivery": job.delivery,
+            "attempt": attempt,
+            "error": f"{type(exc).__name__}: {exc}",
+        }
+        if attempt >= self._max_attempts:
+            LOG.error(
+                "reconcile failed; giving up until the next trigger", extra=extra, exc_info=exc
+            )
+            return
+        delay = self._backoff(attempt)
+        LOG.warning("reconcile failed; retrying in %.0fs", delay, extra=extra, exc_info=exc)
+        retry = _Entry(
+            self._clock() + delay,
+            entry.installation_id,
+            list(entry.deliveries),
+            list(entry.events),
+            attempt,
+        )
+        self._put(job.repo, retry)
