@@ -1,0 +1,11 @@
+"""A port on 127.0.0.1 that nothing listens on (for "Prometheus is down")."""
+
+from __future__ import annotations
+
+import socket
+
+
+def closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
