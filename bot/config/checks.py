@@ -46,14 +46,15 @@ class Checker:
 
 
 def semantic_problems(
-    data: dict[str, Any], locate: Locate, now: datetime | None = None
+    data: dict[str, Any], locate: Locate, now: datetime | None = None, *, references: bool = True
 ) -> list[Problem]:
     """Every problem the schema cannot see; warnings have severity 'warning'.
 
     The freeze-coverage warning needs `now` and is skipped without it."""
     checker = Checker(data, locate)
     check_unique_names(checker)
-    check_references(checker)
+    if references:
+        check_references(checker)
     check_cron(checker)
     check_globs(checker)
     check_durations(checker)

@@ -51,7 +51,12 @@ def load_config(path: Path, *, repo_root: Path | None = None) -> Config:
     the nearest enclosing Git checkout, else the file's folder)."""
     data = read_config_bytes(path)
     root = repo_root if repo_root is not None else guess_repo_root(path)
-    return load_config_text(data, str(path), read_file=repo_reader(root))
+    result = analyse(
+        data, str(path), read_file=repo_reader(root), repo_path=repo_relative(path, root)
+    )
+    if result.errors or result.config is None:
+        raise ConfigError(result.errors or [Problem("configuration did not load", str(path))])
+    return result.config
 
 
 def load_config_text(
@@ -70,9 +75,33 @@ def validate_text(
     *,
     read_file: ReadFile | None = None,
     now: datetime | None = None,
+    repo_path: str | None = None,
 ) -> list[Problem]:
-    """Every error and warning in a configuration (freeze coverage only when `now` is given)."""
-    return list(analyse(text, filename, read_file=read_file, now=now).problems)
+    """Every error and warning in a configuration (freeze coverage only when `now` is given).
+
+    `repo_path` is the file's own path in the repository, so `extends:` cycles through it are
+    seen at once (default: `filename`)."""
+    result = analyse(text, filename, read_file=read_file, now=now, repo_path=repo_path)
+    return list(result.problems)
+
+
+def validate_policy_text(text: str | bytes, filename: str) -> list[Problem]:
+    """Problems in a shared policy file on its own: YAML, the policy schema, and the checks
+    that need no other file (references may resolve in the repository's file)."""
+    from bot.config.checks import semantic_problems
+    from bot.config.schemas import schema_problems
+
+    doc, problems = read_yaml(text, filename)
+    if doc is None:
+        return problems
+    problems = schema_problems(doc.data, "policy.schema.json", _local(doc))
+    if "extends" in doc.data and isinstance(doc.data["extends"], str):
+        why = extends_problem(doc.data["extends"])
+        if why:
+            problems.append(doc.problem(("extends",), why, value=True))
+    if not problems:
+        problems = semantic_problems(doc.data, _local(doc), references=False)
+    return _sorted(_dedupe(problems), filename)
 
 
 def read_config_bytes(path: Path) -> bytes:
@@ -86,6 +115,14 @@ def read_config_bytes(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {name}: {exc.strerror or exc}", file=name) from None
+
+
+def repo_relative(path: Path, root: Path) -> str | None:
+    """`path` as a repository path under `root`, or None when it lies outside."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
 
 
 def guess_repo_root(path: Path) -> Path:
@@ -119,12 +156,13 @@ def analyse(
     *,
     read_file: ReadFile | None = None,
     now: datetime | None = None,
+    repo_path: str | None = None,
 ) -> Analysis:
     """The whole pipeline, never raising for bad input."""
     top, problems = read_yaml(text, filename)
     if top is None:
         return Analysis(tuple(problems), None)
-    layers, problems = _layers(top, read_file)
+    layers, problems = _layers(top, read_file, repo_path)
     from bot.config.schemas import schema_problems
 
     for layer in layers:
@@ -198,11 +236,13 @@ def extends_problem(target: str) -> str | None:
     return None
 
 
-def _layers(top: YamlDoc, read_file: ReadFile | None) -> tuple[list[YamlDoc], list[Problem]]:
+def _layers(
+    top: YamlDoc, read_file: ReadFile | None, repo_path: str | None = None
+) -> tuple[list[YamlDoc], list[Problem]]:
     """[defaults, deepest extended policy, ..., top] and the problems found on the way."""
     problems: list[Problem] = []
     chain = [top]
-    seen = [top.filename]
+    seen = [_normal(repo_path or top.filename)]
     doc = top
     while isinstance(doc.data, dict) and "extends" in doc.data:
         target = doc.data["extends"]
@@ -232,9 +272,13 @@ def _follow(
     if why:
         return None, doc.problem(where, why, value=True)
     name = _normal(target)
-    if name in [_normal(s) for s in seen] or len(seen) > MAX_EXTENDS_DEPTH:
-        cycle = " → ".join([*seen, target])
-        return None, doc.problem(where, f"extends: cycle or chain too deep: {cycle}", value=True)
+    if name in [_normal(s) for s in seen]:
+        cycle = " → ".join([*seen[seen.index(name) if name in seen else 0 :], name])
+        return None, doc.problem(where, f"extends: cycle: {cycle}", value=True)
+    if len(seen) > MAX_EXTENDS_DEPTH:
+        return None, doc.problem(
+            where, f"extends: more than {MAX_EXTENDS_DEPTH} policy files deep", value=True
+        )
     text = _read_policy(target, read_file)
     if text is None:
         return None, doc.problem(where, f"extends: policy file {target!r} not found", value=True)

@@ -78,10 +78,11 @@ def _error_problems(error: Any, locate: Locate) -> list[Problem]:
     kind = error.validator
     if kind == "additionalProperties" and isinstance(error.instance, dict):
         return _unknown_keys(error, path, locate)
+    prefix = f"{where}: " if path else ""
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return [_problem(locate, path, f"{where}: missing required key '{missing}'", value=False)]
-    return [_problem(locate, path, f"{where}: {_describe(error)}", value=True)]
+        return [_problem(locate, path, f"{prefix}missing required key '{missing}'", value=False)]
+    return [_problem(locate, path, f"{prefix}{_describe(error)}", value=True)]
 
 
 def _unknown_keys(error: Any, path: Path_, locate: Locate) -> list[Problem]:

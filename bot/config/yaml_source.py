@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from bot.errors import Problem
@@ -199,6 +200,7 @@ def _parse(text: str, filename: str) -> Any:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     yaml = YAML(typ="rt")
+    yaml.Constructor = _constructor()
     yaml.allow_duplicate_keys = False
     try:
         docs = list(yaml.load_all(text))
@@ -234,6 +236,21 @@ def _kind(value: Any) -> str:
     if isinstance(value, int | float):
         return "a number"
     return type(value).__name__
+
+
+@cache
+def _constructor() -> Any:
+    """The round-trip constructor, except that timestamps stay text (`2026-02-30` is then a
+    positioned problem of the config, not a crash of the loader)."""
+    from ruamel.yaml.constructor import RoundTripConstructor
+
+    class _Constructor(RoundTripConstructor):  # type: ignore[misc]
+        pass
+
+    _Constructor.add_constructor(
+        "tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str
+    )
+    return _Constructor
 
 
 def _marked_problem(exc: Any, filename: str) -> Problem:
