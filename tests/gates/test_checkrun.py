@@ -25,7 +25,7 @@ NOW = datetime(2026, 11, 2, 15, 4, 5, tzinfo=UTC)
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
-def annotations(n: int) -> tuple[Annotation, ...]:
+def make_annotations(n: int) -> tuple[Annotation, ...]:
     return tuple(
         Annotation(f"deploy/app-{i}.yaml", i + 1, i + 1, "failure", f"problem {i}", f"t{i}")
         for i in range(n)
@@ -35,10 +35,10 @@ def annotations(n: int) -> tuple[Annotation, ...]:
 def gate_result(conclusion: str = "failure", n: int = 0, summary: str = "s") -> GateResult:
     return GateResult(
         "manifests",
-        conclusion,
+        conclusion,  # type: ignore[arg-type]
         "Title",
-        summary,  # type: ignore[arg-type]
-        annotations=annotations(n),
+        summary,
+        annotations=make_annotations(n),
     )
 
 
@@ -66,7 +66,7 @@ def test_more_than_50_annotations_arrive_complete_in_batches(n: int) -> None:
 
 
 def test_batches_concatenate_to_all() -> None:
-    batches = annotation_batches(annotations(123))
+    batches = annotation_batches(make_annotations(123))
     assert [len(b) for b in batches] == [50, 50, 23]
     flat = [payload for batch in batches for payload in batch]
     assert [p["message"] for p in flat] == [f"problem {i}" for i in range(123)]
