@@ -1,0 +1,324 @@
+"""The sandbox's HTTP server: routing, auth, rate-limit headers, ETags, error bodies.
+
+A stdlib `ThreadingHTTPServer` bound to loopback. Each request becomes a
+`RequestContext`; a handler crash answers 500 in GitHub's shape and is logged,
+never killing the server. Plug-ins hook in through `Server.before_request`
+(return a `Response` to short-circuit) and `Server.deliver` (webhook delivery).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from bot.sandbox.gitstore import GitError, GitStore, UnsafePath
+from bot.sandbox.http import ApiError, RequestContext, Response, Router, User
+from bot.sandbox.store import Store
+
+log = logging.getLogger("bot.sandbox")
+
+MAX_BODY = 25 * 1024 * 1024
+RATE_LIMIT_USER = 5000
+RATE_LIMIT_ANONYMOUS = 60
+RATE_WINDOW = 3600
+
+
+@dataclass
+class RateWindow:
+    limit: int
+    used: int
+    reset: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+    def headers(self, resource: str = "core") -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+            "X-RateLimit-Used": str(self.used),
+            "X-RateLimit-Resource": resource,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+class Server:
+    """Routes requests to handlers; owns the request log and rate-limit windows."""
+
+    def __init__(
+        self,
+        store: Store,
+        git: GitStore,
+        router: Router,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self.git = git
+        self.seed = 0
+        self.router = router
+        self.host = host
+        self.port = port
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.before_request: Callable[[RequestContext], Response | None] | None = None
+        self.deliver: Callable[[str, dict[str, Any], str], None] | None = None
+        self.request_log: list[tuple[str, str, int, float]] = []
+        self.unknown_endpoints: list[tuple[str, str]] = []
+        self.rate_windows: dict[str, RateWindow] = {}
+        self._rate_lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        server = self
+
+        class _Handler(_RequestHandler):
+            sandbox = server
+
+        httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
+        httpd.daemon_threads = True
+        self.port = httpd.server_address[1]
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            name="sandbox-http",
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        )
+        self._thread.start()
+
+    def serve_forever(self) -> None:
+        self.start()
+        assert self._thread is not None
+        while self._thread.is_alive():
+            self._thread.join(0.5)
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    # -- requests ----------------------------------------------------------------------
+
+    def context(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> RequestContext:
+        parts = urlsplit(target)
+        ctx = RequestContext(
+            method=method.upper(),
+            path=unquote(parts.path) or "/",
+            params={},
+            query={k: v for k, v in parse_qs(parts.query, keep_blank_values=True).items()},
+            headers={k.lower(): v for k, v in headers.items()},
+            body=body,
+            store=self.store,
+            git=self.git,
+            base_url=self.base_url,
+            deliver=self.deliver,
+            clock=self.clock,
+            server=self,
+        )
+        return ctx
+
+    def authenticate(self, ctx: RequestContext) -> None:
+        """Fill `ctx.user` from `Authorization: token|Bearer X`; 401 for an unknown token."""
+        header = ctx.headers.get("authorization", "")
+        if not header:
+            return
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() not in ("token", "bearer") or not token:
+            raise ApiError(401, "Bad credentials")
+        ctx.token = token
+        record = self.store.get("tokens", token)
+        if record is None:
+            if token.count(".") == 2:  # an App JWT: the apps plug-in verifies it
+                return
+            raise ApiError(401, "Bad credentials")
+        user = self.store.user(record["login"])
+        if user is None:
+            raise ApiError(401, "Bad credentials")
+        ctx.user = User(user["login"], user["id"], user["type"], user["site_admin"])
+        ctx.installation_id = record.get("installation_id")
+
+    def dispatch(self, ctx: RequestContext) -> Response:
+        """Route and run a handler under the store lock (a transaction for writes)."""
+        found = self.router.match(ctx.method, ctx.path)
+        if found is None:
+            self.unknown_endpoints.append((ctx.method, ctx.path))
+            log.warning("sandbox: no endpoint for %s %s", ctx.method, ctx.path)
+            raise ApiError(404, "Not Found")
+        route, params = found
+        ctx.params = params
+        if ctx.method in ("GET", "HEAD"):
+            with self.store.read():
+                return route.handler(ctx)
+        with self.store.transaction():
+            return route.handler(ctx)
+
+    def call(
+        self, method: str, path: str, body: object = None, *, as_user: str | None = None
+    ) -> Response:
+        """Run a request in-process as a user (no hooks, no log, no rate limit); raises ApiError."""
+        raw = json.dumps(body).encode() if body is not None else b""
+        ctx = self.context(method, path, {}, raw)
+        if as_user is not None:
+            record = self.store.user(as_user)
+            if record is None:
+                raise ApiError(404, f"no such user {as_user}")
+            ctx.user = User(record["login"], record["id"], record["type"], record["site_admin"])
+            for rec in self.store.data["tokens"].values():
+                if rec["login"] == as_user and rec.get("installation_id") is not None:
+                    ctx.installation_id = rec["installation_id"]
+                    break
+        return self.dispatch(ctx)
+
+    def rate_window(self, key: str, anonymous: bool) -> RateWindow:
+        now = int(time.time())
+        with self._rate_lock:
+            window = self.rate_windows.get(key)
+            if window is None or window.reset <= now:
+                limit = RATE_LIMIT_ANONYMOUS if anonymous else RATE_LIMIT_USER
+                window = RateWindow(limit, 0, now + RATE_WINDOW)
+                self.rate_windows[key] = window
+            return window
+
+    def handle(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        body: bytes,
+        *,
+        oversized: bool = False,
+    ) -> Outcome:
+        """One HTTP request to one answer; never raises."""
+        started = time.perf_counter()
+        ctx = self.context(method, target, headers, body)
+        try:
+            if oversized or len(body) > MAX_BODY:
+                raise ApiError(413, "Request body too large")
+            response = self._respond(ctx)
+        except ApiError as exc:
+            response = Response(exc.status, exc.body(), exc.headers)
+        except Exception:  # a handler bug: answer 500 like GitHub and keep serving
+            log.exception("sandbox: handler crashed on %s %s", ctx.method, ctx.path)
+            response = Response(500, ApiError(500, "Server Error").body())
+        outcome = self._render(ctx, response)
+        elapsed = (time.perf_counter() - started) * 1000
+        self.request_log.append((ctx.method, ctx.path, outcome.status, round(elapsed, 3)))
+        return outcome
+
+    def _respond(self, ctx: RequestContext) -> Response:
+        self.authenticate(ctx)
+        if self.before_request is not None:
+            early = self.before_request(ctx)
+            if early is not None:
+                return early
+        key = ctx.token or f"ip:{ctx.headers.get('x-forwarded-for', 'loopback')}"
+        window = self.rate_window(key, ctx.user is None and ctx.token is None)
+        if window.remaining <= 0:
+            raise ApiError(403, "API rate limit exceeded.", headers=window.headers())
+        try:
+            response = self.dispatch(ctx)
+        except UnsafePath as exc:
+            raise ApiError(
+                422, "Invalid path", [{"code": "invalid", "message": str(exc)}]
+            ) from None
+        except GitError as exc:
+            log.error("sandbox: git failed: %s", exc)
+            raise ApiError(500, "Server Error") from None
+        etag = _etag(response) if ctx.method == "GET" and response.status == 200 else None
+        if etag is not None:
+            response.headers.setdefault("ETag", etag)
+            if _etag_matches(ctx.headers.get("if-none-match", ""), etag):
+                return Response(304, None, {**window.headers(), "ETag": etag})
+        with self._rate_lock:
+            window.used += 1
+        merged = window.headers(response.headers.pop("X-RateLimit-Resource", "core"))
+        response.headers = {**merged, **response.headers}
+        return response
+
+    def _render(self, ctx: RequestContext, response: Response) -> Outcome:
+        headers = {"X-GitHub-Media-Type": "github.v3; format=json", **response.headers}
+        if response.status in (204, 304) or response.body is None:
+            return Outcome(response.status, b"", headers)
+        if isinstance(response.body, bytes):
+            headers.setdefault("Content-Type", "application/octet-stream")
+            return Outcome(response.status, response.body, headers)
+        payload = json.dumps(response.body, separators=(",", ":")).encode()
+        headers.setdefault("Content-Type", "application/json; charset=utf-8")
+        return Outcome(response.status, payload, headers)
+
+
+def _etag(response: Response) -> str:
+    if isinstance(response.body, bytes):
+        raw = response.body
+    else:
+        raw = json.dumps(response.body, sort_keys=True).encode()
+    return f'W/"{hashlib.sha256(raw).hexdigest()[:40]}"'
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    if not header:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    sandbox: Server
+    protocol_version = "HTTP/1.1"
+    server_version = "GitHub.com-sandbox"
+    sys_version = ""
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        oversized = length > MAX_BODY
+        if oversized:  # refuse without reading it
+            self.close_connection = True
+        body = self.rfile.read(length) if length and not oversized else b""
+        outcome = self.sandbox.handle(
+            self.command, self.path, dict(self.headers.items()), body, oversized=oversized
+        )
+        self.send_response(outcome.status)
+        for name, value in outcome.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(outcome.body)))
+        self.end_headers()
+        if self.command != "HEAD" and outcome.body:
+            self.wfile.write(outcome.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("sandbox: " + format, *args)
