@@ -1,0 +1,151 @@
+"""Boarding: which PRs ride which train, in label order, and whether each may ride.
+
+Pure: the record, the world and `now` in; a new record and plain values out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bot.config.model import BoardingRules, Train
+from bot.core.ledger import Boarded, Missed, TrainRecord
+from bot.core.world import CheckRun, PullRequest, Review, World, last_labeled
+
+FAILING = frozenset({"failure", "cancelled", "timed_out", "action_required", "startup_failure"})
+
+
+@dataclass(frozen=True)
+class BoardingChange:
+    boarded: tuple[int, ...] = ()
+    deboarded: tuple[tuple[int, str], ...] = ()  # (PR, why)
+
+    def __bool__(self) -> bool:
+        return bool(self.boarded or self.deboarded)
+
+
+def wants_train(pr: PullRequest, train: Train, label: str | None = None) -> bool:
+    """An open PR against the train's base carrying the train's label."""
+    return pr.state == "open" and pr.base == train.base and (label or train.label) in pr.labels
+
+
+def labeled_at(pr: PullRequest, label: str, world: World, now: datetime) -> datetime:
+    return last_labeled(world.label_events, pr.number, label) or now
+
+
+def _entry(pr: PullRequest, at: datetime) -> Boarded:
+    """A boarding entry; the head is recorded at departure (a PR may change until then)."""
+    return Boarded(pr.number, at, pr.title, pr.author, pr.labels)
+
+
+def sync_boarding(
+    record: TrainRecord,
+    train: Train,
+    world: World,
+    riding_elsewhere: Collection[int],
+    now: datetime,
+    *,
+    label: str | None = None,
+    pinned: Collection[int] = (),
+    dropped: Collection[int] = (),
+) -> tuple[TrainRecord, BoardingChange]:
+    """Board newly labelled PRs (label order), drop PRs that lost the label or closed.
+
+    Boarded PRs keep their place; a PR changed after boarding stays boarded with its new head.
+    `pinned` PRs were just boarded by a command (their label is on its way) and `dropped`
+    ones just deboarded (their label is being removed): the world does not show it yet.
+    """
+    label = label or train.label
+    kept: list[Boarded] = []
+    deboarded: list[tuple[int, str]] = []
+    for entry in record.boarded:
+        pr = world.pull(entry.number)
+        if pr is None or pr.state != "open":
+            deboarded.append((entry.number, "closed"))
+        elif label not in pr.labels and entry.number not in pinned:
+            deboarded.append((entry.number, "label removed"))
+        else:
+            kept.append(replace(_entry(pr, entry.labeled_at), head_sha=entry.head_sha))
+    present = {b.number for b in kept} | {n for n, _ in deboarded} | set(dropped)
+    new = [
+        _entry(pr, labeled_at(pr, label, world, now))
+        for pr in world.pulls.values()
+        if wants_train(pr, train, label)
+        and pr.number not in present
+        and pr.number not in riding_elsewhere
+    ]
+    new.sort(key=lambda b: (b.labeled_at, b.number))
+    boarded = tuple(sorted([*kept, *new], key=lambda b: (b.labeled_at, b.number)))
+    change = BoardingChange(tuple(b.number for b in new), tuple(deboarded))
+    return replace(record, boarded=boarded), change
+
+
+def approved_by(reviews: tuple[Review, ...]) -> tuple[str, ...]:
+    """Logins whose latest decisive review is an approval."""
+    latest: dict[str, str] = {}
+    for review in reviews:
+        if review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+            latest[review.author] = review.state
+    return tuple(sorted(login for login, state in latest.items() if state == "APPROVED"))
+
+
+def checks_failing(runs: tuple[CheckRun, ...]) -> tuple[str, ...]:
+    return tuple(
+        sorted(r.name for r in runs if r.status == "completed" and r.conclusion in FAILING)
+    )
+
+
+def miss_reason(
+    pr: PullRequest | None,
+    rules: BoardingRules,
+    reviews: Mapping[int, tuple[Review, ...]],
+    checks: Mapping[str, tuple[CheckRun, ...]],
+) -> Missed | None:
+    """Why this PR cannot ride (before trying to merge it), or None when it may."""
+    if pr is None or pr.state != "open":
+        return Missed(pr.number if pr else 0, "closed", "the pull request is closed")
+    if pr.draft and not rules.allow_drafts:
+        return Missed(pr.number, "draft", "the pull request is a draft")
+    if rules.require_checks:
+        failing = checks_failing(checks.get(pr.head_sha, ()))
+        if failing:
+            return Missed(pr.number, "checks", "failing checks: " + ", ".join(failing))
+    if rules.require_approval:
+        approvers = [a for a in approved_by(reviews.get(pr.number, ())) if a != pr.author]
+        if not approvers:
+            return Missed(pr.number, "approval", "no approving review")
+    return None
+
+
+def describe_delta(delta: timedelta) -> str:
+    """'in 3h 5m' style relative time (or 'now' when due)."""
+    seconds = int(delta.total_seconds())
+    if seconds <= 0:
+        return "now"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days}d"] if days else []
+    parts += [f"{hours}h"] if hours else []
+    parts += [f"{minutes}m"] if minutes and not days else []
+    return "in " + " ".join(parts or ["<1m"])
+
+
+def boarded_notice(train_id: str, departs_at: datetime | None, now: datetime, label: str) -> str:
+    if departs_at is None:
+        departs = "which has no departure in sight (a freeze covers every scheduled one)"
+    else:
+        when = departs_at.strftime("%Y-%m-%d %H:%M UTC")
+        departs = f"which departs at **{when}** ({describe_delta(departs_at - now)})"
+    return (
+        f"🚆 This pull request boarded train **{train_id}**, {departs}.\n\n"
+        f"To leave the train, comment `/train deboard` or remove the `{label}` label."
+    )
+
+
+def missed_notice(train_id: str, missed: Missed, label: str) -> str:
+    return (
+        f"⚠️ This pull request missed train **{train_id}**: {missed.detail or missed.reason}.\n\n"
+        f"It keeps the `{label}` label and will board the next train once that is fixed."
+    )

@@ -1,0 +1,481 @@
+"""The pure heart: (config, ledger, world, now) -> the actions to take, as data.
+
+`decide` dispatches each open train to a small function per state; each returns side-effect
+actions followed by one `WriteLedger` when the record changed. `merged` returns no actions
+beyond landing the boarded PRs: promotion is a later seam.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from bot.config.model import Config, Train
+from bot.core import actions as act
+from bot.core.boarding import (
+    approved_by,
+    boarded_notice,
+    miss_reason,
+    missed_notice,
+    sync_boarding,
+    wants_train,
+)
+from bot.core.calendar import active_freeze, cutover_open, next_departure
+from bot.core.chatops import Command, TrainCommand, apply_command, pending_commands
+from bot.core.ledger import Ledger, Missed, TrainRecord
+from bot.core.notes import generated_region, release_notes, render_body
+from bot.core.train import ABORTED, BOARDING, DEPARTED, MERGED, is_terminal, new_train_id
+from bot.core.world import PullRequest, World
+
+Action = act.Action
+
+
+@dataclass(frozen=True)
+class Verdict:
+    may_merge: bool
+    blocking: tuple[str, ...]
+    approved_by: tuple[str, ...] = ()
+    trailer: str = ""
+
+
+@dataclass
+class Ctx:
+    """What every per-state function needs (built once per decide)."""
+
+    config: Config
+    train: Train
+    world: World
+    now: datetime
+    riding: dict[int, str]  # PR -> id of the open train it rides
+    commands: dict[str, list[TrainCommand]] = field(default_factory=dict)
+
+
+# -- the merge rule (the gates helper replaces this one function) ---------------------------
+
+
+def merge_verdict(config: Config, record: TrainRecord, pr: PullRequest, world: World) -> Verdict:
+    """All required checks on the train PR head green, and enough approvals from someone
+    who is neither an author of a boarded PR nor the bot."""
+    blocking: list[str] = []
+    runs = world.checks.get(pr.head_sha, ())
+    required = config.gates.ci.get("required") or ()
+    names = [str(n) for n in required] if isinstance(required, list | tuple) else []
+    for name in names:
+        run = next((r for r in runs if r.name == name), None)
+        if run is None or run.conclusion != "success":
+            state = "missing" if run is None else (run.conclusion or run.status)
+            blocking.append(f"required check `{name}` is {state}")
+    for run in runs:
+        if run.name in names:
+            continue
+        if run.status != "completed":
+            blocking.append(f"check `{run.name}` is {run.status}")
+        elif run.conclusion not in ("success", "neutral", "skipped"):
+            blocking.append(f"check `{run.name}` is {run.conclusion}")
+    rule = config.gates.emergency_approvals if record.emergency else config.gates.approvals
+    authors = {b.author for b in record.boarded} | {world.bot_login}
+    approvers = tuple(a for a in approved_by(world.reviews.get(pr.number, ())) if a not in authors)
+    if len(approvers) < rule.required:
+        blocking.append(
+            f"needs {rule.required} approval(s) from someone who is not an author of a "
+            f"boarded PR; has {len(approvers)}"
+        )
+    return Verdict(not blocking, tuple(blocking), approvers)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def departs_at(config: Config, train: Train, record: TrainRecord) -> datetime | None:
+    """When this train departs: the first cadence time after it was created that no freeze
+    cancels (at once for an emergency train); None when no departure is in sight."""
+    created = record.created_at
+    if created is None:
+        return None
+    if record.emergency:
+        return created
+    departure = next_departure(train, config.freezes, created)
+    return departure.at if departure is not None else None
+
+
+def _transition(record: TrainRecord, state: str, now: datetime, actor: str = "") -> TrainRecord:
+    return replace(record, state=state, state_since=now).with_event(state, now, actor)
+
+
+def _write(
+    before: TrainRecord | None, after: TrainRecord, events: list[str], actor: str = ""
+) -> list[Action]:
+    if before == after:
+        return []
+    return [act.WriteLedger(after.id, tuple(dict.fromkeys(events)) or ("update",), after, actor)]
+
+
+def abort(record: TrainRecord, reason: str, now: datetime, actor: str = "") -> TrainRecord:
+    record = replace(record, end_reason=reason)
+    return _transition(record, ABORTED, now, actor)
+
+
+def _deadline_passed(train: Train, record: TrainRecord, now: datetime) -> bool:
+    limit = train.deadline(record.state)
+    since = record.state_since or record.created_at
+    return limit is not None and since is not None and now - since > limit
+
+
+# -- boarding -----------------------------------------------------------------------------
+
+
+def _new_record(ctx: Ctx, known: set[str], *, emergency: bool) -> TrainRecord:
+    probe = TrainRecord(id="", train=ctx.train.name, created_at=ctx.now, emergency=emergency)
+    day = (departs_at(ctx.config, ctx.train, probe) or ctx.now).date()
+    train_id = new_train_id(ctx.train.name, day, known, emergency=emergency)
+    known.add(train_id)
+    record = replace(probe, id=train_id, state_since=ctx.now)
+    return record.with_event("create", ctx.now)
+
+
+def _notify_boarded(ctx: Ctx, record: TrainRecord) -> tuple[TrainRecord, list[Action]]:
+    actions: list[Action] = []
+    when = departs_at(ctx.config, ctx.train, record)
+    label = ctx.train.emergency_label if record.emergency else ctx.train.label
+    for entry in record.boarded:
+        if entry.number in record.notified:
+            continue
+        body = boarded_notice(record.id, when, ctx.now, label)
+        key = f"boarded:{record.id}:{entry.number}"
+        actions.append(act.PostComment(record.id, entry.number, body, key))
+        record = replace(record, notified=(*record.notified, entry.number))
+    return record, actions
+
+
+def _depart(ctx: Ctx, record: TrainRecord, actor: str) -> tuple[TrainRecord, list[Action]]:
+    branch = ctx.train.release_branch.format(train=record.id)
+    base_sha = ctx.world.branches.get(ctx.train.base, "")
+    actions: list[Action] = []
+    if branch not in ctx.world.branches:
+        actions.append(act.CreateBranch(record.id, branch, base_sha))
+    riding, missed = [], list(record.missed)
+    for entry in record.boarded:
+        pr = ctx.world.pull(entry.number)
+        reason = miss_reason(pr, ctx.train.boarding, ctx.world.reviews, ctx.world.checks)
+        if reason is not None:
+            missed.append(replace(reason, number=entry.number))
+            continue
+        assert pr is not None
+        riding.append(replace(entry, head_sha=pr.head_sha))
+        actions.append(act.MergeIntoBranch(record.id, branch, entry.number, pr.head_sha))
+    record = replace(
+        record,
+        boarded=tuple(riding),
+        missed=tuple(missed),
+        base_sha=base_sha,
+        release_branch=branch,
+        release_sha=base_sha,
+    )
+    return _transition(record, DEPARTED, ctx.now, actor), actions
+
+
+def decide_boarding(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -> list[Action]:
+    riders = set(record.boarded_numbers())
+    record, actions, events, actor = _run_commands(ctx, record)
+    if record.state != BOARDING:
+        return actions + _write(before, record, events, actor)
+    elsewhere = {n for n, tid in ctx.riding.items() if tid != record.id}
+    label = ctx.train.emergency_label if record.emergency else ctx.train.label
+    now_riding = set(record.boarded_numbers())
+    record, change = sync_boarding(
+        record,
+        ctx.train,
+        ctx.world,
+        elsewhere,
+        ctx.now,
+        label=label,
+        pinned=now_riding - riders,
+        dropped=riders - now_riding,
+    )
+    events += ["board"] * bool(change.boarded) + ["deboard"] * bool(change.deboarded)
+    record, notices = _notify_boarded(ctx, record)
+    actions += notices
+    events += ["notify"] * bool(notices)
+    when = departs_at(ctx.config, ctx.train, record)
+    due = when is not None and ctx.now >= when
+    if _deadline_passed(ctx.train, record, ctx.now):
+        record = abort(record, "deadline", ctx.now)
+        events.append("abort")
+    elif record.boarded and not record.held and (due or record.depart_requested):
+        record, departure = _depart(ctx, record, actor or record.depart_requested)
+        actions += departure
+        events.append("depart")
+    elif due and not record.boarded and not record.held:
+        record = abort(record, "no pull requests boarded", ctx.now)
+        events.append("abort")
+    return actions + _write(before, record, events, actor)
+
+
+# -- departed -----------------------------------------------------------------------------
+
+
+def _train_pr(ctx: Ctx, record: TrainRecord) -> PullRequest | None:
+    if record.train_pr:
+        return ctx.world.pull(record.train_pr)
+    found = ctx.world.pr_by_head(record.release_branch)
+    return found if found is not None and found.base == ctx.train.base else None
+
+
+def _body_actions(ctx: Ctx, record: TrainRecord, pr: PullRequest) -> list[Action]:
+    generated = release_notes(ctx.config, ctx.train, record, ctx.now)
+    if generated_region(pr.body) == generated.rstrip("\n"):
+        return []
+    return [act.UpdatePullRequest(record.id, pr.number, render_body(record.id, generated, pr.body))]
+
+
+def _notify_missed(ctx: Ctx, record: TrainRecord) -> tuple[TrainRecord, list[Action]]:
+    actions: list[Action] = []
+    for missed in record.missed:
+        if missed.number in record.missed_notified or not missed.number:
+            continue
+        body = missed_notice(record.id, missed, ctx.train.label)
+        key = f"missed:{record.id}:{missed.number}"
+        actions.append(act.PostComment(record.id, missed.number, body, key))
+        record = replace(record, missed_notified=(*record.missed_notified, missed.number))
+    return record, actions
+
+
+def merge_message(record: TrainRecord, approvers: Sequence[str], gates: str = "") -> str:
+    lines = [
+        f"Merge release train {record.id}",
+        "",
+        f"Train-Id: {record.id}",
+        f"Approved-By: {' '.join(approvers)}",
+        f"Boarded: {' '.join(f'#{n}' for n in record.boarded_numbers())}",
+    ]
+    if gates:
+        lines.append(f"Gates: {gates}")
+    return "\n".join(lines) + "\n"
+
+
+def _try_merge(ctx: Ctx, record: TrainRecord, pr: PullRequest) -> tuple[TrainRecord, list[Action]]:
+    if record.held or pr.state != "open" or not pr.head_sha:
+        return record, []
+    if not record.emergency:
+        if active_freeze(ctx.config.freezes, ctx.now) is not None:
+            return record, []
+        if not cutover_open(ctx.config.cutover, ctx.config.freezes, ctx.now):
+            return record, []
+    verdict = merge_verdict(ctx.config, record, pr, ctx.world)
+    if not verdict.may_merge:
+        return record, []
+    message = merge_message(record, verdict.approved_by, verdict.trailer)
+    title = f"Release train {record.id} (#{pr.number})"
+    merge = act.MergePullRequest(record.id, pr.number, pr.head_sha, title, message)
+    record = replace(record, approved_by=verdict.approved_by, release_sha=pr.head_sha)
+    return _transition(record, MERGED, ctx.now), [merge]
+
+
+def _departed_view(
+    ctx: Ctx, record: TrainRecord, events: list[str]
+) -> tuple[TrainRecord, list[Action]]:
+    """The train PR exists, says the right thing, and merges when allowed."""
+    if record.release_branch not in ctx.world.branches and not record.train_pr:
+        events.append("abort")
+        return abort(record, "release branch deleted", ctx.now), []
+    pr = _train_pr(ctx, record)
+    if pr is None:
+        title = f"Release train {record.id}"
+        body = render_body(record.id, release_notes(ctx.config, ctx.train, record, ctx.now))
+        open_pr = act.OpenPullRequest(record.id, record.release_branch, ctx.train.base, title, body)
+        events.append("open-pr")
+        return record, [open_pr]
+    if record.train_pr != pr.number:
+        record = replace(record, train_pr=pr.number)
+        events.append("open-pr")
+    if pr.state != "open":
+        events.append("merge" if pr.merged else "abort")
+        if pr.merged:
+            return _transition(replace(record, merge_sha=pr.head_sha), MERGED, ctx.now), []
+        return abort(record, "train PR closed by hand", ctx.now), []
+    if record.release_branch not in ctx.world.branches:
+        events.append("abort")
+        return abort(record, "release branch deleted", ctx.now), []
+    record, merge = _try_merge(ctx, record, pr)
+    if merge:
+        events.append("merge")
+        return record, merge
+    return record, _body_actions(ctx, record, pr)
+
+
+def decide_departed(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -> list[Action]:
+    record, actions, events, actor = _run_commands(ctx, record)
+    if record.state == DEPARTED and _deadline_passed(ctx.train, record, ctx.now):
+        record = abort(record, "deadline", ctx.now)
+        events.append("abort")
+    if record.state != DEPARTED:
+        return actions + decide_aborted(ctx, record) + _write(before, record, events, actor)
+    record, notices = _notify_missed(ctx, record)
+    actions += notices
+    events += ["notify"] * bool(notices)
+    record, view = _departed_view(ctx, record, events)
+    actions += view
+    if record.state == ABORTED:
+        actions += decide_aborted(ctx, record)
+    return actions + _write(before, record, events, actor)
+
+
+# -- merged (promotion seam) and ended -----------------------------------------------------
+
+
+def decide_merged(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -> list[Action]:
+    """Land each boarded PR (merged on GitHub, or closed with a link). Promotion: later."""
+    record, actions, events, actor = _run_commands(ctx, record)
+    for entry in record.boarded:
+        if entry.number in record.landed:
+            continue
+        link = f"#{record.train_pr}" if record.train_pr else record.id
+        comment = f"🚆 Shipped in release train **{record.id}** ({link})."
+        actions.append(act.LandPullRequest(record.id, entry.number, entry.head_sha, comment))
+        record = replace(record, landed=(*record.landed, entry.number))
+        events.append("land")
+    return actions + _write(before, record, events, actor)
+
+
+def decide_aborted(ctx: Ctx, record: TrainRecord) -> list[Action]:
+    """An aborted train's PR (if still open) says so and is closed."""
+    pr = ctx.world.pull(record.train_pr) if record.train_pr else None
+    if pr is None or pr.state != "open":
+        return []
+    body = (
+        f"🛑 Release train **{record.id}** was aborted: {record.end_reason}. "
+        f"Its pull requests board the next train."
+    )
+    return [
+        *_body_actions(ctx, record, pr),
+        act.PostComment(record.id, pr.number, body, f"aborted:{record.id}"),
+        act.ClosePullRequest(record.id, pr.number),
+    ]
+
+
+def _decide_ended(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -> list[Action]:
+    record, actions, events, actor = _run_commands(ctx, record)
+    extra = decide_aborted(ctx, record) if record.state == ABORTED else []
+    return actions + extra + _write(before, record, events, actor)
+
+
+Handler = Callable[[Ctx, TrainRecord, "TrainRecord | None"], list[Action]]
+
+HANDLERS: dict[str, Handler] = {
+    BOARDING: decide_boarding,
+    DEPARTED: decide_departed,
+    MERGED: decide_merged,
+}
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def _run_commands(
+    ctx: Ctx, record: TrainRecord
+) -> tuple[TrainRecord, list[Action], list[str], str]:
+    actions: list[Action] = []
+    events: list[str] = []
+    actor = ""
+    for command in ctx.commands.get(record.id, ()):
+        status = status_text(ctx, record)
+        record, more, event = apply_command(
+            ctx.config, ctx.train, record, command, ctx.world, ctx.now, status
+        )
+        actions += more
+        events.append(event)
+        if event != "chatops":
+            actor = actor or command.comment.author
+    return record, actions, events, actor
+
+
+def status_text(ctx: Ctx, record: TrainRecord) -> str:
+    """The answer to `/train status`: state, riders, and what the train waits for."""
+    lines = [f"**{record.id}** is `{record.state}`" + (" (held)" if record.held else "") + "."]
+    riders = " ".join(f"#{n}" for n in record.boarded_numbers()) or "none"
+    lines.append(f"Boarded: {riders}.")
+    when = departs_at(ctx.config, ctx.train, record)
+    if record.state == BOARDING and when is not None:
+        lines.append(f"Departs at {when.strftime('%Y-%m-%d %H:%M UTC')}.")
+    pr = ctx.world.pull(record.train_pr) if record.train_pr else None
+    if record.state == DEPARTED and pr is not None:
+        verdict = merge_verdict(ctx.config, record, pr, ctx.world)
+        waits = list(verdict.blocking)
+        if active_freeze(ctx.config.freezes, ctx.now) is not None:
+            waits.append("a freeze is in force")
+        if not cutover_open(ctx.config.cutover, ctx.config.freezes, ctx.now):
+            waits.append("no cutover window is open")
+        lines.append("Waiting for: " + ("; ".join(waits) if waits else "nothing (merging)") + ".")
+    return "\n".join(lines)
+
+
+# -- the whole repository -----------------------------------------------------------------
+
+
+def riding_map(records: Sequence[TrainRecord]) -> dict[int, str]:
+    riding: dict[int, str] = {}
+    for record in records:
+        if not is_terminal(record.state):
+            for number in record.boarded_numbers():
+                riding.setdefault(number, record.id)
+    return riding
+
+
+def _new_trains(ctx: Ctx, records: list[TrainRecord], known: set[str]) -> list[TrainRecord]:
+    line = [r for r in records if r.train == ctx.train.name and r.state == BOARDING]
+    created = []
+    for emergency, label in ((False, ctx.train.label), (True, ctx.train.emergency_label)):
+        if any(r.emergency == emergency for r in line):
+            continue
+        wanting = [
+            pr
+            for pr in ctx.world.pulls.values()
+            if wants_train(pr, ctx.train, label) and pr.number not in ctx.riding
+        ]
+        if emergency:
+            wanting = [pr for pr in wanting if not pr.fork]
+        if wanting:
+            created.append(_new_record(ctx, known, emergency=emergency))
+    return created
+
+
+def decide(config: Config, ledger: Ledger, world: World, now: datetime) -> list[Action]:
+    """Every action the bot should take now, grouped per train, ledger writes last."""
+    records = list(ledger.records)
+    known = set(ledger.known_ids) | {r.id for r in records}
+    riding = riding_map(records)
+    commands = pending_commands(records, world)
+    actions: list[Action] = []
+    for train in config.trains:
+        ctx = Ctx(config, train, world, now, riding, commands)
+        fresh = _new_trains(ctx, records, known)
+        for record in [r for r in records if r.train == train.name] + fresh:
+            before = None if record in fresh else record
+            handler = HANDLERS.get(record.state, _decide_ended)
+            planned = handler(ctx, record, before)
+            _note_riders(riding, planned)
+            actions += planned
+    return actions
+
+
+def _note_riders(riding: dict[int, str], planned: list[Action]) -> None:
+    """Keep "one PR rides one train" true within one decide, across train lines."""
+    for action in planned:
+        if isinstance(action, act.WriteLedger) and not is_terminal(action.record.state):
+            for number in action.record.boarded_numbers():
+                riding.setdefault(number, action.record.id)
+
+
+__all__ = [
+    "Command",
+    "Ctx",
+    "Missed",
+    "Verdict",
+    "abort",
+    "decide",
+    "departs_at",
+    "merge_message",
+    "merge_verdict",
+    "riding_map",
+]

@@ -1,0 +1,129 @@
+"""Release notes and the train PR body.
+
+The body has a hidden marker naming the train and a generated region between
+``<!-- release-train:begin -->`` and ``<!-- release-train:end -->``; when the bot regenerates
+it, everything a human wrote outside the region is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.config.model import Config, NoteCategory, Train
+from bot.core.ledger import Boarded, TrainRecord
+
+BEGIN = "<!-- release-train:begin -->"
+END = "<!-- release-train:end -->"
+
+DEFAULT_CATEGORIES = (
+    NoteCategory("Features", ("feature", "feat", "enhancement", "type:feature")),
+    NoteCategory("Fixes", ("fix", "bug", "bugfix", "type:fix", "type:bug")),
+    NoteCategory("Security", ("security", "type:security")),
+)
+OTHER = "Other"
+
+
+def id_marker(train_id: str) -> str:
+    return f"<!-- release-train:train-id={train_id} -->"
+
+
+def train_id_from_body(body: str) -> str | None:
+    start = body.find("<!-- release-train:train-id=")
+    if start < 0:
+        return None
+    end = body.find(" -->", start)
+    return body[start + len("<!-- release-train:train-id=") : end] if end > 0 else None
+
+
+def categorize(
+    boarded: Sequence[Boarded], categories: Sequence[NoteCategory]
+) -> list[tuple[str, list[Boarded]]]:
+    """Group PRs under the first category one of their labels names; the rest under Other."""
+    groups: dict[str, list[Boarded]] = {c.title: [] for c in categories}
+    groups[OTHER] = []
+    for entry in boarded:
+        title = next((c.title for c in categories if set(c.labels) & set(entry.labels)), OTHER)
+        groups[title].append(entry)
+    return [(title, entries) for title, entries in groups.items() if entries]
+
+
+def _service_tags(config: Config, train: Train, record: TrainRecord, day: datetime) -> list[str]:
+    names = train.services or tuple(s.name for s in config.services)
+    sha = record.release_sha or record.base_sha
+    lines = []
+    for name in names:
+        service = next((s for s in config.services if s.name == name), None)
+        if service is None:
+            continue
+        tag = service.tag.format(
+            sha=sha, short_sha=sha[:7], train=record.id, date=day.strftime("%Y-%m-%d")
+        )
+        lines.append(f"- `{service.name}` → `{service.image}:{tag}`")
+    return lines
+
+
+def _gates(config: Config, record: TrainRecord) -> list[str]:
+    rule = config.gates.emergency_approvals if record.emergency else config.gates.approvals
+    required = config.gates.ci.get("required") or ()
+    checks = ", ".join(f"`{c}`" for c in required) if isinstance(required, list) else ""
+    return [
+        f"- CI: {'required checks ' + checks if checks else 'every check on the head'} green",
+        f"- Approvals: {rule.required} from someone who is not an author of a boarded PR",
+        "- Cutover window open"
+        + ("" if not record.emergency else " (waived for an emergency train)"),
+        "- No freeze in force",
+    ]
+
+
+def release_notes(config: Config, train: Train, record: TrainRecord, now: datetime) -> str:
+    """The generated Markdown: notes by category, misses, services and tags, stages, gates."""
+    lines = [f"## Release train {record.id}", ""]
+    if record.emergency:
+        lines += ["**Emergency train** (stricter approval policy).", ""]
+    if record.held:
+        lines += [f"**Held**: {record.hold_reason or 'no reason given'}", ""]
+    if record.state == "aborted":
+        lines += [f"**Aborted**: {record.end_reason}. Its pull requests board the next train.", ""]
+    for title, entries in categorize(record.boarded, train.notes or DEFAULT_CATEGORIES):
+        lines.append(f"### {title}")
+        lines += [f"- #{b.number} {b.title} (@{b.author})" for b in entries]
+        lines.append("")
+    if not record.boarded:
+        lines += ["_No pull requests boarded._", ""]
+    if record.missed:
+        lines.append("### Missed this train")
+        lines += [f"- #{m.number}: {m.detail or m.reason}" for m in record.missed]
+        lines.append("")
+    services = _service_tags(config, train, record, record.created_at or now)
+    if services:
+        lines += ["### Services", *services, ""]
+    if config.stages:
+        lines.append("### Stages")
+        lines += [f"{i}. {s.name} (soak {s.soak})" for i, s in enumerate(config.stages, 1)]
+        lines.append("")
+    lines += ["### Gates", *_gates(config, record)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_body(train_id: str, generated: str, existing: str | None = None) -> str:
+    """The PR body with `generated` in the marked region; text outside it is kept."""
+    region = f"{BEGIN}\n{generated.rstrip()}\n{END}"
+    if existing and BEGIN in existing and END in existing.split(BEGIN, 1)[1]:
+        before, rest = existing.split(BEGIN, 1)
+        after = rest.split(END, 1)[1]
+        body = f"{before}{region}{after}"
+    elif existing:
+        body = f"{existing.rstrip()}\n\n{region}\n"
+    else:
+        body = f"{region}\n"
+    if id_marker(train_id) not in body:
+        body = f"{id_marker(train_id)}\n{body}"
+    return body
+
+
+def generated_region(body: str) -> str | None:
+    if BEGIN not in body:
+        return None
+    rest = body.split(BEGIN, 1)[1]
+    return rest.split(END, 1)[0].strip("\n") if END in rest else None
