@@ -1,0 +1,185 @@
+"""`release-train bump`: set an image's tag or digest in manifests, changing only those bytes."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.commands._common import add_json_flag, print_json
+from bot.errors import EXIT_CHECK_FAILED, EXIT_OK, ConfigError, Problem, UsageError
+
+if TYPE_CHECKING:
+    from bot.core.manifests import Bump, BumpResult
+
+DESCRIPTION = """\
+Set the tag and/or digest of one image in Kubernetes manifests, kustomizations, Helm values
+and Argo CD Applications. Only the characters of the value change: comments, quoting,
+indentation, line endings and document separators stay as they are.
+
+Files are rewritten in place (atomically); `-` reads stdin and writes stdout. With --diff,
+nothing is written and a unified diff is printed. Exits 1 when the image is in none of the
+files, or when a file does not parse (then nothing is written at all).
+"""
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    name: str
+    original: str
+    result: BumpResult
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "bump",
+        help="set an image's tag or digest in manifests, byte-exactly",
+        description=DESCRIPTION,
+    )
+    parser.add_argument(
+        "--image",
+        required=True,
+        metavar="NAME",
+        help="image repository without tag, e.g. ghcr.io/acme/checkout",
+    )
+    what = parser.add_argument_group("target (at least one)")
+    what.add_argument("--tag", metavar="T", help="the new tag")
+    what.add_argument("--digest", metavar="D", help="the new digest, e.g. sha256:...")
+    parser.add_argument(
+        "--name",
+        dest="new_name",
+        metavar="NEW_NAME",
+        help="also rename the image (kustomize newName, Helm repository)",
+    )
+    parser.add_argument(
+        "--yaml-path",
+        dest="yaml_paths",
+        action="append",
+        default=[],
+        metavar="P",
+        help="also set the value at this YAML path "
+        "(e.g. spec.template.spec.containers[name=app].image); repeatable",
+    )
+    parser.add_argument(
+        "--diff", action="store_true", help="print a unified diff and write nothing"
+    )
+    add_json_flag(parser)
+    parser.add_argument("files", nargs="+", metavar="FILE", help="manifest files; - for stdin")
+    parser.set_defaults(func=run)
+
+
+def _read(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    with open(name, encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+def _write_atomic(path: str, text: str) -> None:
+    target = Path(path)
+    mode = target.stat().st_mode & 0o7777
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(temp, mode)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _plan_all(args: argparse.Namespace, bump: Bump) -> list[_Outcome]:
+    """Plan every file first; any file that fails stops everything before a byte is written."""
+    from bot.core.manifests import plan_text
+
+    outcomes: list[_Outcome] = []
+    problems: list[Problem] = []
+    for name in args.files:
+        try:
+            text = _read(name)
+        except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as exc:
+            problems.append(Problem(f"cannot read: {exc}", name))
+            continue
+        label = "<stdin>" if name == "-" else name
+        try:
+            result = plan_text(text, bump, filename=label, yaml_paths=args.yaml_paths)
+        except ConfigError as exc:
+            problems += exc.problems
+            continue
+        outcomes.append(_Outcome(name, text, result))
+    if problems:
+        raise ConfigError(problems)
+    return outcomes
+
+
+def _diff(outcome: _Outcome) -> str:
+    label = "<stdin>" if outcome.name == "-" else outcome.name
+    lines = difflib.unified_diff(
+        outcome.original.splitlines(keepends=True),
+        outcome.result.text.splitlines(keepends=True),
+        fromfile=label if label.startswith("/") else f"a/{label}",
+        tofile=label if label.startswith("/") else f"b/{label}",
+    )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def _report_json(args: argparse.Namespace, outcomes: list[_Outcome]) -> None:
+    document: dict[str, object] = {
+        "image": args.image,
+        "written": [o.name for o in outcomes if o.result.edits and o.name != "-" and not args.diff],
+        "edits": [edit.to_json() for o in outcomes for edit in o.result.edits],
+        "sites": [site.to_json() for o in outcomes for site in o.result.matched],
+    }
+    if args.diff:
+        document["diff"] = "".join(_diff(o) for o in outcomes)
+    elif any(o.name == "-" for o in outcomes):
+        document["stdout"] = next(o.result.text for o in outcomes if o.name == "-")
+    print_json(document)
+
+
+def _report_text(args: argparse.Namespace, outcomes: list[_Outcome]) -> None:
+    """The diff or the new stdin text on stdout; the list of edits on stdout or stderr."""
+    uses_stdout = args.diff or any(o.name == "-" for o in outcomes)
+    if args.diff:
+        sys.stdout.write("".join(_diff(o) for o in outcomes))
+    else:
+        sys.stdout.writelines(o.result.text for o in outcomes if o.name == "-")
+    stream = sys.stderr if uses_stdout else sys.stdout
+    edits = [edit for o in outcomes for edit in o.result.edits]
+    for edit in edits:
+        print(edit.describe(), file=stream)
+    if not edits:
+        print(f"{args.image}: already up to date", file=stream)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.core.manifests import Bump
+
+    if args.tag is None and args.digest is None:
+        raise UsageError("bump: give --tag and/or --digest")
+    if args.files.count("-") > 1:
+        raise UsageError("bump: stdin (-) can be given only once")
+    bump = Bump(args.image, tag=args.tag, digest=args.digest, new_name=args.new_name)
+    if problems := bump.problems():
+        raise UsageError("bump: " + "; ".join(problems))
+    outcomes = _plan_all(args, bump)
+    if not any(o.result.matched for o in outcomes):
+        print(f"release-train: image {args.image} occurs in none of the files", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    if not args.diff:
+        for outcome in outcomes:
+            if outcome.name != "-" and outcome.result.edits:
+                _write_atomic(outcome.name, outcome.result.text)
+    if args.json:
+        _report_json(args, outcomes)
+    else:
+        _report_text(args, outcomes)
+    return EXIT_OK

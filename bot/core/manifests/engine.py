@@ -1,0 +1,155 @@
+"""Apply every updater to every document of a text: find sites, plan changes, splice them in.
+
+The text is never re-serialised: each change overwrites (or inserts) only its own characters,
+and the result is parsed again to prove every changed value reads back as intended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core.manifests import argocd, helm, kustomize, workloads, yaml_path
+from bot.core.manifests.locate import Doc, is_scalar, parse, slot, walk
+from bot.core.manifests.model import Bump, BumpResult, Edit, ImageSite
+from bot.core.manifests.plan import Change, Site, replace
+from bot.errors import ConfigError, Problem
+
+_FINDERS = (kustomize.find, argocd.find, workloads.find, helm.find)
+
+
+def sites_of(docs: Sequence[Doc], yaml_paths: Sequence[str] = ()) -> list[Site]:
+    """Every site, each scalar claimed by the first updater that recognises it."""
+    sites: list[Site] = []
+    claimed: set[tuple[int, int]] = set()
+    for doc in docs:
+        found = [site for finder in _FINDERS for site in finder(doc)]
+        found += yaml_path.find(doc, yaml_paths)
+        for site in found:
+            span = (site.anchor.start, site.anchor.end)
+            if span not in claimed:
+                claimed.add(span)
+                sites.append(site)
+    return sites
+
+
+def _conflict(change: Change, other: Change, filename: str) -> ConfigError:
+    message = f"{change.path}: two updaters disagree ({other.new!r} vs {change.new!r})"
+    return ConfigError(Problem(message, filename, change.line, change.col))
+
+
+def splice(text: str, changes: Sequence[Change], filename: str = "") -> str:
+    """Write every change into `text`; identical duplicates collapse, overlaps are refused."""
+    ordered: list[Change] = []
+    for change in sorted(changes, key=lambda c: (c.start, c.end, c.inserted)):
+        last = ordered[-1] if ordered else None
+        if last is not None and (last.start, last.end, last.text) == (
+            change.start,
+            change.end,
+            change.text,
+        ):
+            continue
+        if last is not None and change.start < last.end:
+            raise _conflict(change, last, filename)
+        if (
+            last is not None
+            and change.inserted
+            and last.inserted
+            and (change.start, change.path) == (last.start, last.path)
+        ):
+            raise _conflict(change, last, filename)
+        ordered.append(change)
+    pieces: list[str] = []
+    cursor = 0
+    for change in ordered:
+        pieces += [text[cursor : change.start], change.text]
+        cursor = change.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def _verify(new_text: str, changes: Sequence[Change], filename: str) -> None:
+    """Parse the result and check each changed value reads back as the string intended."""
+    values: dict[int, object] = {}
+    for doc in parse(new_text, filename):
+        for visit in walk(doc.root):
+            located = slot(new_text, visit) if is_scalar(visit.node) and not visit.alias else None
+            if located is not None:
+                values[located.start] = visit.node.value
+    shift = 0
+    for change in sorted(changes, key=lambda c: (c.start, c.end)):
+        at = change.start + shift + change.value_at
+        if values.get(at) != change.new:
+            message = f"{change.path}: writing {change.new!r} did not read back (internal error)"
+            raise ConfigError(Problem(message, filename, change.line, change.col))
+        shift += len(change.text) - (change.end - change.start)
+
+
+def _edits(changes: Sequence[Change], filename: str) -> list[Edit]:
+    seen: set[tuple[int, int, str]] = set()
+    edits = []
+    for c in sorted(changes, key=lambda c: (c.start, c.end)):
+        if (c.start, c.end, c.text) in seen:
+            continue
+        seen.add((c.start, c.end, c.text))
+        edits.append(
+            Edit(filename, c.path, c.line, c.col, c.old, c.new, c.kind, c.document, c.inserted)
+        )
+    return edits
+
+
+def _unique(changes: list[Change]) -> list[Change]:
+    seen: set[tuple[int, int, str]] = set()
+    out = []
+    for c in changes:
+        if (c.start, c.end, c.text) not in seen:
+            seen.add((c.start, c.end, c.text))
+            out.append(c)
+    return out
+
+
+def plan_text(
+    text: str, bump: Bump, *, filename: str = "", yaml_paths: Sequence[str] = ()
+) -> BumpResult:
+    """Bump `bump.image` everywhere in `text`; also report every site that matched."""
+    problems = bump.problems()
+    if problems:
+        raise ConfigError([Problem(p, filename) for p in problems])
+    sites = [s for s in sites_of(parse(text, filename), yaml_paths) if s.matches(bump)]
+    changes = _unique([change for site in sites for change in site.planner(bump)])
+    if not changes:
+        return BumpResult(text, (), tuple(s.report() for s in sites))
+    new_text = splice(text, changes, filename)
+    _verify(new_text, changes, filename)
+    return BumpResult(new_text, tuple(_edits(changes, filename)), tuple(s.report() for s in sites))
+
+
+def bump_text(
+    text: str, bump: Bump, *, filename: str = "", yaml_paths: Sequence[str] = ()
+) -> tuple[str, list[Edit]]:
+    """Apply every updater to every document; no edits means the image is not there (or is
+    already at the target)."""
+    result = plan_text(text, bump, filename=filename, yaml_paths=yaml_paths)
+    return result.text, list(result.edits)
+
+
+def find_images(
+    text: str, filename: str = "", *, yaml_paths: Sequence[str] = ()
+) -> list[ImageSite]:
+    """Every image site of every document, in document order."""
+    return [site.report() for site in sites_of(parse(text, filename), yaml_paths)]
+
+
+def set_value(text: str, path: str, value: str, *, filename: str = "") -> tuple[str, list[Edit]]:
+    """Set the scalar(s) a YAML path reaches to `value` (any string), byte-exactly."""
+    changes: list[Change] = []
+    for doc in parse(text, filename):
+        for visit in yaml_path.resolve(doc, path):
+            located = slot(text, visit)
+            if located is None:
+                raise ConfigError(Problem(f"YAML path {path!r} names a mapping or list", filename))
+            changes += replace(doc, located, value, "yaml_path")
+    if not changes:
+        return text, []
+    new_text = splice(text, changes, filename)
+    _verify(new_text, changes, filename)
+    return new_text, _edits(changes, filename)

@@ -1,0 +1,236 @@
+"""Find nodes with ruamel.yaml and pin each scalar to its exact characters in the original text.
+
+`parse` composes every document of a (multi-document) text into node graphs - never
+constructing Python objects, never dumping - and `walk` visits every node once, in document
+order, with a readable path. `slot` turns a scalar node into a `Slot`: its value, its style and
+the span of its token (after any ``&anchor``/``!tag``) in the original text, so an edit can
+replace exactly those characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from bot.errors import ConfigError, Problem
+
+Node = Any  # ruamel.yaml.nodes.Node; kept loose so importing this module stays cheap
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One scalar value located in the original text."""
+
+    value: str
+    start: int  # offset of the token's first character (a quote, for quoted styles)
+    end: int  # offset just past the token
+    style: str  # "" plain, "'" or '"' quoted, "|" or ">" block, "*" alias
+    line: int  # 1-based
+    col: int  # 1-based
+    path: str
+    in_flow: bool = False
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A node met while walking a document, with where it hangs."""
+
+    path: str
+    key: str | None  # the mapping key it is the value of (None for items and roots)
+    node: Node
+    parent: Visit | None
+    alias: bool  # the node was reached through an alias (*name)
+    key_node: Node | None = None
+    in_flow: bool = False
+
+    @property
+    def parent_key(self) -> str | None:
+        """For a sequence item, the key of the sequence; for a mapping value, its parent's key."""
+        return self.parent.key if self.parent is not None else None
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One document of a file: its root node and every node visited in order."""
+
+    text: str
+    filename: str
+    index: int
+    root: Node
+    visits: tuple[Visit, ...]
+    kids: dict[int, tuple[Visit, ...]]  # id(parent visit) -> its child visits
+
+    @property
+    def top(self) -> Visit:
+        return self.visits[0]
+
+    def children(self, visit: Visit) -> tuple[Visit, ...]:
+        return self.kids.get(id(visit), ())
+
+    def child(self, visit: Visit, key: str) -> Visit | None:
+        """The visit of `visit`'s value under `key` (a mapping entry)."""
+        for kid in self.children(visit):
+            if kid.key == key:
+                return kid
+        return None
+
+    def child_slot(self, visit: Visit, key: str) -> Slot | None:
+        found = self.child(visit, key)
+        return slot(self.text, found) if found is not None else None
+
+    def root_value(self, key: str) -> str | None:
+        node = get(self.root, key)
+        return node.value if is_scalar(node) else None
+
+
+def is_scalar(node: Node) -> bool:
+    return node is not None and node.id == "scalar"
+
+
+def is_mapping(node: Node) -> bool:
+    return node is not None and node.id == "mapping"
+
+
+def is_sequence(node: Node) -> bool:
+    return node is not None and node.id == "sequence"
+
+
+def items(node: Node) -> Iterator[tuple[str, Node, Node]]:
+    """(key, key node, value node) for each scalar-keyed entry of a mapping node."""
+    if not is_mapping(node):
+        return
+    for key_node, value_node in node.value:
+        if is_scalar(key_node):
+            yield key_node.value, key_node, value_node
+
+
+def get(node: Node, key: str) -> Node:
+    for name, _, value in items(node):
+        if name == key:
+            return value
+    return None
+
+
+def get_entry(node: Node, key: str) -> tuple[Node, Node] | None:
+    for name, key_node, value in items(node):
+        if name == key:
+            return key_node, value
+    return None
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def _parse_problem(exc: Exception, text: str, filename: str) -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    message = " ".join(
+        str(part).strip()
+        for part in (getattr(exc, "context", None), getattr(exc, "problem", None))
+        if part
+    )
+    if mark is not None:
+        return Problem(f"YAML does not parse: {message}", filename, mark.line + 1, mark.column + 1)
+    position = getattr(exc, "position", None)
+    if isinstance(position, int):
+        line, col = _position(text, position)
+        return Problem(f"YAML does not parse: {exc}", filename, line, col)
+    return Problem(f"YAML does not parse: {exc}", filename)
+
+
+def parse(text: str, filename: str = "") -> list[Doc]:
+    """Compose every document; a text that does not parse raises a positioned ConfigError."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        roots = [root for root in YAML(typ="rt", pure=True).compose_all(text) if root is not None]
+    except YAMLError as exc:
+        raise ConfigError(_parse_problem(exc, text, filename)) from None
+    docs = []
+    for i, root in enumerate(roots):
+        visits = tuple(walk(root))
+        kids: dict[int, list[Visit]] = {}
+        for visit in visits[1:]:
+            kids.setdefault(id(visit.parent), []).append(visit)
+        frozen = {key: tuple(value) for key, value in kids.items()}
+        docs.append(Doc(text, filename, i, root, visits, frozen))
+    return docs
+
+
+def _item_labels(nodes: list[Node]) -> list[str]:
+    """``[name=x]`` for items with a unique, simple name; ``[i]`` otherwise."""
+    names = []
+    for node in nodes:
+        name = get(node, "name")
+        ok = is_scalar(name) and name.value and all(c not in name.value for c in "[]=.")
+        names.append(str(name.value) if ok else None)
+    return [
+        f"[name={n}]" if n is not None and names.count(n) == 1 else f"[{i}]"
+        for i, n in enumerate(names)
+    ]
+
+
+def walk(root: Node) -> Iterator[Visit]:
+    """Every node of a document in order; nodes reached again through an alias are not entered."""
+    seen: set[int] = set()
+    stack: list[Visit] = [Visit("", None, root, None, False)]
+    while stack:
+        visit = stack.pop()
+        yield visit
+        node = visit.node
+        if visit.alias or node.id == "scalar":
+            continue
+        flow = visit.in_flow or bool(getattr(node, "flow_style", False))
+        children: list[Visit] = []
+        if node.id == "mapping":
+            for key, key_node, value in items(node):
+                path = f"{visit.path}.{key}" if visit.path else key
+                alias = id(value) in seen
+                seen.add(id(value))
+                children.append(Visit(path, key, value, visit, alias, key_node, flow))
+        else:
+            for value, label in zip(node.value, _item_labels(node.value), strict=True):
+                alias = id(value) in seen
+                seen.add(id(value))
+                path = visit.path + label
+                children.append(Visit(path, None, value, visit, alias, None, flow))
+        stack.extend(reversed(children))
+
+
+def _skip_properties(text: str, start: int, end: int) -> int:
+    """Move past ``&anchor`` and ``!tag`` properties in front of a scalar token."""
+    i = start
+    while i < end and text[i] in "&!":
+        while i < end and not text[i].isspace():
+            i += 1
+        while i < end and text[i].isspace():
+            i += 1
+    return i
+
+
+def _alias_slot(text: str, visit: Visit) -> Slot:
+    key_node = visit.key_node
+    offset = key_node.end_mark.index if key_node is not None else visit.node.start_mark.index
+    star = text.find("*", offset)
+    offset = star if star >= 0 else offset
+    line, col = _position(text, offset)
+    value = visit.node.value if is_scalar(visit.node) else ""
+    return Slot(str(value), offset, offset, "*", line, col, visit.path, visit.in_flow)
+
+
+def slot(text: str, visit: Visit) -> Slot | None:
+    """Locate the scalar of `visit` in `text`; None when the node is not a scalar."""
+    node = visit.node
+    if visit.alias:
+        return _alias_slot(text, visit)
+    if not is_scalar(node):
+        return None
+    start = _skip_properties(text, node.start_mark.index, node.end_mark.index)
+    style = node.style or ""
+    end = node.end_mark.index
+    line, col = _position(text, start)
+    return Slot(str(node.value), start, end, style, line, col, visit.path, visit.in_flow)

@@ -1,0 +1,131 @@
+"""The values the manifest updaters take and return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.manifests.image import (
+    ImageRef,
+    digest_problem,
+    name_problem,
+    parse_image,
+    tag_problem,
+)
+
+KINDS = ("kustomize", "helm", "workload", "argocd", "yaml_path")
+
+
+@dataclass(frozen=True)
+class Bump:
+    """Set the tag and/or digest (and optionally the name) of one image.
+
+    `image` is the repository without tag, e.g. ``ghcr.io/acme/checkout``; it matches
+    ``docker.io/library/nginx`` and ``nginx`` alike.
+    """
+
+    image: str
+    tag: str | None = None
+    digest: str | None = None
+    new_name: str | None = None
+
+    def problems(self) -> list[str]:
+        """What is wrong with this bump (empty when it can be applied)."""
+        found: list[str] = []
+        ref = parse_image(self.image)
+        if not self.image.strip() or any(c.isspace() for c in self.image):
+            found.append(f"image {self.image!r} is not an image repository")
+        elif ref.tag is not None or ref.digest is not None:
+            found.append(f"image {self.image!r} must not carry a tag or digest")
+        if self.tag is None and self.digest is None and self.new_name is None:
+            found.append("a bump needs a tag, a digest or a new name")
+        if self.tag is not None and (p := tag_problem(self.tag)):
+            found.append(p)
+        if self.digest is not None and (p := digest_problem(self.digest)):
+            found.append(p)
+        if self.new_name is not None and (p := name_problem(self.new_name)):
+            found.append(p)
+        return found
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One scalar changed (or one key inserted) in a manifest, for reporting ``old -> new``."""
+
+    file: str
+    path: str  # YAML path of the value, e.g. spec.template.spec.containers[name=app].image
+    line: int  # 1-based, in the original text
+    col: int  # 1-based
+    old: str  # the value before ("" when the key was inserted)
+    new: str  # the value after
+    kind: str  # which updater: one of KINDS
+    document: int = 0  # 0-based index of the YAML document in a multi-document file
+    inserted: bool = False
+
+    @property
+    def label(self) -> str:
+        where = self.file or "<input>"
+        return f"{where}:{self.line}:{self.col} {self.path}"
+
+    def describe(self) -> str:
+        old = self.old if not self.inserted else "(absent)"
+        return f"{self.label}: {old} -> {self.new}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "old": self.old,
+            "new": self.new,
+            "kind": self.kind,
+            "document": self.document,
+            "inserted": self.inserted,
+        }
+
+
+@dataclass(frozen=True)
+class ImageSite:
+    """One place in a manifest that names an image (and maybe its tag/digest)."""
+
+    file: str
+    path: str
+    line: int
+    col: int
+    kind: str
+    image: ImageRef
+    document: int = 0
+
+    @property
+    def repository(self) -> str:
+        return self.image.repository
+
+    @property
+    def tag(self) -> str | None:
+        return self.image.tag
+
+    @property
+    def digest(self) -> str | None:
+        return self.image.digest
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "kind": self.kind,
+            "repository": self.image.repository,
+            "tag": self.image.tag,
+            "digest": self.image.digest,
+            "document": self.document,
+        }
+
+
+@dataclass(frozen=True)
+class BumpResult:
+    """What `plan_text` found: the new text, the edits, and every site the image matched."""
+
+    text: str
+    edits: tuple[Edit, ...]
+    matched: tuple[ImageSite, ...]
