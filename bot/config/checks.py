@@ -123,6 +123,21 @@ def check_references(checker: Checker) -> None:
     budget = gates.get("error_budget") if isinstance(gates, dict) else None
     if isinstance(budget, dict):
         _refs(checker, ("gates", "error_budget", "slos"), budget.get("slos"), slos, "SLO")
+        per_slo = budget.get("per_slo")
+        if isinstance(per_slo, dict):
+            for name in per_slo:
+                if name not in slos:
+                    checker.error(
+                        ("gates", "error_budget", "per_slo", name),
+                        f"gates.error_budget.per_slo names unknown SLO '{name}'",
+                        value=False,
+                    )
+    security = gates.get("security") if isinstance(gates, dict) else None
+    sarif = isinstance(security, dict) and security.get("source") == "sarif"
+    if sarif and isinstance(security, dict) and not security.get("sarif_path"):
+        checker.error(
+            ("gates", "security", "source"), "gates.security: source sarif needs sarif_path"
+        )
 
 
 def check_cron(checker: Checker) -> None:

@@ -244,7 +244,7 @@ def _constructor() -> Any:
     positioned problem of the config, not a crash of the loader)."""
     from ruamel.yaml.constructor import RoundTripConstructor
 
-    class _Constructor(RoundTripConstructor):  # type: ignore[misc]
+    class _Constructor(RoundTripConstructor):
         pass
 
     _Constructor.add_constructor(
