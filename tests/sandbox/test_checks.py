@@ -28,7 +28,7 @@ def bot(sandbox: Sandbox) -> Iterator[GitHub[Any]]:
         yield gh
 
 
-def annotations(n: int, start: int = 0) -> list[dict[str, Any]]:
+def notes(n: int, start: int = 0) -> list[dict[str, Any]]:
     return [
         {"path": "deploy/prod.yaml", "start_line": i + 1, "end_line": i + 1,
          "annotation_level": "warning", "message": f"problem {i}"}
@@ -60,11 +60,11 @@ def test_create_update_get_and_list_a_check_run(bot: GitHub[Any], shop: str) -> 
 
 
 def test_annotations_in_several_patches_arrive_complete(bot: GitHub[Any], shop: str) -> None:
-    run = create(bot, shop, output={"title": "t", "summary": "s", "annotations": annotations(50)})
+    run = create(bot, shop, output={"title": "t", "summary": "s", "annotations": notes(50)})
     for start in (50, 100):
         bot.rest.checks.update(
             *REPO, run["id"],
-            data={"output": {"title": "t", "summary": "s", "annotations": annotations(50, start)}},
+            data={"output": {"title": "t", "summary": "s", "annotations": notes(50, start)}},
         )  # fmt: skip
     got = bot.rest.checks.get(*REPO, run["id"]).json()
     assert got["output"]["annotations_count"] == 150
@@ -78,15 +78,15 @@ def test_annotations_in_several_patches_arrive_complete(bot: GitHub[Any], shop: 
 def test_51_annotations_in_one_request_is_422_and_nothing_changes(
     bot: GitHub[Any], shop: str
 ) -> None:
-    run = create(bot, shop, output={"title": "t", "summary": "s", "annotations": annotations(3)})
-    body = {"output": {"title": "t", "summary": "s", "annotations": annotations(51)}}
+    run = create(bot, shop, output={"title": "t", "summary": "s", "annotations": notes(3)})
+    body = {"output": {"title": "t", "summary": "s", "annotations": notes(51)}}
     with pytest.raises(RequestFailed) as failed:  # githubkit's own models refuse 51 too
         bot.request("PATCH", f"/repos/acme/shop/check-runs/{run['id']}", json=body)
     assert failed.value.response.status_code == 422
     assert "50" in failed.value.response.json()["errors"][0]["message"]
     assert bot.rest.checks.get(*REPO, run["id"]).json()["output"]["annotations_count"] == 3
     with pytest.raises(RequestFailed) as on_create:
-        create(bot, shop, output={"title": "t", "summary": "s", "annotations": annotations(51)})
+        create(bot, shop, output={"title": "t", "summary": "s", "annotations": notes(51)})
     assert on_create.value.response.status_code == 422
 
 
