@@ -7,7 +7,15 @@ noise so rank tests see realistic, mostly untied samples.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+
+# The scenarios' clock: the real time rounded down to a minute (Prometheus takes recent
+# samples most naturally), with seven hours of history before it.
+NOW = int(time.time()) // 60 * 60
+AT = datetime.fromtimestamp(NOW, UTC)
+START = NOW - 7 * 3600
 
 SeriesData = tuple[dict[str, str], list[tuple[float, float]]]
 Shape = Callable[[float], float]  # unix seconds -> a value

@@ -198,9 +198,16 @@ def test_min_requests_counts_total_when_there_is_no_requests_query() -> None:
 
 
 def test_unreachable_is_error() -> None:
-    result = run(AVAILABILITY, lambda spec: ErrorValue("connection refused", retryable=True))
+    down = ErrorValue("unreachable at http://p:9090: connection refused", retryable=True)
+    result = run(AVAILABILITY, lambda spec: down)
     assert result.verdict == Verdict.ERROR
-    assert result.reason.startswith("prometheus unreachable")
+    assert result.reason == "prometheus: unreachable at http://p:9090: connection refused"
+
+
+def test_unreachable_explains_the_queries_never_sent() -> None:
+    down = ErrorValue("unreachable at http://p:9090", retryable=True)
+    result = run(LATENCY, lambda spec: down if spec.window == 5 * M else None)
+    assert result.reason == "prometheus: unreachable at http://p:9090"
 
 
 def test_rejected_query_is_error() -> None:

@@ -8,9 +8,8 @@ evaluations use explicit instants relative to it.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -19,13 +18,10 @@ from bot.config.model import SLO, Comparison
 from bot.core.slo import Verdict, evaluate
 
 from .prometheus_ports import closed_port
-from .synthetic import between, const, latency_histogram, requests
+from .synthetic import AT, NOW, START, between, const, latency_histogram, requests
 
 M = timedelta(minutes=1)
 H = timedelta(hours=1)
-NOW = int(time.time()) // 60 * 60
-AT = datetime.fromtimestamp(NOW, UTC)
-START = NOW - 7 * 3600
 
 SEL = 'service="{service}",stage="{stage}"'
 AVAILABILITY = SLO(
@@ -181,7 +177,7 @@ def test_prometheus_down_is_error() -> None:
         result = evaluate(down, AVAILABILITY, "canary", "healthy", AT, AT - H)
         assert down.requests == 3  # one query's retries, then no more queries
     assert result.verdict == Verdict.ERROR
-    assert result.reason.startswith("prometheus unreachable")
+    assert result.reason.startswith("prometheus: unreachable at")
 
 
 def test_a_query_prometheus_rejects_is_error(client: PrometheusClient) -> None:

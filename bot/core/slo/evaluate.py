@@ -32,7 +32,8 @@ def ask(client: QueryClient, spec: QuerySpec) -> Answer:
             return client.query_range(spec.promql, spec.start, spec.at, spec.step)
         return client.query(spec.promql, spec.at)
     except ExternalError as exc:
-        return ErrorValue(exc.message, status=exc.status, retryable=exc.retryable)
+        message = exc.message.removeprefix(f"{exc.system}: ")
+        return ErrorValue(message, status=exc.status, retryable=exc.retryable)
 
 
 def evaluate(

@@ -112,15 +112,19 @@ class _Answers:
     def __init__(self, specs: list[QuerySpec], answers: Mapping[QuerySpec, Answer]) -> None:
         self._by_key = {(s.role, s.window): s for s in specs}
         self._answers = answers
+        # Once Prometheus is unreachable the rest is not asked: that is the reason to give.
+        self._down = next(
+            (a for a in answers.values() if isinstance(a, ErrorValue) and not a.rejected), None
+        )
 
     def get(self, role: str, window: timedelta | None) -> Answer:
         spec = self._by_key[(role, window)]
-        answer = self._answers.get(spec)
+        answer = self._answers.get(spec, self._down)
         if answer is None:
             raise _NoAnswer(_Part(Verdict.ERROR, f"no answer for {role} query: {spec.promql}"))
         if isinstance(answer, ErrorValue):
-            what = "query rejected" if answer.rejected else "prometheus unreachable"
-            raise _NoAnswer(_Part(Verdict.ERROR, f"{what} ({role}): {answer.message}"))
+            what = "query rejected" if answer.rejected else "prometheus"
+            raise _NoAnswer(_Part(Verdict.ERROR, f"{what}: {answer.message}"))
         return answer
 
     def value(self, role: str, window: timedelta | None, combine: str = "max") -> float:
