@@ -41,6 +41,7 @@ class PullRequest:
     body: str = ""
     fork: bool = False
     html_url: str = ""
+    updated_at: str = ""
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> PullRequest:
@@ -62,6 +63,7 @@ class PullRequest:
             body=str(raw.get("body") or ""),
             fork=bool(head_repo and base_repo and head_repo != base_repo),
             html_url=str(raw.get("html_url") or ""),
+            updated_at=str(raw.get("updated_at") or ""),
         )
 
 

@@ -1,0 +1,458 @@
+"""GitHub adapter (githubkit): read the world, perform actions, compare-and-swap the ledger.
+
+Responses are parsed once, here, into the bot's own dataclasses (`bot.core.world`).
+GETs are conditional (``If-None-Match``) against a `ResponseCache` that may outlive one
+client, so a quiet reconcile is answered mostly by 304s; git objects are cached by sha.
+Writes are paced under GitHub's content-creation limit.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from bot.core.world import CheckRun, Comment, LabelEvent, PullRequest, Review
+from bot.errors import ExternalError
+
+ROLES = ("admin", "maintain", "write", "triage", "read")
+
+
+class LedgerMoved(Exception):
+    """Compare-and-swap lost: somebody else moved the ledger first. Re-read and decide."""
+
+
+@dataclass(frozen=True)
+class LedgerTip:
+    """The ledger branch as read: tip commit (None: no ledger yet) and path -> blob sha."""
+
+    commit: str | None = None
+    tree: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ResponseCache:
+    """ETags and bodies of GET responses, plus immutable git objects by sha. Thread-safe."""
+
+    etags: dict[str, tuple[str, Any, str]] = field(default_factory=dict)  # url -> etag, body, next
+    objects: dict[str, Any] = field(default_factory=dict)
+    comments_seen: dict[tuple[str, int], str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+SHARED_CACHE = ResponseCache()
+
+
+class GitHubPort(Protocol):
+    """What the shell needs from GitHub. `GitHubClient` is the real one."""
+
+    requests: int
+
+    def read_file(self, path: str, ref: str | None = None) -> str | None: ...
+    def ledger_tip(self, branch: str) -> LedgerTip: ...
+    def read_blob(self, sha: str) -> str: ...
+    def write_ledger(
+        self, branch: str, tip: LedgerTip, files: dict[str, str], message: str
+    ) -> LedgerTip: ...
+    def open_pulls(self) -> list[PullRequest]: ...
+    def pull(self, number: int) -> PullRequest | None: ...
+    def branch_heads(self, names: set[str]) -> dict[str, str]: ...
+    def reviews(self, number: int) -> tuple[Review, ...]: ...
+    def check_runs(self, sha: str) -> tuple[CheckRun, ...]: ...
+    def comments(self, issue: int, updated_at: str = "") -> tuple[Comment, ...]: ...
+    def label_events(self, issue: int) -> tuple[LabelEvent, ...]: ...
+    def permission(self, login: str) -> str: ...
+    def team_member(self, team: str, login: str) -> bool: ...
+    def bot_login(self) -> str: ...
+    def create_branch(self, branch: str, sha: str) -> str: ...
+    def merge_into(self, branch: str, head: str, message: str) -> str | None: ...
+    def open_pull(self, head: str, base: str, title: str, body: str) -> PullRequest: ...
+    def update_pull(self, number: int, **fields: Any) -> None: ...
+    def merge_pull(self, number: int, sha: str, title: str, message: str) -> str | None: ...
+    def post_comment(self, issue: int, body: str, key: str) -> bool: ...
+    def add_labels(self, issue: int, labels: list[str]) -> None: ...
+    def remove_label(self, issue: int, label: str) -> None: ...
+    def react(self, comment_id: int, content: str) -> None: ...
+
+
+def _next_link(link: str) -> str:
+    for part in link.split(","):
+        if 'rel="next"' in part:
+            return part.split(";")[0].strip().strip("<>")
+    return ""
+
+
+class GitHubClient:
+    """`GitHubPort` over githubkit for one repository. Use as a context manager."""
+
+    def __init__(
+        self,
+        repo: str,
+        token: str,
+        *,
+        api_url: str = "https://api.github.com",
+        cache: ResponseCache | None = None,
+        bot_login: str = "",
+        writes_per_minute: int = 80,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.repo = repo
+        self.owner = repo.split("/", 1)[0]
+        self.token = token
+        self.api_url = api_url.rstrip("/")
+        self.cache = cache if cache is not None else SHARED_CACHE
+        self._bot_login = bot_login
+        self.requests = 0
+        self.writes = 0
+        self._writes_per_minute = writes_per_minute
+        self._recent: deque[float] = deque()
+        self._clock = clock
+        self._sleep = sleep
+        self._events_supported = True
+        self._gh: Any = None
+
+    def __enter__(self) -> GitHubClient:
+        from githubkit import GitHub
+
+        self._gh = GitHub(self.token, base_url=self.api_url, http_cache=False)
+        self._gh.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._gh.__exit__(*exc)
+
+    # -- transport ---------------------------------------------------------------------
+
+    def _call(self, method: str, url: str, **kwargs: Any) -> Any:
+        from githubkit.exception import GitHubException, RequestFailed
+
+        if method != "GET":
+            self._pace()
+        self.requests += 1
+        try:
+            return self._gh.request(method, url, **kwargs)
+        except RequestFailed as exc:
+            return exc.response
+        except GitHubException as exc:
+            raise ExternalError("GitHub", f"{method} {url}: {exc}", retryable=True) from exc
+
+    def _pace(self) -> None:
+        now = self._clock()
+        while self._recent and now - self._recent[0] >= 60:
+            self._recent.popleft()
+        if len(self._recent) >= self._writes_per_minute:
+            self._sleep(60 - (now - self._recent[0]))
+        self._recent.append(self._clock())
+        self.writes += 1
+
+    def _fail(self, response: Any, what: str) -> ExternalError:
+        status = int(response.status_code)
+        try:
+            detail = response.json().get("message", "")
+        except Exception:
+            detail = response.text[:200]
+        return ExternalError(
+            "GitHub", f"{what}: {status} {detail}", status=status, retryable=status >= 500
+        )
+
+    def _repo_url(self, path: str) -> str:
+        return f"/repos/{self.repo}{path}"
+
+    def _get(self, url: str, params: dict[str, Any] | None = None) -> tuple[int, Any, str]:
+        """A conditional GET: (status, body, next page url); 304s answer from the cache."""
+        key = url + (
+            "?" + "&".join(f"{k}={v}" for k, v in sorted(params.items())) if params else ""
+        )
+        with self.cache.lock:
+            cached = self.cache.etags.get(key)
+        headers = {"If-None-Match": cached[0]} if cached else {}
+        response = self._call("GET", url, params=params, headers=headers)
+        status = int(response.status_code)
+        if status == 304 and cached:
+            return 200, cached[1], cached[2]
+        if status >= 400:
+            return status, None, ""
+        body = response.json() if response.content else None
+        nxt = _next_link(response.headers.get("link", ""))
+        etag = response.headers.get("etag")
+        if etag:
+            with self.cache.lock:
+                self.cache.etags[key] = (etag, body, nxt)
+        return status, body, nxt
+
+    def _get_ok(self, url: str, params: dict[str, Any] | None = None, what: str = "") -> Any:
+        status, body, _ = self._get(url, params)
+        if status >= 400:
+            raise ExternalError("GitHub", f"{what or url}: {status}", status=status)
+        return body
+
+    def _pages(self, url: str, params: dict[str, Any], item_key: str = "") -> Iterator[Any]:
+        status, body, nxt = self._get(url, {**params, "per_page": 100})
+        while True:
+            if status >= 400:
+                raise ExternalError("GitHub", f"GET {url}: {status}", status=status)
+            yield from (body or {}).get(item_key, []) if item_key else (body or [])
+            if not nxt:
+                return
+            status, body, nxt = self._get(nxt)
+
+    def _object(self, kind: str, sha: str) -> Any:
+        with self.cache.lock:
+            if sha in self.cache.objects:
+                return self.cache.objects[sha]
+        body = self._get_ok(self._repo_url(f"/git/{kind}/{sha}"), what=f"git {kind} {sha}")
+        with self.cache.lock:
+            self.cache.objects[sha] = body
+        return body
+
+    # -- reads -------------------------------------------------------------------------
+
+    def read_file(self, path: str, ref: str | None = None) -> str | None:
+        params = {"ref": ref} if ref else None
+        status, body, _ = self._get(self._repo_url(f"/contents/{quote(path)}"), params)
+        if status == 404:
+            return None
+        if status >= 400 or not isinstance(body, dict):
+            raise ExternalError("GitHub", f"read {path}: {status}", status=status)
+        return base64.b64decode(body.get("content", "")).decode("utf-8")
+
+    def ledger_tip(self, branch: str) -> LedgerTip:
+        status, body, _ = self._get(self._repo_url(f"/git/ref/heads/{quote(branch)}"))
+        if status == 404:
+            return LedgerTip()
+        if status >= 400:
+            raise ExternalError("GitHub", f"ledger ref: {status}", status=status)
+        commit = str(body["object"]["sha"])
+        tree_sha = str(self._object("commits", commit)["tree"]["sha"])
+        with self.cache.lock:
+            tree = self.cache.objects.get("tree:" + tree_sha)
+        if tree is None:
+            url = self._repo_url(f"/git/trees/{tree_sha}")
+            tree = self._get_ok(url, {"recursive": 1}, "ledger tree")
+            with self.cache.lock:
+                self.cache.objects["tree:" + tree_sha] = tree
+        files = {e["path"]: e["sha"] for e in tree.get("tree", []) if e.get("type") == "blob"}
+        return LedgerTip(commit, tree_sha, files)
+
+    def read_blob(self, sha: str) -> str:
+        body = self._object("blobs", sha)
+        if body.get("encoding") == "base64":
+            return base64.b64decode(body.get("content", "")).decode("utf-8")
+        return str(body.get("content", ""))
+
+    def open_pulls(self) -> list[PullRequest]:
+        url = self._repo_url("/pulls")
+        return [PullRequest.from_json(p) for p in self._pages(url, {"state": "open"})]
+
+    def pull(self, number: int) -> PullRequest | None:
+        status, body, _ = self._get(self._repo_url(f"/pulls/{number}"))
+        if status == 404:
+            return None
+        if status >= 400:
+            raise ExternalError("GitHub", f"pull #{number}: {status}", status=status)
+        return PullRequest.from_json(body)
+
+    def branch_heads(self, names: set[str]) -> dict[str, str]:
+        heads: dict[str, str] = {}
+        for name in sorted(names):
+            status, body, _ = self._get(self._repo_url(f"/git/ref/heads/{quote(name)}"))
+            if status == 200 and isinstance(body, dict) and "object" in body:
+                heads[name] = str(body["object"]["sha"])
+            elif status >= 400 and status != 404:
+                raise ExternalError("GitHub", f"branch {name}: {status}", status=status)
+        return heads
+
+    def reviews(self, number: int) -> tuple[Review, ...]:
+        url = self._repo_url(f"/pulls/{number}/reviews")
+        return tuple(Review.from_json(r) for r in self._pages(url, {}))
+
+    def check_runs(self, sha: str) -> tuple[CheckRun, ...]:
+        url = self._repo_url(f"/commits/{sha}/check-runs")
+        return tuple(CheckRun.from_json(r) for r in self._pages(url, {}, "check_runs"))
+
+    def comments(self, issue: int, updated_at: str = "") -> tuple[Comment, ...]:
+        """An issue's comments; with `updated_at`, skipped (cached) when the issue has not
+        changed since this cache last read them."""
+        seen_key = (self.repo, issue)
+        with self.cache.lock:
+            seen = self.cache.comments_seen.get(seen_key)
+            cached = self.cache.objects.get(f"comments:{self.repo}:{issue}")
+        if updated_at and seen == updated_at and cached is not None:
+            return tuple(cached)
+        url = self._repo_url(f"/issues/{issue}/comments")
+        found = tuple(Comment.from_json({**c, "issue": issue}) for c in self._pages(url, {}))
+        with self.cache.lock:
+            self.cache.objects[f"comments:{self.repo}:{issue}"] = found
+            if updated_at:
+                self.cache.comments_seen[seen_key] = updated_at
+        return found
+
+    def label_events(self, issue: int) -> tuple[LabelEvent, ...]:
+        if not self._events_supported:
+            return ()
+        url = self._repo_url(f"/issues/{issue}/events")
+        status, body, _ = self._get(url, {"per_page": 100})
+        if status == 404:
+            self._events_supported = False
+            return ()
+        if status >= 400:
+            return ()
+        events = (LabelEvent.from_json(issue, e) for e in body or [])
+        return tuple(e for e in events if e is not None)
+
+    def permission(self, login: str) -> str:
+        url = self._repo_url(f"/collaborators/{quote(login)}/permission")
+        status, body, _ = self._get(url)
+        if status == 404 or not isinstance(body, dict):
+            return "none"
+        role = str(body.get("role_name") or "")
+        return role if role in ROLES else str(body.get("permission") or "none")
+
+    def team_member(self, team: str, login: str) -> bool:
+        org, _, slug = team.rpartition("/")
+        url = f"/orgs/{org or self.owner}/teams/{slug}/memberships/{quote(login)}"
+        status, body, _ = self._get(url)
+        return status == 200 and isinstance(body, dict) and body.get("state") == "active"
+
+    def bot_login(self) -> str:
+        if not self._bot_login:
+            status, body, _ = self._get("/user")
+            login = str(body.get("login", "")) if status == 200 and body else ""
+            self._bot_login = login or "release-train[bot]"
+        return self._bot_login
+
+    # -- writes ------------------------------------------------------------------------
+
+    def create_branch(self, branch: str, sha: str) -> str:
+        """Create the branch, or adopt it when it already exists; its head sha."""
+        body = {"ref": f"refs/heads/{branch}", "sha": sha}
+        response = self._call("POST", self._repo_url("/git/refs"), json=body)
+        if response.status_code in (200, 201):
+            return str(response.json()["object"]["sha"])
+        if response.status_code == 422:
+            heads = self.branch_heads({branch})
+            if branch in heads:
+                return heads[branch]
+        raise self._fail(response, f"create branch {branch}")
+
+    def merge_into(self, branch: str, head: str, message: str) -> str | None:
+        """Merge `head` into `branch`; the new head sha, or None on a conflict."""
+        body = {"base": branch, "head": head, "commit_message": message}
+        response = self._call("POST", self._repo_url("/merges"), json=body)
+        if response.status_code == 201:
+            return str(response.json()["sha"])
+        if response.status_code == 204:
+            return ""  # already merged
+        if response.status_code == 409:
+            return None
+        raise self._fail(response, f"merge {head[:12]} into {branch}")
+
+    def open_pull(self, head: str, base: str, title: str, body: str) -> PullRequest:
+        """Open a PR, or adopt the open one with the same head and base."""
+        payload = {"head": head, "base": base, "title": title, "body": body}
+        response = self._call("POST", self._repo_url("/pulls"), json=payload)
+        if response.status_code == 201:
+            return PullRequest.from_json(response.json())
+        if response.status_code == 422:
+            params = {"head": f"{self.owner}:{head}", "base": base, "state": "open"}
+            found = list(self._pages(self._repo_url("/pulls"), params))
+            if found:
+                return PullRequest.from_json(found[0])
+        raise self._fail(response, f"open pull request {head} -> {base}")
+
+    def update_pull(self, number: int, **fields: Any) -> None:
+        response = self._call("PATCH", self._repo_url(f"/pulls/{number}"), json=fields)
+        if response.status_code != 200:
+            raise self._fail(response, f"update #{number}")
+
+    def merge_pull(self, number: int, sha: str, title: str, message: str) -> str | None:
+        """Merge at exactly `sha`; the merge commit sha, or None when GitHub refuses (409:
+        the head moved; 405: not mergeable) — judge again next time."""
+        body = {
+            "sha": sha,
+            "merge_method": "merge",
+            "commit_title": title,
+            "commit_message": message,
+        }
+        response = self._call("PUT", self._repo_url(f"/pulls/{number}/merge"), json=body)
+        if response.status_code == 200:
+            return str(response.json().get("sha", ""))
+        if response.status_code in (405, 409, 422):
+            return None
+        raise self._fail(response, f"merge #{number}")
+
+    def post_comment(self, issue: int, body: str, key: str) -> bool:
+        """Comment unless a comment carrying `key` exists (crash-safe once-only)."""
+        from bot.core.actions import marker
+
+        mark = marker(key)
+        url = self._repo_url(f"/issues/{issue}/comments")
+        if any(mark in str(c.get("body") or "") for c in self._pages(url, {})):
+            return False
+        response = self._call("POST", url, json={"body": f"{body}\n\n{mark}"})
+        if response.status_code != 201:
+            raise self._fail(response, f"comment on #{issue}")
+        return True
+
+    def add_labels(self, issue: int, labels: list[str]) -> None:
+        url = self._repo_url(f"/issues/{issue}/labels")
+        response = self._call("POST", url, json={"labels": labels})
+        if response.status_code != 200:
+            raise self._fail(response, f"label #{issue}")
+
+    def remove_label(self, issue: int, label: str) -> None:
+        url = self._repo_url(f"/issues/{issue}/labels/{quote(label, safe='')}")
+        response = self._call("DELETE", url)
+        if response.status_code not in (200, 204, 404):
+            raise self._fail(response, f"unlabel #{issue}")
+
+    def react(self, comment_id: int, content: str) -> None:
+        url = self._repo_url(f"/issues/comments/{comment_id}/reactions")
+        response = self._call("POST", url, json={"content": content})
+        if response.status_code not in (200, 201):
+            raise self._fail(response, f"react to comment {comment_id}")
+
+    def write_ledger(
+        self, branch: str, tip: LedgerTip, files: dict[str, str], message: str
+    ) -> LedgerTip:
+        """One commit on the ledger tip setting `files`; compare-and-swap the ref.
+
+        Raises `LedgerMoved` when the ref moved (or appeared) since `tip` was read."""
+        entries = []
+        for path, text in sorted(files.items()):
+            blob = self._write_json(
+                self._repo_url("/git/blobs"), {"content": text, "encoding": "utf-8"}
+            )
+            entries.append({"path": path, "mode": "100644", "type": "blob", "sha": blob["sha"]})
+        tree_body: dict[str, Any] = {"tree": entries}
+        if tip.tree:
+            tree_body["base_tree"] = tip.tree
+        tree = self._write_json(self._repo_url("/git/trees"), tree_body)
+        parents = [tip.commit] if tip.commit else []
+        commit_body = {"message": message, "tree": tree["sha"], "parents": parents}
+        commit = self._write_json(self._repo_url("/git/commits"), commit_body)
+        if tip.commit:
+            url = self._repo_url(f"/git/refs/heads/{quote(branch)}")
+            response = self._call("PATCH", url, json={"sha": commit["sha"], "force": False})
+        else:
+            ref = {"ref": f"refs/heads/{branch}", "sha": commit["sha"]}
+            response = self._call("POST", self._repo_url("/git/refs"), json=ref)
+        if response.status_code == 422:
+            raise LedgerMoved(branch)
+        if response.status_code not in (200, 201):
+            raise self._fail(response, f"move ledger {branch}")
+        merged = {**tip.files, **{e["path"]: e["sha"] for e in entries}}
+        return LedgerTip(str(commit["sha"]), str(tree["sha"]), merged)
+
+    def _write_json(self, url: str, body: dict[str, Any]) -> Any:
+        response = self._call("POST", url, json=body)
+        if response.status_code != 201:
+            raise self._fail(response, f"POST {url}")
+        return response.json()

@@ -1,0 +1,88 @@
+"""`release-train reconcile`: bring one repository's trains up to date, once."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from bot.commands._common import add_json_flag, add_now_flag, parse_instant, print_json
+from bot.errors import EXIT_EXTERNAL, EXIT_OK, UsageError
+
+DEFAULT_API = "https://api.github.com"
+
+
+def add_repo_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments `reconcile` and `plan` share."""
+    parser.add_argument("--repo", required=True, metavar="OWNER/NAME", help="the repository")
+    parser.add_argument(
+        "--api-url",
+        default=os.environ.get("GITHUB_API_URL", DEFAULT_API),
+        metavar="URL",
+        help=f"GitHub REST API base URL (default: $GITHUB_API_URL or {DEFAULT_API})",
+    )
+    parser.add_argument(
+        "--token-env",
+        default="GITHUB_TOKEN",
+        metavar="NAME",
+        help="environment variable holding the token (default: GITHUB_TOKEN)",
+    )
+    add_now_flag(parser)
+    add_json_flag(parser)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "reconcile",
+        help="read config, ledger and GitHub; take the actions due; record them",
+        description="Run the reconcile loop once for a repository: read the configuration "
+        "from the default branch, the ledger branch and the pull requests; decide what is "
+        "due (boarding, departure, the train PR, merge, ChatOps, deadlines); do it and "
+        "record each transition in the ledger. Running it again right after does nothing.",
+    )
+    add_repo_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def open_client(args: argparse.Namespace) -> Any:
+    """A GitHub client for `--repo`, with the token from `--token-env`."""
+    from bot.adapters.github import GitHubClient
+
+    if "/" not in args.repo.strip("/"):
+        raise UsageError(f"--repo: {args.repo!r} is not OWNER/NAME")
+    token = os.environ.get(args.token_env, "")
+    if not token:
+        raise UsageError(f"no token: set the environment variable {args.token_env}")
+    return GitHubClient(args.repo, token, api_url=args.api_url)
+
+
+def execute(args: argparse.Namespace, *, dry_run: bool) -> Any:
+    from bot.shell.reconcile import reconcile
+
+    now = parse_instant(args.now)
+    with open_client(args) as client:
+        return reconcile(args.repo, now, client=client, dry_run=dry_run)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = execute(args, dry_run=False)
+    if args.json:
+        print_json(result.as_json())
+    else:
+        for line in result.actions_done:
+            print(f"done: {line}")
+        for train_id, state in result.trains:
+            print(f"train {train_id}: {state}")
+        if not result.actions_done:
+            print("nothing to do")
+        for problem in result.problems:
+            print(f"problem: {problem}")
+    return exit_code(result)
+
+
+def exit_code(result: Any) -> int:
+    if any(p.startswith("GitHub") for p in result.problems):
+        return EXIT_EXTERNAL
+    if result.problems and not result.trains and not result.actions_planned:
+        return 1
+    return EXIT_OK

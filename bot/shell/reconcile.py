@@ -1,0 +1,383 @@
+"""The one reconcile loop: read config, ledger and world; decide; act; record.
+
+Level-triggered and idempotent: every side effect is derived from the ledger and the world,
+so running it again right after does nothing. Each train's side effects run first and its
+ledger commit last (compare-and-swap); a lost swap means somebody else moved first, so the
+loop re-reads and decides again. Side effects adopt what exists (branch, PR, comment by its
+hidden key) so a crash between a side effect and its ledger commit never duplicates it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from bot.adapters.github import GitHubPort, LedgerMoved, LedgerTip
+from bot.config.model import Config
+from bot.core import actions as act
+from bot.core.chatops import commenters, pending_commands
+from bot.core.decide import decide, departs_at
+from bot.core.ledger import (
+    INDEX_PATH,
+    Ledger,
+    Missed,
+    TrainRecord,
+    commit_message,
+    decode,
+    decode_index,
+    encode,
+    encode_index,
+    index_entry,
+    record_path,
+    transition_trailers,
+)
+from bot.core.train import BOARDING, DEPARTED, MERGED, is_terminal
+from bot.core.world import Comment, World
+from bot.errors import ConfigError, ExternalError
+
+CONFIG_PATH = ".github/release-train.yml"
+MAX_ROUNDS = 6
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    actions_planned: tuple[str, ...] = ()
+    actions_done: tuple[str, ...] = ()
+    trains: tuple[tuple[str, str], ...] = ()  # (train id, state) of the loaded trains
+    problems: tuple[str, ...] = ()
+    requests: int = 0
+    rounds: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "actions_planned": list(self.actions_planned),
+            "actions_done": list(self.actions_done),
+            "trains": [{"id": i, "state": s} for i, s in self.trains],
+            "problems": list(self.problems),
+            "requests": self.requests,
+        }
+
+
+@dataclass
+class _Snapshot:
+    tip: LedgerTip
+    index: dict[str, dict[str, Any]]
+    ledger: Ledger
+    world: World
+
+
+@dataclass
+class _Run:
+    planned: list[str] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def load_repo_config(client: GitHubPort, path: str = CONFIG_PATH) -> Config | None:
+    """The configuration from the default branch (never a PR's head); None if absent."""
+    from bot.config.load import load_config_text
+
+    text = client.read_file(path)
+    if text is None:
+        return None
+
+    def read_file(name: str) -> str | None:
+        return client.read_file(name)
+
+    return load_config_text(text, path, read_file=read_file)
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def _records(
+    client: GitHubPort, tip: LedgerTip, index: dict[str, dict[str, Any]], open_numbers: set[int]
+) -> list[TrainRecord]:
+    wanted = [
+        tid
+        for tid, entry in sorted(index.items())
+        if not is_terminal(str(entry.get("state")))
+        or (entry.get("train_pr") and int(entry["train_pr"]) in open_numbers)
+    ]
+    if not index:  # an index-less ledger: read every record
+        wanted = [p[len("trains/") : -len(".json")] for p in tip.files if p.startswith("trains/")]
+    records = []
+    for tid in wanted:
+        sha = tip.files.get(record_path(tid))
+        if sha:
+            records.append(decode(client.read_blob(sha)))
+    return records
+
+
+def _referenced(records: Sequence[TrainRecord]) -> set[int]:
+    numbers: set[int] = set()
+    for record in records:
+        if record.state == BOARDING:
+            numbers |= set(record.boarded_numbers())
+        if record.train_pr:
+            numbers.add(record.train_pr)
+        if record.state == MERGED:
+            numbers |= set(record.boarded_numbers()) - set(record.landed)
+    return numbers
+
+
+def _due(config: Config, record: TrainRecord, now: datetime) -> bool:
+    train = next((t for t in config.trains if t.name == record.train), None)
+    if train is None or record.state != BOARDING:
+        return False
+    when = departs_at(config, train, record)
+    return record.emergency or bool(record.depart_requested) or (when is not None and now >= when)
+
+
+def read_world(config: Config, client: GitHubPort, tip: LedgerTip, now: datetime) -> _Snapshot:
+    index_sha = tip.files.get(INDEX_PATH)
+    index = decode_index(client.read_blob(index_sha)) if index_sha else {}
+    pulls = {p.number: p for p in client.open_pulls()}
+    records = _records(client, tip, index, set(pulls))
+    open_records = [r for r in records if not is_terminal(r.state)]
+    for number in sorted(_referenced(open_records) - set(pulls)):
+        found = client.pull(number)
+        if found is not None:
+            pulls[number] = found
+    world = World(bot_login=client.bot_login(), pulls=pulls)
+    comments: list[Comment] = []
+    for number in sorted(_chat_issues(open_records)):
+        pr = pulls.get(number)
+        if pr is not None and pr.state == "open":
+            comments += client.comments(number, pr.updated_at)
+    world = replace(world, comments=tuple(comments))
+    commands = pending_commands(records, world)
+    depart_asked = {
+        tid for tid, tcs in commands.items() if any(tc.command.name == "depart" for tc in tcs)
+    }
+    world = replace(world, **_people(config, client, commenters(commands)))
+    due = [r for r in open_records if _due(config, r, now) or r.id in depart_asked]
+    world = replace(world, **_git_state(config, client, open_records, due, pulls))
+    known = frozenset(index) | {r.id for r in records}
+    return _Snapshot(tip, index, Ledger(tuple(records), known), world)
+
+
+def _chat_issues(records: Sequence[TrainRecord]) -> set[int]:
+    issues: set[int] = set()
+    for record in records:
+        issues |= set(record.boarded_numbers())
+        if record.train_pr:
+            issues.add(record.train_pr)
+    return issues
+
+
+def _people(config: Config, client: GitHubPort, logins: set[str]) -> dict[str, Any]:
+    permissions = {login: client.permission(login) for login in sorted(logins)}
+    team = config.chatops.release_team
+    members = frozenset(
+        login for login in sorted(logins) if team and client.team_member(team, login)
+    )
+    return {"permissions": permissions, "release_team": members}
+
+
+def _git_state(
+    config: Config,
+    client: GitHubPort,
+    records: Sequence[TrainRecord],
+    due: Sequence[TrainRecord],
+    pulls: dict[int, Any],
+) -> dict[str, Any]:
+    branches: set[str] = set()
+    reviews: dict[int, Any] = {}
+    checks: dict[str, Any] = {}
+    emergency = {
+        t.base for t in config.trains for p in pulls.values() if t.emergency_label in p.labels
+    }
+    branches |= {config.train(r.train).base for r in due if _has_line(config, r)} | emergency
+    for record in due:
+        for number in record.boarded_numbers():
+            pr = pulls.get(number)
+            if pr is None:
+                continue
+            reviews[number] = client.reviews(number)
+            checks[pr.head_sha] = client.check_runs(pr.head_sha)
+    for record in records:
+        if record.state != DEPARTED:
+            continue
+        branches.add(record.release_branch)
+        pr = pulls.get(record.train_pr) if record.train_pr else None
+        if pr is not None and pr.state == "open":
+            reviews[pr.number] = client.reviews(pr.number)
+            checks[pr.head_sha] = client.check_runs(pr.head_sha)
+    heads = client.branch_heads({b for b in branches if b})
+    return {"branches": heads, "reviews": reviews, "checks": checks}
+
+
+def _has_line(config: Config, record: TrainRecord) -> bool:
+    return any(t.name == record.train for t in config.trains)
+
+
+# -- acting -------------------------------------------------------------------------------
+
+
+def _fold(record: TrainRecord, action: act.Action, outcome: Any, base: str) -> TrainRecord | None:
+    """The record after an action's outcome; None abandons the transition."""
+    if isinstance(action, act.CreateBranch) and outcome:
+        return replace(record, release_sha=str(outcome))
+    if isinstance(action, act.MergeIntoBranch):
+        if outcome is None:
+            missed = Missed(
+                action.pr,
+                "conflict",
+                f"merge conflict with `{base}` or an earlier pull request on the train",
+            )
+            left = tuple(b for b in record.boarded if b.number != action.pr)
+            return replace(record, boarded=left, missed=(*record.missed, missed))
+        return replace(record, release_sha=str(outcome)) if outcome else record
+    if isinstance(action, act.OpenPullRequest):
+        return replace(record, train_pr=int(outcome))
+    if isinstance(action, act.MergePullRequest):
+        return None if outcome is None else replace(record, merge_sha=str(outcome))
+    return record
+
+
+def perform(client: GitHubPort, action: act.Action) -> Any:
+    """Do one side effect; its outcome (see `_fold`)."""
+    if isinstance(action, act.CreateBranch):
+        return client.create_branch(action.branch, action.sha)
+    if isinstance(action, act.MergeIntoBranch):
+        message = f"Board #{action.pr} on {action.train_id}\n\nTrain-Id: {action.train_id}\n"
+        return client.merge_into(action.branch, action.head_sha, message)
+    if isinstance(action, act.OpenPullRequest):
+        return client.open_pull(action.head, action.base, action.title, action.body).number
+    if isinstance(action, act.UpdatePullRequest):
+        return client.update_pull(action.number, body=action.body)
+    if isinstance(action, act.MergePullRequest):
+        return client.merge_pull(action.number, action.sha, action.title, action.message)
+    if isinstance(action, act.ClosePullRequest):
+        return client.update_pull(action.number, state="closed")
+    if isinstance(action, act.PostComment):
+        return client.post_comment(action.issue, action.body, action.key)
+    if isinstance(action, act.AddLabel):
+        return client.add_labels(action.issue, [action.label])
+    if isinstance(action, act.RemoveLabel):
+        return client.remove_label(action.issue, action.label)
+    if isinstance(action, act.React):
+        return client.react(action.comment_id, action.content)
+    if isinstance(action, act.LandPullRequest):
+        return _land(client, action)
+    raise TypeError(f"not a side effect: {action!r}")
+
+
+def _land(client: GitHubPort, action: act.LandPullRequest) -> None:
+    pr = client.pull(action.number)
+    if pr is not None and pr.state == "open":
+        title = f"Merged in release train {action.train_id}"
+        message = f"Train-Id: {action.train_id}\n"
+        if client.merge_pull(action.number, pr.head_sha, title, message) is None:
+            client.update_pull(action.number, state="closed")
+    client.post_comment(action.number, action.comment, f"landed:{action.train_id}:{action.number}")
+
+
+def _groups(actions: Sequence[act.Action]) -> list[list[act.Action]]:
+    groups: list[list[act.Action]] = []
+    for action in actions:
+        if (
+            groups
+            and groups[-1][-1].train_id == action.train_id
+            and not isinstance(groups[-1][-1], act.WriteLedger)
+        ):
+            groups[-1].append(action)
+        else:
+            groups.append([action])
+    return groups
+
+
+def _apply_group(
+    client: GitHubPort,
+    config: Config,
+    snap: _Snapshot,
+    group: list[act.Action],
+    delivery: str | None,
+    run: _Run,
+) -> None:
+    """Side effects of one train, then its ledger commit (CAS). Raises LedgerMoved."""
+    write = group[-1] if isinstance(group[-1], act.WriteLedger) else None
+    record = write.record if write else None
+    base = config.train(record.train).base if record and _has_line(config, record) else "main"
+    for action in group[:-1] if write else group:
+        outcome = perform(client, action)
+        run.done.append(action.describe())
+        if record is not None:
+            record = _fold(record, action, outcome, base)
+            if record is None:
+                return  # e.g. the merge was refused: judge again next time
+    if write is None or record is None:
+        return
+    trailers = transition_trailers(write.events, record, actor=write.actor, delivery=delivery)
+    message = commit_message(write.events[0], record.id, trailers)
+    snap.index[record.id] = index_entry(record)
+    files = {record_path(record.id): encode(record), INDEX_PATH: encode_index(snap.index)}
+    snap.tip = client.write_ledger(config.ledger_branch, snap.tip, files, message)
+    run.done.append(write.describe())
+
+
+# -- the loop -----------------------------------------------------------------------------
+
+
+def reconcile(
+    repo: str,
+    now: datetime,
+    *,
+    client: GitHubPort,
+    delivery: str | None = None,
+    dry_run: bool = False,
+    max_rounds: int = MAX_ROUNDS,
+) -> ReconcileResult:
+    """Bring `repo` to where its config, ledger and GitHub state say it should be."""
+    del repo  # the client is bound to it; kept in the signature for transports and logs
+    run = _Run()
+    try:
+        config = load_repo_config(client)
+    except ConfigError as exc:
+        return _config_error(client, exc, dry_run, run)
+    if config is None:
+        return ReconcileResult(
+            problems=(f"no {CONFIG_PATH} on the default branch",), requests=client.requests
+        )
+    trains: tuple[tuple[str, str], ...] = ()
+    rounds = 0
+    for rounds in range(1, max_rounds + 1):  # noqa: B007
+        snap = read_world(config, client, client.ledger_tip(config.ledger_branch), now)
+        actions = decide(config, snap.ledger, snap.world, now)
+        trains = tuple((r.id, r.state) for r in snap.ledger.records)
+        run.planned += [a.describe() for a in actions]
+        if dry_run or not actions:
+            break
+        try:
+            for group in _groups(actions):
+                _apply_group(client, config, snap, group, delivery, run)
+        except LedgerMoved:
+            run.problems.append("ledger moved under us; read again")
+        except ExternalError as exc:
+            run.problems.append(exc.message)
+            break
+    return ReconcileResult(
+        tuple(run.planned), tuple(run.done), trains, tuple(run.problems), client.requests, rounds
+    )
+
+
+def _config_error(
+    client: GitHubPort, exc: ConfigError, dry_run: bool, run: _Run
+) -> ReconcileResult:
+    """Stop this repository's trains and say why on each open train PR."""
+    problems = tuple(p.render() for p in exc.problems)
+    body = (
+        "🛑 Release train is stopped: the configuration on the default branch is invalid.\n\n"
+        + "\n".join(f"- `{p}`" for p in problems)
+    )
+    key = "config-error:" + hashlib.sha256("\n".join(problems).encode()).hexdigest()[:16]
+    for pr in client.open_pulls():
+        if pr.head_ref.startswith("release/") and "release-train:train-id=" in pr.body:
+            run.planned.append(f"comment on #{pr.number}: configuration error")
+            if not dry_run and client.post_comment(pr.number, body, key):
+                run.done.append(f"comment on #{pr.number}: configuration error")
+    return ReconcileResult(tuple(run.planned), tuple(run.done), (), problems, client.requests)
