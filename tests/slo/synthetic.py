@@ -47,7 +47,7 @@ def requests(
     t = start
     while t <= end:
         count = rps(t) * step * (1 + 0.2 * (rng.random() - 0.5))
-        errors = count * error_fraction(t) * (1 + 0.4 * (rng.random() - 0.5))
+        errors = min(count, count * error_fraction(t) * (1 + 0.4 * (rng.random() - 0.5)))
         ok += count - errors
         err += errors
         ok_points.append((t, round(ok, 3)))
