@@ -153,7 +153,7 @@ class AppAuth:
         if response.status_code >= 400:
             raise ExternalError(
                 "GitHub",
-                f"{method} {url} answered {response.status_code}",
+                f"{method} {url} answered {response.status_code}: {_message(response)}",
                 status=response.status_code,
                 retryable=response.status_code >= 500 or response.status_code == 429,
             )
@@ -169,3 +169,12 @@ class AppAuth:
                 return False
             raise
         return True
+
+
+def _message(response: httpx.Response) -> str:
+    """GitHub's error `message`, if the body has one (never the whole body)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("message", ""))[:200] if isinstance(body, dict) else ""
