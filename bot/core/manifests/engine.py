@@ -24,11 +24,14 @@ def sites_of(docs: Sequence[Doc], yaml_paths: Sequence[str] = ()) -> list[Site]:
     for doc in docs:
         found = [site for finder in _FINDERS for site in finder(doc)]
         found += yaml_path.find(doc, yaml_paths)
+        # An alias of a value that is itself a site follows that site's edit: not a site again.
+        defined = {s.anchor.node_id for s in found if s.anchor.style != "*"}
         for site in found:
             span = (site.anchor.start, site.anchor.end)
-            if span not in claimed:
-                claimed.add(span)
-                sites.append(site)
+            if span in claimed or (site.anchor.style == "*" and site.anchor.node_id in defined):
+                continue
+            claimed.add(span)
+            sites.append(site)
     return sites
 
 

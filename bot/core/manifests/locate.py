@@ -30,6 +30,7 @@ class Slot:
     col: int  # 1-based
     path: str
     in_flow: bool = False
+    node_id: int = 0  # identity of the node, shared by an anchor and its aliases
 
 
 @dataclass(frozen=True)
@@ -147,11 +148,13 @@ def parse(text: str, filename: str = "") -> list[Doc]:
     from ruamel.yaml.error import YAMLError
 
     try:
-        roots = [root for root in YAML(typ="rt", pure=True).compose_all(text) if root is not None]
+        roots = list(YAML(typ="safe", pure=True).compose_all(text))
     except YAMLError as exc:
         raise ConfigError(_parse_problem(exc, text, filename)) from None
     docs = []
-    for i, root in enumerate(roots):
+    for i, root in enumerate(roots):  # `i` counts every document of the stream, empty ones too
+        if root is None:
+            continue
         visits = tuple(walk(root))
         kids: dict[int, list[Visit]] = {}
         for visit in visits[1:]:
@@ -166,7 +169,7 @@ def _item_labels(nodes: list[Node]) -> list[str]:
     names = []
     for node in nodes:
         name = get(node, "name")
-        ok = is_scalar(name) and name.value and all(c not in name.value for c in "[]=.")
+        ok = is_scalar(name) and name.value and all(c not in name.value for c in "[]=")
         names.append(str(name.value) if ok else None)
     return [
         f"[name={n}]" if n is not None and names.count(n) == 1 else f"[{i}]"
@@ -219,7 +222,9 @@ def _alias_slot(text: str, visit: Visit) -> Slot:
     offset = star if star >= 0 else offset
     line, col = _position(text, offset)
     value = visit.node.value if is_scalar(visit.node) else ""
-    return Slot(str(value), offset, offset, "*", line, col, visit.path, visit.in_flow)
+    return Slot(
+        str(value), offset, offset, "*", line, col, visit.path, visit.in_flow, id(visit.node)
+    )
 
 
 def slot(text: str, visit: Visit) -> Slot | None:
@@ -233,4 +238,4 @@ def slot(text: str, visit: Visit) -> Slot | None:
     style = node.style or ""
     end = node.end_mark.index
     line, col = _position(text, start)
-    return Slot(str(node.value), start, end, style, line, col, visit.path, visit.in_flow)
+    return Slot(str(node.value), start, end, style, line, col, visit.path, visit.in_flow, id(node))

@@ -32,10 +32,24 @@ class Step:
     every: bool = False  # [*]
 
 
+def _segments(path: str) -> list[str]:
+    """Split on dots outside brackets: ``images[name=ghcr.io/a].newTag`` has two segments."""
+    segments, current, depth = [], "", 0
+    for ch in path:
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if ch == "." and depth == 0:
+            segments.append(current)
+            current = ""
+        else:
+            current += ch
+    segments.append(current)
+    return segments
+
+
 def parse_path(path: str) -> tuple[Step, ...]:
     """Split a YAML path into steps; a malformed path raises ConfigError."""
     steps: list[Step] = []
-    for segment in path.split("."):
+    for segment in _segments(path):
         found = _SEGMENT.fullmatch(segment)
         if found is None or (not found.group(1) and not found.group(2)):
             raise ConfigError(Problem(f"malformed YAML path {path!r} (at {segment!r})"))
