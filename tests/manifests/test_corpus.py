@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.manifests import Bump, ImageSite, bump_text, find_images
+
 from .support import (
     CORPUS,
     TRICKY,

@@ -51,8 +51,15 @@ def test_normalize() -> None:
 
 @pytest.mark.parametrize(
     ("text", "ok"),
-    [("nginx", True), ("a/b:1", True), ("/logo.png", False), ("", False),
-     ("a b", False), ("{{ .Values.image }}", False), ("repo:", False)],
+    [
+        ("nginx", True),
+        ("a/b:1", True),
+        ("/logo.png", False),
+        ("", False),
+        ("a b", False),
+        ("{{ .Values.image }}", False),
+        ("repo:", False),
+    ],
 )
 def test_looks_like_image(text: str, ok: bool) -> None:
     assert looks_like_image(text) is ok
