@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.config.model import SLO, BurnRate, Comparison
-from bot.core.slo import ErrorValue, QuerySpec, Verdict, judge, plan_queries
+from bot.core.slo import ErrorValue, QueryResult, QuerySpec, Verdict, judge, plan_queries
 from bot.core.slo.results import Answer
 
 from .helpers import AT, H, M, by_window, matrix, run, vec
@@ -320,3 +320,13 @@ def test_to_json_is_plain() -> None:
     doc = result.to_json()
     assert doc["verdict"] == "inconclusive"
     assert doc["slo"] == "availability"
+
+
+def test_prometheus_warnings_are_kept_with_the_numbers() -> None:
+    def answer(spec: QuerySpec) -> Answer:
+        warned = QueryResult("vector", vec(0.0001).samples, ("partial response: store down",))
+        return warned if spec.window == H else vec(0.0001)
+
+    result = run(AVAILABILITY, answer)
+    assert result.verdict == Verdict.PASS
+    assert result.numbers["warnings"] == "partial response: store down"

@@ -10,12 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from bot.adapters.prometheus import PrometheusClient
+
+try:  # see conftest.py
+    from prometheus_server import PrometheusServer
+except ImportError:  # pragma: no cover
+    from tests.prometheus_server import PrometheusServer
 from bot.config.model import SLO, Comparison
-from bot.core.slo import Verdict, evaluate
+from bot.core.slo import SLOResult, Verdict, evaluate
 
 from .prometheus_ports import closed_port
 from .synthetic import AT, NOW, START, between, const, latency_histogram, requests
@@ -120,13 +126,15 @@ def scenario_series() -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
 
 
 @pytest.fixture(scope="module")
-def client(prometheus) -> Iterator[PrometheusClient]:  # type: ignore[no-untyped-def]
+def client(prometheus: PrometheusServer) -> Iterator[PrometheusClient]:
     prometheus.push(scenario_series())
     with PrometheusClient(prometheus.url, retries=1, sleep=lambda s: None) as c:
         yield c
 
 
-def check(client: PrometheusClient, slo: SLO, service: str, soak: timedelta, at: datetime = AT):  # type: ignore[no-untyped-def]
+def check(
+    client: PrometheusClient, slo: SLO, service: str, soak: timedelta, at: datetime = AT
+) -> SLOResult:
     return evaluate(client, slo, "canary", service, at, at - soak)
 
 
@@ -176,6 +184,19 @@ def test_prometheus_down_is_error() -> None:
     with PrometheusClient(url, retries=2, sleep=lambda s: None) as down:
         result = evaluate(down, AVAILABILITY, "canary", "healthy", AT, AT - H)
         assert down.requests == 3  # one query's retries, then no more queries
+    assert result.verdict == Verdict.ERROR
+    assert result.reason.startswith("prometheus: unreachable at")
+
+
+def test_a_stopped_prometheus_is_error(tmp_path: Path) -> None:
+    with PrometheusServer.start(tmp_path) as own:
+        own.push(scenario_series()[:2])
+        with PrometheusClient(own.url, retries=1, sleep=lambda s: None) as c:
+            assert evaluate(c, AVAILABILITY, "canary", "healthy", AT, AT - H).verdict == (
+                Verdict.PASS
+            )
+            own.stop()
+            result = evaluate(c, AVAILABILITY, "canary", "healthy", AT, AT - H)
     assert result.verdict == Verdict.ERROR
     assert result.reason.startswith("prometheus: unreachable at")
 

@@ -17,7 +17,7 @@ not significantly worse) passes: the release is not what hurts, so reverting it 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -283,6 +283,15 @@ def _combine(primary: _Part | None, requests: _Part | None, comparison: _Part | 
     return _worst(parts)
 
 
+def _warnings(answers: Iterable[Answer]) -> str:
+    """Prometheus' warnings (e.g. a partial response from a federated backend), deduplicated."""
+    seen: dict[str, None] = {}
+    for answer in answers:
+        if isinstance(answer, QueryResult | RangeResult):
+            seen |= dict.fromkeys(answer.warnings)
+    return "; ".join(seen)
+
+
 def judge(
     slo: SLO,
     answers: Mapping[QuerySpec, Answer],
@@ -315,5 +324,8 @@ def judge(
     numbers: dict[str, Number] = {}
     for part in parts:
         numbers |= part.numbers
+    warnings = _warnings(answers.values())
+    if warnings:
+        numbers["warnings"] = warnings
     evidence = verdict.evidence if verdict.verdict == Verdict.FAIL else ""
     return SLOResult(slo.name, stage, service, verdict.verdict, verdict.reason, numbers, evidence)
