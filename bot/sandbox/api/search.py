@@ -1,0 +1,154 @@
+"""``GET /search/issues``: GitHub's issue/PR search over the sandbox's issues.
+
+Supported qualifiers (each may be negated with ``-``): ``repo:o/r``, ``is:pr|issue|open|
+closed|merged|unmerged|draft``, ``type:pr|issue``, ``state:open|closed``, ``label:x``
+(several mean all of them; quote names with spaces: ``label:"needs review"``),
+``no:label``, ``author:``, ``assignee:``, ``head:``, ``base:``, ``in:`` (ignored); other
+words must all appear in the title or body. ``sort=created|updated|comments``,
+``order=asc|desc``. Only repositories the caller can read are searched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.sandbox.http import ApiError, RequestContext, Response, Router, paginate
+
+_TOKEN = re.compile(r'(-?)([a-zA-Z_-]+):("(?:[^"]*)"|\S+)|"([^"]*)"|(\S+)')
+KNOWN = frozenset(
+    {"repo", "is", "type", "state", "label", "no", "author", "assignee", "head", "base", "in"}
+)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed search: required and excluded qualifier values, and free-text terms."""
+
+    include: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    terms: tuple[str, ...] = ()
+
+
+def parse_query(text: str) -> Query:
+    """Split ``q`` into qualifiers and words (pure). Unknown qualifiers are words."""
+    include: dict[str, list[str]] = {}
+    exclude: dict[str, list[str]] = {}
+    terms: list[str] = []
+    for match in _TOKEN.finditer(text):
+        negated, key, value, quoted, word = match.groups()
+        if key is not None and key.lower() in KNOWN:
+            target = exclude if negated else include
+            target.setdefault(key.lower(), []).append(value.strip('"'))
+        elif key is not None:
+            terms.append(match.group(0).lower())
+        else:
+            terms.append((quoted if quoted is not None else word).lower())
+    return Query(
+        {k: tuple(v) for k, v in include.items()},
+        {k: tuple(v) for k, v in exclude.items()},
+        tuple(terms),
+    )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What a query is matched against: plain values of one issue or pull request."""
+
+    repo: str
+    is_pull: bool
+    state: str
+    merged: bool
+    draft: bool
+    labels: tuple[str, ...]
+    author: str
+    assignees: tuple[str, ...]
+    head: str
+    base: str
+    text: str
+
+
+def _facts(c: Candidate, key: str, value: str) -> bool:
+    """Whether one qualifier holds for a candidate (pure)."""
+    v = value.lower()
+    checks = {
+        "repo": lambda: c.repo.lower() == v,
+        "type": lambda: c.is_pull == (v in ("pr", "pull-request")),
+        "state": lambda: c.state == v,
+        "label": lambda: v in (label.lower() for label in c.labels),
+        "no": lambda: (not c.labels) if v == "label" else (not c.assignees),
+        "author": lambda: c.author.lower() == v,
+        "assignee": lambda: v in (a.lower() for a in c.assignees),
+        "head": lambda: c.head.lower() == v,
+        "base": lambda: c.base.lower() == v,
+        "in": lambda: True,
+    }
+    if key == "is":
+        return {
+            "pr": c.is_pull, "issue": not c.is_pull, "open": c.state == "open",
+            "closed": c.state == "closed", "merged": c.merged,
+            "unmerged": c.is_pull and not c.merged, "draft": c.draft,
+        }.get(v, False)  # fmt: skip
+    return checks[key]()
+
+
+def matches(query: Query, c: Candidate) -> bool:
+    for key, values in query.include.items():
+        if not all(_facts(c, key, v) for v in values):
+            return False
+    for key, values in query.exclude.items():
+        if any(_facts(c, key, v) for v in values):
+            return False
+    return all(term in c.text for term in query.terms)
+
+
+def _candidate(ctx: RequestContext, key: str, issue: dict[str, Any]) -> Candidate:
+    pull = ctx.store.data["pulls"].get(key, {}) if issue.get("is_pull") else {}
+    return Candidate(
+        repo=issue["repo"],
+        is_pull=bool(issue.get("is_pull")),
+        state=issue["state"],
+        merged=bool(pull.get("merged")),
+        draft=bool(pull.get("draft")),
+        labels=tuple(issue.get("labels", [])),
+        author=str(issue.get("user", "")),
+        assignees=tuple(issue.get("assignees", [])),
+        head=str(pull.get("head_ref", "")),
+        base=str(pull.get("base_ref", "")),
+        text=f"{issue.get('title', '')}\n{issue.get('body') or ''}".lower(),
+    )
+
+
+def search_issues(ctx: RequestContext) -> Response:
+    from bot.sandbox.api.issues import issue_json
+
+    text = ctx.arg("q")
+    if not text:
+        raise ApiError(422, "Validation Failed",
+                       [{"resource": "Search", "field": "q", "code": "missing"}])  # fmt: skip
+    query = parse_query(text)
+    found = [
+        issue for key, issue in ctx.store.data["issues"].items()
+        if ctx.role(issue["repo"]) is not None and matches(query, _candidate(ctx, key, issue))
+    ]  # fmt: skip
+    sort = ctx.arg("sort")
+    field_name = {"created": "created_at", "updated": "updated_at"}.get(sort or "", "")
+    if sort == "comments":
+        found.sort(key=lambda i: len(ctx.store.where("comments", repo=i["repo"],
+                                                      issue_number=i["number"])))  # fmt: skip
+    elif field_name:
+        found.sort(key=lambda i: (i[field_name], i["id"]))
+    else:
+        found.sort(key=lambda i: i["id"])
+    if ctx.arg("order", "desc") == "desc":
+        found.reverse()
+    items = [issue_json(ctx, i["repo"], i) | {"score": 1.0} for i in found]
+    page = paginate(ctx, items)
+    page.body = {"total_count": len(items), "incomplete_results": False, "items": page.body}
+    page.headers["X-RateLimit-Resource"] = "search"
+    return page
+
+
+def routes(router: Router) -> None:
+    router.add("GET", "/search/issues", search_issues)
