@@ -1,0 +1,648 @@
+"""Issues (which pull requests also are), comments, reactions and labels."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from bot.sandbox.api.repos import repo_json, repo_name, user_or_none
+from bot.sandbox.http import (
+    ApiError,
+    RequestContext,
+    Response,
+    Router,
+    invalid_field,
+    missing_field,
+    paginate,
+    role_rank,
+)
+
+REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
+DEFAULT_COLOR = "ededed"
+
+
+# -- serializers ---------------------------------------------------------------------------
+
+
+def label_json(ctx: RequestContext, repo: str, label: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": label["id"],
+        "node_id": label["node_id"],
+        "url": f"{ctx.base_url}/repos/{repo}/labels/{quote(label['name'])}",
+        "name": label["name"],
+        "color": label["color"],
+        "default": label.get("default", False),
+        "description": label.get("description"),
+    }
+
+
+def issue_labels(ctx: RequestContext, repo: str, issue: dict[str, Any]) -> list[dict]:
+    labels = ctx.store.data["labels"].get(repo, {})
+    return [label_json(ctx, repo, labels[n]) for n in issue["labels"] if n in labels]
+
+
+def association(ctx: RequestContext, repo: str, login: str | None) -> str:
+    record = ctx.store.repo(repo)
+    if record is not None and record["owner"] == login:
+        return "OWNER"
+    if login and ctx.store.data["collaborators"].get(repo, {}).get(login):
+        return "COLLABORATOR"
+    if login and any(login in t["members"] for t in ctx.store.data["teams"].values()):
+        return "MEMBER"
+    return "NONE"
+
+
+def reactions_summary(ctx: RequestContext, url: str, rows: list[dict]) -> dict[str, Any]:
+    out: dict[str, Any] = {"url": f"{url}/reactions", "total_count": len(rows)}
+    for content in REACTIONS:
+        out[content] = sum(1 for r in rows if r["content"] == content)
+    return out
+
+
+def issue_json(ctx: RequestContext, repo: str, issue: dict[str, Any]) -> dict[str, Any]:
+    api = f"{ctx.base_url}/repos/{repo}"
+    number = issue["number"]
+    url = f"{api}/issues/{number}"
+    kind = "pull" if issue.get("is_pull") else "issues"
+    comments = ctx.store.where("comments", repo=repo, issue_number=number)
+    assignees = [user_or_none(ctx, a) for a in issue.get("assignees", [])]
+    out: dict[str, Any] = {
+        "id": issue["id"],
+        "node_id": issue["node_id"],
+        "url": url,
+        "repository_url": api,
+        "labels_url": f"{url}/labels{{/name}}",
+        "comments_url": f"{url}/comments",
+        "events_url": f"{url}/events",
+        "html_url": f"{ctx.base_url}/{repo}/{kind}/{number}",
+        "number": number,
+        "state": issue["state"],
+        "state_reason": issue.get("state_reason"),
+        "title": issue["title"],
+        "body": issue.get("body"),
+        "user": user_or_none(ctx, issue["user"]),
+        "labels": issue_labels(ctx, repo, issue),
+        "assignee": assignees[0] if assignees else None,
+        "assignees": assignees,
+        "milestone": None,
+        "locked": issue.get("locked", False),
+        "active_lock_reason": None,
+        "comments": len(comments),
+        "closed_at": issue.get("closed_at"),
+        "created_at": issue["created_at"],
+        "updated_at": issue["updated_at"],
+        "closed_by": user_or_none(ctx, issue.get("closed_by")),
+        "author_association": association(ctx, repo, issue["user"]),
+        "reactions": reactions_summary(ctx, url, []),
+    }
+    if issue.get("is_pull"):
+        pull = ctx.store.get("pulls", f"{repo}#{number}") or {}
+        html = f"{ctx.base_url}/{repo}/pull/{number}"
+        out["pull_request"] = {
+            "url": f"{api}/pulls/{number}",
+            "html_url": html,
+            "diff_url": f"{html}.diff",
+            "patch_url": f"{html}.patch",
+            "merged_at": pull.get("merged_at"),
+        }
+        out["draft"] = bool(pull.get("draft"))
+    return out
+
+
+def comment_json(ctx: RequestContext, comment: dict[str, Any]) -> dict[str, Any]:
+    repo = comment["repo"]
+    api = f"{ctx.base_url}/repos/{repo}"
+    url = f"{api}/issues/comments/{comment['id']}"
+    rows = ctx.store.where("reactions", comment_id=comment["id"])
+    return {
+        "id": comment["id"],
+        "node_id": comment["node_id"],
+        "url": url,
+        "html_url": f"{ctx.base_url}/{repo}/issues/{comment['issue_number']}"
+        f"#issuecomment-{comment['id']}",
+        "body": comment["body"],
+        "user": user_or_none(ctx, comment["user"]),
+        "created_at": comment["created_at"],
+        "updated_at": comment["updated_at"],
+        "issue_url": f"{api}/issues/{comment['issue_number']}",
+        "author_association": association(ctx, repo, comment["user"]),
+        "reactions": reactions_summary(ctx, url, rows),
+    }
+
+
+# -- lookups and events -------------------------------------------------------------------
+
+
+def find_issue(ctx: RequestContext, repo: str, number: str | int) -> dict[str, Any]:
+    issue = ctx.store.get("issues", f"{repo}#{number}")
+    if issue is None:
+        raise ApiError(404, "Not Found")
+    return issue
+
+
+def find_comment(ctx: RequestContext, repo: str) -> dict[str, Any]:
+    comment = ctx.store.get("comments", ctx.params["comment_id"])
+    if comment is None or comment["repo"] != repo:
+        raise ApiError(404, "Not Found")
+    return comment
+
+
+def emit_issue_event(
+    ctx: RequestContext, repo: str, issue: dict[str, Any], action: str, **extra: Any
+) -> None:
+    """An `issues` event, or a `pull_request` event when the issue is a PR."""
+    if ctx.deliver is None:
+        return
+    record = ctx.store.repo(repo)
+    assert record is not None
+    inst = ctx.store.installation_for(repo)
+    if issue.get("is_pull"):
+        from bot.sandbox import webhooks
+        from bot.sandbox.api.pulls import pull_json
+
+        payload = webhooks.pull_request_payload(
+            action,
+            pull_json(ctx, repo, issue["number"]),
+            repo_json(ctx, record),
+            None,
+            inst,
+            **extra,
+        )
+        ctx.emit("pull_request", payload, repo)
+        return
+    payload = {
+        "action": action,
+        "issue": issue_json(ctx, repo, issue),
+        "repository": repo_json(ctx, record),
+        **extra,
+    }
+    if inst is not None:
+        payload["installation"] = {"id": inst}
+    ctx.emit("issues", payload, repo)
+
+
+def _is_author_or(ctx: RequestContext, repo: str, login: str, role: str) -> None:
+    if ctx.user is not None and ctx.user.login == login:
+        return
+    if role_rank(ctx.role(repo)) < role_rank(role):
+        from bot.sandbox.http import forbidden
+
+        raise forbidden(role, ctx.installation_id is not None)
+
+
+# -- issues ----------------------------------------------------------------------------------
+
+
+def new_issue(
+    ctx: RequestContext, repo: str, title: str, body: str | None, *, is_pull: bool = False
+) -> dict[str, Any]:
+    assert ctx.user is not None
+    number = ctx.store.next_number(repo)
+    now = ctx.now()
+    record = {
+        "number": number,
+        "repo": repo,
+        "title": title,
+        "body": body,
+        "user": ctx.user.login,
+        "state": "open",
+        "state_reason": None,
+        "labels": [],
+        "assignees": [],
+        "locked": False,
+        "created_at": now,
+        "updated_at": now,
+        "closed_at": None,
+        "closed_by": None,
+        "is_pull": is_pull,
+    }
+    return ctx.store.insert("issues", record, key=f"{repo}#{number}")
+
+
+def create_issue(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "read")
+    body = ctx.json()
+    title = body.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise missing_field("Issue", "title")
+    issue = new_issue(ctx, repo, title, body.get("body"))
+    if role_rank(ctx.role(repo)) >= role_rank("triage"):
+        for name in _names(body.get("labels") or []):
+            _ensure_label(ctx, repo, name)
+            issue["labels"].append(name)
+        issue["assignees"] = [a for a in body.get("assignees") or [] if ctx.store.user(a)]
+    emit_issue_event(ctx, repo, issue, "opened")
+    return Response(201, issue_json(ctx, repo, issue))
+
+
+def get_issue(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "read")
+    return Response(200, issue_json(ctx, repo, find_issue(ctx, repo, ctx.params["number"])))
+
+
+def set_state(
+    ctx: RequestContext, repo: str, issue: dict[str, Any], state: str, reason: str | None = None
+) -> None:
+    """Open or close an issue (or a PR's issue side) and fire the event."""
+    if state not in ("open", "closed"):
+        raise invalid_field("Issue", "state")
+    if state == issue["state"]:
+        return
+    now = ctx.now()
+    issue["state"], issue["updated_at"] = state, now
+    if state == "closed":
+        issue["closed_at"] = now
+        issue["closed_by"] = ctx.user.login if ctx.user else None
+        issue["state_reason"] = reason or "completed"
+    else:
+        issue["closed_at"], issue["closed_by"] = None, None
+        issue["state_reason"] = "reopened"
+    emit_issue_event(ctx, repo, issue, "closed" if state == "closed" else "reopened")
+
+
+def update_issue(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "read")
+    issue = find_issue(ctx, repo, ctx.params["number"])
+    body = ctx.json()
+    _is_author_or(ctx, repo, issue["user"], "triage")
+    for key in ("title", "body"):
+        if key in body:
+            if key == "title" and (not isinstance(body[key], str) or not body[key]):
+                raise invalid_field("Issue", "title")
+            issue[key] = body[key]
+    if "labels" in body:
+        names = _names(body["labels"] or [])
+        for name in names:
+            _ensure_label(ctx, repo, name)
+        issue["labels"] = list(dict.fromkeys(names))
+    if "assignees" in body:
+        issue["assignees"] = [a for a in body["assignees"] or [] if ctx.store.user(a)]
+    issue["updated_at"] = ctx.now()
+    if "state" in body:
+        set_state(ctx, repo, issue, str(body["state"]), body.get("state_reason"))
+    return Response(200, issue_json(ctx, repo, issue))
+
+
+def list_issues(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "read")
+    state = ctx.arg("state", "open")
+    if state not in ("open", "closed", "all"):
+        raise invalid_field("Issue", "state")
+    wanted = [n.strip() for n in (ctx.arg("labels") or "").split(",") if n.strip()]
+    rows = [
+        i
+        for i in ctx.store.where("issues", repo=repo)
+        if (state == "all" or i["state"] == state)
+        and all(n in i["labels"] for n in wanted)
+        and (ctx.arg("creator") in (None, i["user"]))
+        and (ctx.arg("assignee") in (None, "*") or ctx.arg("assignee") in i["assignees"])
+    ]
+    reverse = ctx.arg("direction", "desc") != "asc"
+    key = "updated_at" if ctx.arg("sort") == "updated" else "number"
+    rows.sort(key=lambda i: (i[key], i["number"]), reverse=reverse)
+    return paginate(ctx, [issue_json(ctx, repo, i) for i in rows])
+
+
+# -- comments ------------------------------------------------------------------------------
+
+
+def list_comments(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "read")
+    find_issue(ctx, repo, ctx.params["number"])
+    rows = ctx.store.where("comments", repo=repo, issue_number=int(ctx.params["number"]))
+    since = ctx.arg("since")
+    rows = [c for c in rows if since is None or c["updated_at"] >= since]
+    return paginate(ctx, [comment_json(ctx, c) for c in rows])
+
+
+def list_repo_comments(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "read")
+    return paginate(ctx, [comment_json(ctx, c) for c in ctx.store.where("comments", repo=repo)])
+
+
+def _body_text(body: dict[str, Any]) -> str:
+    text = body.get("body")
+    if not isinstance(text, str) or not text:
+        raise missing_field("IssueComment", "body")
+    if len(text) > 65536:
+        raise invalid_field(
+            "IssueComment", "body", "body is too long (maximum is 65536 characters)"
+        )
+    return text
+
+
+def create_comment(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    record = ctx.require(repo, "read")
+    issue = find_issue(ctx, repo, ctx.params["number"])
+    assert ctx.user is not None
+    text = _body_text(ctx.json())
+    now = ctx.now()
+    comment = ctx.store.insert(
+        "comments",
+        {
+            "repo": repo,
+            "issue_number": issue["number"],
+            "user": ctx.user.login,
+            "body": text,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    issue["updated_at"] = now
+    _emit_comment(ctx, repo, record, issue, comment, "created")
+    return Response(201, comment_json(ctx, comment))
+
+
+def _emit_comment(
+    ctx: RequestContext,
+    repo: str,
+    record: dict[str, Any],
+    issue: dict[str, Any],
+    comment: dict[str, Any],
+    action: str,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    if ctx.deliver is None:
+        return
+    from bot.sandbox import webhooks
+
+    payload = webhooks.issue_comment_payload(
+        action,
+        comment_json(ctx, comment),
+        issue_json(ctx, repo, issue),
+        repo_json(ctx, record),
+        None,
+        ctx.store.installation_for(repo),
+        changes=changes,
+    )
+    ctx.emit("issue_comment", payload, repo)
+
+
+def get_comment(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "read")
+    return Response(200, comment_json(ctx, find_comment(ctx, repo)))
+
+
+def update_comment(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    record = ctx.require(repo, "read")
+    comment = find_comment(ctx, repo)
+    _is_author_or(ctx, repo, comment["user"], "triage")
+    text = _body_text(ctx.json())
+    old = comment["body"]
+    comment["body"], comment["updated_at"] = text, ctx.now()
+    issue = find_issue(ctx, repo, comment["issue_number"])
+    _emit_comment(ctx, repo, record, issue, comment, "edited", {"body": {"from": old}})
+    return Response(200, comment_json(ctx, comment))
+
+
+def delete_comment(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "read")
+    comment = find_comment(ctx, repo)
+    _is_author_or(ctx, repo, comment["user"], "triage")
+    del ctx.store.data["comments"][str(comment["id"])]
+    return Response(204)
+
+
+# -- reactions -----------------------------------------------------------------------------
+
+
+def reaction_json(ctx: RequestContext, reaction: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": reaction["id"],
+        "node_id": reaction["node_id"],
+        "user": user_or_none(ctx, reaction["user"]),
+        "content": reaction["content"],
+        "created_at": reaction["created_at"],
+    }
+
+
+def create_reaction(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "read")
+    comment = find_comment(ctx, repo)
+    assert ctx.user is not None
+    content = ctx.json().get("content")
+    if content is None:
+        raise missing_field("Reaction", "content")
+    if content not in REACTIONS:
+        raise invalid_field("Reaction", "content")
+    for row in ctx.store.where(
+        "reactions", comment_id=comment["id"], user=ctx.user.login, content=content
+    ):
+        return Response(200, reaction_json(ctx, row))
+    row = ctx.store.insert(
+        "reactions",
+        {
+            "repo": repo,
+            "comment_id": comment["id"],
+            "user": ctx.user.login,
+            "content": content,
+            "created_at": ctx.now(),
+        },
+    )
+    return Response(201, reaction_json(ctx, row))
+
+
+def list_reactions(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "read")
+    comment = find_comment(ctx, repo)
+    content = ctx.arg("content")
+    rows = [
+        r
+        for r in ctx.store.where("reactions", comment_id=comment["id"])
+        if content in (None, r["content"])
+    ]
+    return paginate(ctx, [reaction_json(ctx, r) for r in rows])
+
+
+# -- labels ------------------------------------------------------------------------------------
+
+
+def _names(value: object) -> list[str]:
+    """Label names from ``["a"]``, ``[{"name": "a"}]`` or ``{"labels": [...]}``."""
+    if isinstance(value, dict):
+        value = value.get("labels", [])
+    if not isinstance(value, list):
+        raise invalid_field("Label", "labels")
+    out = []
+    for item in value:
+        name = item.get("name") if isinstance(item, dict) else item
+        if not isinstance(name, str) or not name.strip():
+            raise invalid_field("Label", "name")
+        out.append(name.strip())
+    return out
+
+
+def _ensure_label(ctx: RequestContext, repo: str, name: str) -> dict[str, Any]:
+    labels = ctx.store.data["labels"].setdefault(repo, {})
+    if name not in labels:
+        record = {
+            "id": ctx.store.next_id(),
+            "name": name,
+            "color": DEFAULT_COLOR,
+            "description": None,
+            "default": False,
+        }
+        record["node_id"] = f"LA_{record['id']}"
+        labels[name] = record
+    return dict(labels[name])
+
+
+def add_labels(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "triage")
+    issue = find_issue(ctx, repo, ctx.params["number"])
+    raw = ctx.body.strip()
+    import json
+
+    try:
+        value = json.loads(raw) if raw else []
+    except ValueError:
+        raise ApiError(400, "Problems parsing JSON") from None
+    names = _names(value)
+    if not names:
+        raise missing_field("Label", "labels")
+    if ctx.method == "PUT":
+        issue["labels"] = []
+    for name in names:
+        label = _ensure_label(ctx, repo, name)
+        if name not in issue["labels"]:
+            issue["labels"].append(name)
+            issue["updated_at"] = ctx.now()
+            emit_issue_event(ctx, repo, issue, "labeled", label=label_json(ctx, repo, label))
+    return Response(200, issue_labels(ctx, repo, issue))
+
+
+def remove_label(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "triage")
+    issue = find_issue(ctx, repo, ctx.params["number"])
+    name = ctx.params["name"]
+    if name not in issue["labels"]:
+        raise ApiError(404, "Label does not exist")
+    issue["labels"].remove(name)
+    issue["updated_at"] = ctx.now()
+    label = ctx.store.data["labels"].get(repo, {}).get(name)
+    if label is not None:
+        emit_issue_event(ctx, repo, issue, "unlabeled", label=label_json(ctx, repo, label))
+    return Response(200, issue_labels(ctx, repo, issue))
+
+
+def remove_all_labels(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "triage")
+    issue = find_issue(ctx, repo, ctx.params["number"])
+    for name in list(issue["labels"]):
+        ctx.params["name"] = name
+        remove_label(ctx)
+    return Response(204)
+
+
+def list_issue_labels(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "read")
+    issue = find_issue(ctx, repo, ctx.params["number"])
+    return paginate(ctx, issue_labels(ctx, repo, issue))
+
+
+def list_repo_labels(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "read")
+    labels = ctx.store.data["labels"].get(repo, {})
+    return paginate(ctx, [label_json(ctx, repo, lb) for lb in labels.values()])
+
+
+def get_repo_label(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "read")
+    label = ctx.store.data["labels"].get(repo, {}).get(ctx.params["name"])
+    if label is None:
+        raise ApiError(404, "Not Found")
+    return Response(200, label_json(ctx, repo, label))
+
+
+def create_repo_label(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "write")
+    body = ctx.json()
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise missing_field("Label", "name")
+    color = str(body.get("color") or DEFAULT_COLOR).lstrip("#")
+    if len(color) != 6 or any(c not in "0123456789abcdefABCDEF" for c in color):
+        raise invalid_field("Label", "color")
+    labels = ctx.store.data["labels"].setdefault(repo, {})
+    if name in labels:
+        raise ApiError(
+            422,
+            "Validation Failed",
+            [{"resource": "Label", "code": "already_exists", "field": "name"}],
+        )
+    _ensure_label(ctx, repo, name)
+    labels[name].update({"color": color.lower(), "description": body.get("description")})
+    return Response(201, label_json(ctx, repo, labels[name]))
+
+
+def update_repo_label(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "write")
+    labels = ctx.store.data["labels"].get(repo, {})
+    label = labels.get(ctx.params["name"])
+    if label is None:
+        raise ApiError(404, "Not Found")
+    body = ctx.json()
+    for key in ("color", "description"):
+        if key in body:
+            label[key] = body[key]
+    return Response(200, label_json(ctx, repo, label))
+
+
+def delete_repo_label(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "write")
+    labels = ctx.store.data["labels"].get(repo, {})
+    name = ctx.params["name"]
+    if name not in labels:
+        raise ApiError(404, "Not Found")
+    del labels[name]
+    for issue in ctx.store.where("issues", repo=repo):
+        if name in issue["labels"]:
+            issue["labels"].remove(name)
+    return Response(204)
+
+
+def routes(router: Router) -> None:
+    base = "/repos/{owner}/{repo}"
+    router.add("GET", base + "/issues", list_issues)
+    router.add("POST", base + "/issues", create_issue)
+    router.add("GET", base + "/issues/{number}", get_issue)
+    router.add("PATCH", base + "/issues/{number}", update_issue)
+    router.add("GET", base + "/issues/{number}/comments", list_comments)
+    router.add("POST", base + "/issues/{number}/comments", create_comment)
+    router.add("GET", base + "/issues/comments", list_repo_comments)
+    router.add("GET", base + "/issues/comments/{comment_id}", get_comment)
+    router.add("PATCH", base + "/issues/comments/{comment_id}", update_comment)
+    router.add("DELETE", base + "/issues/comments/{comment_id}", delete_comment)
+    router.add("POST", base + "/issues/comments/{comment_id}/reactions", create_reaction)
+    router.add("GET", base + "/issues/comments/{comment_id}/reactions", list_reactions)
+    router.add("GET", base + "/issues/{number}/labels", list_issue_labels)
+    router.add("POST", base + "/issues/{number}/labels", add_labels)
+    router.add("PUT", base + "/issues/{number}/labels", add_labels)
+    router.add("DELETE", base + "/issues/{number}/labels", remove_all_labels)
+    router.add("DELETE", base + "/issues/{number}/labels/{name+}", remove_label)
+    router.add("GET", base + "/labels", list_repo_labels)
+    router.add("POST", base + "/labels", create_repo_label)
+    router.add("GET", base + "/labels/{name+}", get_repo_label)
+    router.add("PATCH", base + "/labels/{name+}", update_repo_label)
+    router.add("DELETE", base + "/labels/{name+}", delete_repo_label)
