@@ -11,6 +11,7 @@ errors become `::error file=…,line=…::` workflow commands.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import uuid
 from collections.abc import Callable, Mapping
@@ -19,7 +20,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from bot.errors import ConfigError, ReleaseTrainError, UsageError
+from bot.errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_EXTERNAL,
+    EXIT_OK,
+    ConfigError,
+    Problem,
+    ReleaseTrainError,
+    UsageError,
+)
 from bot.transports.result import ResultView, view
 from bot.transports.routing import route
 
@@ -94,6 +103,42 @@ def read_env(env: Mapping[str, str], *, dry_run: bool = False) -> ActionEnv:
     )
 
 
+# A rendered `Problem` about a YAML file: "path.yml:LINE:COL: [warning: ]message".
+_RENDERED = re.compile(
+    r"^(?P<file>[^\s:]+\.ya?ml)(?::(?P<line>\d+)(?::(?P<col>\d+))?)?: "
+    r"(?P<warning>warning: )?(?P<message>.*)$",
+    re.S,
+)
+
+
+def problem_annotation(text: str) -> str:
+    """A workflow command for one problem the reconcile reported.
+
+    Configuration problems (rendered as ``file:line:col: message``) become
+    ``::error file=…,line=…::`` so GitHub marks the line; anything else is a warning.
+    """
+    found = _RENDERED.match(text)
+    if found is None:
+        return Problem(text, severity="warning").github_annotation()
+    problem = Problem(
+        found["message"],
+        file=found["file"],
+        line=int(found["line"] or 0),
+        col=int(found["col"] or 0),
+        severity="warning" if found["warning"] else "error",
+    )
+    return problem.github_annotation()
+
+
+def exit_code_of(result: ResultView) -> int:
+    """4 when GitHub failed, 1 when nothing could run (e.g. an invalid config), else 0."""
+    if any(p.startswith("GitHub") for p in result.problems):
+        return EXIT_EXTERNAL
+    if result.problems and not result.trains and not result.actions:
+        return EXIT_CHECK_FAILED
+    return EXIT_OK
+
+
 def skip_reason(ae: ActionEnv) -> str:
     """Why this event needs no reconcile ("" when it does)."""
     if ae.event in ALWAYS:
@@ -131,6 +176,8 @@ def render_summary(ae: ActionEnv, result: ResultView | None, note: str = "") -> 
     lines = [f"## Release Train — `{ae.repo}`{mode}", "", f"Triggered by `{ae.event}`.", ""]
     if note:
         lines += [note, ""]
+    if result is not None and result.problems:
+        lines += ["**Problems:**", ""] + [f"- {_cell(p)}" for p in result.problems] + [""]
     if result is not None:
         if result.trains:
             lines += ["| train | state |", "|---|---|"]
@@ -212,9 +259,11 @@ def run_action(
         return exc.exit_code, None
     _append(ae.output_path, format_outputs(outputs_of(result), _delimiter()))
     _append(ae.summary_path, render_summary(ae, result))
+    for text in result.problems:
+        print(problem_annotation(text), file=out)
     for action in result.actions:
         print(f"release-train: {action}", file=out)
-    return 0, result
+    return exit_code_of(result), result
 
 
 def _delimiter() -> str:

@@ -23,11 +23,12 @@ from urllib.parse import parse_qs
 
 from flask import Flask, Response, request
 
+from bot.errors import ExternalError
 from bot.transports import routing, signature
 from bot.transports.auth import AppAuth
 from bot.transports.logging import Redactor, configure
 from bot.transports.metrics import Metrics
-from bot.transports.result import view
+from bot.transports.result import ResultView, view
 from bot.transports.scheduler import CONFIG_PATH, Scheduler, discover
 from bot.transports.settings import Settings
 from bot.transports.worker import Job, Trigger, Worker
@@ -75,25 +76,22 @@ class SeenDeliveries:
         return len(self._ids)
 
 
-def github_reconciler(settings: Settings, auth: AppAuth, metrics: Metrics) -> Reconciler:
-    """The production reconciler: installation token → githubkit client → `reconcile`."""
+def github_reconciler(
+    settings: Settings, auth: AppAuth, bot_login: Callable[[], str | None]
+) -> Reconciler:
+    """The production reconcile: installation token → `GitHubClient` → `reconcile`."""
 
     def run(req: ReconcileRequest) -> object:
-        from githubkit import GitHub
-
+        from bot.adapters.github import GitHubClient
         from bot.shell.reconcile import reconcile
 
         inst = req.installation_id or auth.installation_for(req.repo)
         token = auth.installation_token(inst)
-
-        def observe(response: Any) -> None:
-            metrics.observe_github_response(
-                response.request.method, response.status_code, response.headers, str(inst)
-            )
-
-        hooks = {"request": [], "response": [observe]}
-        with GitHub(token, base_url=settings.api_url, event_hooks=hooks) as gh:
-            return reconcile(req.repo, req.now, client=gh, delivery=req.delivery)
+        client = GitHubClient(
+            req.repo, token, api_url=settings.api_url, bot_login=bot_login() or ""
+        )
+        with client:
+            return reconcile(req.repo, req.now, client=client, delivery=req.delivery)
 
     return run
 
@@ -118,7 +116,9 @@ class Runtime:
         self.auth = AppAuth(
             settings.app_id, settings.private_key, settings.api_url, on_token=self.redactor.add
         )
-        self.reconciler = reconciler or github_reconciler(settings, self.auth, self.metrics)
+        self.reconciler = reconciler or github_reconciler(
+            settings, self.auth, lambda: self.bot_login
+        )
         self.bot_login = settings.bot_login
         self.worker = Worker(
             self._reconcile,
@@ -128,6 +128,8 @@ class Runtime:
         )
         self.scheduler = Scheduler(self.worker.submit, interval=settings.schedule_interval)
         self._stop = threading.Event()
+        self._sample_rate_limit = reconciler is None
+        self._rate_sampled: dict[int, float] = {}
 
     def start(self) -> None:
         self.worker.start()
@@ -146,28 +148,51 @@ class Runtime:
             job.repo, now, job.installation_id, job.delivery, job.events, job.attempt
         )
         started = time.monotonic()
-        extra: dict[str, Any] = {
-            "repo": job.repo,
-            "delivery": job.delivery,
-            "trigger": ",".join(job.events),
-        }
         try:
             result = self.reconciler(req)
         except Exception:
             self.metrics.reconciled("error", time.monotonic() - started)
             raise
         took = time.monotonic() - started
-        self.metrics.reconciled("ok", took)
         seen = view(result)
-        self.metrics.set_train_states(job.repo, [t.state for t in seen.trains])
+        self._record(job, seen, took)
         if self.settings.schedule_interval > 0:
             self.scheduler.report(job.repo, job.installation_id, seen.seconds_until_due(now))
-        extra |= {
+        failed = [p for p in seen.problems if p.startswith("GitHub")]
+        if failed:  # GitHub failed part way: let the worker retry with backoff
+            raise ExternalError("GitHub", f"reconcile of {job.repo} incomplete: {failed[0]}")
+
+    def _record(self, job: Job, seen: ResultView, took: float) -> None:
+        """Metrics and one log line for a finished reconcile."""
+        outcome = "problem" if seen.problems else "ok"
+        self.metrics.reconciled(outcome, took)
+        self.metrics.set_train_states(job.repo, [t.state for t in seen.trains])
+        inst = job.installation_id
+        self.metrics.github(str(inst or "unknown"), seen.requests, self._rate_limit(inst))
+        extra: dict[str, Any] = {
+            "repo": job.repo,
+            "delivery": job.delivery,
+            "trigger": ",".join(job.events),
             "train_id": ",".join(t.id for t in seen.trains) or None,
             "duration_ms": round(took * 1000, 1),
-            "outcome": "ok",
+            "outcome": outcome,
         }
         LOG.info("reconciled %s: %d action(s)", job.repo, len(seen.actions), extra=extra)
+        for problem in seen.problems:
+            LOG.warning("reconcile problem: %s", problem, extra=extra)
+
+    def _rate_limit(self, installation_id: int | None) -> int | None:
+        """Sample the installation's rate limit at most once a minute (production only)."""
+        if not self._sample_rate_limit or installation_id is None:
+            return None
+        now = time.monotonic()
+        if now - self._rate_sampled.get(installation_id, -1e9) < 60:
+            return None
+        self._rate_sampled[installation_id] = now
+        try:
+            return self.auth.rate_limit_remaining(installation_id)
+        except ExternalError:
+            return None
 
     def _discover_loop(self) -> None:
         while not self._stop.is_set():

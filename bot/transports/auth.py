@@ -120,6 +120,13 @@ class AppAuth:
             names += [str(r["full_name"]) for r in repos if isinstance(r, dict)]
         return names
 
+    def rate_limit_remaining(self, installation_id: int) -> int | None:
+        """Core requests left for the installation (`GET /rate_limit` costs none)."""
+        body = self._request("GET", "/rate_limit", self.installation_token(installation_id))
+        core = body.get("resources", {}).get("core", {}) if isinstance(body, dict) else {}
+        remaining = core.get("remaining") if isinstance(core, dict) else None
+        return remaining if isinstance(remaining, int) else None
+
     def installation_for(self, repo: str) -> int:
         body = self._request("GET", f"/repos/{repo}/installation", self.jwt())
         if not isinstance(body.get("id"), int):

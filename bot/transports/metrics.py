@@ -1,13 +1,13 @@
 """Prometheus metrics for one app instance, in its own registry (no global state).
 
-`GET /metrics` renders `Metrics.render()`. The GitHub client built for each reconcile
-reports every response through `Metrics.observe_github_response` (an httpx event hook).
+`GET /metrics` renders `Metrics.render()`. Each reconcile reports how many GitHub requests
+it made; the rate limit left is sampled from `GET /rate_limit`.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -40,13 +40,14 @@ class Metrics:
         )
         self.github_requests = Counter(
             "release_train_github_requests",
-            "GitHub API responses by method and status.",
-            ["method", "status"],
+            "GitHub API requests made by reconciles, per installation.",
+            ["installation"],
             registry=r,
         )
         self.rate_limit_remaining = Gauge(
             "release_train_github_rate_limit_remaining",
-            "x-ratelimit-remaining from the last GitHub response, per installation.",
+            "Core REST requests left in the current window, per installation "
+            "(GET /rate_limit, sampled at most once a minute).",
             ["installation"],
             registry=r,
         )
@@ -71,13 +72,11 @@ class Metrics:
         self.reconciles.labels(outcome=outcome).inc()
         self.reconcile_seconds.labels(outcome=outcome).observe(seconds)
 
-    def observe_github_response(
-        self, method: str, status: int, headers: Mapping[str, str], installation: str
-    ) -> None:
-        self.github_requests.labels(method=method, status=str(status)).inc()
-        remaining = headers.get("x-ratelimit-remaining")
-        if remaining is not None and remaining.isdigit():
-            self.rate_limit_remaining.labels(installation=installation).set(int(remaining))
+    def github(self, installation: str, requests: int, remaining: int | None = None) -> None:
+        if requests:
+            self.github_requests.labels(installation=installation).inc(requests)
+        if remaining is not None:
+            self.rate_limit_remaining.labels(installation=installation).set(remaining)
 
     def set_train_states(self, repo: str, states: Iterable[str]) -> None:
         """Replace `repo`'s contribution to the trains-by-state gauge."""

@@ -22,6 +22,8 @@ class ResultView:
     trains: tuple[TrainView, ...] = ()
     actions: tuple[str, ...] = ()  # described actions done (or planned, in a dry run)
     next_due: datetime | None = None
+    problems: tuple[str, ...] = ()
+    requests: int = 0
 
     @property
     def train(self) -> TrainView | None:
@@ -41,15 +43,27 @@ def _describe(action: Any) -> str:
     return str(describe()) if callable(describe) else str(action)
 
 
+def _train(item: Any) -> TrainView:
+    """A train given as an `(id, state)` pair or an object with `id` and `state`."""
+    if isinstance(item, tuple) and len(item) == 2:
+        return TrainView(str(item[0]), str(item[1]))
+    return TrainView(str(getattr(item, "id", "")), str(getattr(item, "state", "")))
+
+
 def view(result: object, *, dry_run: bool = False) -> ResultView:
     """Read a reconcile result (or None) into a `ResultView`."""
     if result is None:
         return ResultView()
-    trains = tuple(
-        TrainView(str(getattr(t, "id", "")), str(getattr(t, "state", "")))
-        for t in getattr(result, "trains", ()) or ()
-    )
+    trains = tuple(_train(t) for t in getattr(result, "trains", ()) or ())
     which = "actions_planned" if dry_run else "actions_done"
     actions = tuple(_describe(a) for a in getattr(result, which, ()) or ())
     due = getattr(result, "next_due", None)
-    return ResultView(trains, actions, due if isinstance(due, datetime) else None)
+    problems = tuple(str(p) for p in getattr(result, "problems", ()) or ())
+    requests = getattr(result, "requests", 0)
+    return ResultView(
+        trains,
+        actions,
+        due if isinstance(due, datetime) else None,
+        problems,
+        requests if isinstance(requests, int) else 0,
+    )
