@@ -20,7 +20,9 @@ WORKDAYS = Cutover(
     timezone="Europe/Berlin",
     windows=(CutoverWindow(days=(0, 1, 2, 3), start=time(9), end=time(16)),),
 )
-YEAR_END = Freeze(name="year-end", start=date(2026, 12, 21), end=date(2027, 1, 3), reason="holidays")
+YEAR_END = Freeze(
+    name="year-end", start=date(2026, 12, 21), end=date(2027, 1, 3), reason="holidays"
+)
 XMAS = Freeze(name="xmas", start=date(2000, 12, 24), end=date(2000, 12, 26), yearly=True)
 NEW_YEAR = Freeze(name="ny", start=date(2000, 12, 30), end=date(2000, 1, 2), yearly=True)
 
