@@ -107,7 +107,8 @@ def insert_key(doc: Doc, mapping: Visit, key: str, value: str, kind: str) -> lis
     indent = " " * entries[0][1].start_mark.column
     end = _last_end(node)
     newline = text.find("\n", end)
-    eol = "\r\n" if newline > 0 and text[newline - 1] == "\r" else "\n"
+    ending = newline if newline >= 0 else text.rfind("\n", 0, end)
+    eol = "\r\n" if ending > 0 and text[ending - 1] == "\r" else "\n"
     token = render(value, "")
     body = f"{indent}{key}: "
     if newline < 0:

@@ -1,0 +1,81 @@
+"""Property tests: any new value is written so it reads back as the same string."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from bot.core.manifests import Bump, bump_text, set_value
+from bot.core.manifests.scalar import plain_is_string
+
+from .support import assert_only_edited_lines_changed, assert_reads_back, load_typed
+
+# Contexts an image tag lives in: plain, single- and double-quoted, flow mappings, comments.
+TAG_CONTEXTS = [
+    "image:\n  repository: ghcr.io/a/b\n  tag: 1.0.0  # note\n",
+    "image:\n  repository: ghcr.io/a/b\n  tag: '1.0.0'\n",
+    'image:\n  repository: ghcr.io/a/b\n  tag: "1.0.0"\n',
+    "image: {repository: ghcr.io/a/b, tag: 1.0.0}\n",
+    "images:\n- name: ghcr.io/a/b\n  newTag: 1.0.0\n",
+    "spec:\n  containers:\n  - {name: x, image: ghcr.io/a/b:1.0.0}\n",
+    "spec:\r\n  containers:\r\n    - name: x\r\n      image: ghcr.io/a/b:1.0.0\r\n",
+]
+TYPE_CHANGING = [
+    "1.10", "1e3", "true", "no", "NO", "y", "n", "on", "0123", "0x1F", "0o17", "1_000",
+    "2024-01-15", "null", "Null", "12", "1.0", "True", "off",
+]  # fmt: skip
+oci_tags = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,30}", fullmatch=True)
+
+
+@pytest.mark.parametrize("tag", TYPE_CHANGING)
+def test_type_changing_tags_are_quoted(tag: str) -> None:
+    assert not plain_is_string(tag)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tag=st.one_of(oci_tags, st.sampled_from(TYPE_CHANGING)), context=st.sampled_from(TAG_CONTEXTS)
+)
+@example(tag="1.10", context=TAG_CONTEXTS[0])
+def test_any_tag_reads_back_as_that_string(tag: str, context: str) -> None:
+    new, edits = bump_text(context, Bump("ghcr.io/a/b", tag=tag))
+    if tag == "1.0.0":
+        assert (new, edits) == (context, [])
+        return
+    assert len(edits) == 1
+    assert_only_edited_lines_changed(context, new, edits)
+    assert_reads_back(new, edits)
+    again = bump_text(new, Bump("ghcr.io/a/b", tag=tag))
+    assert again == (new, [])
+
+
+VALUE_CONTEXTS = [
+    "a:\n  b: old  # comment\nc: 1\n",
+    "a:\n  b: 'old'\n",
+    'a:\n  b: "old"\n',
+    "a: {b: old, c: [1, 2]}\n",
+    "---\nx: 1\n---\na:\n  b: &anchor old\n",
+]
+# Any text at all (no surrogates): indicators, ": ", " #", quotes, backslashes, newlines...
+any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=24)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=any_text, context=st.sampled_from(VALUE_CONTEXTS))
+@example(value="", context=VALUE_CONTEXTS[0])
+@example(value="~", context=VALUE_CONTEXTS[0])
+@example(value="*x", context=VALUE_CONTEXTS[3])
+@example(value="a: b # c", context=VALUE_CONTEXTS[0])
+@example(value="it's", context=VALUE_CONTEXTS[1])
+@example(value="line\nbreak", context=VALUE_CONTEXTS[1])
+def test_set_value_writes_any_string_byte_exactly(value: str, context: str) -> None:
+    new, edits = set_value(context, "a.b", value)
+    if value == "old":
+        assert (new, edits) == (context, [])
+        return
+    assert len(edits) == 1
+    assert_only_edited_lines_changed(context, new, edits)
+    for version in ((1, 1), (1, 2)):
+        docs = load_typed(new, version)
+        assert docs[edits[0].document]["a"]["b"] == value
