@@ -1,0 +1,157 @@
+"""End to end: the sandbox sends signed webhooks to the real server over HTTP, and the
+server reconciles against the sandbox with an installation token it minted itself."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from bot.sandbox import appauth
+from bot.sandbox.runner import Sandbox, run_sandbox
+from bot.transports.app import Runtime, create_app, runtime
+from bot.transports.settings import Settings
+
+REPO = "acme/e2e"
+SECRET = "e2e-webhook-secret"
+CONFIG = """\
+version: 1
+trains:
+  - name: web
+    label: "train:next"
+    cadence: "{minute} * * * *"
+    base: main
+services:
+  - name: web
+    image: ghcr.io/acme/web
+stages:
+  - name: staging
+    soak: 10m
+gates:
+  ci:
+    required: [ci]
+"""
+
+
+@dataclass
+class Rig:
+    sandbox: Sandbox
+    app: Flask
+
+    @property
+    def rt(self) -> Runtime:
+        return runtime(self.app)
+
+    def settle(self, until: Callable[[], bool], timeout: float = 30) -> bool:
+        """Let deliveries and reconciles run until `until()` holds (bounded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.sandbox.deliverer.flush(5)
+            self.rt.worker.wait_idle(5)
+            if until():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def ledger_files(self) -> list[str]:
+        try:
+            out = self.sandbox.git.out(
+                REPO, "ls-tree", "-r", "--name-only", "refs/heads/release-train/ledger"
+            )
+        except Exception:
+            return []
+        return [line for line in out.splitlines() if line.startswith("trains/")]
+
+    def record(self, path: str) -> dict[str, Any]:
+        text = self.sandbox.git.out(REPO, "show", f"refs/heads/release-train/ledger:{path}")
+        return dict(json.loads(text))
+
+    def comments(self, number: int) -> list[dict[str, Any]]:
+        path = f"/repos/{REPO}/issues/{number}/comments?per_page=100"
+        return list(self.sandbox.scenario.call("GET", path, as_user="rm-dave"))
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    holder: dict[str, Flask] = {}
+
+    def wsgi(environ: Any, start_response: Any) -> Any:
+        return holder["app"](environ, start_response)
+
+    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/webhook"
+    try:
+        with run_sandbox(
+            tmp_path / "sb", webhook_url=url, webhook_secret=SECRET, durable=False
+        ) as sb:
+            settings = Settings(
+                app_id=str(appauth.app_id(sb.store)),
+                private_key=appauth.private_key_pem(sb.store),
+                webhook_secret=SECRET,
+                api_url=sb.base_url,
+                bot_login="release-train[bot]",
+                schedule_interval=0,
+            )
+            holder["app"] = create_app(settings, debounce=0.2)
+            try:
+                yield Rig(sb, holder["app"])
+            finally:
+                runtime(holder["app"]).close()
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.slow
+def test_a_labeled_pull_request_boards_a_train_through_webhooks(rig: Rig) -> None:
+    kit = rig.sandbox.scenario
+    soon = datetime.now(UTC) + timedelta(minutes=30)
+    kit.create_repo(
+        REPO, {".github/release-train.yml": CONFIG.format(minute=soon.minute), "app.txt": "one\n"}
+    )
+    kit.install_bot(REPO)
+    rig.sandbox.deliverer.duplicate = 1.0  # GitHub may redeliver: every delivery arrives twice
+    number = kit.open_pr(
+        REPO, "dev-alice", "feat-a", {"a.txt": "a\n"}, title="Add A", labels=["feature"]
+    )
+    kit.review(REPO, number, "rev-carol", "APPROVE")
+    head = kit.call("GET", f"/repos/{REPO}/pulls/{number}", as_user="rm-dave")["head"]["sha"]
+    kit.set_check(REPO, head, "ci", "completed", "success")
+    kit.label(REPO, number, "train:next", actor="dev-alice")
+
+    def boarded() -> bool:
+        files = rig.ledger_files()
+        return bool(files) and any(
+            number in [b["number"] for b in rig.record(f).get("boarded", [])] for f in files
+        )
+
+    assert rig.settle(boarded), rig.sandbox.deliverer.log
+    [path] = [f for f in rig.ledger_files() if f != "trains/index.json"]
+    record = rig.record(path)
+    assert record["state"] == "boarding"
+    notices = [c for c in rig.comments(number) if "boarded train" in c["body"]]
+    assert len(notices) == 1  # one comment despite duplicate deliveries and several triggers
+
+    log = rig.sandbox.deliverer.log
+    assert log and all(d.status == 202 for d in log)
+    assert any(d.duplicate for d in log)
+    metrics = rig.app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'outcome="duplicate"' in metrics
+    assert 'release_train_reconciles_total{outcome="ok"}' in metrics
+    # the ledger commit names the delivery that caused it
+    ledger_log = rig.sandbox.git.out(REPO, "log", "--format=%B", "refs/heads/release-train/ledger")
+    delivered = {d.delivery_id for d in log}
+    trailers = [
+        line.split(": ", 1)[1] for line in ledger_log.splitlines() if line.startswith("Delivery: ")
+    ]
+    assert trailers and set(trailers) <= delivered
