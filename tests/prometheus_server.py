@@ -120,6 +120,47 @@ def snappy_block(data: bytes) -> bytes:
     return bytes(out)
 
 
+# --- OpenMetrics text for `promtool tsdb create-blocks-from openmetrics` -------------------
+
+
+def _escape_label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def openmetrics(series: Iterable[SeriesData]) -> str:
+    """OpenMetrics text of `series` (timestamps in seconds), families kept together, `# EOF`."""
+    by_family: dict[str, list[str]] = {}
+    for labels, samples in series:
+        name = labels["__name__"]
+        rest = ",".join(
+            f'{k}="{_escape_label(v)}"' for k, v in sorted(labels.items()) if k != "__name__"
+        )
+        selector = f"{name}{{{rest}}}" if rest else name
+        lines = by_family.setdefault(name, [])
+        lines += [f"{selector} {float(v)!r} {t:.3f}" for t, v in samples]
+    out = []
+    for name, lines in by_family.items():
+        out.append(f"# TYPE {name} unknown")
+        out += lines
+    out.append("# EOF")
+    return "\n".join(out) + "\n"
+
+
+def backfill(data_dir: Path, series: Iterable[SeriesData]) -> None:
+    """Write `series` as TSDB blocks into `data_dir` with promtool (before the server starts)."""
+    tool = promtool_bin()
+    if tool is None:
+        raise FileNotFoundError("no promtool binary: set PROMTOOL_BIN")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    source = data_dir.parent / "backfill.om"
+    source.write_text(openmetrics(series))
+    subprocess.run(
+        [str(tool), "tsdb", "create-blocks-from", "openmetrics", str(source), str(data_dir)],
+        check=True,
+        capture_output=True,
+    )
+
+
 # --- the server ---------------------------------------------------------------------------
 
 
@@ -133,7 +174,15 @@ class PrometheusServer:
 
     @classmethod
     @contextmanager
-    def start(cls, workdir: Path, *, ready_timeout: float = 30.0) -> Iterator[PrometheusServer]:
+    def start(
+        cls,
+        workdir: Path,
+        *,
+        ready_timeout: float = 30.0,
+        history: Iterable[SeriesData] = (),
+    ) -> Iterator[PrometheusServer]:
+        """Start on a free port; `history` is backfilled into blocks with promtool first
+        (for data older than the out-of-order window, e.g. weeks of error-budget history)."""
         binary = prometheus_bin()
         if binary is None:
             raise FileNotFoundError(
@@ -141,6 +190,9 @@ class PrometheusServer:
             )
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "prometheus.yml").write_text(CONFIG)
+        history = list(history)
+        if history:
+            backfill(workdir / "data", history)
         port = free_port()
         log = workdir / "prometheus.log"
         with log.open("wb") as log_file:
