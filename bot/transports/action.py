@@ -202,13 +202,14 @@ def _append(path: str | None, text: str) -> None:
 
 
 def default_reconciler(req: ActionRequest) -> object:
-    """The shell's reconcile with a githubkit client holding the workflow's token."""
-    from githubkit import GitHub
-
+    """The shell's reconcile with a GitHub client holding the workflow's token."""
+    from bot.adapters.github import GitHubClient
     from bot.shell.reconcile import reconcile
 
-    with GitHub(req.token, base_url=req.api_url) as gh:
-        return reconcile(req.repo, req.now, client=gh, delivery=req.delivery, dry_run=req.dry_run)
+    with GitHubClient(req.repo, req.token, api_url=req.api_url) as client:
+        return reconcile(
+            req.repo, req.now, client=client, delivery=req.delivery, dry_run=req.dry_run
+        )
 
 
 def run_action(

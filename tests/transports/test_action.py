@@ -203,3 +203,56 @@ def test_cli_entry_point_writes_outputs_for_an_ignored_event(tmp_path: Path) -> 
     outputs = (tmp_path / "output").read_text()
     assert re.search(r"^train-id<<ghadelimiter_[0-9a-f-]+$", outputs, re.M)
     assert "pull_request.assigned does not affect trains" in (tmp_path / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_action_against_the_sandbox_boards_and_writes_outputs(tmp_path: Path, sandbox) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    repo = "acme/action-e2e"
+    kit = sandbox.scenario
+    soon = datetime.now(UTC) + timedelta(minutes=30)
+    config = (
+        "version: 1\n"
+        "trains:\n"
+        "  - name: web\n"
+        '    label: "train:next"\n'
+        f'    cadence: "{soon.minute} * * * *"\n'
+        "services:\n"
+        "  - name: web\n"
+        "    image: ghcr.io/acme/web\n"
+        "stages:\n"
+        "  - name: staging\n"
+        "    soak: 10m\n"
+    )
+    kit.create_repo(repo, {".github/release-train.yml": config, "app.txt": "one\n"})
+    kit.install_bot(repo)
+    number = kit.open_pr(repo, "dev-alice", "feat-a", {"a.txt": "a\n"}, title="Add A")
+    kit.label(repo, number, "train:next", actor="dev-alice")
+    payload = example("pull_request", "labeled")
+    env = {
+        **os.environ,
+        **runner_env(tmp_path, "pull_request", payload),
+        "GITHUB_REPOSITORY": repo,
+        "GITHUB_API_URL": sandbox.base_url,
+        "RELEASE_TRAIN_TOKEN": sandbox.bot_token(),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "action"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    outputs = parse_outputs((tmp_path / "output").read_text())
+    assert outputs["train-id"].startswith("web-") and outputs["state"] == "boarding"
+    actions = json.loads(outputs["actions"])
+    assert any(f"#{number}" in a for a in actions)
+    summary = (tmp_path / "summary.md").read_text()
+    assert f"| `{outputs['train-id']}` | boarding |" in summary
+    assert "release-train:" in proc.stdout
+
+    # a second run finds nothing to do: the reconcile is idempotent
+    (tmp_path / "output").write_text("")
+    again = subprocess.run(
+        [sys.executable, "-m", "bot", "action"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert json.loads(parse_outputs((tmp_path / "output").read_text())["actions"]) == []
