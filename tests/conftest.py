@@ -70,7 +70,12 @@ class Api:
         except RequestFailed as exc:
             resp = exc.response
         raw = resp.raw_response
-        body = raw.json() if raw.content else None
+        if not raw.content:
+            body = None
+        elif "json" in raw.headers.get("content-type", ""):
+            body = raw.json()
+        else:
+            body = raw.content
         return ApiResult(raw.status_code, body, dict(raw.headers))
 
     def close(self) -> None:

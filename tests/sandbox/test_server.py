@@ -1,0 +1,194 @@
+"""The server's behaviour: pagination, ETags, rate limits, errors, hooks, events, restarts."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.sandbox.http import ApiError, RequestContext, Response
+from bot.sandbox.runner import Sandbox, run_sandbox
+from bot.sandbox.store import Store
+
+R = "/repos/acme/app"
+
+
+def call(
+    sb: Sandbox,
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    data: bytes | None = None,
+) -> tuple[int, dict[str, str], Any]:
+    req = urllib.request.Request(sb.base_url + path, data=data, method=method)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    for key, value in (headers or {}).items():
+        req.add_header(key, value)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            raw = resp.read()
+            return resp.status, dict(resp.headers), json.loads(raw) if raw else None
+    except urllib.error.HTTPError as err:
+        raw = err.read()
+        return err.code, dict(err.headers), json.loads(raw) if raw else None
+
+
+def test_link_pagination(sandbox: Sandbox, api: Any) -> None:
+    sandbox.scenario.create_repo("acme/app", {"a": "1"})
+    for i in range(7):
+        api("dev-bob", "POST", f"{R}/issues", {"title": f"i{i}"})
+    first = api("dev-bob", "GET", f"{R}/issues", params={"per_page": 3})
+    assert [i["number"] for i in first.json] == [7, 6, 5]
+    link = first.headers["link"]
+    assert 'page=2>; rel="next"' in link and 'page=3>; rel="last"' in link
+    last = api("dev-bob", "GET", f"{R}/issues", params={"per_page": 3, "page": 3})
+    assert [i["number"] for i in last.json] == [1]
+    assert 'rel="prev"' in last.headers["link"] and 'rel="next"' not in last.headers["link"]
+    assert api("dev-bob", "GET", f"{R}/issues", params={"per_page": 500}).json[-1]["number"] == 1
+    assert api("dev-bob", "GET", f"{R}/issues", params={"page": "x"}).status == 422
+
+
+def test_etag_304_does_not_count(sandbox: Sandbox) -> None:
+    sandbox.scenario.create_repo("acme/app", {"a": "1"})
+    token = sandbox.token("dev-alice")
+    status, headers, _ = call(sandbox, "GET", R, token=token)
+    assert status == 200
+    etag, used = headers["ETag"], int(headers["X-RateLimit-Used"])
+    status, again, body = call(sandbox, "GET", R, token=token, headers={"If-None-Match": etag})
+    assert (status, body) == (304, None)
+    assert int(again["X-RateLimit-Used"]) == used
+    status, headers, _ = call(sandbox, "GET", R, token=token)
+    assert int(headers["X-RateLimit-Used"]) == used + 1
+    assert headers["ETag"] == etag
+    sandbox.scenario.push("acme/app", "main", {"b": "2"}, "b", "dev-alice")
+    status, _, _ = call(
+        sandbox, "GET", f"{R}/commits/main", token=token, headers={"If-None-Match": etag}
+    )
+    assert status == 200
+
+
+def test_rate_limit_counts_down_per_token_and_runs_out(sandbox: Sandbox) -> None:
+    alice, bob = sandbox.token("dev-alice"), sandbox.token("dev-bob")
+    _, h1, _ = call(sandbox, "GET", "/user", token=alice)
+    _, h2, _ = call(sandbox, "GET", "/user", token=alice)
+    assert int(h1["X-RateLimit-Remaining"]) - 1 == int(h2["X-RateLimit-Remaining"])
+    assert h2["X-RateLimit-Resource"] == "core"
+    assert int(h2["X-RateLimit-Reset"]) > 0
+    _, h3, _ = call(sandbox, "GET", "/user", token=bob)
+    assert h3["X-RateLimit-Remaining"] == "4999"
+    sandbox.server.rate_windows[alice].used = 4999
+    status, h4, _ = call(sandbox, "GET", "/user", token=alice)
+    assert (status, h4["X-RateLimit-Remaining"]) == (200, "0")
+    status, h5, body = call(sandbox, "GET", "/user", token=alice)
+    assert status == 403
+    assert body["message"].startswith("API rate limit exceeded")
+    assert h5["X-RateLimit-Remaining"] == "0"
+    _, anon, _ = call(sandbox, "GET", "/users/dev-bob")
+    assert anon["X-RateLimit-Limit"] == "60"
+
+
+def test_handler_crash_is_500_and_server_lives(sandbox: Sandbox) -> None:
+    def boom(ctx: RequestContext) -> Response:
+        raise RuntimeError("bug")
+
+    sandbox.server.router.add("GET", "/boom", boom)
+    status, _, body = call(sandbox, "GET", "/boom")
+    assert status == 500
+    assert set(body) >= {"message", "documentation_url"}
+    assert call(sandbox, "GET", "/users/dev-bob")[0] == 200
+
+
+def test_oversized_body_is_refused(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.sandbox.server as server
+
+    monkeypatch.setattr(server, "MAX_BODY", 1000)
+    status, _, body = call(
+        sandbox, "POST", "/user/repos", token=sandbox.token("dev-alice"), data=b"x" * 5000
+    )
+    assert status == 413
+    assert "too large" in body["message"]
+
+
+def test_before_request_hook_and_request_log(sandbox: Sandbox) -> None:
+    def hook(ctx: RequestContext) -> Response | None:
+        if ctx.path == "/users/dev-bob":
+            raise ApiError(503, "Service Unavailable")
+        return None
+
+    sandbox.server.before_request = hook
+    assert call(sandbox, "GET", "/users/dev-bob")[0] == 503
+    assert call(sandbox, "GET", "/users/dev-alice")[0] == 200
+    log = sandbox.server.request_log
+    assert [(m, p, s) for m, p, s, _ in log[-2:]] == [
+        ("GET", "/users/dev-bob", 503),
+        ("GET", "/users/dev-alice", 200),
+    ]
+    assert all(d >= 0 for *_, d in log)
+
+
+def test_events_reach_the_deliverer(sandbox: Sandbox) -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+    sandbox.server.deliver = lambda event, payload, repo: seen.append((event, payload))
+    sc = sandbox.scenario
+    sc.create_repo("acme/app", {"a": "1"})
+    n = sc.open_pr("acme/app", "dev-alice", "feat", {"x": "1"}, title="f", labels=["train:next"])
+    sc.push("acme/app", "feat", {"x": "2"}, "more", "dev-alice")
+    sc.review("acme/app", n, "rev-carol", "APPROVE")
+    sc.comment("acme/app", n, "rm-dave", "/train status")
+    sc.merge("acme/app", n, "rm-dave")
+    kinds = [(e, p.get("action")) for e, p in seen]
+    assert ("pull_request", "opened") in kinds
+    assert ("pull_request", "labeled") in kinds
+    assert ("pull_request", "synchronize") in kinds
+    assert ("pull_request_review", "submitted") in kinds
+    assert ("issue_comment", "created") in kinds
+    closed = [p for e, p in seen if e == "pull_request" and p["action"] == "closed"]
+    assert closed[0]["pull_request"]["merged"] is True
+    pushes = [p for e, p in seen if e == "push"]
+    assert pushes[-1]["ref"] == "refs/heads/main"
+    assert closed[0]["installation"]["id"] == 1
+    assert closed[0]["sender"]["login"] == "rm-dave"
+
+
+def test_restart_keeps_state(tmp_path: Path) -> None:
+    data = tmp_path / "sb"
+    with run_sandbox(data) as sb:
+        sb.scenario.create_repo("acme/app", {"a": "1"})
+        n = sb.scenario.open_pr("acme/app", "dev-alice", "feat", {"x": "1"}, title="kept")
+        token = sb.token("dev-alice")
+    with run_sandbox(data) as sb:
+        assert sb.token("dev-alice") == token
+        status, _, pr = call(sb, "GET", f"{R}/pulls/{n}", token=token)
+        assert (status, pr["title"]) == (200, "kept")
+        assert sb.scenario.open_pr("acme/app", "dev-bob", "b", {"y": "1"}, title="b") == n + 1
+
+
+def test_store_transaction_rolls_back_and_writes_atomically(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    store = Store(path)
+    with store.transaction() as data:
+        data["extra"]["kept"] = 1
+    with pytest.raises(RuntimeError), store.transaction() as data:
+        data["extra"]["lost"] = 1
+        raise RuntimeError
+    assert "lost" not in store.data["extra"]
+    assert json.loads(path.read_text())["extra"] == {"kept": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["store.json"]
+    assert Store(path).data["extra"] == {"kept": 1}
+
+
+def test_failed_write_request_changes_nothing(sandbox: Sandbox, api: Any) -> None:
+    sandbox.scenario.create_repo("acme/app", {"a": "1"})
+    before = sandbox.store.snapshot()
+    r = api("dev-bob", "POST", f"{R}/issues", {"title": ""})
+    assert r.status == 422
+    after = sandbox.store.snapshot()
+    assert after["issues"] == before["issues"]
+    assert after["counters"] == before["counters"]
