@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -11,10 +12,14 @@ from bot.core.gates.checkrun import (
     ACTIONS,
     MAX_TEXT,
     CheckAction,
+    CheckRunPlan,
+    ExistingCheckRun,
     annotation_batches,
     check_run_name,
     gate_of,
+    needs_update,
     plan_check_run,
+    publish_action,
     render_output,
     requested_action,
     status_fields,
@@ -147,3 +152,36 @@ def test_annotation_payload_clips_and_normalises() -> None:
     assert payload["start_line"] == 1 and payload["end_line"] == 1
     assert len(payload["message"].encode()) <= 65_535
     assert len(payload["title"]) <= 255
+
+
+def _existing(plan: CheckRunPlan, **changes: object) -> ExistingCheckRun:
+    first = plan.first
+    base = ExistingCheckRun(
+        id=1,
+        name=first["name"],
+        head_sha=first["head_sha"],
+        status=first["status"],
+        conclusion=first.get("conclusion"),
+        title=first["output"]["title"],
+        summary=first["output"]["summary"],
+        annotations_count=len(plan.all_annotations()),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_publishing_twice_does_nothing_the_second_time() -> None:
+    plan = plan_check_run(gate_result("failure", n=3), SHA, NOW)
+    assert publish_action(None, plan) == "create"
+    assert publish_action(_existing(plan), plan) == "skip"
+    assert not needs_update(_existing(plan), plan)
+
+
+def test_changes_update_or_recreate() -> None:
+    plain = plan_check_run(gate_result("success"), SHA, NOW)
+    was_pending = _existing(plain, status="in_progress", conclusion=None)
+    assert publish_action(was_pending, plain) == "update"
+    annotated = plan_check_run(gate_result("failure", n=2), SHA, NOW)
+    # GitHub appends annotations on update, so a changed annotated result is a new run
+    assert publish_action(_existing(annotated, title="old"), annotated) == "create"
+    assert publish_action(_existing(plain, annotations_count=4, title="old"), plain) == "create"
+    assert publish_action(_existing(plain, head_sha="f" * 40), plain) == "create"

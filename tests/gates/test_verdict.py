@@ -43,3 +43,16 @@ def test_trailer_round_trips() -> None:
         "policy": "success",
         "error-budget": "neutral",
     }
+
+
+def test_transitions_only_for_changed_conclusions() -> None:
+    from bot.core.gates.verdict import transitions
+
+    results = [result("ci", "success"), result("security", "failure"), result("policy", "neutral")]
+    changed = transitions({"ci": "success", "security": "in_progress"}, results)
+    assert [(t.gate, t.previous, t.conclusion) for t in changed] == [
+        ("security", "in_progress", "failure"),
+        ("policy", None, "neutral"),
+    ]
+    assert changed[0].trailer() == "security=failure"
+    assert transitions({"ci": "success", "security": "failure", "policy": "neutral"}, results) == ()

@@ -142,6 +142,21 @@ def render_output(result: GateResult, text: str = "") -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class ExistingCheckRun:
+    """Our check run as GitHub has it now, to skip updates that would change nothing."""
+
+    id: int
+    name: str
+    head_sha: str
+    status: str
+    conclusion: str | None
+    title: str
+    summary: str
+    annotations_count: int
+    external_id: str = ""
+
+
+@dataclass(frozen=True)
 class CheckRunPlan:
     """The requests that publish one gate result.
 
@@ -186,3 +201,35 @@ def plan_check_run(
     brief = {"title": output["title"], "summary": output["summary"]}
     rest = tuple({"output": {**brief, "annotations": batch}} for batch in batches[1:])
     return CheckRunPlan(first, rest)
+
+
+def needs_update(existing: ExistingCheckRun | None, plan: CheckRunPlan) -> bool:
+    """Whether publishing `plan` would change what GitHub shows (reconcile twice: no-op)."""
+    if existing is None:
+        return True
+    first = plan.first
+    output = first["output"]
+    return (
+        existing.name != first["name"]
+        or existing.head_sha != first["head_sha"]
+        or existing.status != first["status"]
+        or existing.conclusion != first.get("conclusion")
+        or existing.title != output["title"]
+        or existing.summary != output["summary"]
+        or existing.annotations_count != len(plan.all_annotations())
+    )
+
+
+def publish_action(existing: ExistingCheckRun | None, plan: CheckRunPlan) -> str:
+    """How to publish `plan`: ``"skip"``, ``"update"`` (PATCH the existing run) or ``"create"``.
+
+    GitHub *appends* annotations on every update, so a result with annotations (or replacing
+    one that had some) goes to a new check run; GitHub shows the newest run of a name.
+    """
+    if existing is None or existing.head_sha != plan.first["head_sha"]:
+        return "create"
+    if not needs_update(existing, plan):
+        return "skip"
+    if plan.all_annotations() or existing.annotations_count:
+        return "create"
+    return "update"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.gates.base import GateResult
@@ -45,3 +45,29 @@ def parse_trailer(value: str) -> dict[str, str]:
         if sep and gate:
             out[gate.strip()] = conclusion.strip()
     return out
+
+
+@dataclass(frozen=True)
+class GateTransition:
+    """A gate whose conclusion changed: one ledger entry (event ``gate``)."""
+
+    gate: str
+    previous: str | None  # None: first evaluation on this train
+    conclusion: str
+    title: str
+    summary: str
+
+    def trailer(self) -> str:
+        """Value of the ledger commit's `Gate:` trailer, e.g. ``ci=failure``."""
+        return f"{self.gate}={self.conclusion}"
+
+
+def transitions(
+    previous: Mapping[str, str], results: Sequence[GateResult]
+) -> tuple[GateTransition, ...]:
+    """The results whose conclusion differs from the last recorded one (`{gate: conclusion}`)."""
+    return tuple(
+        GateTransition(r.gate, previous.get(r.gate), r.conclusion, r.title, r.summary)
+        for r in results
+        if previous.get(r.gate) != r.conclusion
+    )

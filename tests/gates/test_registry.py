@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.config.model import ApprovalRule, Gates
+from bot.core.gates.ci import CIFacts
+from bot.core.gates.error_budget import ErrorBudgetFacts
+from bot.core.gates.manifests import ManifestFacts
+from bot.core.gates.policy import PolicyFacts, Review
+from bot.core.gates.registry import evaluate_all, gate_names, gate_settings
+from bot.core.gates.security import SecurityFacts
+from bot.core.gates.verdict import train_verdict
+from bot.errors import ConfigError
+
+NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+
+
+def test_gate_names_and_settings_from_the_typed_config() -> None:
+    assert gate_names() == ("ci", "security", "manifests", "policy", "error-budget")
+    gates = Gates(ci={"required": ["build"]}, approvals=ApprovalRule(required=2),
+                  error_budget={"min_remaining": 0.1})  # fmt: skip
+    settings = gate_settings(gates)
+    assert settings["ci"].required == ("build",)
+    assert settings["policy"].approvals.required == 2
+    assert settings["error-budget"].min_remaining == 0.1
+
+
+def test_bad_settings_raise_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"gates\.ci"):
+        gate_settings(Gates(ci={"required": 5}))
+
+
+def test_a_full_pass_and_the_verdict() -> None:
+    facts = {
+        "ci": CIFacts("abc", NOW),
+        "security": SecurityFacts(),
+        "manifests": ManifestFacts(),
+        "policy": PolicyFacts(reviews=(Review("rel", "APPROVED", NOW),)),
+        "error-budget": ErrorBudgetFacts(),
+    }
+    results = evaluate_all(facts, gate_settings(Gates()), NOW)
+    assert [r.conclusion for r in results] == [
+        "success", "success", "success", "success", "neutral"]  # fmt: skip
+    assert not train_verdict(results, ()).may_merge
+    assert train_verdict(results, ("error_budget",)).may_merge
+
+
+def test_missing_facts_wait_and_block() -> None:
+    results = evaluate_all({"ci": CIFacts("abc", NOW)}, gate_settings(Gates()), NOW)
+    assert [r.conclusion for r in results][1:] == ["in_progress"] * 4
+    verdict = train_verdict(results, ("security", "manifests", "policy", "error-budget"))
+    assert not verdict.may_merge
+    assert verdict.blocking == ("security", "manifests", "policy", "error-budget")
