@@ -29,7 +29,6 @@ EXIT_BY_VERDICT = {
     "inconclusive": EXIT_INCONCLUSIVE,
     "pass": EXIT_OK,
 }
-SEVERITY = ("pass", "inconclusive", "error", "fail")
 
 
 def register(subparsers: Any) -> None:
@@ -102,14 +101,10 @@ def services_for(config: Config, slo: SLO, only: str | None) -> list[str]:
     return [s.name for s in config.services] if uses_service and config.services else [""]
 
 
-def overall(results: list[SLOResult]) -> str:
-    return max((r.verdict.value for r in results), key=SEVERITY.index, default="pass")
-
-
 def run(args: argparse.Namespace) -> int:
     from bot.adapters.prometheus import client_from_config
     from bot.config.load import load_config
-    from bot.core.slo import evaluate
+    from bot.core.slo import evaluate, stage_verdict
 
     config = load_config(Path(args.config))
     stage = find_stage(config, args.stage)
@@ -125,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         for slo in slos:
             for service in services_for(config, slo, args.service):
                 results.append(evaluate(client, slo, stage.name, service, at, since))
-    verdict = overall(results)
+    verdict = stage_verdict(results).value
     if args.json:
         print_json(
             {

@@ -7,7 +7,16 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.config.model import SLO, BurnRate, Comparison
-from bot.core.slo import ErrorValue, QueryResult, QuerySpec, Verdict, judge, plan_queries
+from bot.core.slo import (
+    ErrorValue,
+    QueryResult,
+    QuerySpec,
+    SLOResult,
+    Verdict,
+    judge,
+    plan_queries,
+    stage_verdict,
+)
 from bot.core.slo.results import Answer
 
 from .helpers import AT, H, M, by_window, matrix, run, vec
@@ -330,3 +339,15 @@ def test_prometheus_warnings_are_kept_with_the_numbers() -> None:
     result = run(AVAILABILITY, answer)
     assert result.verdict == Verdict.PASS
     assert result.numbers["warnings"] == "partial response: store down"
+
+
+def test_stage_verdict_takes_the_most_severe() -> None:
+    def result(verdict: Verdict) -> SLOResult:
+        return SLOResult("s", "canary", "", verdict, "")
+
+    assert stage_verdict([]) == Verdict.PASS
+    assert stage_verdict([result(Verdict.PASS), result(Verdict.INCONCLUSIVE)]) == (
+        Verdict.INCONCLUSIVE
+    )
+    assert stage_verdict([result(Verdict.INCONCLUSIVE), result(Verdict.ERROR)]) == Verdict.ERROR
+    assert stage_verdict([result(Verdict.ERROR), result(Verdict.FAIL)]) == Verdict.FAIL

@@ -283,6 +283,12 @@ def _combine(primary: _Part | None, requests: _Part | None, comparison: _Part | 
     return _worst(parts)
 
 
+def stage_verdict(results: Iterable[SLOResult]) -> Verdict:
+    """The verdict on a stage from its SLOs': any fail, else any error, else any
+    inconclusive, else pass (also when there is nothing to judge)."""
+    return max((r.verdict for r in results), key=_SEVERITY.__getitem__, default=Verdict.PASS)
+
+
 def _warnings(answers: Iterable[Answer]) -> str:
     """Prometheus' warnings (e.g. a partial response from a federated backend), deduplicated."""
     seen: dict[str, None] = {}
