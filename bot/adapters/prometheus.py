@@ -123,6 +123,7 @@ class PrometheusClient:
             auth=basic_auth,
             timeout=httpx.Timeout(timeout),
             verify=verify,
+            follow_redirects=True,
         )
 
     def __enter__(self) -> PrometheusClient:

@@ -289,6 +289,12 @@ def test_comparison_range_covers_the_soak_with_the_step() -> None:
     ]
 
 
+def test_comparison_range_stays_within_prometheus_point_limit() -> None:
+    slo = SLO(name="cmp", compare=COMPARE)
+    specs = plan_queries(slo, "canary", "checkout", AT, AT - timedelta(days=30))
+    assert specs[0].start == AT - 10_999 * M
+
+
 def test_canary_clearly_worse_than_baseline_fails() -> None:
     slo = SLO(name="cmp", compare=COMPARE)
     result = run(slo, answers_for([v * 3 for v in SPREAD], SPREAD, 0.0))

@@ -18,6 +18,7 @@ DEFAULT_BURN_RATES = (
     BurnRate(long=timedelta(hours=6), short=timedelta(minutes=30), factor=6.0),
 )
 MIN_WINDOW = timedelta(seconds=1)
+MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,9 @@ def plan_queries(
             QuerySpec("requests", render_query(slo.requests, stage, service, longest), at, longest)
         )
     if slo.compare is not None:
-        start = since if since is not None else at - rules[0].long
         step = slo.compare.step
+        start = since if since is not None else at - rules[0].long
+        start = max(start, at - step * (MAX_POINTS - 1))
         for role, template in (("canary", slo.compare.canary), ("baseline", slo.compare.baseline)):
             promql = render_query(template, stage, service, step)
             specs.append(QuerySpec(role, promql, at, window=step, start=start, step=step))
