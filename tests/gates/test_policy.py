@@ -261,3 +261,10 @@ def test_settings_from_config_uses_typed_rules_unless_given() -> None:
         settings_from_config({"approvals": {"required": -1}})
     with pytest.raises(ConfigError, match="unknown"):
         settings_from_config({"approvals": {"requires": 1}})
+
+
+def test_approvals_without_write_access_do_not_count_when_known() -> None:
+    f = facts(review("drive-by"), review("Rel-Mgr"), writers=frozenset({"rel-mgr"}))
+    result = GATE.evaluate(f, TWO, NOW)
+    assert result.details["approved_by"] == ["rel-mgr"]
+    assert ["drive-by", "no write access to the repository"] in result.details["ignored"]

@@ -53,3 +53,15 @@ def test_missing_facts_wait_and_block() -> None:
     verdict = train_verdict(results, ("security", "manifests", "policy", "error-budget"))
     assert not verdict.may_merge
     assert verdict.blocking == ("security", "manifests", "policy", "error-budget")
+
+
+def test_a_gate_config_error_shows_on_its_own_check_run() -> None:
+    from bot.core.gates.registry import load_settings
+
+    settings, failed = load_settings(Gates(security={"min_severity": "severe"}))
+    assert set(failed) == {"security"} and "ci" in settings
+    results = evaluate_all({"ci": CIFacts("abc", NOW)}, settings, NOW, failed)
+    security = next(r for r in results if r.gate == "security")
+    assert security.conclusion == "failure"
+    assert "gates.security" in security.summary and "severe" in security.summary
+    assert results[0].conclusion == "success"  # the other gates still run

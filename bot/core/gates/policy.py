@@ -54,6 +54,8 @@ class PolicyFacts:
     freeze_ends: datetime | None = None
     in_cutover: bool = True
     next_cutover: datetime | None = None
+    # logins with write access, when the adapter fetched them; others' approvals do not count
+    writers: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ def judge_approvals(facts: PolicyFacts, rule: ApprovalRule, bot_login: str) -> A
         branch_changed_at=facts.branch_changed_at,
         team=_team_filter(rule.teams, facts.team_members),
         owners=frozenset().union(*owned.values()) if owned else None,
+        writers=frozenset(w.lower() for w in facts.writers) if facts.writers is not None else None,
     )
     counted: list[str] = []
     ignored: list[tuple[str, str]] = []
@@ -243,6 +246,7 @@ class _Who:
     branch_changed_at: datetime | None
     team: frozenset[str] | None  # None: any team
     owners: frozenset[str] | None  # None: code owners not required (or no owned path)
+    writers: frozenset[str] | None = None  # None: not known, not checked
 
 
 def _why_not(login: str, review: Review, who: _Who) -> str:
@@ -254,6 +258,8 @@ def _why_not(login: str, review: Review, who: _Who) -> str:
     changed = who.branch_changed_at
     if who.rule.dismiss_stale and changed is not None and review.submitted_at < changed:
         return f"stale: given before the release branch changed at {changed.isoformat()}"
+    if who.writers is not None and login not in who.writers:
+        return "no write access to the repository"
     if who.team is not None and login not in who.team:
         return f"not a member of {', '.join(who.rule.teams)}"
     if who.owners is not None and login not in who.owners:

@@ -10,6 +10,7 @@ from typing import Any
 from bot.config.model import Gates
 from bot.core.gates import ci, error_budget, manifests, policy, security
 from bot.core.gates.base import Gate, GateResult
+from bot.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,44 @@ def gate_settings(gates: Gates) -> dict[str, Any]:
     return {spec.name: spec.settings(getattr(gates, spec.config_key), gates) for spec in GATES}
 
 
+def load_settings(gates: Gates) -> tuple[dict[str, Any], dict[str, GateResult]]:
+    """Settings per gate, and for each gate whose settings are invalid a failure result that
+    shows the problem on its check run (the rest of the gates still run)."""
+    settings: dict[str, Any] = {}
+    failed: dict[str, GateResult] = {}
+    for spec in GATES:
+        try:
+            settings[spec.name] = spec.settings(getattr(gates, spec.config_key), gates)
+        except ConfigError as exc:
+            failed[spec.name] = config_error_result(spec.name, spec.config_key, exc)
+    return settings, failed
+
+
+def config_error_result(gate: str, config_key: str, error: ConfigError) -> GateResult:
+    lines = "\n".join(f"- {p.render()}" for p in error.problems)
+    return GateResult(
+        gate,
+        "failure",
+        "Gate configuration invalid",
+        f"The settings under `gates.{config_key}` are invalid, so this gate cannot decide:"
+        f"\n\n{lines}\n\nRun `release-train validate` for every problem with its position.",
+        details={"config_error": [p.render() for p in error.problems]},
+    )
+
+
 def evaluate_all(
-    facts: Mapping[str, Any], settings: Mapping[str, Any], now: datetime
+    facts: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    now: datetime,
+    failed: Mapping[str, GateResult] | None = None,
 ) -> list[GateResult]:
     """Run every gate. A gate whose facts are missing waits (`in_progress`): it never passes
-    unevaluated."""
+    unevaluated; a gate in `failed` (see `load_settings`) reports that result."""
     results = []
     for spec in GATES:
+        if failed and spec.name in failed:
+            results.append(failed[spec.name])
+            continue
         if spec.name not in facts:
             results.append(
                 GateResult(
