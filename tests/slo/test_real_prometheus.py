@@ -233,3 +233,12 @@ def test_healthy_latency_passes(client: PrometheusClient) -> None:
     result = check(client, LATENCY, "fast", 30 * M)
     assert result.verdict == Verdict.PASS, result.reason
     assert float(result.numbers["latency[5m]"]) <= 0.1
+
+
+def test_post_gives_the_same_answers_as_get(
+    client: PrometheusClient, prometheus: PrometheusServer
+) -> None:
+    by_get = check(client, AVAILABILITY, "breach", 60 * M)
+    with PrometheusClient(prometheus.url, post=True) as posting:
+        by_post = check(posting, AVAILABILITY, "breach", 60 * M)
+    assert by_post == by_get
