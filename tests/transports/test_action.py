@@ -256,3 +256,26 @@ def test_action_against_the_sandbox_boards_and_writes_outputs(tmp_path: Path, sa
     )
     assert again.returncode == 0, again.stdout + again.stderr
     assert json.loads(parse_outputs((tmp_path / "output").read_text())["actions"]) == []
+
+
+@pytest.mark.slow
+def test_action_reports_an_invalid_config_as_error_annotations(tmp_path: Path, sandbox) -> None:  # type: ignore[no-untyped-def]
+    repo = "acme/bad-config"
+    config = "version: 1\ntrains:\n  - name: web\n    cadense: daily\n"
+    sandbox.scenario.create_repo(repo, {".github/release-train.yml": config})
+    sandbox.scenario.install_bot(repo)
+    env = {
+        **os.environ,
+        **runner_env(tmp_path, "schedule", {}),
+        "GITHUB_REPOSITORY": repo,
+        "GITHUB_API_URL": sandbox.base_url,
+        "RELEASE_TRAIN_TOKEN": sandbox.bot_token(),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "action"], env=env, capture_output=True, text=True, timeout=60
+    )
+    errors = [line for line in proc.stdout.splitlines() if line.startswith("::error")]
+    assert errors, proc.stdout + proc.stderr
+    assert re.match(r"::error file=\.github/release-train\.yml,line=\d+,col=\d+::", errors[0])
+    assert proc.returncode == 1
+    assert "Problems" in (tmp_path / "summary.md").read_text()
