@@ -45,6 +45,10 @@ class Checker:
                     yield (key, index), item
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def semantic_problems(
     data: dict[str, Any], locate: Locate, now: datetime | None = None, *, references: bool = True
 ) -> list[Problem]:
@@ -98,7 +102,7 @@ def check_unique_names(checker: Checker) -> None:
         _check_unique(checker, list(checker.items(key)), what)
     waves = []
     for path, stage in checker.items("stages"):
-        for index, wave in enumerate(stage.get("waves") or []):
+        for index, wave in enumerate(_list(stage.get("waves"))):
             waves.append(((*path, "waves", index), wave))
     # Wave names must be unique across stages: ledger records and commits name waves alone.
     _check_unique(checker, waves, "wave")
@@ -170,7 +174,7 @@ def _glob_paths(checker: Checker) -> Iterator[tuple[Path_, str]]:
         yield from each((*path, "manifests"), service.get("manifests"))
     for path, stage in checker.items("stages"):
         yield from each((*path, "manifests"), stage.get("manifests"))
-        for index, wave in enumerate(stage.get("waves") or []):
+        for index, wave in enumerate(_list(stage.get("waves"))):
             if isinstance(wave, dict):
                 yield from each((*path, "waves", index, "manifests"), wave.get("manifests"))
 
@@ -203,13 +207,13 @@ def _duration_paths(checker: Checker) -> Iterator[tuple[Path_, Any]]:
                 yield (*path, "deadlines", state), value
     for path, stage in checker.items("stages"):
         yield (*path, "soak"), stage.get("soak")
-        for index, wave in enumerate(stage.get("waves") or []):
+        for index, wave in enumerate(_list(stage.get("waves"))):
             if isinstance(wave, dict):
                 yield (*path, "waves", index, "soak"), wave.get("soak")
     for path, slo in checker.items("slos"):
         for key in ("window", "inconclusive_after"):
             yield (*path, key), slo.get(key)
-        for index, rule in enumerate(slo.get("burn_rates") or []):
+        for index, rule in enumerate(_list(slo.get("burn_rates"))):
             if isinstance(rule, dict):
                 yield (*path, "burn_rates", index, "long"), rule.get("long")
                 yield (*path, "burn_rates", index, "short"), rule.get("short")
@@ -226,7 +230,7 @@ def check_durations(checker: Checker) -> None:
         except ValueError as exc:
             checker.error(path, f"{path_text(path)}: {exc}")
     for path, slo in checker.items("slos"):
-        for index, rule in enumerate(slo.get("burn_rates") or []):
+        for index, rule in enumerate(_list(slo.get("burn_rates"))):
             long, short = _dur(rule, "long"), _dur(rule, "short")
             if long is not None and short is not None and short >= long:
                 checker.error(
@@ -441,7 +445,7 @@ def covering_freezes(cadence: str, freezes: list[Any], now: datetime, tz: str) -
             used.append(freeze.name)
         day = at.astimezone(zone).date()
         while day <= horizon.date() and active_freeze(
-            freezes, datetime.combine(day, datetime.min.time(), zone), tz
+            [freeze], datetime.combine(day, datetime.min.time(), zone), tz
         ):
             day += timedelta(days=1)
         after = datetime.combine(day, datetime.min.time(), zone) - timedelta(seconds=1)

@@ -14,10 +14,12 @@ the bad value: the repository's file, a policy it extends, or the shipped defaul
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path, PurePosixPath
 
 from bot.config.merge import Merged, merge_layers
@@ -170,8 +172,8 @@ def analyse(
     merged = merge_layers(layers)
     problems += schema_problems(merged.data, "config.schema.json", merged.locate)
     config = None
-    if not any(p.severity == "error" for p in problems):
-        problems += _semantic(merged, now)
+    schema_ok = not any(p.severity == "error" for p in problems)
+    problems += _semantic(merged, now if schema_ok else None)
     if not any(p.severity == "error" for p in problems):
         config, problems = _build(merged, problems, filename)
     return Analysis(tuple(_sorted(_dedupe(problems), filename)), config)
@@ -304,6 +306,15 @@ def _read_policy(target: str, read_file: ReadFile | None) -> str | bytes | None:
 
 
 def _default_layer() -> YamlDoc | None:
+    doc = _shipped_default()
+    if doc is None:
+        return None
+    return YamlDoc(doc.filename, copy.deepcopy(doc.data), doc.keys, doc.values)
+
+
+@cache
+def _shipped_default() -> YamlDoc | None:
+    """The shipped defaults, parsed once per process (callers get a deep copy of the data)."""
     from bot.resources import policy_path
 
     path = policy_path(DEFAULT_POLICY)

@@ -1,0 +1,148 @@
+"""`release-train validate` through `bot.cli.main`, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = "version: 1\ntrains:\n  - name: daily\n"
+FROZEN = GOOD + "freezes:\n  - {name: long, from: 2026-01-01, to: 2026-12-31}\n"
+
+
+@pytest.fixture(autouse=True)
+def _not_in_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
+def _write(tmp_path: Path, text: str | bytes, name: str = "cfg.yml") -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", ["single-service.yml", "multi-region.yml"])
+def test_examples_are_valid(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(ROOT / "examples" / name)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "valid" in captured.err
+
+
+@pytest.mark.parametrize("name", ["default.yml", "strict.yml"])
+def test_policies_are_valid_as_policies(name: str) -> None:
+    assert main(["validate", "--policy", str(ROOT / "policies" / name)]) == 0
+
+
+def test_default_file_is_dot_github(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate"]) == 1
+    assert ".github/release-train.yml: no such file" in capsys.readouterr().out
+    _write(tmp_path, GOOD, ".github/release-train.yml")
+    assert main(["validate"]) == 0
+
+
+def test_errors_print_positioned_lines_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, GOOD + "    cadence: '61 * * * *'\nbogus: 1\n")
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"{path}:4:14: cadence '61 * * * *' is not a valid cron expression",
+        f"{path}:5:1: unknown key 'bogus'; expected one of: version, extends, trains, "
+        "cutover, freezes, services, stages, slos, gates, prometheus, incident, "
+        "chatops, ledger",
+    ]
+
+
+def test_warnings_alone_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, FROZEN)
+    assert main(["validate", str(path), "--now", "2026-03-01T00:00:00Z"]) == 0
+    out = capsys.readouterr().out
+    assert f"{path}:5:12: warning: freeze 'long' cancels every departure" in out
+
+
+def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, GOOD + "stages:\n  - name: s\n    soak: forever\n")
+    assert main(["validate", "--json", str(path)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is False and report["errors"] == 1
+    [problem] = report["problems"]
+    assert (problem["line"], problem["col"], problem["severity"]) == (6, 11, "error")
+
+
+def test_github_actions_annotations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    path = _write(tmp_path, FROZEN + "chatops: {release_team: 5}\n")
+    assert main(["validate", str(path), "--now", "2026-03-01"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        f"::error file={path},line=6,col=25::chatops.release_team: expected a string, "
+        "got a number (5)" in out
+    )
+
+
+def test_github_actions_warning_annotation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    path = _write(tmp_path, FROZEN)
+    assert main(["validate", str(path), "--now", "2026-03-01"]) == 0
+    assert any(
+        line.startswith(f"::warning file={path},line=5,col=12::")
+        for line in capsys.readouterr().out.splitlines()
+    )
+
+
+def test_directory_and_missing_file_are_plain_messages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(tmp_path)]) == 1
+    assert "is a directory" in capsys.readouterr().out
+    assert main(["validate", str(tmp_path / "gone.yml")]) == 1
+    assert "no such file" in capsys.readouterr().out
+
+
+def test_unreadable_bytes_are_a_positioned_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, b"version: 1\n\x00\xff\xfe")
+    assert main(["validate", str(path)]) == 1
+    assert f"{path}:2:" in capsys.readouterr().out
+
+
+def test_bad_now_is_a_usage_error(tmp_path: Path) -> None:
+    assert main(["validate", str(_write(tmp_path, GOOD)), "--now", "yesterday"]) == 2
+
+
+def test_bad_repo_root_is_a_usage_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD)
+    assert main(["validate", str(path), "--repo-root", str(tmp_path / "nope")]) == 2
+
+
+def test_no_traceback_from_the_console_script(tmp_path: Path) -> None:
+    path = _write(tmp_path, b"\xff" * 10)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    assert f"{path}:1:1: file is not UTF-8" in result.stdout
