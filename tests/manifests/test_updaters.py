@@ -222,3 +222,35 @@ def test_edits_describe_from_and_to() -> None:
     _, edits = bump_text("image: a/b:1\n", Bump("a/b", tag="2"), filename="v.yaml")
     assert edits[0].describe() == "v.yaml:1:8 image: a/b:1 -> a/b:2"
     assert edits[0].to_json()["kind"] == "helm"
+
+
+def test_chunks_cut_at_document_markers_only() -> None:
+    from bot.core.manifests.locate import chunks
+
+    text = "a: 1\n---\nb: '---'\n--- # c\nc: 2\n...\n---\nd: 3\n"
+    found = [(c.start, c.line, c.single) for c in chunks(text)]
+    second, third, fourth = text.index("---"), text.index("--- #"), text.rindex("---")
+    assert found == [(0, 0, False), (second, 1, True), (third, 3, False), (fourth, 6, True)]
+    assert [c.start for c in chunks("%YAML 1.2\n---\na: 1\n---\nb: 2\n")] == [0]
+
+
+def test_skim_skips_documents_that_cannot_name_the_image() -> None:
+    text = "---\nimage: a/app:1\n---\nbroken: [\n---\nimage: a/other:1\n"
+    with pytest.raises(ConfigError):
+        bump_text(text, Bump("a/app", tag="2"))
+    new, edits = bump_text(text, Bump("a/other", tag="2"), skim=True)
+    assert new == text.replace("other:1", "other:2") and edits[0].document == 2
+    assert edits[0].line == 6
+
+
+def test_skim_gives_the_same_result_on_the_corpus() -> None:
+    from .support import CORPUS
+
+    path = CORPUS / "GoogleCloudPlatform+microservices-demo/release/kubernetes-manifests.yaml"
+    text = read(path)
+    for image in (
+        "redis",
+        "us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/adservice",
+    ):
+        b = Bump(image, tag="9.9.9")
+        assert bump_text(text, b, skim=True) == bump_text(text, b)

@@ -31,7 +31,7 @@ def _params(doc: Doc, visit: Visit) -> dict[str, Slot]:
         value = doc.child(item, "value")
         if item.alias or not is_scalar(name) or value is None:
             continue
-        located = slot(doc.text, value)
+        located = slot(doc, value)
         if located is not None:
             found.setdefault(str(name.value), located)
     return found
@@ -88,7 +88,7 @@ def _param_sites(doc: Doc, visit: Visit) -> list[Site]:
 def _image_sites(doc: Doc, visit: Visit) -> list[Site]:
     sites: list[Site] = []
     for item in doc.children(visit):
-        located = slot(doc.text, item)
+        located = slot(doc, item)
         if located is None or not located.value:
             continue
         name, eq, rest = located.value.partition("=")

@@ -6,10 +6,19 @@ and the result is parsed again to prove every changed value reads back as intend
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 
 from bot.core.manifests import argocd, helm, kustomize, workloads, yaml_path
-from bot.core.manifests.locate import Doc, is_scalar, parse, slot, walk
+from bot.core.manifests.locate import (
+    Doc,
+    chunks,
+    compose_chunk,
+    is_scalar,
+    make_doc,
+    parse,
+    slot,
+)
 from bot.core.manifests.model import Bump, BumpResult, Edit, ImageSite
 from bot.core.manifests.plan import Change, Site, replace
 from bot.errors import ConfigError, Problem
@@ -70,21 +79,36 @@ def splice(text: str, changes: Sequence[Change], filename: str = "") -> str:
     return "".join(pieces)
 
 
-def _verify(new_text: str, changes: Sequence[Change], filename: str) -> None:
-    """Parse the result and check each changed value reads back as the string intended."""
-    values: dict[int, object] = {}
-    for doc in parse(new_text, filename):
-        for visit in walk(doc.root):
-            located = slot(new_text, visit) if is_scalar(visit.node) and not visit.alias else None
-            if located is not None:
-                values[located.start] = visit.node.value
+def _targets(changes: Sequence[Change]) -> list[tuple[int, Change]]:
+    """Where each change's value starts in the new text."""
     shift = 0
+    found = []
     for change in sorted(changes, key=lambda c: (c.start, c.end)):
-        at = change.start + shift + change.value_at
+        found.append((change.start + shift + change.value_at, change))
+        shift += len(change.text) - (change.end - change.start)
+    return found
+
+
+def _verify(new_text: str, changes: Sequence[Change], filename: str) -> None:
+    """Parse the changed parts of the result; each changed value must read back as intended."""
+    targets = _targets(changes)
+    values: dict[int, object] = {}
+    for chunk in chunks(new_text):
+        if not any(chunk.start <= at < chunk.end for at, _ in targets):
+            continue
+        for root in compose_chunk(new_text, filename, chunk):
+            if root is None:
+                continue
+            doc = make_doc(new_text, filename, 0, root, chunk)
+            for visit in doc.visits:
+                if is_scalar(visit.node) and not visit.alias:
+                    located = slot(doc, visit)
+                    if located is not None:
+                        values[located.start] = visit.node.value
+    for at, change in targets:
         if values.get(at) != change.new:
             message = f"{change.path}: writing {change.new!r} did not read back (internal error)"
             raise ConfigError(Problem(message, filename, change.line, change.col))
-        shift += len(change.text) - (change.end - change.start)
 
 
 def _edits(changes: Sequence[Change], filename: str) -> list[Edit]:
@@ -110,14 +134,34 @@ def _unique(changes: list[Change]) -> list[Change]:
     return out
 
 
+def _mentions(image: str) -> Callable[[str], bool]:
+    """A quick test that a document's text can hold this image at all: every spelling of a
+    repository (``nginx``, ``docker.io/library/nginx``, a Helm registry/repository split, a
+    kustomize name or newName) contains its last path component."""
+    pattern = re.compile(re.escape(image.rstrip("/").rsplit("/", 1)[-1]), re.IGNORECASE)
+    return lambda chunk: pattern.search(chunk) is not None
+
+
 def plan_text(
-    text: str, bump: Bump, *, filename: str = "", yaml_paths: Sequence[str] = ()
+    text: str,
+    bump: Bump,
+    *,
+    filename: str = "",
+    yaml_paths: Sequence[str] = (),
+    skim: bool = False,
 ) -> BumpResult:
-    """Bump `bump.image` everywhere in `text`; also report every site that matched."""
+    """Bump `bump.image` everywhere in `text`; also report every site that matched.
+
+    Every document is parsed, so a broken one anywhere fails the call. With `skim`, the
+    documents of a multi-document file whose text cannot name the image are skipped unparsed
+    (much faster on large streams; a broken document elsewhere then goes unnoticed).
+    """
     problems = bump.problems()
     if problems:
         raise ConfigError([Problem(p, filename) for p in problems])
-    sites = [s for s in sites_of(parse(text, filename), yaml_paths) if s.matches(bump)]
+    wanted = _mentions(bump.image) if skim and not yaml_paths else None
+    docs = parse(text, filename, wanted=wanted)
+    sites = [s for s in sites_of(docs, yaml_paths) if s.matches(bump)]
     changes = _unique([change for site in sites for change in site.planner(bump)])
     if not changes:
         return BumpResult(text, (), tuple(s.report() for s in sites))
@@ -127,11 +171,16 @@ def plan_text(
 
 
 def bump_text(
-    text: str, bump: Bump, *, filename: str = "", yaml_paths: Sequence[str] = ()
+    text: str,
+    bump: Bump,
+    *,
+    filename: str = "",
+    yaml_paths: Sequence[str] = (),
+    skim: bool = False,
 ) -> tuple[str, list[Edit]]:
     """Apply every updater to every document; no edits means the image is not there (or is
-    already at the target)."""
-    result = plan_text(text, bump, filename=filename, yaml_paths=yaml_paths)
+    already at the target). `skim` as in `plan_text`."""
+    result = plan_text(text, bump, filename=filename, yaml_paths=yaml_paths, skim=skim)
     return result.text, list(result.edits)
 
 
@@ -147,7 +196,7 @@ def set_value(text: str, path: str, value: str, *, filename: str = "") -> tuple[
     changes: list[Change] = []
     for doc in parse(text, filename):
         for visit in yaml_path.resolve(doc, path):
-            located = slot(text, visit)
+            located = slot(doc, visit)
             if located is None:
                 raise ConfigError(Problem(f"YAML path {path!r} names a mapping or list", filename))
             changes += replace(doc, located, value, "yaml_path")

@@ -63,7 +63,7 @@ def _block_site(doc: Doc, visit: Visit) -> Site | None:
     fields: dict[str, Slot] = {}
     for key in ("registry", "repository", "tag", "digest"):
         kid = doc.child(visit, key)
-        found = slot(doc.text, kid) if kid is not None else None
+        found = slot(doc, kid) if kid is not None else None
         if found is not None:
             fields[key] = found
     repo = fields.get("repository")
@@ -84,7 +84,7 @@ def find(doc: Doc) -> list[Site]:
     sites: list[Site] = []
     for visit in doc.visits:
         if visit.key == "image" and (is_scalar(visit.node) or visit.alias):
-            found = slot(doc.text, visit)
+            found = slot(doc, visit)
             if found is not None and looks_like_image(found.value):
                 sites.append(ref_site(KIND, doc, found))
         elif _is_block(doc, visit):

@@ -47,7 +47,7 @@ def _entry_site(doc: Doc, entry: Visit) -> Site | None:
     fields: dict[str, Slot] = {}
     for key in FIELDS:
         kid = doc.child(entry, key)
-        found = slot(doc.text, kid) if kid is not None else None
+        found = slot(doc, kid) if kid is not None else None
         if found is not None:
             fields[key] = found
     name = fields.get("name")

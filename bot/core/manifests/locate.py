@@ -9,13 +9,48 @@ replace exactly those characters.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import ConfigError, Problem
 
 Node = Any  # ruamel.yaml.nodes.Node; kept loose so importing this module stays cheap
+
+# A line starting with `---` or `...` plus a blank is a document marker wherever it appears
+# (YAML forbids it inside any scalar), so a stream can be cut there without parsing it.
+_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+_END = re.compile(r"^\.\.\.(?=[ \t\r\n]|$)", re.MULTILINE)
+_DIRECTIVE = re.compile(r"^%", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A slice of the stream that starts at a ``---`` line (or at the very beginning)."""
+
+    start: int
+    end: int
+    line: int  # 0-based line number of `start`
+    single: bool  # starts with `---` and holds no `...`: exactly one document
+
+
+def chunks(text: str) -> list[Chunk]:
+    """Cut a stream at its ``---`` lines (the whole text when directives make that unsafe)."""
+    starts = [m.start() for m in _START.finditer(text)]
+    if _DIRECTIVE.search(text) or not starts:
+        return [Chunk(0, len(text), 0, False)]
+    if starts[0] != 0:
+        starts.insert(0, 0)
+    bounds = [*starts, len(text)]
+    found: list[Chunk] = []
+    line = 0
+    for start, end in itertools.pairwise(bounds):
+        single = text.startswith("---", start) and not _END.search(text, start, end)
+        found.append(Chunk(start, end, line, single))
+        line += text.count("\n", start, end)
+    return found
 
 
 @dataclass(frozen=True)
@@ -53,7 +88,11 @@ class Visit:
 
 @dataclass(frozen=True)
 class Doc:
-    """One document of a file: its root node and every node visited in order."""
+    """One document of a file: its root node and every node visited in order.
+
+    Node marks count from the start of the chunk the document was parsed from; `base` and
+    `base_line` turn them into offsets and lines of the whole `text`.
+    """
 
     text: str
     filename: str
@@ -61,6 +100,15 @@ class Doc:
     root: Node
     visits: tuple[Visit, ...]
     kids: dict[int, tuple[Visit, ...]]  # id(parent visit) -> its child visits
+    base: int = 0
+    base_line: int = 0
+
+    def offset(self, mark: Any) -> int:
+        return self.base + int(mark.index)
+
+    def line(self, mark: Any) -> int:
+        """1-based line of a mark in the whole text."""
+        return self.base_line + int(mark.line) + 1
 
     @property
     def top(self) -> Visit:
@@ -78,7 +126,7 @@ class Doc:
 
     def child_slot(self, visit: Visit, key: str) -> Slot | None:
         found = self.child(visit, key)
-        return slot(self.text, found) if found is not None else None
+        return slot(self, found) if found is not None else None
 
     def root_value(self, key: str) -> str | None:
         node = get(self.root, key)
@@ -126,7 +174,7 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, col
 
 
-def _parse_problem(exc: Exception, text: str, filename: str) -> Problem:
+def _parse_problem(exc: Exception, text: str, filename: str, chunk: Chunk) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     message = " ".join(
         str(part).strip()
@@ -134,33 +182,52 @@ def _parse_problem(exc: Exception, text: str, filename: str) -> Problem:
         if part
     )
     if mark is not None:
-        return Problem(f"YAML does not parse: {message}", filename, mark.line + 1, mark.column + 1)
+        line = chunk.line + mark.line + 1
+        return Problem(f"YAML does not parse: {message}", filename, line, mark.column + 1)
     position = getattr(exc, "position", None)
     if isinstance(position, int):
-        line, col = _position(text, position)
+        line, col = _position(text, chunk.start + position)
         return Problem(f"YAML does not parse: {exc}", filename, line, col)
     return Problem(f"YAML does not parse: {exc}", filename)
 
 
-def parse(text: str, filename: str = "") -> list[Doc]:
-    """Compose every document; a text that does not parse raises a positioned ConfigError."""
+def compose_chunk(text: str, filename: str, chunk: Chunk) -> list[Node]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     try:
-        roots = list(YAML(typ="safe", pure=True).compose_all(text))
+        return list(YAML(typ="safe", pure=True).compose_all(text[chunk.start : chunk.end]))
     except YAMLError as exc:
-        raise ConfigError(_parse_problem(exc, text, filename)) from None
-    docs = []
-    for i, root in enumerate(roots):  # `i` counts every document of the stream, empty ones too
-        if root is None:
+        raise ConfigError(_parse_problem(exc, text, filename, chunk)) from None
+
+
+def make_doc(text: str, filename: str, index: int, root: Node, chunk: Chunk) -> Doc:
+    visits = tuple(walk(root))
+    kids: dict[int, list[Visit]] = {}
+    for visit in visits[1:]:
+        kids.setdefault(id(visit.parent), []).append(visit)
+    frozen = {key: tuple(value) for key, value in kids.items()}
+    return Doc(text, filename, index, root, visits, frozen, chunk.start, chunk.line)
+
+
+def parse(
+    text: str, filename: str = "", *, wanted: Callable[[str], bool] | None = None
+) -> list[Doc]:
+    """Compose every document; a text that does not parse raises a positioned ConfigError.
+
+    With `wanted`, a one-document chunk whose text it rejects is counted but not parsed (a
+    quick way past documents that cannot mention an image).
+    """
+    docs: list[Doc] = []
+    index = 0  # counts every document of the stream, empty ones too
+    for chunk in chunks(text):
+        if wanted is not None and chunk.single and not wanted(text[chunk.start : chunk.end]):
+            index += 1
             continue
-        visits = tuple(walk(root))
-        kids: dict[int, list[Visit]] = {}
-        for visit in visits[1:]:
-            kids.setdefault(id(visit.parent), []).append(visit)
-        frozen = {key: tuple(value) for key, value in kids.items()}
-        docs.append(Doc(text, filename, i, root, visits, frozen))
+        for root in compose_chunk(text, filename, chunk):
+            if root is not None:
+                docs.append(make_doc(text, filename, index, root, chunk))
+            index += 1
     return docs
 
 
@@ -215,27 +282,36 @@ def _skip_properties(text: str, start: int, end: int) -> int:
     return i
 
 
-def _alias_slot(text: str, visit: Visit) -> Slot:
+def _column(text: str, offset: int) -> int:
+    return offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _alias_slot(doc: Doc, visit: Visit) -> Slot:
+    text = doc.text
     key_node = visit.key_node
-    offset = key_node.end_mark.index if key_node is not None else visit.node.start_mark.index
+    mark = key_node.end_mark if key_node is not None else visit.node.start_mark
+    offset = doc.offset(mark)
     star = text.find("*", offset)
     offset = star if star >= 0 else offset
-    line, col = _position(text, offset)
+    line = doc.line(mark) + text.count("\n", doc.offset(mark), offset)
+    col = _column(text, offset)
     value = visit.node.value if is_scalar(visit.node) else ""
     return Slot(
         str(value), offset, offset, "*", line, col, visit.path, visit.in_flow, id(visit.node)
     )
 
 
-def slot(text: str, visit: Visit) -> Slot | None:
-    """Locate the scalar of `visit` in `text`; None when the node is not a scalar."""
+def slot(doc: Doc, visit: Visit) -> Slot | None:
+    """Locate the scalar of `visit` in the document's text; None when it is not a scalar."""
     node = visit.node
     if visit.alias:
-        return _alias_slot(text, visit)
+        return _alias_slot(doc, visit)
     if not is_scalar(node):
         return None
-    start = _skip_properties(text, node.start_mark.index, node.end_mark.index)
+    text = doc.text
+    first, end = doc.offset(node.start_mark), doc.offset(node.end_mark)
+    start = _skip_properties(text, first, end)
     style = node.style or ""
-    end = node.end_mark.index
-    line, col = _position(text, start)
+    line = doc.line(node.start_mark) + text.count("\n", first, start)
+    col = _column(text, start)
     return Slot(str(node.value), start, end, style, line, col, visit.path, visit.in_flow, id(node))

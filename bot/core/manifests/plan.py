@@ -88,11 +88,11 @@ def replace(doc: Doc, slot: Slot, value: str, kind: str) -> list[Change]:
     ]
 
 
-def _last_end(node: Node) -> int:
+def _last_end(doc: Doc, node: Node) -> int:
     if is_scalar(node) or getattr(node, "flow_style", False) or not node.value:
-        return int(node.end_mark.index)
+        return doc.offset(node.end_mark)
     last = node.value[-1]
-    return _last_end(last[1] if isinstance(last, tuple) else last)
+    return _last_end(doc, last[1] if isinstance(last, tuple) else last)
 
 
 def insert_key(doc: Doc, mapping: Visit, key: str, value: str, kind: str) -> list[Change]:
@@ -100,12 +100,12 @@ def insert_key(doc: Doc, mapping: Visit, key: str, value: str, kind: str) -> lis
     node = mapping.node
     entries = list(items(node))
     if not is_mapping(node) or not entries or getattr(node, "flow_style", False):
-        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        line, col = doc.line(node.start_mark), node.start_mark.column + 1
         message = f"{mapping.path or '<root>'}: cannot add {key!r} to a flow-style or empty mapping"
         raise ConfigError(Problem(message, doc.filename, line, col))
     text = doc.text
     indent = " " * entries[0][1].start_mark.column
-    end = _last_end(node)
+    end = _last_end(doc, node)
     newline = text.find("\n", end)
     ending = newline if newline >= 0 else text.rfind("\n", 0, end)
     eol = "\r\n" if ending > 0 and text[ending - 1] == "\r" else "\n"

@@ -26,7 +26,7 @@ def find(doc: Doc) -> list[Site]:
     for visit in doc.visits:
         if not is_container_image(visit):
             continue
-        found = slot(doc.text, visit)
+        found = slot(doc, visit)
         if found is not None and found.value:
             sites.append(ref_site("workload", doc, found))
     return sites

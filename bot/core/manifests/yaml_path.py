@@ -138,13 +138,13 @@ def find(doc: Doc, paths: Sequence[str]) -> list[Site]:
     sites: list[Site] = []
     for path in paths:
         for visit in resolve(doc, path):
-            located = slot(doc.text, visit)
+            located = slot(doc, visit)
             if located is None:
                 raise ConfigError(
                     Problem(
                         f"YAML path {path!r} names a mapping or list, not a value",
                         doc.filename,
-                        visit.node.start_mark.line + 1,
+                        doc.line(visit.node.start_mark),
                         visit.node.start_mark.column + 1,
                     )
                 )
