@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.adapters.prometheus import PrometheusClient
@@ -86,6 +88,12 @@ def test_the_offline_check_agrees_with_a_real_prometheus(prometheus: PrometheusS
     with PrometheusClient(prometheus.url, retries=0) as client:
         for text in GOOD:
             client.query(render_query(text, "canary", "checkout", "5m"), AT)
+        for window in (
+            timedelta(minutes=90),
+            timedelta(days=2, seconds=1),
+            timedelta(seconds=37.25),
+        ):
+            client.query(render_query("rate(x[{window}])", "", "", window), AT)
         for text in BAD:
             assert promql_problems(text), text
             with pytest.raises(ExternalError) as exc:

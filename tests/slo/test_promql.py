@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.core.slo import format_duration, render_query
 from bot.core.slo.promql import placeholders
@@ -53,3 +56,20 @@ def test_render_escapes_values_for_promql_strings() -> None:
 def test_placeholders() -> None:
     assert placeholders('a{x="{service}"}[{window}]') == {"service", "window"}
     assert placeholders('a{x="y"}') == set()
+
+
+@given(st.text(alphabet=st.sampled_from(list('ab{}[]="=~,()stagewindowservice 5m')), max_size=60))
+def test_text_without_our_placeholders_is_left_alone(template: str) -> None:
+    rendered = render_query(template, "S", "V", "5m")
+    if not placeholders(template):
+        assert rendered == template
+    else:
+        assert not placeholders(rendered)
+
+
+@given(st.timedeltas(min_value=timedelta(milliseconds=1), max_value=timedelta(days=400)))
+def test_durations_round_trip(value: timedelta) -> None:
+    text = format_duration(value)
+    units = {"d": 86400_000, "h": 3600_000, "m": 60_000, "s": 1000, "ms": 1}
+    total = sum(int(n) * units[u] for n, u in re.findall(r"(\d+)(ms|[dhms])", text))
+    assert total == round(value.total_seconds() * 1000)
