@@ -7,6 +7,8 @@ from typing import Any
 from bot.sandbox.api.repos import repo_name
 from bot.sandbox.http import ApiError, RequestContext, Response, Router, paginate
 
+EPOCH = "2020-01-01T00:00:00Z"
+
 # GitHub's legacy `permission` for each role name.
 LEGACY = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read"}
 
@@ -98,11 +100,53 @@ def team_json(ctx: RequestContext, team: dict[str, Any]) -> dict[str, Any]:
         "members_url": f"{url}/members{{/member}}",
         "repositories_url": f"{url}/repos",
         "parent": None,
+        "type": "organization",
     }
 
 
 def get_team(ctx: RequestContext) -> Response:
-    return Response(200, team_json(ctx, _team(ctx)))
+    team = _team(ctx)
+    out = team_json(ctx, team)
+    out.update(
+        {
+            "created_at": team.get("created_at", EPOCH),
+            "updated_at": team.get("created_at", EPOCH),
+            "members_count": len(team["members"]),
+            "repos_count": len(team.get("repos", {})),
+            "organization": _org_json(ctx, team["org"]),
+        }
+    )
+    return Response(200, out)
+
+
+def _org_json(ctx: RequestContext, org: str) -> dict[str, Any]:
+    record = ctx.store.user(org) or {"id": 0, "node_id": ""}
+    url = f"{ctx.base_url}/orgs/{org}"
+    return {
+        "login": org,
+        "url": url,
+        "id": record["id"],
+        "node_id": record["node_id"],
+        "repos_url": f"{url}/repos",
+        "events_url": f"{url}/events",
+        "hooks_url": f"{url}/hooks",
+        "issues_url": f"{url}/issues",
+        "members_url": f"{url}/members{{/member}}",
+        "public_members_url": f"{url}/public_members{{/member}}",
+        "avatar_url": f"{ctx.base_url}/avatars/{org}",
+        "description": None,
+        "html_url": f"{ctx.base_url}/{org}",
+        "has_organization_projects": False,
+        "has_repository_projects": False,
+        "public_repos": 0,
+        "public_gists": 0,
+        "followers": 0,
+        "following": 0,
+        "type": "Organization",
+        "created_at": EPOCH,
+        "updated_at": EPOCH,
+        "archived_at": None,
+    }
 
 
 def list_teams(ctx: RequestContext) -> Response:

@@ -99,7 +99,7 @@ def repo_json(ctx: RequestContext, repo: dict[str, Any]) -> dict[str, Any]:
         "archived": False,
         "disabled": False,
         "visibility": "private" if repo["private"] else "public",
-        "pushed_at": repo.get("pushed_at"),
+        "pushed_at": repo.get("pushed_at") or repo["created_at"],
         "created_at": repo["created_at"],
         "updated_at": repo["updated_at"],
         "allow_squash_merge": True,
@@ -109,7 +109,6 @@ def repo_json(ctx: RequestContext, repo: dict[str, Any]) -> dict[str, Any]:
         "delete_branch_on_merge": False,
         "network_count": 0,
         "subscribers_count": 0,
-        "temp_clone_token": None,
         "license": None,
         "organization": None,
     }
@@ -296,6 +295,7 @@ def _user_full(ctx: RequestContext, login: str) -> dict[str, Any]:
             "following": 0,
             "created_at": record.get("created_at", "2020-01-01T00:00:00Z"),
             "updated_at": record.get("created_at", "2020-01-01T00:00:00Z"),
+            "user_view_type": "public",
         }
     )
     return out
