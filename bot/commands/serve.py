@@ -63,13 +63,24 @@ def register(subparsers: Any) -> None:
 def _gunicorn(factory: Callable[[], Any], options: dict[str, Any]) -> Any:
     from gunicorn.app.base import BaseApplication
 
+    from bot.transports.app import runtime
+
+    loaded: list[Any] = []  # the app of this worker process (load runs after the fork)
+
+    def worker_exit(server: Any, worker: Any) -> None:
+        for app in loaded:  # let a running reconcile finish (bounded) before exiting
+            runtime(app).close()
+
     class Server(BaseApplication):
         def load_config(self) -> None:
-            for key, value in options.items():
-                self.cfg.set(key, value)
+            for key, value in {**options, "worker_exit": worker_exit}.items():
+                if key in self.cfg.settings:  # e.g. control_socket_disable: gunicorn >= 24
+                    self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return factory()
+            app = factory()
+            loaded.append(app)
+            return app
 
     return Server()
 
@@ -95,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         "loglevel": settings.log_level.lower(),
         "accesslog": None,
         "proc_name": "release-train",
+        "control_socket_disable": True,  # no $HOME/.gunicorn socket (read-only filesystems)
     }
     _gunicorn(lambda: create_app(settings), options).run()
     return 0
