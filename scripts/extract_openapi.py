@@ -7,7 +7,8 @@ SRC is ``generated/api.github.com.json`` from the npm package ``@octokit/openapi
 package/generated/api.github.com.json``; the unpacked package is ~385 MB, so it is
 not installed in CI). OUT is written as compact JSON holding only the operations listed
 in ``OPERATIONS`` and the components they reference, transitively. Prose
-(``description``/``summary``) and examples are dropped; schemas are kept whole.
+(``description``/``summary``), examples and ``discriminator`` hints are dropped; schemas
+are otherwise kept whole, except that a ``nullable`` enum also lists null.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"),
     ("put", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"),
     ("put", "/repos/{owner}/{repo}/pulls/{pull_number}/update-branch"),
+    ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"),
     ("post", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"),
+    ("delete", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"),
     # reviews
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
     ("post", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
@@ -83,10 +86,14 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
     ("post", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
     ("put", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
+    ("delete", "/repos/{owner}/{repo}/issues/{issue_number}/labels"),
     ("delete", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}"),
+    ("get", "/repos/{owner}/{repo}/issues/comments"),
     ("get", "/repos/{owner}/{repo}/labels"),
     ("post", "/repos/{owner}/{repo}/labels"),
     ("get", "/repos/{owner}/{repo}/labels/{name}"),
+    ("patch", "/repos/{owner}/{repo}/labels/{name}"),
+    ("delete", "/repos/{owner}/{repo}/labels/{name}"),
     ("get", "/repos/{owner}/{repo}/issues/{issue_number}/reactions"),
     ("post", "/repos/{owner}/{repo}/issues/{issue_number}/reactions"),
     ("get", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"),
@@ -97,6 +104,9 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
     ("get", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
     ("get", "/orgs/{org}/teams/{team_slug}/members"),
+    ("get", "/orgs/{org}/teams"),
+    ("get", "/orgs/{org}/teams/{team_slug}"),
+    ("get", "/orgs/{org}/members/{username}"),
     # checks
     ("post", "/repos/{owner}/{repo}/check-runs"),
     ("get", "/repos/{owner}/{repo}/check-runs/{check_run_id}"),
@@ -136,7 +146,9 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/rate_limit"),
 )
 
-_PROSE = ("description", "summary", "externalDocs", "x-github", "tags")
+# `discriminator` is a hint for code generators; `oneOf` still decides. It is dropped
+# because validators apply it strictly (and GitHub's maps a JSON array by `type`).
+_PROSE = ("description", "summary", "externalDocs", "x-github", "tags", "discriminator")
 _DROP_ALWAYS = ("examples", "example")
 
 

@@ -88,15 +88,27 @@ def validate_response(method: str, path_template: str, status: int, body: Any) -
     """Raise SchemaMismatch unless `body` matches the documented response schema."""
     pointer = _response_pointer(method, path_template, status)
     if pointer is None:
-        if body not in (None, b"", ""):
+        # GitHub sends a JSON error body even where the description documents none.
+        if body not in (None, b"", "") and status < 400:
             raise SchemaMismatch(f"{method.upper()} {path_template} {status}: expected no body")
         return
     errors = list(_validator(pointer).iter_errors(body))
     if errors:
-        worst = best_match(errors)
-        assert isinstance(worst, ValidationError)
-        where = "/".join(str(p) for p in worst.absolute_path) or "<root>"
         raise SchemaMismatch(
-            f"{method.upper()} {path_template} {status}: at {where}: {worst.message[:300]} "
-            f"({len(errors)} error(s))"
+            f"{method.upper()} {path_template} {status}: "
+            + "; ".join(_describe(e) for e in errors[:3])
+            + f" ({len(errors)} error(s))"
         )
+
+
+def _describe(error: ValidationError) -> str:
+    """Where and what, descending into anyOf/oneOf branches for the deepest reasons."""
+    leaves = [error]
+    while leaves and all(leaf.context for leaf in leaves):
+        leaves = [c for leaf in leaves for c in leaf.context or []]
+    worst = best_match(leaves) if leaves else error
+    assert isinstance(worst, ValidationError)
+    where = "/".join(str(p) for p in worst.absolute_path) or "<root>"
+    reasons = sorted({f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:120]}"
+                      for e in leaves})[:4]  # fmt: skip
+    return f"at {where}: " + " | ".join(reasons)

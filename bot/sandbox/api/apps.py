@@ -58,6 +58,14 @@ def _placeholder_owner(ctx: RequestContext) -> dict[str, Any]:
 def installation_json(ctx: RequestContext, inst: dict[str, Any]) -> dict[str, Any]:
     app = appauth.ensure_app(ctx.store)
     account = user_or_none(ctx, inst.get("account"))
+    if account is not None:  # the listing's schema also wants the enterprise-style fields
+        record = ctx.store.user(account["login"]) or {}
+        account |= {
+            "name": record.get("name") or account["login"],
+            "slug": account["login"],
+            "created_at": record.get("created_at", app["created_at"]),
+            "updated_at": record.get("created_at", app["created_at"]),
+        }
     api = f"{ctx.base_url}/app/installations/{inst['id']}"
     return {
         "id": inst["id"],

@@ -120,6 +120,11 @@ def _candidate(ctx: RequestContext, key: str, issue: dict[str, Any]) -> Candidat
     )
 
 
+def _item(issue: dict[str, Any]) -> dict[str, Any]:
+    """An issue as a search result: a score, and a string body (the schema's type)."""
+    return issue | {"score": 1.0, "body": issue.get("body") or ""}
+
+
 def search_issues(ctx: RequestContext) -> Response:
     from bot.sandbox.api.issues import issue_json
 
@@ -143,9 +148,14 @@ def search_issues(ctx: RequestContext) -> Response:
         found.sort(key=lambda i: i["id"])
     if ctx.arg("order", "desc") == "desc":
         found.reverse()
-    items = [issue_json(ctx, i["repo"], i) | {"score": 1.0} for i in found]
+    items = [_item(issue_json(ctx, i["repo"], i)) for i in found]
     page = paginate(ctx, items)
-    page.body = {"total_count": len(items), "incomplete_results": False, "items": page.body}
+    page.body = {
+        "total_count": len(items),
+        "incomplete_results": False,
+        "search_type": "lexical",
+        "items": page.body,
+    }
     page.headers["X-RateLimit-Resource"] = "search"
     return page
 

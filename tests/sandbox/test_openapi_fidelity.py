@@ -1,0 +1,314 @@
+"""Fidelity: every operation the sandbox serves answers what GitHub's OpenAPI says.
+
+One sandbox (module scope) is driven through githubkit's ordinary client — user tokens,
+the App's installation token and the App's JWT — over every route of the router; each
+response body is validated against `tests/data/openapi/github-subset.json`. One test per
+operation, so a failure names the endpoint and the first schema mismatch.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from githubkit import AppAuthStrategy, GitHub
+from githubkit.cache import MemCacheStrategy
+from githubkit.exception import RequestFailed
+from openapi_check import SchemaMismatch, operations, validate_response
+
+from bot.sandbox import appauth
+from bot.sandbox.api import build_router
+from bot.sandbox.api.code_scanning import seed_alerts
+from bot.sandbox.runner import Sandbox, run_sandbox
+from bot.sandbox.scenario import APP_ID, BOT_INSTALLATION
+
+R = "/repos/{owner}/{repo}"
+FILES = {"README.md": "# fid\n", "deploy/prod.yaml": "image: shop:1.0.0\n", "src/app.py": "x=1\n"}
+
+
+@dataclass
+class Call:
+    method: str
+    template: str
+    path: str
+    status: int
+    body: Any
+    expect: int | None = None
+
+
+@dataclass
+class Driver:
+    sb: Sandbox
+    calls: list[Call] = field(default_factory=list)
+    clients: dict[str, GitHub[Any]] = field(default_factory=dict)
+
+    def gh(self, who: str) -> GitHub[Any]:
+        if who not in self.clients:
+            if who == "app":
+                key = appauth.private_key_pem(self.sb.store)
+                auth: Any = AppAuthStrategy(str(APP_ID), key)
+            else:
+                auth = self.sb.bot_token() if who == "bot" else self.sb.token(who)
+            client = GitHub(auth, base_url=self.sb.base_url, auto_retry=False,
+                            cache_strategy=MemCacheStrategy())  # fmt: skip
+            self.clients[who] = client.__enter__()
+        return self.clients[who]
+
+    def do(self, method: str, template: str, *, who: str = "bot", json: Any = None,
+           params: dict[str, Any] | None = None, expect: int | None = None,
+           **path: Any) -> Any:  # fmt: skip
+        values = {"owner": "acme", "repo": "fid", **path}
+        url = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), template)
+        try:
+            response = self.gh(who).request(method, url, json=json, params=params)
+        except RequestFailed as failed:
+            response = failed.response
+        body = response.json() if response.content else None
+        self.calls.append(Call(method, template, url, response.status_code, body, expect))
+        return body
+
+
+def _repos_and_users(d: Driver) -> None:
+    d.do("GET", R)
+    d.do("POST", "/user/repos", who="dev-alice", json={"name": "scratch"})
+    d.do("POST", "/orgs/{org}/repos", who="rm-dave", json={"name": "svc2"}, org="acme")
+    d.do("GET", "/user/repos", who="dev-alice")
+    d.do("GET", "/user", who="dev-alice")
+    d.do("GET", "/users/{username}", username="dev-alice")
+    d.do("GET", R, repo="no-such-repo", expect=404)  # GitHub's error shape
+
+
+def _contents_and_git(d: Driver, main: str) -> None:
+    d.do("GET", f"{R}/contents/{{path}}", path="deploy/prod.yaml")
+    d.do("GET", f"{R}/contents/{{path}}", path="deploy")
+    text = base64.b64encode(b"hello\n").decode()
+    put = d.do("PUT", f"{R}/contents/{{path}}", path="notes.txt",
+               json={"message": "add notes", "content": text})  # fmt: skip
+    d.do("DELETE", f"{R}/contents/{{path}}", path="notes.txt",
+         json={"message": "drop notes", "sha": put["content"]["sha"]})  # fmt: skip
+    d.do("GET", f"{R}/git/ref/{{ref}}", ref="heads/main")
+    d.do("GET", f"{R}/git/matching-refs/{{ref}}", ref="heads/")
+    blob = d.do("POST", f"{R}/git/blobs", json={"content": "blob\n", "encoding": "utf-8"})
+    d.do("GET", f"{R}/git/blobs/{{file_sha}}", file_sha=blob["sha"])
+    main_tree = d.do("GET", f"{R}/git/commits/{{commit_sha}}", commit_sha=main)["tree"]["sha"]
+    tree = d.do("POST", f"{R}/git/trees", json={"base_tree": main_tree, "tree": [
+        {"path": "blob.txt", "mode": "100644", "type": "blob", "sha": blob["sha"]}]})  # fmt: skip
+    d.do("GET", f"{R}/git/trees/{{tree_sha}}", tree_sha=tree["sha"], params={"recursive": "1"})
+    commit = d.do("POST", f"{R}/git/commits",
+                  json={"message": "via API", "tree": tree["sha"], "parents": [main]})  # fmt: skip
+    d.do("POST", f"{R}/git/refs", json={"ref": "refs/heads/fid", "sha": main})
+    d.do("PATCH", f"{R}/git/refs/{{ref}}", ref="heads/fid", json={"sha": commit["sha"]})
+    d.do("PATCH", f"{R}/git/refs/{{ref}}", ref="heads/fid", json={"sha": main, "force": False},
+         expect=422)  # not a fast forward  # fmt: skip
+    d.do("DELETE", f"{R}/git/refs/{{ref}}", ref="heads/fid")
+
+
+def _commits_and_merges(d: Driver, main: str) -> None:
+    d.do("GET", f"{R}/commits")
+    d.do("GET", f"{R}/commits/{{ref}}", ref="main")
+    d.do("GET", f"{R}/compare/{{basehead}}", basehead="main...feat")
+    d.do("GET", f"{R}/branches")
+    d.do("GET", f"{R}/branches/{{branch}}", branch="main")
+    d.do("POST", f"{R}/git/refs", json={"ref": "refs/heads/target", "sha": main})
+    d.do("POST", f"{R}/merges", json={"base": "target", "head": "feat"})
+
+
+def _pulls_and_reviews(d: Driver, number: int) -> None:
+    d.do("GET", f"{R}/pulls", params={"state": "all"})
+    d.do("POST", f"{R}/pulls", who="dev-bob", json={"title": "B", "head": "other", "base": "main"})
+    p = {"pull_number": number}
+    d.do("GET", f"{R}/pulls/{{pull_number}}", **p)
+    d.do("PATCH", f"{R}/pulls/{{pull_number}}", who="dev-alice", json={"title": "Feature!"}, **p)
+    d.do("GET", f"{R}/pulls/{{pull_number}}/files", **p)
+    d.do("GET", f"{R}/pulls/{{pull_number}}/commits", **p)
+    d.do("GET", f"{R}/pulls/{{pull_number}}/merge", expect=404, **p)  # not merged yet
+    d.do("POST", f"{R}/pulls/{{pull_number}}/requested_reviewers", who="dev-alice",
+         json={"reviewers": ["rev-carol"]}, **p)  # fmt: skip
+    d.do("GET", f"{R}/pulls/{{pull_number}}/requested_reviewers", **p)
+    d.do("DELETE", f"{R}/pulls/{{pull_number}}/requested_reviewers", who="dev-alice",
+         json={"reviewers": ["rev-carol"]}, **p)  # fmt: skip
+    d.do("GET", f"{R}/pulls/{{pull_number}}/reviews", **p)
+    review = d.do("POST", f"{R}/pulls/{{pull_number}}/reviews", who="rev-carol",
+                  json={"event": "APPROVE", "body": "ok"}, **p)  # fmt: skip
+    r = {"review_id": review["id"], **p}
+    d.do("GET", f"{R}/pulls/{{pull_number}}/reviews/{{review_id}}", **r)
+    d.do("PUT", f"{R}/pulls/{{pull_number}}/reviews/{{review_id}}/dismissals", who="rm-dave",
+         json={"message": "stale"}, **r)  # fmt: skip
+    d.do("POST", f"{R}/pulls/{{pull_number}}/reviews", who="rev-carol",
+         json={"event": "APPROVE"}, **p)  # fmt: skip
+    d.do("PUT", f"{R}/pulls/{{pull_number}}/merge", who="rm-dave", json={}, **p)
+    d.do("GET", f"{R}/pulls/{{pull_number}}/merge", **p)
+
+
+def _issues_and_labels(d: Driver) -> None:
+    d.do("GET", f"{R}/issues")
+    issue = d.do("POST", f"{R}/issues", json={"title": "Train 1", "labels": ["train"]})
+    n = {"issue_number": issue["number"]}
+    d.do("GET", f"{R}/issues/{{issue_number}}", **n)
+    d.do("PATCH", f"{R}/issues/{{issue_number}}", json={"body": "ledger"}, **n)
+    comment = d.do("POST", f"{R}/issues/{{issue_number}}/comments", json={"body": "hi"}, **n)
+    d.do("GET", f"{R}/issues/{{issue_number}}/comments", **n)
+    d.do("GET", f"{R}/issues/comments")
+    c = {"comment_id": comment["id"]}
+    d.do("GET", f"{R}/issues/comments/{{comment_id}}", **c)
+    d.do("PATCH", f"{R}/issues/comments/{{comment_id}}", json={"body": "hello"}, **c)
+    d.do("POST", f"{R}/issues/comments/{{comment_id}}/reactions", json={"content": "+1"}, **c)
+    d.do("GET", f"{R}/issues/comments/{{comment_id}}/reactions", **c)
+    d.do("DELETE", f"{R}/issues/comments/{{comment_id}}", **c)
+    d.do("GET", f"{R}/issues/{{issue_number}}/labels", **n)
+    d.do("POST", f"{R}/issues/{{issue_number}}/labels", json={"labels": ["a", "b"]}, **n)
+    d.do("PUT", f"{R}/issues/{{issue_number}}/labels", json={"labels": ["a", "c"]}, **n)
+    d.do("DELETE", f"{R}/issues/{{issue_number}}/labels/{{name}}", name="a", **n)
+    d.do("DELETE", f"{R}/issues/{{issue_number}}/labels", **n)
+    d.do("GET", f"{R}/labels")
+    d.do("POST", f"{R}/labels", json={"name": "hold", "color": "ff0000"})
+    d.do("GET", f"{R}/labels/{{name}}", name="hold")
+    d.do("PATCH", f"{R}/labels/{{name}}", name="hold", json={"description": "wait"})
+    d.do("DELETE", f"{R}/labels/{{name}}", name="hold")
+
+
+def _people(d: Driver) -> None:
+    d.do("GET", f"{R}/collaborators")
+    d.do("GET", f"{R}/collaborators/{{username}}", username="dev-alice")
+    d.do("GET", f"{R}/collaborators/{{username}}/permission", username="dev-alice")
+    o = {"org": "acme"}
+    d.do("GET", "/orgs/{org}/teams", **o)
+    d.do("GET", "/orgs/{org}/teams/{team_slug}", team_slug="developers", **o)
+    d.do("GET", "/orgs/{org}/teams/{team_slug}/members", team_slug="developers", **o)
+    d.do("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}", team_slug="developers",
+         username="dev-alice", **o)  # fmt: skip
+    d.do("GET", "/orgs/{org}/members/{username}", username="dev-alice", **o)
+
+
+def _checks_statuses_deployments(d: Driver, head: str) -> None:
+    run = d.do("POST", f"{R}/check-runs", json={"name": "gate", "head_sha": head,
+               "status": "in_progress", "output": {"title": "t", "summary": "s"}})  # fmt: skip
+    c = {"check_run_id": run["id"]}
+    note = {"path": "a", "start_line": 1, "end_line": 1, "annotation_level": "notice",
+            "message": "m"}  # fmt: skip
+    d.do("PATCH", f"{R}/check-runs/{{check_run_id}}", json={"conclusion": "success",
+         "output": {"title": "t", "summary": "s", "annotations": [note]}}, **c)  # fmt: skip
+    d.do("GET", f"{R}/check-runs/{{check_run_id}}", **c)
+    d.do("GET", f"{R}/check-runs/{{check_run_id}}/annotations", **c)
+    d.do("POST", f"{R}/check-runs/{{check_run_id}}/rerequest", **c)
+    d.do("GET", f"{R}/commits/{{ref}}/check-runs", ref=head)
+    suite = d.do("POST", f"{R}/check-suites", json={"head_sha": head})
+    s = {"check_suite_id": suite["id"]}
+    d.do("GET", f"{R}/check-suites/{{check_suite_id}}", **s)
+    d.do("GET", f"{R}/check-suites/{{check_suite_id}}/check-runs", **s)
+    d.do("POST", f"{R}/check-suites/{{check_suite_id}}/rerequest", **s)
+    d.do("GET", f"{R}/commits/{{ref}}/check-suites", ref=head)
+    d.do("POST", f"{R}/statuses/{{sha}}", sha=head, json={"state": "success", "context": "ci"})
+    d.do("GET", f"{R}/commits/{{ref}}/statuses", ref=head)
+    d.do("GET", f"{R}/commits/{{ref}}/status", ref=head)
+    dep = d.do("POST", f"{R}/deployments", json={"ref": "main", "environment": "staging",
+               "required_contexts": [], "payload": {"train": "t1"}})  # fmt: skip
+    p = {"deployment_id": dep["id"]}
+    d.do("GET", f"{R}/deployments", params={"environment": "staging"})
+    d.do("GET", f"{R}/deployments/{{deployment_id}}", **p)
+    status = d.do("POST", f"{R}/deployments/{{deployment_id}}/statuses",
+                  json={"state": "success", "log_url": "https://ci/1"}, **p)  # fmt: skip
+    d.do("GET", f"{R}/deployments/{{deployment_id}}/statuses", **p)
+    d.do("GET", f"{R}/deployments/{{deployment_id}}/statuses/{{status_id}}",
+         status_id=status["id"], **p)  # fmt: skip
+
+
+def _scanning_search_apps(d: Driver) -> None:
+    d.do("GET", f"{R}/code-scanning/alerts", expect=404)  # no analysis yet
+    seed_alerts(d.sb.scenario, "acme/fid", [{"rule_id": "py/sqli", "security_severity": "high"}])
+    d.do("GET", f"{R}/code-scanning/alerts", params={"severity": "high"})
+    d.do("GET", f"{R}/code-scanning/alerts/{{alert_number}}", alert_number=1)
+    d.do("GET", "/search/issues", params={"q": "repo:acme/fid is:pr is:open"})
+    d.do("GET", "/rate_limit")
+    d.do("GET", "/app", who="app")
+    d.do("GET", "/app/installations", who="app")
+    i = {"installation_id": BOT_INSTALLATION}
+    d.do("GET", "/app/installations/{installation_id}", who="app", **i)
+    d.do("POST", "/app/installations/{installation_id}/access_tokens", who="app", json={}, **i)
+    d.do("GET", f"{R}/installation", who="app")
+    d.do("GET", "/installation/repositories")
+
+
+@pytest.fixture(scope="module")
+def driven(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
+    with run_sandbox(Path(tmp_path_factory.mktemp("fidelity")), durable=False) as sb:
+        sc = sb.scenario
+        main = sc.create_repo("acme/fid", dict(FILES), author="rm-dave")
+        number = sc.open_pr("acme/fid", "dev-alice", "feat", {"deploy/prod.yaml": "image: 2\n"},
+                            title="Feature")  # fmt: skip
+        sc.push("acme/fid", "other", {"src/app.py": "x=2\n"}, "other", "dev-bob")
+        head = sb.git.resolve("acme/fid", "feat")
+        assert head is not None
+        d = Driver(sb)
+        for step in (
+            lambda: _repos_and_users(d), lambda: _contents_and_git(d, main),
+            lambda: _commits_and_merges(d, main), lambda: _issues_and_labels(d),
+            lambda: _people(d), lambda: _checks_statuses_deployments(d, head),
+            lambda: _pulls_and_reviews(d, number), lambda: _scanning_search_apps(d),
+        ):  # fmt: skip
+            step()
+        yield d
+        for client in d.clients.values():
+            client.__exit__(None, None, None)
+
+
+def _norm(template: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", template)
+
+
+def _served() -> list[tuple[str, str]]:
+    """(METHOD, OpenAPI template) of every router route that GitHub's description has."""
+    documented = {(m, _norm(p)): p for m, p in operations()}
+    out = []
+    for route in build_router().routes:
+        found = documented.get((route.method, _norm(route.pattern)))
+        if found is not None:
+            out.append((route.method, found))
+    return sorted(set(out))
+
+
+SERVED = _served()
+
+
+@pytest.mark.parametrize(("method", "template"), SERVED, ids=[f"{m} {t}" for m, t in SERVED])
+def test_operation_matches_the_published_schema(driven: Driver, method: str, template: str) -> None:
+    calls = [c for c in driven.calls if (c.method, c.template) == (method, template)]
+    assert calls, f"the fidelity run never called {method} {template}"
+    problems = []
+    for call in calls:
+        try:
+            validate_response(method, template, call.status, call.body)
+        except SchemaMismatch as mismatch:
+            problems.append(f"{call.path} -> {mismatch}")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_call_succeeded_or_failed_on_purpose(driven: Driver) -> None:
+    unexpected = [
+        f"{c.method} {c.path} -> {c.status} (expected {c.expect}) {c.body}"
+        for c in driven.calls
+        if (c.status >= 400 or c.expect is not None) and c.status != c.expect
+    ]
+    assert not unexpected, "\n".join(unexpected)
+
+
+def test_routes_github_does_not_document_are_few_and_known() -> None:
+    documented = {(m, _norm(p)) for m, p in operations()}
+    extra = sorted(
+        f"{r.method} {r.pattern}"
+        for r in build_router().routes
+        if (r.method, _norm(r.pattern)) not in documented
+    )
+    # Aliases GitHub answers but does not document (listing refs, the root directory).
+    allowed = {
+        "GET /repos/{owner}/{repo}/contents",
+        "GET /repos/{owner}/{repo}/contents/",
+        "GET /repos/{owner}/{repo}/git/refs",
+        "GET /repos/{owner}/{repo}/git/refs/{ref+}",
+    }
+    assert set(extra) <= allowed, set(extra) - allowed
