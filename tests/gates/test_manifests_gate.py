@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -86,8 +87,14 @@ def test_missing_manifest_fails_plainly() -> None:
 def test_helm_values_validate_against_the_chart_schema() -> None:
     schema = (DATA / "values.schema.json").read_text()
     web = Bump("ghcr.io/acme/web", tag="v1.3.0")
-    ok = run(mfile("values.yaml", web, values_schema=schema,
-                   values_schema_path="charts/web/values.schema.json"))  # fmt: skip
+    ok = run(
+        mfile(
+            "values.yaml",
+            web,
+            values_schema=schema,
+            values_schema_path="charts/web/values.schema.json",
+        )
+    )
     assert ok.conclusion == "success", ok.summary
     assert "charts/web/values.schema.json" in ok.summary
     bad = run(mfile("values.yaml", Bump("ghcr.io/acme/web", tag="latest"), values_schema=schema))
@@ -192,3 +199,38 @@ def test_bumping_corpus_workloads_still_validates() -> None:
         assert result.conclusion == "success", result.summary
         bumped += 1
     assert bumped == 15
+
+
+def test_remote_refs_are_never_fetched_and_say_so() -> None:
+    remote = json.dumps(
+        {
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "properties": {
+                "resources": {
+                    "$ref": "https://kubernetesjsonschema.dev/v1.18.1/"
+                    "_definitions.json#/definitions/x"
+                }
+            },
+        }
+    )
+    values = ManifestFile("charts/web/values.yaml", "resources: {}\n", values_schema=remote)
+    result = run(values)
+    assert result.conclusion == "failure"
+    assert "never fetches schemas over the network" in result.annotations[0].message
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    bomb = ManifestFile("values.yaml", "\n".join(lines) + "\n", values_schema='{"type": "object"}')
+    result = run(bomb)
+    assert result.conclusion == "failure"
+    assert "too large" in result.annotations[0].message
+
+
+@pytest.mark.parametrize("schema", ["[]", "12", '{"type": 12}', '{"pattern": "("}'])
+def test_broken_configured_schemas_are_reported(schema: str) -> None:
+    values = ManifestFile("values.yaml", "a: b\n", values_schema=schema)
+    result = run(values)
+    assert result.conclusion == "failure"
+    assert result.annotations[0].path == "values.yaml"

@@ -297,6 +297,8 @@ def _configured(
     from jsonschema.exceptions import SchemaError
     from jsonschema.validators import validator_for
 
+    if not isinstance(schema, dict):
+        return where, None, [Problem(f"schema `{where}` is not a JSON object", path)]
     try:
         validator_for(schema).check_schema(schema)
     except SchemaError as exc:
@@ -364,9 +366,23 @@ def validate_document(root: Any, schema: dict[str, Any], filename: str) -> list[
         data = plain(root)
     except ValueError as exc:
         return [Problem(str(exc), filename, *_start(root))]
-    validator = validator_for(schema)(schema)
+    from referencing import Registry
+    from referencing.exceptions import Unresolvable
+
+    registry: Any = Registry(retrieve=_no_remote)  # type: ignore[call-arg]
+    validator = validator_for(schema)(schema, registry=registry)
+    try:
+        errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path)))
+    except Unresolvable as exc:
+        message = (
+            f"the schema refers to {exc.ref}, which cannot be resolved: the bot never fetches "
+            "schemas over the network; inline the definition or configure a local schema"
+        )
+        return [Problem(message, filename, *_start(root))]
+    except re.error as exc:
+        return [Problem(f"the schema has a pattern Python cannot read: {exc}", filename)]
     problems = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
+    for error in errors:
         path = list(error.absolute_path)
         for extra in _unexpected_keys(error):  # point at the key itself, not its parent
             line, col = locate(root, [*path, extra])
@@ -377,6 +393,13 @@ def validate_document(root: Any, schema: dict[str, Any], filename: str) -> list[
             where = ".".join(str(p) for p in path) or "(document)"
             problems.append(Problem(f"{where}: {error.message}", filename, line, col))
     return problems
+
+
+def _no_remote(uri: str) -> Any:
+    """Refuse every `$ref` outside the schema itself: validation is pure, no network."""
+    from referencing.exceptions import NoSuchResource
+
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
 
 def _unexpected_keys(error: Any) -> list[str]:
