@@ -145,7 +145,7 @@ def pending_commands(records: Sequence[TrainRecord], world: World) -> dict[str, 
         record = _target(records, comment.issue)
         if record is None or comment.id in record.handled_comments:
             continue
-        if record.created_at and comment.created_at < record.created_at:
+        if record.created_at and comment.created_at < record.created_at.replace(microsecond=0):
             continue
         for command in parse_commands(comment.body):
             found.setdefault(record.id, []).append(TrainCommand(comment, command, record.id))

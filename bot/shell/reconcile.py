@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.adapters.github import GitHubPort, LedgerMoved, LedgerTip
@@ -143,12 +143,7 @@ def read_world(config: Config, client: GitHubPort, tip: LedgerTip, now: datetime
         if found is not None:
             pulls[number] = found
     world = World(bot_login=client.bot_login(), pulls=pulls)
-    comments: list[Comment] = []
-    for number in sorted(_chat_issues(open_records)):
-        pr = pulls.get(number)
-        if pr is not None and pr.state == "open":
-            comments += client.comments(number, pr.updated_at)
-    world = replace(world, comments=tuple(comments))
+    world = replace(world, comments=_chat_comments(client, open_records, pulls))
     commands = pending_commands(records, world)
     depart_asked = {
         tid for tid, tcs in commands.items() if any(tc.command.name == "depart" for tc in tcs)
@@ -158,6 +153,18 @@ def read_world(config: Config, client: GitHubPort, tip: LedgerTip, now: datetime
     world = replace(world, **_git_state(config, client, open_records, due, pulls))
     known = frozenset(index) | {r.id for r in records}
     return _Snapshot(tip, index, Ledger(tuple(records), known), world)
+
+
+def _chat_comments(
+    client: GitHubPort, records: Sequence[TrainRecord], pulls: dict[int, Any]
+) -> tuple[Comment, ...]:
+    """Comments on the open trains' PRs (train PR and boarded PRs), in one listing."""
+    issues = {n for n in _chat_issues(records) if n in pulls and pulls[n].state == "open"}
+    if not issues:
+        return ()
+    since = min(r.created_at for r in records if r.created_at is not None)
+    stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return tuple(c for c in client.repo_comments(stamp) if c.issue in issues)
 
 
 def _chat_issues(records: Sequence[TrainRecord]) -> set[int]:
