@@ -18,3 +18,10 @@ if [ ! -x .cache/prometheus/usr/bin/prometheus ]; then
   dpkg-deb -x .cache/debs/prometheus_*.deb .cache/prometheus
 fi
 .cache/prometheus/usr/bin/prometheus --version | head -1
+
+# Headless Chromium for the dashboard page test.
+if ! command -v chromium >/dev/null; then
+  apt_update
+  apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+fi
+chromium --version
