@@ -1,0 +1,114 @@
+"""`release-train sandbox` in the foreground, and the demo repository."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from bot.cli import main
+from bot.sandbox.runner import Sandbox
+
+
+def get(url: str, token: str) -> Any:
+    req = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def test_command_serves_demo_and_seed_until_terminated(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("<h1>hi</h1>\n")
+    seed.write_text(
+        "users:\n  - login: ops-frank\n    roles: {acme/site: admin}\n"
+        "repos:\n  - name: acme/site\n    dir: site\n"
+        "pulls:\n  - {repo: acme/site, author: dev-alice, branch: feat, title: T,"
+        " files: {index.html: changed}, labels: [train:next]}\n"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "sandbox",
+            "--json",
+            "--data",
+            str(tmp_path / "d"),
+            "--seed",
+            str(seed),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        while not lines or lines[-1] != "}\n":
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else "no output"
+            lines.append(line)
+        info = json.loads("".join(lines))
+        assert info["repositories"] == ["acme/shop", "acme/site"]
+        assert set(info["tokens"]) >= {
+            "dev-alice",
+            "dev-bob",
+            "rev-carol",
+            "rm-dave",
+            "reader-erin",
+            "ops-frank",
+            "release-train[bot]",
+        }
+        token = info["tokens"]["ops-frank"]
+        assert get(info["base_url"] + "/repos/acme/site", token)["permissions"]["admin"]
+        pr = get(info["base_url"] + "/repos/acme/site/pulls/1", token)
+        assert [lb["name"] for lb in pr["labels"]] == ["train:next"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+
+
+def test_webhook_flags_go_together() -> None:
+    assert main(["sandbox", "--webhook-url", "http://127.0.0.1:9/"]) == 2
+
+
+def test_bad_seed_file_is_a_usage_error(tmp_path: Path) -> None:
+    assert main(["sandbox", "--seed", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_demo_repository(sandbox: Sandbox, api: Any) -> None:
+    repo = sandbox.scenario.demo()
+    assert repo == "acme/shop"
+    tree = api("dev-alice", "GET", "/repos/acme/shop/git/trees/main", params={"recursive": "1"})
+    paths = {e["path"] for e in tree.json["tree"]}
+    for service in ("checkout", "frontend", "payments"):
+        assert f"services/{service}" in paths
+    assert "deploy/checkout/overlays/production-eu-west/kustomization.yaml" in paths
+    assert "deploy/frontend/values-production-us-east.yaml" in paths
+    assert "deploy/payments/canary/deployment.yaml" in paths
+    assert {".github/release-train.yml", ".github/CODEOWNERS"} <= paths
+    perms = {
+        u: api("release-train[bot]", "GET", f"/repos/acme/shop/collaborators/{u}/permission").json[
+            "role_name"
+        ]
+        for u in ("dev-alice", "dev-bob", "rev-carol", "rm-dave", "reader-erin")
+    }
+    assert perms == {
+        "dev-alice": "write",
+        "dev-bob": "write",
+        "rev-carol": "write",
+        "rm-dave": "maintain",
+        "reader-erin": "read",
+    }
+    assert sandbox.scenario.demo() == "acme/shop"
+
+
+def test_demo_config_is_valid(capsys: Any) -> None:
+    root = Path(__file__).resolve().parents[2] / "bot" / "sandbox" / "demo" / "shop"
+    code = main(["validate", "--repo-root", str(root), str(root / ".github/release-train.yml")])
+    assert code == 0, capsys.readouterr()
