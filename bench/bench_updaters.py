@@ -1,0 +1,162 @@
+"""Manifest updater throughput (files per second) over >= 1,000 manifests.
+
+Usage: .venv/bin/python bench/bench_updaters.py [--quick] [--files N]
+
+The manifests are generated in a temporary directory from the patterns of the real-world corpus
+(`../shared/corpus/manifests`, read in place) and the tricky corpus (`tests/manifests/tricky`):
+each generated file is a template file under a new name with its images renamed per copy, so
+no two files are identical. Timed (pure core, texts already in memory):
+
+- find_images: list every image site
+- bump hit: bump the file's first image (parse, plan, splice, re-parse the changed documents)
+- bump hit, skim: the same with ``skim=True`` (unrelated documents are not parsed)
+- bump miss: an image that is in no file (parse everything, find nothing)
+- bump miss, skim: the same with ``skim=True``
+- CLI: one ``release-train bump`` over every file (read, plan, atomic write), one process
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO)]
+
+from bot.cli import main as cli_main  # noqa: E402
+from bot.core.manifests import Bump, bump_text, find_images  # noqa: E402
+
+CORPUS = REPO / ".." / "shared" / "corpus" / "manifests"
+TRICKY = REPO / "tests" / "manifests" / "tricky"
+
+
+def _templates() -> list[tuple[str, str]]:
+    """(name, text) of every corpus file that holds at least one image site."""
+    found = []
+    for root in (CORPUS, TRICKY):
+        for path in sorted(root.rglob("*.y*ml")):
+            if path.name.startswith("refused-"):
+                continue
+            with open(path, encoding="utf-8", newline="") as handle:
+                text = handle.read()
+            if any(site.repository for site in find_images(text, path.name)):
+                found.append((path.name, text))
+    return found
+
+
+def _vary(text: str, copy: int) -> str:
+    """Rename the images of a copy so every generated file is distinct."""
+    for owner in ("acme", "stefanprodan", "online-boutique-ci"):
+        text = text.replace(f"/{owner}/", f"/{owner}{copy}/")
+    return text
+
+
+def generate(directory: Path, count: int) -> list[Path]:
+    templates = _templates()
+    paths = []
+    for i in range(count):
+        name, text = templates[i % len(templates)]
+        path = directory / f"{i:05d}-{name}"
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            copy = i // len(templates)
+            handle.write(_vary(text, copy) if copy else text)
+        paths.append(path)
+    return paths
+
+
+def _first_image(text: str) -> Bump:
+    site = next(s for s in find_images(text) if s.repository)
+    digest = "sha256:" + "ab" * 32 if site.digest else None
+    return Bump(site.repository, tag="9.9.9", digest=digest)
+
+
+def _time(texts: list[str], work: Callable[[str], object]) -> tuple[float, list[float]]:
+    each = []
+    started = time.perf_counter()
+    for text in texts:
+        t0 = time.perf_counter()
+        work(text)
+        each.append(time.perf_counter() - t0)
+    return time.perf_counter() - started, each
+
+
+def _row(name: str, files: int, total: float, each: list[float]) -> list[str]:
+    ordered = sorted(each) or [0.0]
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return [
+        name,
+        str(files),
+        f"{total:.2f}",
+        f"{files / total:,.0f}",
+        f"{statistics.median(ordered) * 1000:.2f}",
+        f"{p95 * 1000:.2f}",
+    ]
+
+
+def _cli(paths: list[Path]) -> tuple[float, int]:
+    image = "ghcr.io/stefanprodan/podinfo"
+    argv = ["bump", "--image", image, "--tag", "7.0.0", *map(str, paths)]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        started = time.perf_counter()
+        code = cli_main(argv)
+        return time.perf_counter() - started, code
+
+
+def run(count: int) -> list[list[str]]:
+    with tempfile.TemporaryDirectory(prefix="bench-updaters-") as tmp:
+        paths = generate(Path(tmp), count)
+        texts = [p.read_text(encoding="utf-8") for p in paths]
+        bumps = {text: _first_image(text) for text in texts}
+        miss = Bump("registry.example/nobody/nothing", tag="1.0.0")
+        rows = [_row("find_images", count, *_time(texts, find_images))]
+        rows.append(_row("bump hit", count, *_time(texts, lambda t: bump_text(t, bumps[t]))))
+        rows.append(
+            _row(
+                "bump hit, skim", count, *_time(texts, lambda t: bump_text(t, bumps[t], skim=True))
+            )
+        )
+        rows.append(_row("bump miss", count, *_time(texts, lambda t: bump_text(t, miss))))
+        rows.append(
+            _row("bump miss, skim", count, *_time(texts, lambda t: bump_text(t, miss, skim=True)))
+        )
+        seconds, code = _cli(paths)
+        rows.append(
+            [
+                f"CLI bump (exit {code})",
+                str(count),
+                f"{seconds:.2f}",
+                f"{count / seconds:,.0f}",
+                "-",
+                "-",
+            ]
+        )
+        lines = sum(t.count("\n") for t in texts)
+        sites = sum(len(find_images(t)) for t in texts[: len(set(texts))])
+        print(f"{count} generated manifests, {lines:,} lines, {sites:,} image sites\n")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 files instead of 1,200")
+    parser.add_argument("--files", type=int, default=None, help="how many manifests")
+    args = parser.parse_args(argv)
+    count = args.files or (200 if args.quick else 1200)
+    rows = run(count)
+    headers = ["operation", "files", "seconds", "files/s", "median ms", "p95 ms"]
+    print("| " + " | ".join(headers) + " |")
+    print("|" + "---|" * len(headers))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
