@@ -147,3 +147,13 @@ def test_scenario_checks_are_listed(sandbox: Sandbox, bot: GitHub[Any], shop: st
     listed = bot.rest.checks.list_for_ref(*REPO, "main", check_name="ci/build").json()
     [run] = listed["check_runs"]
     assert run["conclusion"] == "success" and run["check_suite"] is None
+
+
+def test_actions_are_limited_to_three_well_formed_buttons(bot: GitHub[Any], shop: str) -> None:
+    button = {"label": "Hold", "description": "Hold the train", "identifier": "hold"}
+    run = create(bot, shop, actions=[button])
+    assert run["id"]
+    for actions in ([button] * 4, [{**button, "label": "x" * 21}], [{"label": "Hold"}]):
+        with pytest.raises(RequestFailed) as failed:
+            create(bot, shop, actions=actions)
+        assert failed.value.response.status_code == 422

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from githubkit import GitHub
 
+from bot.sandbox.api.checks import request_action
 from bot.sandbox.runner import Sandbox, run_sandbox
 from bot.sandbox.scenario import BOT_INSTALLATION
 
@@ -69,10 +70,12 @@ def _exercise(sb: Sandbox) -> None:
     sc.comment("acme/shop", number, "rm-dave", "/train board")
     head = sb.git.resolve("acme/shop", "feat")
     with GitHub(sb.bot_token(), base_url=sb.base_url, auto_retry=False) as gh:
+        action = {"label": "Hold", "description": "Hold the train", "identifier": "hold"}
         run = gh.rest.checks.create("acme", "shop", name="gate", head_sha=head or "",
-                                    status="in_progress").json()  # fmt: skip
+                                    status="in_progress", actions=[action]).json()  # fmt: skip
         gh.rest.checks.update("acme", "shop", run["id"], conclusion="success")
         gh.rest.checks.rerequest_run("acme", "shop", run["id"])
+        request_action(sb.server, run["id"], "hold", "rm-dave")
         dep = gh.request("POST", "/repos/acme/shop/deployments",
                          json={"ref": "main", "environment": "staging",
                                "required_contexts": []}).json()  # fmt: skip
@@ -95,6 +98,7 @@ def test_events_arrive_signed_and_shaped_like_githubs(live: tuple[Sandbox, Recei
         ("pull_request", "synchronize"), ("pull_request", "closed"),
         ("pull_request_review", "submitted"), ("issue_comment", "created"),
         ("check_run", "created"), ("check_run", "completed"), ("check_run", "rerequested"),
+        ("check_run", "requested_action"),
         ("check_suite", "completed"), ("push", None), ("deployment_status", "created"),
     ]  # fmt: skip
     missing = [w for w in wanted if w not in seen]
@@ -109,6 +113,9 @@ def test_events_arrive_signed_and_shaped_like_githubs(live: tuple[Sandbox, Recei
         assert payload["sender"]["login"], key
     assert not wrong, wrong
     assert seen[("pull_request", "closed")]["pull_request"]["merged"] is True
+    pressed = seen[("check_run", "requested_action")]
+    assert pressed["requested_action"] == {"identifier": "hold"}
+    assert pressed["sender"]["login"] == "rm-dave"
     log = sb.deliverer.log
     assert {d.status for d in log} == {200}
 

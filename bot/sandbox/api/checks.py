@@ -127,6 +127,23 @@ def _annotation(item: Any) -> dict[str, Any]:
     }
 
 
+def _actions(raw: Any) -> list[dict[str, Any]]:
+    """Up to 3 buttons, each with label (<= 20), description (<= 40), identifier (<= 20)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or len(raw) > 3:
+        raise invalid_field("CheckRun", "actions", "at most 3 actions are allowed")
+    limits = {"label": 20, "description": 40, "identifier": 20}
+    for action in raw:
+        if not isinstance(action, dict):
+            raise invalid_field("CheckRun", "actions")
+        for name, limit in limits.items():
+            value = action.get(name)
+            if not isinstance(value, str) or not value or len(value) > limit:
+                raise invalid_field("CheckRun", f"actions.{name}", f"1 to {limit} characters")
+    return [{k: a[k] for k in limits} for a in raw]
+
+
 def _apply_fields(ctx: RequestContext, run: dict[str, Any], body: dict[str, Any]) -> None:
     """Set status/conclusion/times/output from a create or update body (validated)."""
     for name in ("name", "details_url", "external_id", "started_at"):
@@ -148,7 +165,7 @@ def _apply_fields(ctx: RequestContext, run: dict[str, Any], body: dict[str, Any]
     if run["status"] == "completed":
         run["completed_at"] = body.get("completed_at") or run.get("completed_at") or ctx.now()
     if "actions" in body:
-        run["actions"] = list(body["actions"] or [])[:3]
+        run["actions"] = _actions(body["actions"])
     output = body.get("output")
     if output is not None:
         if not isinstance(output, dict):
@@ -503,13 +520,24 @@ def list_suites_for_ref(ctx: RequestContext) -> Response:
     return _wrapped(ctx, "check_suites", [check_suite_json(ctx, s) for s in suites])
 
 
-def request_action(ctx: RequestContext, check_run_id: int, identifier: str) -> None:
-    """A user pressed a check run's action button: emit ``check_run.requested_action``
-    (for scenario helpers; `ctx.user` is the user who pressed it)."""
-    run = ctx.store.get("check_runs", check_run_id)
-    if run is None:
-        raise ApiError(404, "Not Found")
-    _emit_run(ctx, "requested_action", run, requested_action={"identifier": identifier})
+def request_action(server: Any, check_run_id: int, identifier: str, login: str) -> None:
+    """A user pressed one of a check run's action buttons: emit
+    ``check_run.requested_action`` as GitHub does (a scenario helper; no HTTP call)."""
+    from bot.sandbox.http import User
+
+    ctx = server.context("POST", "/", {}, b"")
+    record = server.store.user(login)
+    if record is None:
+        raise KeyError(f"no sandbox user {login!r}")
+    ctx.user = User(record["login"], record["id"], record["type"], record["site_admin"])
+    with server.store.read():
+        run = ctx.store.get("check_runs", check_run_id)
+        if run is None:
+            raise ApiError(404, "Not Found")
+        known = {a.get("identifier") for a in run.get("actions", [])}
+        if identifier not in known:
+            raise ApiError(422, f"unknown action {identifier!r}; the run offers {sorted(known)}")
+        _emit_run(ctx, "requested_action", run, requested_action={"identifier": identifier})
 
 
 def routes(router: Router) -> None:
