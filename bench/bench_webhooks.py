@@ -1,0 +1,368 @@
+"""Webhook acknowledgement under load: `release-train serve` (gunicorn, 2 workers) against a
+minimal Probot app verifying the same signed payloads, on the same machine, in the same run;
+and the Action's cold start (install excluded) to its first API request.
+
+Usage: .venv/bin/python bench/bench_webhooks.py [--quick] [--seconds N] [--clients N]
+
+The load comes from a second process (this script re-run with `--load`): N client threads,
+each with its own keep-alive connection, POST signed `pull_request.labeled` deliveries
+(GitHub's published example) with fresh delivery ids for the given time; every response
+must be 2xx. Probot 14 is installed with npm into `.cache/bench-probot` on first use (skipped
+with a note when npm or the registry is unavailable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBOT_DIR = ROOT / ".cache" / "bench-probot"
+SECRET = "bench-secret"
+PROBOT_APP = """\
+import { createServer } from "node:http";
+import { createProbot, createNodeMiddleware } from "probot";
+
+const probot = createProbot({ overrides: {
+  appId: 1, privateKey: process.env.PRIVATE_KEY, secret: process.env.WEBHOOK_SECRET,
+  logLevel: "warn" } });
+const appFn = (app) => { app.on("pull_request", async () => {}); };
+const middleware = await createNodeMiddleware(appFn, { probot, webhooksPath: "/webhook" });
+createServer((req, res) => middleware(req, res, () => { res.writeHead(404); res.end(); }))
+  .listen(Number(process.env.PORT), "127.0.0.1", () => console.log("ready"));
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def private_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def payload() -> bytes:
+    examples = json.loads((ROOT / "tests/data/webhooks/pull_request.json").read_text())
+    found = next(e for e in examples if e.get("action") == "labeled")
+    return json.dumps(found).encode()
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+# -- the load process -------------------------------------------------------------------
+
+
+def _request_bytes(body: bytes, signature: str) -> tuple[bytes, bytes]:
+    """The request split around its delivery id, so each send only joins three parts."""
+    head = (
+        "POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "X-GitHub-Event: pull_request\r\nUser-Agent: GitHub-Hookshot/bench\r\n"
+        f"X-Hub-Signature-256: {signature}\r\nContent-Length: {len(body)}\r\n"
+        "X-GitHub-Delivery: "
+    ).encode()
+    return head, b"\r\n\r\n" + body
+
+
+def _read_response(sock: socket.socket, buffer: bytes) -> tuple[int, bytes]:
+    """Read one HTTP/1.1 response with a Content-Length; (status, leftover bytes)."""
+    while b"\r\n\r\n" not in buffer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed")
+        buffer += chunk
+    head, _, rest = buffer.partition(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed")
+        rest += chunk
+    return status, rest[length:]
+
+
+def load(port: int, seconds: float, clients: int) -> dict[str, Any]:
+    """N keep-alive connections sending as fast as answers come back (a lean client, so
+    the servers, not the client, are measured)."""
+    body = payload()
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    head, tail = _request_bytes(body, signature)
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    start_at = time.monotonic() + 0.2
+    stop_at = start_at + seconds
+
+    def client(i: int) -> None:
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buffer = b""
+        n = 0
+        while time.monotonic() < start_at:
+            time.sleep(0.001)
+        while (now := time.monotonic()) < stop_at:
+            n += 1
+            try:
+                sock.sendall(head + f"{i}-{n}-{uuid.uuid4().hex}".encode() + tail)
+                status, buffer = _read_response(sock, buffer)
+                ok = 200 <= status < 300
+            except OSError:
+                ok, buffer = False, b""
+                sock.close()
+                sock = socket.create_connection(("127.0.0.1", port))
+            if ok:
+                latencies[i].append(time.monotonic() - now)
+            else:
+                errors[i] += 1
+        sock.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    flat = sorted(x for per in latencies for x in per)
+    return {"n": len(flat), "errors": sum(errors), "seconds": seconds, "latencies": flat}
+
+
+def run_load(port: int, seconds: float, clients: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--load",
+            str(port),
+            "--seconds",
+            str(seconds),
+            "--clients",
+            str(clients),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(out.stdout))
+
+
+def summarize(name: str, result: dict[str, Any]) -> dict[str, Any]:
+    lat = result["latencies"]
+
+    def pct(p: float) -> float:
+        return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
+
+    return {
+        "name": name,
+        "rps": result["n"] / result["seconds"],
+        "p50": pct(0.50),
+        "p99": pct(0.99),
+        "n": result["n"],
+        "errors": result["errors"],
+    }
+
+
+# -- the servers ---------------------------------------------------------------------------
+
+
+def bench_release_train(key: str, seconds: float, clients: int) -> dict[str, Any]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ID": "1",
+        "PRIVATE_KEY": key,
+        "WEBHOOK_SECRET": SECRET,
+        "GITHUB_API_URL": "http://127.0.0.1:9",
+        "APP_SLUG": "release-train",
+        "SCHEDULE_INTERVAL": "0",
+        "LOG_LEVEL": "ERROR",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--threads",
+            "8",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(port, proc)
+        return summarize("release-train (gunicorn, 2 workers)", run_load(port, seconds, clients))
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def ensure_probot() -> bool:
+    if (PROBOT_DIR / "node_modules" / "probot").is_dir():
+        return True
+    if not shutil.which("npm"):
+        return False
+    PROBOT_DIR.mkdir(parents=True, exist_ok=True)
+    (PROBOT_DIR / "package.json").write_text('{"name": "bench-probot", "private": true}\n')
+    done = subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "probot@14"],
+        cwd=PROBOT_DIR,
+        capture_output=True,
+        text=True,
+    )
+    return done.returncode == 0
+
+
+def bench_probot(key: str, seconds: float, clients: int) -> dict[str, Any] | None:
+    if not shutil.which("node") or not ensure_probot():
+        return None
+    (PROBOT_DIR / "app.mjs").write_text(PROBOT_APP)
+    port = free_port()
+    env = {**os.environ, "PRIVATE_KEY": key, "WEBHOOK_SECRET": SECRET, "PORT": str(port)}
+    proc = subprocess.Popen(
+        ["node", "app.mjs"],
+        cwd=PROBOT_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(port, proc)
+        version = json.loads((PROBOT_DIR / "node_modules/probot/package.json").read_text())
+        name = f"probot {version['version']} (node {node_version()}, 1 process)"
+        return summarize(name, run_load(port, seconds, clients))
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def node_version() -> str:
+    return subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+
+
+# -- the Action's cold start -----------------------------------------------------------------
+
+
+def action_cold_start(runs: int) -> list[float]:
+    """Seconds from spawning `release-train action` to its first API connection."""
+    times = []
+    for _ in range(runs):
+        with socket.socket() as listener, tempfile.TemporaryDirectory() as tmp:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(8)
+            port = listener.getsockname()[1]
+            env = {
+                **os.environ,
+                "GITHUB_EVENT_NAME": "schedule",
+                "GITHUB_REPOSITORY": "o/r",
+                "GITHUB_API_URL": f"http://127.0.0.1:{port}",
+                "GITHUB_TOKEN": "t" * 40,
+                "GITHUB_OUTPUT": f"{tmp}/out",
+                "GITHUB_STEP_SUMMARY": f"{tmp}/summary",
+            }
+            started = time.monotonic()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "action"],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            listener.settimeout(30)
+            conn, _ = listener.accept()
+            times.append(time.monotonic() - started)
+            conn.close()
+            proc.kill()
+            proc.wait()
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 s per server instead of 10")
+    parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--load", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    if args.load is not None:
+        print(json.dumps(load(args.load, seconds, args.clients)))
+        return 0
+    key = private_key()
+    rows = [bench_release_train(key, seconds, args.clients)]
+    probot = bench_probot(key, seconds, args.clients)
+    if probot is not None:
+        rows.append(probot)
+    print(
+        f"webhook acknowledgement, {args.clients} keep-alive clients in a second process, "
+        f"{seconds:.0f} s each, signed pull_request.labeled ({len(payload())} bytes)\n"
+    )
+    print("| server | requests/s | p50 ms | p99 ms | requests | errors |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['name']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['n']} "
+            f"| {r['errors']} |"
+        )
+    if probot is None:
+        print("\n(probot not run: node/npm unavailable)")
+    else:
+        ours, theirs = rows
+        print(
+            f"\nratio release-train / probot: throughput {ours['rps'] / theirs['rps']:.2f}x, "
+            f"p99 {ours['p99'] / theirs['p99']:.2f}x"
+        )
+    cold = action_cold_start(3 if args.quick else 5)
+    print(
+        f"\nAction cold start to first API request (install excluded), {len(cold)} runs: "
+        f"median {statistics.median(cold) * 1000:.0f} ms, max {max(cold) * 1000:.0f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
