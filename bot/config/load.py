@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from bot.config.merge import Merged, merge_layers
 from bot.config.model import Config
-from bot.config.yaml_source import YamlDoc, read_yaml
+from bot.config.yaml_source import MAX_BYTES, YamlDoc, read_yaml
 from bot.errors import ConfigError, Problem
 
 ReadFile = Callable[[str], "str | None"]
@@ -110,13 +110,16 @@ def read_config_bytes(path: Path) -> bytes:
     """The file's bytes, or ConfigError with a plain message (missing, a folder, unreadable)."""
     name = str(path)
     if not path.exists():
-        raise ConfigError(f"no such file: {name}", file=name)
+        raise ConfigError("no such file", file=name)
     if path.is_dir():
-        raise ConfigError(f"{name} is a directory, not a configuration file", file=name)
+        raise ConfigError("is a directory, not a configuration file", file=name)
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:  # do not read a huge file only to refuse it
+            raise ConfigError(f"file is {size} bytes; the limit is {MAX_BYTES} (1 MiB)", file=name)
         return path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read {name}: {exc.strerror or exc}", file=name) from None
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=name) from None
 
 
 def repo_relative(path: Path, root: Path) -> str | None:

@@ -144,7 +144,10 @@ def _describe(error: Any) -> str:
     if kind == "pattern":
         return f"{_short(instance)} is not valid: {schema.get('description', 'bad format')}"
     if kind == "enum":
-        return f"{_short(instance)} is not one of: {', '.join(map(str, error.validator_value))}"
+        allowed = [str(v) for v in error.validator_value]
+        hint = difflib.get_close_matches(str(instance), allowed, n=1)
+        advice = f"; did you mean '{hint[0]}'?" if hint and isinstance(instance, str) else ""
+        return f"{_short(instance)} is not one of: {', '.join(allowed)}{advice}"
     if kind == "const":
         return f"must be {error.validator_value!r}, not {_short(instance)}"
     if kind == "minItems":

@@ -205,7 +205,10 @@ def _parse(text: str, filename: str) -> Any:
     try:
         docs = list(yaml.load_all(text))
     except MarkedYAMLError as exc:
-        raise YamlProblems([_marked_problem(exc, filename)]) from None
+        first = _marked_problem(exc, filename)
+        if "duplicate key" in first.message:
+            raise YamlProblems(_duplicate_keys(text, filename) or [first]) from None
+        raise YamlProblems([first]) from None
     except (YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise YamlProblems([Problem(f"YAML error: {exc}", filename, 1, 1)]) from None
     docs = [d for d in docs if d is not None] or [None]
@@ -224,6 +227,48 @@ def _parse(text: str, filename: str) -> Any:
             [Problem(f"top level must be a mapping of keys, not {kind}", filename, 1, 1)]
         )
     return root
+
+
+def _duplicate_keys(text: str, filename: str) -> list[Problem]:
+    """Every repeated key in every mapping (ruamel stops at the first)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    try:
+        roots = list(YAML(typ="rt").compose_all(text))
+    except (YAMLError, ValueError, RecursionError):
+        return []
+    problems: list[Problem] = []
+    seen: set[int] = set()
+    todo: list[Any] = [r for r in roots if r is not None]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            todo.extend(node.value)
+        elif isinstance(node, MappingNode):
+            first: dict[str, int] = {}
+            for key, value in node.value:
+                todo.append(value)
+                tag = str(getattr(key.tag, "value", key.tag))
+                if not isinstance(key, ScalarNode) or tag == "tag:yaml.org,2002:merge":
+                    continue
+                mark = key.start_mark
+                if key.value in first:
+                    problems.append(
+                        Problem(
+                            f'found duplicate key "{key.value}" (first at line {first[key.value]})',
+                            filename,
+                            mark.line + 1,
+                            mark.column + 1,
+                        )
+                    )
+                else:
+                    first[key.value] = mark.line + 1
+    return sorted(problems, key=lambda p: (p.line, p.col))
 
 
 def _kind(value: Any) -> str:

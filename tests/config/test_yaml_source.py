@@ -94,8 +94,11 @@ def test_tab_inside_a_value_is_not_indentation() -> None:
     assert doc.data == {"a": "x\ty", "b": "line\twith tab\n"}
 
 
-def test_duplicate_key_positioned_at_the_second() -> None:
-    assert _problems("a: 1\nb:\n  c: 1\n  c: 2\n") == [(4, 3, 'found duplicate key "c"')]
+def test_every_duplicate_key_positioned_at_the_repeat() -> None:
+    assert _problems("a: 1\nb:\n  c: 1\n  c: 2\na: 3\n") == [
+        (4, 3, 'found duplicate key "c" (first at line 3)'),
+        (5, 1, 'found duplicate key "a" (first at line 1)'),
+    ]
 
 
 def test_alias_bomb_is_refused() -> None:
