@@ -146,9 +146,9 @@ def parse_sarif(text: str) -> tuple[Alert, ...]:
 def _sarif_run(run: dict[str, Any]) -> list[Alert]:
     driver = _obj(_obj(run.get("tool")).get("driver"))
     tool = str(driver.get("name", ""))
-    rules = {str(r.get("id")): r for r in driver.get("rules", []) if isinstance(r, dict)}
+    rules = {str(r.get("id")): r for r in _list(driver.get("rules")) if isinstance(r, dict)}
     alerts = []
-    for result in run.get("results") or []:
+    for result in _list(run.get("results")):
         if not isinstance(result, dict) or result.get("suppressions"):
             continue
         if result.get("baselineState") == "absent":
@@ -175,7 +175,7 @@ def _sarif_run(run: dict[str, Any]) -> list[Alert]:
 
 
 def _sarif_location(result: dict[str, Any]) -> tuple[str, int, int]:
-    locations = result.get("locations") or [{}]
+    locations = _list(result.get("locations")) or [{}]
     physical = _obj(_obj(locations[0]).get("physicalLocation"))
     uri = str(_obj(physical.get("artifactLocation")).get("uri", ""))
     region = _obj(physical.get("region"))
@@ -188,6 +188,10 @@ def _sarif_location(result: dict[str, Any]) -> tuple[str, int, int]:
 
 def _obj(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 class SecurityGate:
