@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from githubkit import GitHub
 from githubkit.exception import RequestFailed
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.sandbox.api.code_scanning import mark_analyzed, seed_alerts
 from bot.sandbox.api.search import parse_query
@@ -111,3 +113,18 @@ def test_search_issues_by_repo_state_and_label(bot: GitHub[Any], sandbox: Sandbo
     ] == [two]
     nothing = bot.rest.search.issues_and_pull_requests(q="repo:acme/shop is:closed").json()
     assert nothing["total_count"] == 0
+
+
+@given(
+    name=st.text(
+        alphabet=st.characters(whitelist_categories=("L", "N"), whitelist_characters=":-_ "),
+        min_size=1,
+        max_size=20,
+    ).filter(lambda s: s.strip() == s and s),
+    negate=st.booleans(),
+)
+def test_a_quoted_label_round_trips_through_the_parser(name: str, negate: bool) -> None:
+    q = parse_query(f'repo:o/r {"-" if negate else ""}label:"{name}" words')
+    assert (q.exclude if negate else q.include)["label"] == (name,)
+    assert q.include["repo"] == ("o/r",)
+    assert q.terms == ("words",)

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from githubkit import GitHub
 from githubkit.exception import RequestFailed
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.sandbox import faults
 from bot.sandbox.faults import FaultPlan, decide
@@ -153,3 +155,22 @@ def test_latency_is_added_to_matching_requests(sandbox: Sandbox) -> None:
     call(sandbox, "GET", "/user")
     call(sandbox, "GET", "/rate_limit")
     assert slept == [0.25, 0.25]
+
+
+@given(
+    seed=st.integers(0, 2**32),
+    probability=st.floats(0, 1),
+    path=st.from_regex(r"/repos/[a-z]{1,5}/[a-z]{1,5}(/pulls/[0-9]{1,3})?", fullmatch=True),
+    occurrence=st.integers(0, 10_000),
+)
+def test_decide_is_a_pure_function_of_its_inputs(
+    seed: int, probability: float, path: str, occurrence: int
+) -> None:
+    plan = FaultPlan(seed=seed, probability=probability)
+    kind = decide(plan, "GET", path, occurrence)
+    assert kind == decide(FaultPlan(seed=seed, probability=probability), "GET", path, occurrence)
+    assert kind is None or kind in plan.kinds
+    if probability == 0:
+        assert kind is None
+    if probability == 1:
+        assert kind is not None
