@@ -254,3 +254,11 @@ def test_skim_gives_the_same_result_on_the_corpus() -> None:
     ):
         b = Bump(image, tag="9.9.9")
         assert bump_text(text, b, skim=True) == bump_text(text, b)
+
+
+def test_flow_style_is_kept() -> None:
+    text = "spec:\n  containers: [{name: main, image: ghcr.io/a/b:1.0.0}, {name: side, image: a/c}]\n"
+    new = bump(text, Bump("ghcr.io/a/b", tag="1.1.0"))
+    assert new == text.replace("b:1.0.0", "b:1.1.0")
+    new = bump(text, Bump("a/c", tag="2"))
+    assert new == text.replace("image: a/c}", 'image: "a/c:2"}')

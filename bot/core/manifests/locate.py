@@ -124,10 +124,6 @@ class Doc:
                 return kid
         return None
 
-    def child_slot(self, visit: Visit, key: str) -> Slot | None:
-        found = self.child(visit, key)
-        return slot(self, found) if found is not None else None
-
     def root_value(self, key: str) -> str | None:
         node = get(self.root, key)
         return node.value if is_scalar(node) else None
@@ -158,13 +154,6 @@ def get(node: Node, key: str) -> Node:
     for name, _, value in items(node):
         if name == key:
             return value
-    return None
-
-
-def get_entry(node: Node, key: str) -> tuple[Node, Node] | None:
-    for name, key_node, value in items(node):
-        if name == key:
-            return key_node, value
     return None
 
 

@@ -71,7 +71,7 @@ def replace(doc: Doc, slot: Slot, value: str, kind: str) -> list[Change]:
         raise refuse(doc, slot, "the value is an alias (*anchor); edit the anchored value instead")
     if slot.style in ("|", ">"):
         raise refuse(doc, slot, "the value is a block scalar (| or >); refusing to rewrite it")
-    text = render(value, slot.style, in_flow=slot.in_flow)
+    text = render(value, slot.style, in_flow=slot.in_flow, old=slot.value)
     return [
         Change(
             slot.start,

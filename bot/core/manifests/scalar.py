@@ -78,12 +78,16 @@ def single_quoted(value: str) -> str | None:
     return "'" + value.replace("'", "''") + "'"
 
 
-def render(value: str, style: str, *, in_flow: bool = False) -> str:
-    """The token text for `value`, keeping `style` ('' plain, "'" or '"') where it is safe."""
+def render(value: str, style: str, *, in_flow: bool = False, old: str = "") -> str:
+    """The token text for `value`, keeping `style` ('' plain, "'" or '"') where it is safe.
+
+    Inside a flow collection (``{image: a/b:1}``) some YAML 1.1 parsers reject a plain ``:``;
+    a plain value there keeps its style only if the old plain value already had one.
+    """
     if style == '"':
         return double_quoted(value)
     if style == "'":
         return single_quoted(value) or double_quoted(value)
-    if plain_is_string(value) and not (in_flow and ":" in value):
+    if plain_is_string(value) and not (in_flow and ":" in value and ":" not in old):
         return value
     return double_quoted(value)
