@@ -28,7 +28,11 @@ from bot.sandbox.runner import Sandbox, run_sandbox
 from bot.sandbox.scenario import APP_ID, BOT_INSTALLATION
 
 R = "/repos/{owner}/{repo}"
-FILES = {"README.md": "# fid\n", "deploy/prod.yaml": "image: shop:1.0.0\n", "src/app.py": "x=1\n"}
+FILES: dict[str, str | bytes | None] = {
+    "README.md": "# fid\n",
+    "deploy/prod.yaml": "image: shop:1.0.0\n",
+    "src/app.py": "x=1\n",
+}
 
 
 @dataclass
@@ -121,7 +125,7 @@ def _commits_and_merges(d: Driver, main: str) -> None:
 def _pulls_and_reviews(d: Driver, number: int) -> None:
     d.do("GET", f"{R}/pulls", params={"state": "all"})
     d.do("POST", f"{R}/pulls", who="dev-bob", json={"title": "B", "head": "other", "base": "main"})
-    p = {"pull_number": number}
+    p: dict[str, Any] = {"pull_number": number}
     d.do("GET", f"{R}/pulls/{{pull_number}}", **p)
     d.do("PATCH", f"{R}/pulls/{{pull_number}}", who="dev-alice", json={"title": "Feature!"}, **p)
     d.do("GET", f"{R}/pulls/{{pull_number}}/files", **p)
@@ -135,7 +139,7 @@ def _pulls_and_reviews(d: Driver, number: int) -> None:
     d.do("GET", f"{R}/pulls/{{pull_number}}/reviews", **p)
     review = d.do("POST", f"{R}/pulls/{{pull_number}}/reviews", who="rev-carol",
                   json={"event": "APPROVE", "body": "ok"}, **p)  # fmt: skip
-    r = {"review_id": review["id"], **p}
+    r: dict[str, Any] = {"review_id": review["id"], **p}
     d.do("GET", f"{R}/pulls/{{pull_number}}/reviews/{{review_id}}", **r)
     d.do("PUT", f"{R}/pulls/{{pull_number}}/reviews/{{review_id}}/dismissals", who="rm-dave",
          json={"message": "stale"}, **r)  # fmt: skip
@@ -148,13 +152,13 @@ def _pulls_and_reviews(d: Driver, number: int) -> None:
 def _issues_and_labels(d: Driver) -> None:
     d.do("GET", f"{R}/issues")
     issue = d.do("POST", f"{R}/issues", json={"title": "Train 1", "labels": ["train"]})
-    n = {"issue_number": issue["number"]}
+    n: dict[str, Any] = {"issue_number": issue["number"]}
     d.do("GET", f"{R}/issues/{{issue_number}}", **n)
     d.do("PATCH", f"{R}/issues/{{issue_number}}", json={"body": "ledger"}, **n)
     comment = d.do("POST", f"{R}/issues/{{issue_number}}/comments", json={"body": "hi"}, **n)
     d.do("GET", f"{R}/issues/{{issue_number}}/comments", **n)
     d.do("GET", f"{R}/issues/comments")
-    c = {"comment_id": comment["id"]}
+    c: dict[str, Any] = {"comment_id": comment["id"]}
     d.do("GET", f"{R}/issues/comments/{{comment_id}}", **c)
     d.do("PATCH", f"{R}/issues/comments/{{comment_id}}", json={"body": "hello"}, **c)
     d.do("POST", f"{R}/issues/comments/{{comment_id}}/reactions", json={"content": "+1"}, **c)
@@ -176,7 +180,7 @@ def _people(d: Driver) -> None:
     d.do("GET", f"{R}/collaborators")
     d.do("GET", f"{R}/collaborators/{{username}}", username="dev-alice")
     d.do("GET", f"{R}/collaborators/{{username}}/permission", username="dev-alice")
-    o = {"org": "acme"}
+    o: dict[str, Any] = {"org": "acme"}
     d.do("GET", "/orgs/{org}/teams", **o)
     d.do("GET", "/orgs/{org}/teams/{team_slug}", team_slug="developers", **o)
     d.do("GET", "/orgs/{org}/teams/{team_slug}/members", team_slug="developers", **o)
@@ -188,7 +192,7 @@ def _people(d: Driver) -> None:
 def _checks_statuses_deployments(d: Driver, head: str) -> None:
     run = d.do("POST", f"{R}/check-runs", json={"name": "gate", "head_sha": head,
                "status": "in_progress", "output": {"title": "t", "summary": "s"}})  # fmt: skip
-    c = {"check_run_id": run["id"]}
+    c: dict[str, Any] = {"check_run_id": run["id"]}
     note = {"path": "a", "start_line": 1, "end_line": 1, "annotation_level": "notice",
             "message": "m"}  # fmt: skip
     d.do("PATCH", f"{R}/check-runs/{{check_run_id}}", json={"conclusion": "success",
@@ -198,7 +202,7 @@ def _checks_statuses_deployments(d: Driver, head: str) -> None:
     d.do("POST", f"{R}/check-runs/{{check_run_id}}/rerequest", **c)
     d.do("GET", f"{R}/commits/{{ref}}/check-runs", ref=head)
     suite = d.do("POST", f"{R}/check-suites", json={"head_sha": head})
-    s = {"check_suite_id": suite["id"]}
+    s: dict[str, Any] = {"check_suite_id": suite["id"]}
     d.do("GET", f"{R}/check-suites/{{check_suite_id}}", **s)
     d.do("GET", f"{R}/check-suites/{{check_suite_id}}/check-runs", **s)
     d.do("POST", f"{R}/check-suites/{{check_suite_id}}/rerequest", **s)
@@ -208,7 +212,7 @@ def _checks_statuses_deployments(d: Driver, head: str) -> None:
     d.do("GET", f"{R}/commits/{{ref}}/status", ref=head)
     dep = d.do("POST", f"{R}/deployments", json={"ref": "main", "environment": "staging",
                "required_contexts": [], "payload": {"train": "t1"}})  # fmt: skip
-    p = {"deployment_id": dep["id"]}
+    p: dict[str, Any] = {"deployment_id": dep["id"]}
     d.do("GET", f"{R}/deployments", params={"environment": "staging"})
     d.do("GET", f"{R}/deployments/{{deployment_id}}", **p)
     status = d.do("POST", f"{R}/deployments/{{deployment_id}}/statuses",
@@ -227,7 +231,7 @@ def _scanning_search_apps(d: Driver) -> None:
     d.do("GET", "/rate_limit")
     d.do("GET", "/app", who="app")
     d.do("GET", "/app/installations", who="app")
-    i = {"installation_id": BOT_INSTALLATION}
+    i: dict[str, Any] = {"installation_id": BOT_INSTALLATION}
     d.do("GET", "/app/installations/{installation_id}", who="app", **i)
     d.do("POST", "/app/installations/{installation_id}/access_tokens", who="app", json={}, **i)
     d.do("GET", f"{R}/installation", who="app")
@@ -239,7 +243,8 @@ def driven(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
     with run_sandbox(Path(tmp_path_factory.mktemp("fidelity")), durable=False) as sb:
         sc = sb.scenario
         main = sc.create_repo("acme/fid", dict(FILES), author="rm-dave")
-        number = sc.open_pr("acme/fid", "dev-alice", "feat", {"deploy/prod.yaml": "image: 2\n"},
+        change: dict[str, str | bytes | None] = {"deploy/prod.yaml": "image: 2\n"}
+        number = sc.open_pr("acme/fid", "dev-alice", "feat", change,
                             title="Feature")  # fmt: skip
         sc.push("acme/fid", "other", {"src/app.py": "x=2\n"}, "other", "dev-bob")
         head = sb.git.resolve("acme/fid", "feat")
