@@ -156,7 +156,9 @@ class Runtime:
         took = time.monotonic() - started
         seen = view(result)
         self._record(job, seen, took)
-        if self.settings.schedule_interval > 0:
+        if any(CONFIG_PATH in p for p in seen.problems) and not seen.trains:
+            self.scheduler.unwatch(job.repo)  # no config: nothing to tick until one lands
+        elif self.settings.schedule_interval > 0:
             self.scheduler.report(job.repo, job.installation_id, seen.seconds_until_due(now))
         failed = [p for p in seen.problems if p.startswith("GitHub")]
         if failed:  # GitHub failed part way: let the worker retry with backoff

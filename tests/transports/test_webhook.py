@@ -202,3 +202,35 @@ def test_healthz_and_metrics(app: Flask, recorder: Recorder) -> None:
     assert 'release_train_webhook_deliveries_total{event="push",outcome="unauthorized"} 1.0' in text
     assert 'release_train_reconciles_total{outcome="ok"} 1.0' in text
     assert "release_train_reconcile_duration_seconds_bucket" in text
+
+
+def test_reconcile_results_steer_the_scheduler(settings: Settings) -> None:
+    from dataclasses import dataclass, replace
+
+    @dataclass(frozen=True)
+    class Result:
+        trains: tuple[tuple[str, str], ...]
+        problems: tuple[str, ...] = ()
+        actions_done: tuple[str, ...] = ()
+
+    results = {
+        "acme/no-config": Result((), ("no .github/release-train.yml on the default branch",)),
+    }
+
+    def reconciler(req: Any) -> object:
+        return results.get(req.repo, Result((("web-2026-03-02", "boarding"),)))
+
+    app = create_app(replace(settings, schedule_interval=3600), reconciler=reconciler, debounce=0.0)
+    rt = runtime(app)
+    try:
+        for repo in ("acme/no-config", "acme/shop"):
+            payload = json.loads(json.dumps(example("pull_request", "labeled")))
+            payload["repository"]["full_name"] = repo
+            assert post(app, "pull_request", payload).status_code == 202
+        assert rt.worker.wait_idle(5)
+        assert [w.repo for w in rt.scheduler.watched()] == ["acme/shop"]
+        text = app.test_client().get("/metrics").get_data(as_text=True)
+        assert 'release_train_trains{state="boarding"} 1.0' in text
+        assert 'release_train_reconciles_total{outcome="problem"} 1.0' in text
+    finally:
+        rt.close()
