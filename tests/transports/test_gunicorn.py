@@ -118,3 +118,37 @@ def test_metrics_through_gunicorn(server: int) -> None:
     response = conn.getresponse()
     assert response.status == 200
     assert b"release_train_webhook_deliveries" in response.read()
+
+
+@pytest.mark.slow
+def test_dev_server_answers_a_signed_delivery(private_key_pem: str) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ID": "1",
+        "PRIVATE_KEY": private_key_pem,
+        "WEBHOOK_SECRET": SECRET,
+        "GITHUB_API_URL": "http://127.0.0.1:9",
+        "APP_SLUG": "rt",
+        "SCHEDULE_INTERVAL": "0",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--dev", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                ping = json.dumps(example("ping")).encode()
+                status, doc = post(port, ping, signed_headers("ping", ping))
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+        assert (status, doc["status"]) == (202, "ignored")
+    finally:
+        proc.terminate()
+        proc.wait(10)
