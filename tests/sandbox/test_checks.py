@@ -62,10 +62,8 @@ def test_create_update_get_and_list_a_check_run(bot: GitHub[Any], shop: str) -> 
 def test_annotations_in_several_patches_arrive_complete(bot: GitHub[Any], shop: str) -> None:
     run = create(bot, shop, output={"title": "t", "summary": "s", "annotations": notes(50)})
     for start in (50, 100):
-        bot.rest.checks.update(
-            *REPO, run["id"],
-            data={"output": {"title": "t", "summary": "s", "annotations": notes(50, start)}},
-        )  # fmt: skip
+        data: Any = {"output": {"title": "t", "summary": "s", "annotations": notes(50, start)}}
+        bot.rest.checks.update(*REPO, run["id"], data=data)
     got = bot.rest.checks.get(*REPO, run["id"]).json()
     assert got["output"]["annotations_count"] == 150
     page1 = bot.rest.checks.list_annotations(*REPO, run["id"], per_page=100)
