@@ -145,7 +145,21 @@ class GitStore:
     # -- objects -------------------------------------------------------------------------
 
     def hash_blob(self, repo: str, data: bytes) -> str:
-        return self.out(repo, "hash-object", "-w", "--stdin", input=data)
+        return self.out(repo, "hash-object", "-w", "--no-filters", "--stdin", input=data)
+
+    def hash_blobs(self, repo: str, blobs: list[bytes]) -> list[str]:
+        """Write many blobs; their shas in order. Many go into one pack via `fast-import`."""
+        if len(blobs) < 20:
+            return [self.hash_blob(repo, b) for b in blobs]
+        stream = bytearray()
+        for i, data in enumerate(blobs, start=1):
+            stream += b"blob\nmark :%d\ndata %d\n" % (i, len(data))
+            stream += data + b"\n"
+        with tempfile.TemporaryDirectory(dir=self.path(repo)) as tmp:
+            marks = Path(tmp) / "marks"
+            self.run(repo, "fast-import", "--quiet", f"--export-marks={marks}", input=bytes(stream))
+            by_mark = dict(line.split(" ", 1) for line in marks.read_text().splitlines())
+        return [by_mark[f":{i}"] for i in range(1, len(blobs) + 1)]
 
     def object_type(self, repo: str, sha: str) -> str | None:
         code, out = self.run(repo, "cat-file", "-t", sha, ok=(0, 1, 128))
@@ -182,21 +196,16 @@ class GitStore:
         return parse_commit(sha, obj[1])
 
     def resolve(self, repo: str, rev: str) -> str | None:
-        """The commit a branch, tag, ref or sha names, or None."""
-        if rev.startswith("-"):
+        """The commit a branch, tag, ref or sha names, or None (one `cat-file` call)."""
+        if not rev or rev.startswith("-") or any(c in rev for c in "\n\r\0 "):
             return None
-        for candidate in (f"refs/heads/{rev}", f"refs/tags/{rev}", rev):
-            code, out = self.run(
-                repo,
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                f"{candidate}^{{commit}}",
-                ok=(0, 1, 128),
-            )
-            if code == 0:
-                return out.decode().strip()
+        candidates = [f"refs/heads/{rev}", f"refs/tags/{rev}", rev]
+        query = "".join(f"{c}^{{commit}}\n" for c in candidates).encode()
+        _, out = self.run(repo, "cat-file", "--batch-check", input=query)
+        for line in out.decode(errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1] == "commit":
+                return parts[0]
         return None
 
     def ref(self, repo: str, ref: str) -> str | None:

@@ -217,13 +217,14 @@ class Scenario:
         author: str,
     ) -> str:
         """A commit on top of `parent` that sets (or, for None, deletes) `files`."""
-        changes: dict[str, tuple[str, str] | None] = {}
-        for path, content in files.items():
-            if content is None:
-                changes[path] = None
-            else:
-                data = content.encode() if isinstance(content, str) else content
-                changes[path] = ("100644", self.git.hash_blob(repo, data))
+        changes: dict[str, tuple[str, str] | None] = {
+            p: None for p, c in files.items() if c is None
+        }
+        kept = [
+            (p, c.encode() if isinstance(c, str) else c) for p, c in files.items() if c is not None
+        ]
+        shas = self.git.hash_blobs(repo, [c for _, c in kept])
+        changes.update({p: ("100644", sha) for (p, _), sha in zip(kept, shas, strict=True)})
         base_tree = self.git.out(repo, "rev-parse", f"{parent}^{{tree}}") if parent else None
         tree = self.git.write_tree(repo, base_tree, changes)
         ctx = self.ctx(author)

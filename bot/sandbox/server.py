@@ -84,6 +84,7 @@ class Server:
         self.request_log: list[tuple[str, str, int, float]] = []
         self.unknown_endpoints: list[tuple[str, str]] = []
         self.rate_windows: dict[str, RateWindow] = {}
+        self.rate_limits = {"user": RATE_LIMIT_USER, "anonymous": RATE_LIMIT_ANONYMOUS}
         self._rate_lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -207,7 +208,7 @@ class Server:
         with self._rate_lock:
             window = self.rate_windows.get(key)
             if window is None or window.reset <= now:
-                limit = RATE_LIMIT_ANONYMOUS if anonymous else RATE_LIMIT_USER
+                limit = self.rate_limits["anonymous" if anonymous else "user"]
                 window = RateWindow(limit, 0, now + RATE_WINDOW)
                 self.rate_windows[key] = window
             return window
@@ -298,6 +299,7 @@ def _etag_matches(header: str, etag: str) -> bool:
 class _RequestHandler(BaseHTTPRequestHandler):
     sandbox: Server
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server_version = "GitHub.com-sandbox"
     sys_version = ""
 
