@@ -94,9 +94,10 @@ _NAMED = {
 
 
 def _type(schema: dict[str, Any], node: dict[str, Any]) -> str:
-    ref = str(node.get("$ref", ""))
-    if ref.split("/")[-1] in _NAMED:
-        return _NAMED[ref.split("/")[-1]]
+    ref = str(node.get("$ref", "")).split("/")[-1]
+    for key, label in _NAMED.items():
+        if ref == key or ref.endswith(f"_{key}"):
+            return label
     node = _resolve(schema, node)
     if "enum" in node:
         return "one of " + ", ".join(f"`{v}`" for v in node["enum"])

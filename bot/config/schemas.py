@@ -31,6 +31,61 @@ def load_schema(name: str) -> dict[str, Any]:
         return dict(json.load(handle))
 
 
+GATES = ("ci", "security", "manifests", "policy", "error_budget")
+GATE_PREFIX = "gate_"
+
+
+def gate_schemas() -> dict[str, dict[str, Any]]:
+    """The per-gate schemas the gates ship in `schemas/gates/<gate>.schema.json`, if present."""
+    from bot.resources import schema_path
+
+    out = {}
+    for name in GATES:
+        path = schema_path(f"gates/{name}.schema.json")
+        if path.is_file():
+            out[name] = dict(json.loads(path.read_text(encoding="utf-8")))
+    return out
+
+
+def inline_gate_schemas(
+    config_schema: dict[str, Any], gates: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """`config_schema` with each gate's settings schema copied into `$defs/gate_<name>` (and
+    its own `$defs` as `gate_<name>_<def>`), so the config schema stays self-contained for
+    editors while the gates' files remain the source of truth."""
+    out = json.loads(json.dumps(config_schema))
+    defs = {k: v for k, v in out["$defs"].items() if not k.startswith(GATE_PREFIX)}
+    gate_props = out["properties"]["gates"]["properties"]
+    for name, schema in gates.items():
+        prefix = f"{GATE_PREFIX}{name}"
+        body = json.loads(json.dumps(schema))
+        own_defs = body.pop("$defs", {})
+        for key in ("$schema", "$id", "title"):
+            body.pop(key, None)
+        body["$comment"] = f"Copied from schemas/gates/{name}.schema.json by bot.config.schemas."
+        defs[prefix] = _rewrite_refs(body, prefix)
+        for key, sub in own_defs.items():
+            defs[f"{prefix}_{key}"] = _rewrite_refs(sub, prefix)
+        gate_props[name] = {
+            "description": body.get("description", ""),
+            "$ref": f"#/$defs/{prefix}",
+        }
+    out["$defs"] = defs
+    return dict(out)
+
+
+def _rewrite_refs(node: Any, prefix: str) -> Any:
+    if isinstance(node, dict):
+        out = {k: _rewrite_refs(v, prefix) for k, v in node.items()}
+        ref = out.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            out["$ref"] = f"#/$defs/{prefix}_{ref.removeprefix('#/$defs/')}"
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(v, prefix) for v in node]
+    return node
+
+
 def derive_policy_schema(config_schema: dict[str, Any]) -> dict[str, Any]:
     """A policy file has the config's shape with nothing required at the top level."""
     policy = json.loads(json.dumps(config_schema))
@@ -165,13 +220,14 @@ def _short(value: Any) -> str:
 
 
 def main() -> None:
-    """Rewrite schemas/policy.schema.json from schemas/config.schema.json."""
+    """Copy the gates' schemas into schemas/config.schema.json, then derive
+    schemas/policy.schema.json from it."""
     from bot.resources import schema_path
 
-    policy = derive_policy_schema(load_schema("config.schema.json"))
-    schema_path("policy.schema.json").write_text(
-        json.dumps(policy, indent=2) + "\n", encoding="utf-8"
-    )
+    config = inline_gate_schemas(load_schema("config.schema.json"), gate_schemas())
+    for name, schema in (("config", config), ("policy", derive_policy_schema(config))):
+        text = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+        schema_path(f"{name}.schema.json").write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from bot.config.schemas import derive_policy_schema, load_schema
+from bot.config.schemas import (
+    derive_policy_schema,
+    gate_schemas,
+    inline_gate_schemas,
+    load_schema,
+)
 from bot.config.yaml_source import read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +58,15 @@ def test_every_object_is_closed_and_every_property_described(name: str) -> None:
 def test_every_definition_is_described() -> None:
     for key, sub in load_schema("config.schema.json")["$defs"].items():
         assert sub.get("description"), key
+
+
+def test_gate_settings_are_the_gates_own_schemas() -> None:
+    """The gates own schemas/gates/*.schema.json; config.schema.json carries copies so editors
+    need no second file. Run `python -m bot.config.schemas` after a gate schema changes."""
+    gates = gate_schemas()
+    config = load_schema("config.schema.json")
+    assert config == inline_gate_schemas(config, gates), "run python -m bot.config.schemas"
+    assert set(gates) == set(config["properties"]["gates"]["properties"]) - {"allow_neutral"}
 
 
 def test_policy_schema_is_derived_from_config_schema() -> None:
