@@ -46,6 +46,7 @@ class ActionRequest:
     delivery: str | None
     dry_run: bool
     config: str | None = None
+    bot_login: str = ""  # "" lets the client ask GET /user
 
 
 ActionReconciler = Callable[[ActionRequest], object]
@@ -61,6 +62,7 @@ class ActionEnv:
     dry_run: bool
     config: str | None
     run_id: str | None
+    bot_login: str
     output_path: str | None
     summary_path: str | None
 
@@ -98,6 +100,7 @@ def read_env(env: Mapping[str, str], *, dry_run: bool = False) -> ActionEnv:
         dry_run=dry_run or env.get("RELEASE_TRAIN_DRY_RUN", "").strip().lower() in TRUE,
         config=env.get("RELEASE_TRAIN_CONFIG", "").strip() or None,
         run_id=env.get("GITHUB_RUN_ID") or None,
+        bot_login=bot_login_for(env, token),
         output_path=env.get("GITHUB_OUTPUT") or None,
         summary_path=env.get("GITHUB_STEP_SUMMARY") or None,
     )
@@ -137,6 +140,17 @@ def exit_code_of(result: ResultView) -> int:
     if result.problems and not result.trains and not result.actions:
         return EXIT_CHECK_FAILED
     return EXIT_OK
+
+
+def bot_login_for(env: Mapping[str, str], token: str) -> str:
+    """Who the bot is: `bot-login` if given; `github-actions[bot]` with the workflow's own
+    GITHUB_TOKEN (action.yml passes it as RELEASE_TRAIN_DEFAULT_TOKEN to compare);
+    else "" (the client asks `GET /user`)."""
+    given = env.get("RELEASE_TRAIN_BOT_LOGIN", "").strip()
+    if given:
+        return given
+    default = env.get("RELEASE_TRAIN_DEFAULT_TOKEN", "").strip()
+    return "github-actions[bot]" if default and default == token else ""
 
 
 def skip_reason(ae: ActionEnv) -> str:
@@ -206,7 +220,8 @@ def default_reconciler(req: ActionRequest) -> object:
     from bot.adapters.github import GitHubClient
     from bot.shell.reconcile import reconcile
 
-    with GitHubClient(req.repo, req.token, api_url=req.api_url) as client:
+    client = GitHubClient(req.repo, req.token, api_url=req.api_url, bot_login=req.bot_login)
+    with client:
         return reconcile(
             req.repo, req.now, client=client, delivery=req.delivery, dry_run=req.dry_run
         )
@@ -238,6 +253,7 @@ def run_action(
         f"actions-run-{ae.run_id}" if ae.run_id else None,
         ae.dry_run,
         ae.config,
+        ae.bot_login,
     )
     try:
         result = view((reconciler or default_reconciler)(req), dry_run=ae.dry_run)

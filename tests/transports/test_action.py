@@ -279,3 +279,21 @@ def test_action_reports_an_invalid_config_as_error_annotations(tmp_path: Path, s
     assert re.match(r"::error file=\.github/release-train\.yml,line=\d+,col=\d+::", errors[0])
     assert proc.returncode == 1
     assert "Problems" in (tmp_path / "summary.md").read_text()
+
+
+def test_bot_login_in_action_mode(tmp_path: Path) -> None:
+    env = runner_env(tmp_path, "schedule", {})
+    rec = Recording(result=FakeResult())
+    run_action(
+        {**env, "RELEASE_TRAIN_DEFAULT_TOKEN": env["RELEASE_TRAIN_TOKEN"]},
+        NOW,
+        reconciler=rec,
+        stdout=io.StringIO(),
+    )
+    run_action(
+        {**env, "RELEASE_TRAIN_DEFAULT_TOKEN": "another"}, NOW, reconciler=rec, stdout=io.StringIO()
+    )
+    run_action(
+        {**env, "RELEASE_TRAIN_BOT_LOGIN": "trains[bot]"}, NOW, reconciler=rec, stdout=io.StringIO()
+    )
+    assert [r.bot_login for r in rec.requests] == ["github-actions[bot]", "", "trains[bot]"]
