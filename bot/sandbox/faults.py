@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import math
 import random
 import threading
 import time
@@ -180,16 +181,23 @@ class FaultInjector:
             self.injected.append(Injected(index, ctx.method, ctx.path, occurrence, kind))
         return self._fault(ctx, kind)
 
+    def exhausted_reset(self) -> int | None:
+        """While the primary limit is exhausted, its reset (epoch seconds); else None."""
+        with self._lock:
+            until = self._exhausted_until
+        if until is None or self.clock() >= until:
+            return None
+        return math.ceil(until)
+
     def _primary(self, ctx: RequestContext, index: int) -> Response | None:
         start = self.plan.primary_exhaustion_after
         if start is None or index < start:
             return None
-        now = self.clock()
         with self._lock:
             if self._exhausted_until is None:
-                self._exhausted_until = now + self.plan.primary_reset_s
-            until = self._exhausted_until
-        if now >= until:
+                self._exhausted_until = self.clock() + self.plan.primary_reset_s
+        reset = self.exhausted_reset()
+        if reset is None or ctx.path == "/rate_limit":  # GitHub answers /rate_limit anyway
             return None
         who = (
             f"installation ID {ctx.installation_id}"
@@ -201,7 +209,7 @@ class FaultInjector:
         headers = {
             "X-RateLimit-Limit": "5000",
             "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": str(int(until) + (0 if until == int(until) else 1)),
+            "X-RateLimit-Reset": str(reset),
             "X-RateLimit-Used": "5000",
             "X-RateLimit-Resource": "core",
         }

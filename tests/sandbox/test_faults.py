@@ -123,22 +123,26 @@ def test_githubkit_waits_out_a_secondary_limit_and_succeeds(sandbox: Sandbox) ->
 
 
 def test_primary_exhaustion_until_reset(sandbox: Sandbox) -> None:
+    sandbox.scenario.demo()
     now = [1_000_000.0]
     faults.install(sandbox.server, FaultPlan(primary_exhaustion_after=2, primary_reset_s=60),
                    clock=lambda: now[0])  # fmt: skip
-    assert call(sandbox, "GET", "/rate_limit")[0] == 200
-    assert call(sandbox, "GET", "/rate_limit")[0] == 200
-    status, headers, body = call(sandbox, "GET", "/rate_limit")
+    assert call(sandbox, "GET", "/repos/acme/shop")[0] == 200
+    assert call(sandbox, "GET", "/repos/acme/shop")[0] == 200
+    status, headers, body = call(sandbox, "GET", "/repos/acme/shop")
     assert status == 403
     assert headers["X-RateLimit-Remaining"] == "0"
     assert headers["X-RateLimit-Reset"] == "1000060"
     assert body["message"].startswith("API rate limit exceeded for installation ID")
     with GitHub(sandbox.bot_token(), base_url=sandbox.base_url, auto_retry=False) as gh:
         with pytest.raises(RequestFailed) as failed:
-            gh.rest.rate_limit.get()
+            gh.rest.repos.get("acme", "shop")
         assert type(failed.value).__name__ == "PrimaryRateLimitExceeded"
+        core = gh.rest.rate_limit.get().json()["resources"]["core"]
+        assert (core["remaining"], core["reset"]) == (0, 1000060)
     now[0] += 61
-    assert call(sandbox, "GET", "/rate_limit")[0] == 200
+    assert call(sandbox, "GET", "/repos/acme/shop")[0] == 200
+    assert call(sandbox, "GET", "/rate_limit")[2]["resources"]["core"]["remaining"] > 0
 
 
 def test_timeout_outlasts_the_clients_read_timeout(sandbox: Sandbox) -> None:
@@ -174,3 +178,18 @@ def test_decide_is_a_pure_function_of_its_inputs(
         assert kind is None
     if probability == 1:
         assert kind is not None
+
+
+def test_an_after_fault_makes_a_retrying_client_write_twice(sandbox: Sandbox) -> None:
+    """Why the bot must be idempotent: the write landed, the answer was 502, githubkit
+    retried, and the comment now exists twice."""
+    sandbox.scenario.demo()
+    number = sandbox.scenario.open_pr("acme/shop", "dev-alice", "f", {"f.txt": "1"}, title="F")
+    post = f"POST /repos/acme/shop/issues/{number}/comments"
+    faults.install(sandbox.server, FaultPlan(script={(post, 0): "after"}))
+    with GitHub(sandbox.bot_token(), base_url=sandbox.base_url) as gh:  # default retries
+        gh.rest.issues.create_comment("acme", "shop", number, body="/train board")
+        bodies = [c["body"] for c in gh.rest.issues.list_comments("acme", "shop", number).json()]
+    assert bodies == ["/train board", "/train board"]
+    statuses = [s for m, p, s, _ in sandbox.server.request_log if m == "POST"]
+    assert statuses == [502, 201]

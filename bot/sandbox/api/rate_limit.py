@@ -17,6 +17,10 @@ def _window(ctx: RequestContext) -> dict[str, int]:
         return {"limit": 60 if anonymous else 5000, "used": 0, "remaining": 5000, "reset": 0}
     key = ctx.token or f"ip:{ctx.headers.get('x-forwarded-for', 'loopback')}"
     window = server.rate_window(key, anonymous)
+    exhausted = getattr(server.before_request, "exhausted_reset", None)
+    reset = exhausted() if callable(exhausted) else None
+    if reset is not None:  # a fault plan ran the primary limit out
+        return {"limit": window.limit, "used": window.limit, "remaining": 0, "reset": reset}
     return {
         "limit": window.limit,
         "used": window.used,
