@@ -9,6 +9,7 @@ Writes are paced under GitHub's content-creation limit.
 from __future__ import annotations
 
 import base64
+import re
 import threading
 import time
 from collections import deque
@@ -17,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from bot.core.world import CheckRun, Comment, LabelEvent, PullRequest, Review
+from bot.core.world import CheckRun, Comment, LabelEvent, PullRequest, Review, parse_time
 from bot.errors import ExternalError
 
 ROLES = ("admin", "maintain", "write", "triage", "read")
+_KEY = re.compile(r"<!-- release-train:key=(\S+?) -->")
 
 
 class LedgerMoved(Exception):
@@ -66,7 +68,9 @@ class GitHubPort(Protocol):
     def reviews(self, number: int) -> tuple[Review, ...]: ...
     def check_runs(self, sha: str) -> tuple[CheckRun, ...]: ...
     def comments(self, issue: int, updated_at: str = "") -> tuple[Comment, ...]: ...
-    def repo_comments(self, since: str) -> tuple[Comment, ...]: ...
+    def repo_comments(
+        self, since: str, fingerprint: tuple[tuple[int, str], ...] = ()
+    ) -> tuple[Comment, ...]: ...
     def label_events(self, issue: int) -> tuple[LabelEvent, ...]: ...
     def permission(self, login: str) -> str: ...
     def team_member(self, team: str, login: str) -> bool: ...
@@ -117,6 +121,7 @@ class GitHubClient:
         self._clock = clock
         self._sleep = sleep
         self._events_supported = True
+        self._keys: set[str] | None = None
         self._gh: Any = None
 
     def __enter__(self) -> GitHubClient:
@@ -295,11 +300,36 @@ class GitHubClient:
                 self.cache.comments_seen[seen_key] = updated_at
         return found
 
-    def repo_comments(self, since: str) -> tuple[Comment, ...]:
-        """Every issue and PR comment updated since `since` (one listing for the repo)."""
+    def repo_comments(
+        self, since: str, fingerprint: tuple[tuple[int, str], ...] = ()
+    ) -> tuple[Comment, ...]:
+        """Every issue and PR comment updated since `since` (one listing for the repo).
+
+        `fingerprint` is ((issue, updated_at), ...) of the issues that matter: when it is
+        what it was at the last listing, and that listing was made safely after the newest
+        update (timestamps have whole seconds), no comment can be new: answer from cache."""
+        cache_key = f"repo-comments:{self.repo}:{since}"
+        with self.cache.lock:
+            cached = self.cache.objects.get(cache_key)
+        if fingerprint and cached and cached[0] == fingerprint and cached[1]:
+            return tuple(cached[2])
+        fetched = time.time()
         url = self._repo_url("/issues/comments")
         params = {"since": since, "sort": "updated", "direction": "asc"} if since else {}
-        return tuple(Comment.from_json(c) for c in self._pages(url, params))
+        found = tuple(Comment.from_json(c) for c in self._pages(url, params))
+        newest = max((parse_time(u).timestamp() for _, u in fingerprint if u), default=0.0)
+        settled = fetched - newest >= 2.0
+        with self.cache.lock:
+            self.cache.objects[cache_key] = (fingerprint, settled, found)
+        return found
+
+    def comment_keys(self) -> set[str]:
+        """The hidden keys of every comment the bot made in the repository (one listing)."""
+        if self._keys is None:
+            url = self._repo_url("/issues/comments")
+            bodies = (str(c.get("body") or "") for c in self._pages(url, {}))
+            self._keys = {m.group(1) for b in bodies for m in _KEY.finditer(b)}
+        return self._keys
 
     def label_events(self, issue: int) -> tuple[LabelEvent, ...]:
         if not self._events_supported:
@@ -399,13 +429,13 @@ class GitHubClient:
         """Comment unless a comment carrying `key` exists (crash-safe once-only)."""
         from bot.core.actions import marker
 
-        mark = marker(key)
-        url = self._repo_url(f"/issues/{issue}/comments")
-        if any(mark in str(c.get("body") or "") for c in self._pages(url, {})):
+        if key in self.comment_keys():
             return False
-        response = self._call("POST", url, json={"body": f"{body}\n\n{mark}"})
+        url = self._repo_url(f"/issues/{issue}/comments")
+        response = self._call("POST", url, json={"body": f"{body}\n\n{marker(key)}"})
         if response.status_code != 201:
             raise self._fail(response, f"comment on #{issue}")
+        self.comment_keys().add(key)
         return True
 
     def add_labels(self, issue: int, labels: list[str]) -> None:
@@ -452,11 +482,26 @@ class GitHubClient:
             ref = {"ref": f"refs/heads/{branch}", "sha": commit["sha"]}
             response = self._call("POST", self._repo_url("/git/refs"), json=ref)
         if response.status_code == 422:
+            self._keys = None  # somebody else acted too: look at the comments afresh
             raise LedgerMoved(branch)
         if response.status_code not in (200, 201):
             raise self._fail(response, f"move ledger {branch}")
         merged = {**tip.files, **{e["path"]: e["sha"] for e in entries}}
-        return LedgerTip(str(commit["sha"]), str(tree["sha"]), merged)
+        new_tip = LedgerTip(str(commit["sha"]), str(tree["sha"]), merged)
+        self._remember(new_tip, files, entries)
+        return new_tip
+
+    def _remember(
+        self, tip: LedgerTip, files: dict[str, str], entries: list[dict[str, Any]]
+    ) -> None:
+        """Seed the object cache with what we just wrote, so reading it back is free."""
+        listing = [{"path": p, "sha": s, "type": "blob"} for p, s in sorted(tip.files.items())]
+        with self.cache.lock:
+            self.cache.objects[str(tip.commit)] = {"tree": {"sha": tip.tree}}
+            self.cache.objects[f"tree:{tip.tree}"] = {"tree": listing}
+            for entry in entries:
+                text = files[entry["path"]]
+                self.cache.objects[entry["sha"]] = {"content": text, "encoding": "utf-8"}
 
     def _write_json(self, url: str, body: dict[str, Any]) -> Any:
         response = self._call("POST", url, json=body)

@@ -285,7 +285,7 @@ def _departed_view(
         body = render_body(record.id, release_notes(ctx.config, ctx.train, record, ctx.now))
         open_pr = act.OpenPullRequest(record.id, record.release_branch, ctx.train.base, title, body)
         events.append("open-pr")
-        return record, [open_pr]
+        return record.with_event("open-pr", ctx.now), [open_pr]
     if record.train_pr != pr.number:
         record = replace(record, train_pr=pr.number)
         events.append("open-pr")

@@ -164,7 +164,8 @@ def _chat_comments(
         return ()
     since = min(r.created_at for r in records if r.created_at is not None)
     stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return tuple(c for c in client.repo_comments(stamp) if c.issue in issues)
+    fingerprint = tuple((n, str(pulls[n].updated_at)) for n in sorted(issues))
+    return tuple(c for c in client.repo_comments(stamp, fingerprint) if c.issue in issues)
 
 
 def _chat_issues(records: Sequence[TrainRecord]) -> set[int]:
@@ -209,12 +210,17 @@ def _git_state(
     for record in records:
         if record.state != DEPARTED:
             continue
-        branches.add(record.release_branch)
         pr = pulls.get(record.train_pr) if record.train_pr else None
         if pr is not None and pr.state == "open":
             reviews[pr.number] = client.reviews(pr.number)
             checks[pr.head_sha] = client.check_runs(pr.head_sha)
+        else:
+            branches.add(record.release_branch)
     heads = client.branch_heads({b for b in branches if b})
+    for record in records:  # an open train PR stands for its release branch
+        pr = pulls.get(record.train_pr) if record.train_pr else None
+        if record.state == DEPARTED and pr is not None and pr.state == "open":
+            heads.setdefault(record.release_branch, pr.head_sha)
     return {"branches": heads, "reviews": reviews, "checks": checks}
 
 

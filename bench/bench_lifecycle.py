@@ -1,0 +1,125 @@
+"""API requests per departure and per no-op reconcile, against the sandbox over HTTP.
+
+Usage: .venv/bin/python bench/bench_lifecycle.py [--quick] [--sizes 10,50,200]
+
+For each N it opens N approved, green, labelled PRs, then runs the real reconcile loop:
+board (comments each PR once), a no-op, the departure (release branch, N merges, train PR),
+and a no-op after departure. Requests are counted by the sandbox (server side); "304" is
+how many of them were answered Not Modified. Goals (issue 4): departure <= N + 15 plus
+pagination pages; a no-op <= 5. Write pacing (80/min) is switched off here so wall times
+show the bot, not the pacer; the last column says how long pacing would add.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.adapters.github import GitHubClient, ResponseCache
+from bot.commands._common import render_table
+from bot.sandbox.runner import run_sandbox
+from bot.shell.reconcile import reconcile
+
+REPO = "acme/bench"
+CONFIG = """\
+version: 1
+trains:
+  - name: web
+    cadence: "{minute} * * * *"
+    boarding:
+      require_approval: true
+      require_checks: true
+gates:
+  ci:
+    required: [ci]
+"""
+
+
+def _setup(sb: Any, n: int, t0: datetime) -> None:
+    kit = sb.scenario
+    minute = (t0 + timedelta(minutes=2)).minute
+    kit.create_repo(REPO, {".github/release-train.yml": CONFIG.format(minute=minute)})
+    kit.install_bot(REPO)
+    for i in range(n):
+        number = kit.open_pr(REPO, "dev-alice", f"f{i}", {f"src/f{i}.txt": f"{i}\n"}, title=f"F{i}")
+        kit.review(REPO, number, "rev-carol", "APPROVE")
+        head = kit.call("GET", f"/repos/{REPO}/pulls/{number}", as_user="rm-dave")["head"]["sha"]
+        kit.set_check(REPO, head, "ci", "completed", "success")
+        kit.label(REPO, number, "train:next", actor="dev-alice")
+
+
+def _step(sb: Any, cache: ResponseCache, now: datetime) -> tuple[int, int, int, float]:
+    mark = len(sb.server.request_log)
+    started = time.perf_counter()
+    client = GitHubClient(
+        REPO,
+        sb.bot_token(),
+        api_url=sb.base_url,
+        cache=cache,
+        bot_login="release-train[bot]",
+        writes_per_minute=10**9,
+    )
+    with client:
+        result = reconcile(REPO, now, client=client)
+    elapsed = time.perf_counter() - started
+    assert not result.problems, result.problems
+    log = sb.server.request_log[mark:]
+    writes = sum(1 for r in log if r[0] != "GET")
+    not_modified = sum(1 for r in log if r[2] == 304)
+    return len(log), not_modified, writes, elapsed
+
+
+def measure(n: int) -> list[list[str]]:
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=2)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, run_sandbox(Path(tmp), durable=False) as sb:
+        _setup(sb, n, t0)
+        cache = ResponseCache()
+        steps = [
+            ("board", t0),
+            ("no-op", t0 + timedelta(seconds=5)),
+            ("depart", t0 + timedelta(minutes=2)),
+            ("no-op", t0 + timedelta(minutes=2, seconds=5)),
+        ]
+        for name, at in steps:
+            total, not_modified, writes, elapsed = _step(sb, cache, at)
+            goal = {"depart": f"<= {n + 15} + pages", "no-op": "<= 5"}.get(name, "")
+            paced = max(0.0, (writes - 80) / 80 * 60)
+            rows.append(
+                [
+                    str(n),
+                    name,
+                    str(total),
+                    str(not_modified),
+                    str(writes),
+                    goal,
+                    f"{elapsed:.2f}",
+                    f"{paced:.0f}",
+                ]
+            )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N = 5, 20")
+    parser.add_argument("--sizes", default="10,50,200", help="comma-separated N values")
+    args = parser.parse_args(argv)
+    sizes = [5, 20] if args.quick else [int(s) for s in args.sizes.split(",")]
+    headers = ["N", "reconcile", "requests", "304", "writes", "goal", "seconds", "pacing +s"]
+    rows: list[list[str]] = []
+    for n in sizes:
+        rows += measure(n)
+    print(render_table(headers, rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
