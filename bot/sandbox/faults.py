@@ -85,6 +85,34 @@ class FaultPlan:
             raise ValueError("secondary_status must be 403 or 429")
 
 
+def plan_from_mapping(data: Mapping[str, Any]) -> FaultPlan:
+    """A plan from plain JSON/YAML values, e.g. for ``release-train sandbox --faults FILE``::
+
+        {"seed": 7, "probability": 0.05, "kinds": [502, "secondary_rate_limit"],
+         "per_endpoint": {"PUT /repos/*/pulls/*/merge": 0.5}, "latency_ms": 20,
+         "script": {"POST /repos/acme/shop/check-runs#0": "after"}}
+
+    Raises ValueError naming the bad key."""
+    fields = {f for f in FaultPlan.__dataclass_fields__}
+    unknown = sorted(set(data) - fields)
+    if unknown:
+        raise ValueError(f"unknown fault plan keys: {', '.join(unknown)}")
+    values: dict[str, Any] = dict(data)
+    if "kinds" in values:
+        values["kinds"] = tuple(values["kinds"])
+    if "latency_endpoints" in values:
+        values["latency_endpoints"] = tuple(values["latency_endpoints"])
+    if "script" in values:
+        script: dict[tuple[str, int], FaultKind] = {}
+        for key, kind in dict(values["script"]).items():
+            endpoint, sep, nth = str(key).rpartition("#")
+            if not sep or not nth.isdigit():
+                raise ValueError(f"script key {key!r} must look like 'METHOD /path#N'")
+            script[(endpoint, int(nth))] = kind
+        values["script"] = script
+    return FaultPlan(**values)
+
+
 def _matches(pattern: str, method: str, path: str) -> bool:
     if pattern.startswith("/"):
         return fnmatch.fnmatchcase(path, pattern)

@@ -193,3 +193,20 @@ def test_an_after_fault_makes_a_retrying_client_write_twice(sandbox: Sandbox) ->
     assert bodies == ["/train board", "/train board"]
     statuses = [s for m, p, s, _ in sandbox.server.request_log if m == "POST"]
     assert statuses == [502, 201]
+
+
+def test_a_plan_from_plain_values() -> None:
+    plan = faults.plan_from_mapping(
+        {"seed": 7, "probability": 0.5, "kinds": [502, "timeout"], "latency_ms": 20,
+         "per_endpoint": {"PUT /repos/*/pulls/*/merge": 1.0},
+         "script": {"POST /repos/acme/shop/check-runs#0": "after"}}
+    )  # fmt: skip
+    assert plan.kinds == (502, "timeout")
+    assert decide(plan, "POST", "/repos/acme/shop/check-runs", 0) == "after"
+    assert decide(plan, "PUT", "/repos/acme/shop/pulls/3/merge", 0) in (502, "timeout")
+    with pytest.raises(ValueError, match="unknown fault plan keys: chaos"):
+        faults.plan_from_mapping({"chaos": 1})
+    with pytest.raises(ValueError, match="METHOD /path#N"):
+        faults.plan_from_mapping({"script": {"POST /x": 502}})
+    with pytest.raises(ValueError, match="unknown fault kinds"):
+        faults.plan_from_mapping({"kinds": [404]})
