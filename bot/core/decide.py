@@ -202,7 +202,12 @@ def decide_boarding(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -
     if _deadline_passed(ctx.train, record, ctx.now):
         record = abort(record, "deadline", ctx.now)
         events.append("abort")
-    elif record.boarded and not record.held and (due or record.depart_requested):
+    elif (
+        record.boarded
+        and not record.held
+        and (due or record.depart_requested)
+        and ctx.train.base in ctx.world.branches  # the shell read the base head to depart from
+    ):
         record, departure = _depart(ctx, record, actor or record.depart_requested)
         actions += departure
         events.append("depart")
@@ -410,6 +415,34 @@ def status_text(ctx: Ctx, record: TrainRecord) -> str:
     return "\n".join(lines)
 
 
+# -- when to look again --------------------------------------------------------------------
+
+
+def next_due(config: Config, records: Sequence[TrainRecord], now: datetime) -> datetime | None:
+    """The next instant at which time alone changes a decision: a departure, a deadline,
+    a cutover window opening for a departed train. None when only events matter."""
+    from bot.core.calendar import next_cutover
+
+    times: list[datetime] = []
+    for record in records:
+        train = next((t for t in config.trains if t.name == record.train), None)
+        if train is None or is_terminal(record.state):
+            continue
+        since = record.state_since or record.created_at
+        limit = train.deadline(record.state)
+        if since is not None and limit is not None:
+            times.append(since + limit)
+        when = departs_at(config, train, record) if record.state == BOARDING else None
+        if when is not None:
+            times.append(when)
+        if record.state == DEPARTED and not cutover_open(config.cutover, config.freezes, now):
+            window = next_cutover(config.cutover, config.freezes, now)
+            if window is not None:
+                times.append(window[0])
+    future = [t for t in times if t > now]
+    return min(future) if future else None
+
+
 # -- the whole repository -----------------------------------------------------------------
 
 
@@ -477,5 +510,6 @@ __all__ = [
     "departs_at",
     "merge_message",
     "merge_verdict",
+    "next_due",
     "riding_map",
 ]

@@ -19,7 +19,7 @@ from bot.adapters.github import GitHubPort, LedgerMoved, LedgerTip
 from bot.config.model import Config
 from bot.core import actions as act
 from bot.core.chatops import commenters, pending_commands
-from bot.core.decide import decide, departs_at
+from bot.core.decide import decide, departs_at, next_due
 from bot.core.ledger import (
     INDEX_PATH,
     Ledger,
@@ -50,6 +50,7 @@ class ReconcileResult:
     problems: tuple[str, ...] = ()
     requests: int = 0
     rounds: int = 0
+    next_due: datetime | None = None  # when time alone will change a decision
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +59,7 @@ class ReconcileResult:
             "trains": [{"id": i, "state": s} for i, s in self.trains],
             "problems": list(self.problems),
             "requests": self.requests,
+            "next_due": self.next_due.isoformat() if self.next_due else None,
         }
 
 
@@ -357,11 +359,13 @@ def reconcile(
             problems=(f"no {CONFIG_PATH} on the default branch",), requests=client.requests
         )
     trains: tuple[tuple[str, str], ...] = ()
+    due: datetime | None = None
     rounds = 0
     for rounds in range(1, max_rounds + 1):  # noqa: B007
         snap = read_world(config, client, client.ledger_tip(config.ledger_branch), now)
         actions = decide(config, snap.ledger, snap.world, now)
         trains = tuple((r.id, r.state) for r in snap.ledger.records)
+        due = next_due(config, snap.ledger.records, now)
         run.planned += [a.describe() for a in actions]
         if dry_run or not actions:
             break
@@ -374,7 +378,13 @@ def reconcile(
             run.problems.append(exc.message)
             break
     return ReconcileResult(
-        tuple(run.planned), tuple(run.done), trains, tuple(run.problems), client.requests, rounds
+        tuple(run.planned),
+        tuple(run.done),
+        trains,
+        tuple(run.problems),
+        client.requests,
+        rounds,
+        due,
     )
 
 

@@ -277,3 +277,19 @@ def test_approvals_from_boarded_author_do_not_count() -> None:
     assert "MergePullRequest" not in _kinds(
         decide(config(), Ledger((record,)), w, T0.replace(hour=15))
     )
+
+
+def test_next_due_is_the_departure_or_the_window_or_the_deadline() -> None:
+    from bot.core.decide import next_due
+
+    assert next_due(config(), [boarding(1)], T0) == T0.replace(hour=14)
+    record = departed(1)
+    # departed at 14:00; window 09-17 is open, so the next thing is the 48h deadline
+    assert next_due(config(), [record], T0.replace(hour=15)) == T0.replace(hour=14) + timedelta(
+        hours=48
+    )
+    # at night the window opening at 09:00 comes first
+    assert next_due(config(), [record], T0.replace(hour=20)) == T0.replace(hour=9) + timedelta(
+        days=1
+    )
+    assert next_due(config(), [], T0) is None
