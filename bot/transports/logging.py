@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -125,6 +126,19 @@ class JsonFormatter(logging.Formatter):
         return self.redactor(json.dumps(doc, default=str))
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at the time of each record (test captures and
+    redirections made after start-up included)."""
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def configure(
     redactor: Redactor,
     *,
@@ -137,7 +151,9 @@ def configure(
     for old in list(logger.handlers):
         if getattr(old, "_release_train", False):
             logger.removeHandler(old)
-    handler: logging.Handler = logging.StreamHandler(stream)
+    handler: logging.Handler = (
+        logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    )
     handler.addFilter(RedactionFilter(redactor))
     handler.setFormatter(JsonFormatter(redactor))
     handler._release_train = True  # type: ignore[attr-defined]

@@ -113,7 +113,9 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
 
 
 @pytest.mark.slow
-def test_a_labeled_pull_request_boards_a_train_through_webhooks(rig: Rig) -> None:
+def test_a_labeled_pull_request_boards_a_train_through_webhooks(
+    capsys: pytest.CaptureFixture[str], rig: Rig
+) -> None:
     kit = rig.sandbox.scenario
     soon = datetime.now(UTC) + timedelta(minutes=30)
     kit.create_repo(
@@ -155,3 +157,9 @@ def test_a_labeled_pull_request_boards_a_train_through_webhooks(rig: Rig) -> Non
         line.split(": ", 1)[1] for line in ledger_log.splitlines() if line.startswith("Delivery: ")
     ]
     assert trailers and set(trailers) <= delivered
+    # the logs tell the story with delivery ids and the repository, and no token leaks
+    err = capsys.readouterr().err
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert any(x.get("repo") == REPO and x.get("train_id") for x in lines), err[-3000:]
+    assert any(x.get("delivery") in delivered for x in lines)
+    assert "ghs_" not in err and rig.sandbox.bot_token() not in err
