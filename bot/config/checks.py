@@ -18,7 +18,6 @@ from bot.errors import Problem
 Path_ = tuple[str | int, ...]
 Locate = Callable[[Path_, bool], tuple[str, int, int]]
 
-FREEZE_LOOKAHEAD = timedelta(days=90)
 _DATE = re.compile(r"^(?:(\d{4})-)?(\d{2})-(\d{2})$")
 
 
@@ -66,6 +65,8 @@ def semantic_problems(
     check_freezes(checker)
     check_slos(checker)
     if now is not None and not any(p.severity == "error" for p in checker.problems):
+        from bot.config.coverage import check_freeze_coverage
+
         check_freeze_coverage(checker, now)
     return checker.problems
 
@@ -384,68 +385,3 @@ def _check_promql(checker: Checker, path: Path_, query: Any) -> None:
         why = promql_problem(query)
         if why:
             checker.error(path, f"{path_text(path)}: PromQL looks broken: {why}")
-
-
-def check_freeze_coverage(checker: Checker, now: datetime) -> None:
-    """Warn when freezes cancel every departure of a train in the next 90 days."""
-    from bot.config.build import build_freezes
-    from bot.config.model import Train
-
-    cutover = checker.data.get("cutover")
-    zone = cutover.get("timezone", "UTC") if isinstance(cutover, dict) else "UTC"
-    freezes = build_freezes(checker.data)
-    if not freezes:
-        return
-    for path, train in checker.items("trains"):
-        cadence = train.get("cadence", Train.cadence)
-        used = covering_freezes(cadence, freezes, now, str(zone))
-        if not used:
-            continue
-        name = train.get("name", "?")
-        end = (now + FREEZE_LOOKAHEAD).date()
-        if len(used) == 1:
-            index = next(i for i, f in enumerate(freezes) if f.name == used[0])
-            checker.error(
-                ("freezes", index, "name"),
-                f"freeze '{used[0]}' cancels every departure of train '{name}' "
-                f"from {now.date()} to {end}",
-                value=True,
-                severity="warning",
-            )
-        else:
-            checker.error(
-                (*path, "cadence"),
-                f"freezes {', '.join(used)} cancel every departure of train '{name}' "
-                f"from {now.date()} to {end}",
-                severity="warning",
-            )
-
-
-def covering_freezes(cadence: str, freezes: list[Any], now: datetime, tz: str) -> list[str]:
-    """Names of the freezes that cancel every departure in the next 90 days ([] if any survives
-    or there is no departure at all)."""
-    from zoneinfo import ZoneInfo
-
-    from croniter import croniter
-
-    from bot.core.calendar import active_freeze
-
-    zone = ZoneInfo(tz)
-    horizon = now + FREEZE_LOOKAHEAD
-    used: list[str] = []
-    after = now
-    while True:
-        at = croniter(cadence, after).get_next(datetime)
-        if at > horizon:
-            return used
-        freeze = active_freeze(freezes, at, tz)
-        if freeze is None:
-            return []
-        if freeze.name not in used:
-            used.append(freeze.name)
-        day = at.astimezone(zone).date()
-        while day <= horizon.date() and active_freeze(
-            [freeze], datetime.combine(day, datetime.min.time(), zone), tz
-        ):
-            day += timedelta(days=1)
-        after = datetime.combine(day, datetime.min.time(), zone) - timedelta(seconds=1)
