@@ -285,6 +285,9 @@ def _departed_view(
         events.append("abort")
         return abort(record, "release branch deleted", ctx.now), []
     pr = _train_pr(ctx, record)
+    if pr is None and not record.boarded:
+        events.append("abort")
+        return abort(record, "no pull request could ride", ctx.now), []
     if pr is None:
         title = f"Release train {record.id}"
         body = render_body(record.id, release_notes(ctx.config, ctx.train, record, ctx.now))

@@ -293,3 +293,12 @@ def test_next_due_is_the_departure_or_the_window_or_the_deadline() -> None:
         days=1
     )
     assert next_due(config(), [], T0) is None
+
+
+def test_a_train_nobody_could_ride_ends_after_telling_them() -> None:
+    record = departed(missed=(Missed(2, "conflict", "merge conflict"),), train_pr=0)
+    w = world(pr(2, labels=()))
+    w = replace(w, branches={**w.branches, record.release_branch: BASE_SHA})
+    actions = decide(config(), Ledger((record,)), w, T0.replace(hour=14, minute=1))
+    assert _kinds(actions) == ["PostComment", "WriteLedger"]
+    assert _writes(actions)[0].record.end_reason == "no pull request could ride"
