@@ -6,7 +6,7 @@ are read in the cutover time zone, inclusive, and yearly freezes may wrap the ne
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.config.checks import Checker
@@ -63,7 +63,7 @@ def covering_freezes(cadence: str, freezes: list[Any], now: datetime, tz: str) -
     used: list[str] = []
     after = now
     while True:
-        at = croniter(cadence, after).get_next(datetime)
+        at = croniter(cadence, after.astimezone(UTC)).get_next(datetime)
         if at > horizon:
             return used
         freeze = active_freeze(freezes, at, tz)
