@@ -59,7 +59,7 @@ REVIEWS = st.lists(st.tuples(USERS, STATES), max_size=12).map(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(REVIEWS, st.integers(0, 3), st.randoms(use_true_random=False))
 def test_approvals_are_order_independent_and_never_count_excluded(
     reviews: tuple[Review, ...], required: int, rnd: random.Random

@@ -137,23 +137,29 @@ def _matches(pattern: str, name: str) -> bool:
     return pattern == name or fnmatchcase(name, pattern)
 
 
+def _match(required: tuple[str, ...], seen: list[_Seen]) -> tuple[list[_Seen], list[str]]:
+    """The reported checks that required entries match, and the entries matching none."""
+    matched: list[_Seen] = []
+    missing: list[str] = []
+    for pattern in required:
+        hits = [s for s in seen if _matches(pattern, s.name)]
+        if not hits:
+            missing.append(pattern)
+        matched += [h for h in hits if h not in matched]
+    return matched, missing
+
+
 class CIGate:
     name = NAME
 
     def evaluate(self, facts: CIFacts, settings: CISettings, now: datetime) -> GateResult:
         seen = [_judge_run(r, settings.allow_neutral) for r in _latest_runs(facts.check_runs)]
         seen += [_judge_status(s) for s in _latest_statuses(facts.statuses)]
-        matched: list[_Seen] = []
-        missing: list[str] = []
-        for pattern in settings.required:
-            hits = [s for s in seen if _matches(pattern, s.name)]
-            if not hits:
-                missing.append(pattern)
-            matched += [h for h in hits if h not in matched]
+        matched, missing = _match(settings.required, seen)
         failed = [s for s in matched if s.state == "failed"]
         pending = [s for s in matched if s.state == "pending"]
         deadline = facts.departed_at + settings.timeout
-        timed_out = bool(missing) and now >= deadline
+        never = missing if now >= deadline else []
         rows = [[s.name, s.kind, _badge(s), link(s.raw, s.url)] for s in matched]
         rows += [[m, "—", "missing", "never reported"] for m in missing]
         table = markdown_table(["required", "kind", "state", "GitHub says"], rows)
@@ -164,32 +170,25 @@ class CIGate:
             "missing": missing,
         }
         if not settings.required:
-            return GateResult(
-                NAME, "success", "No required checks configured",
-                "The `ci` gate has no `required` checks, so there is nothing to wait for.",
-                details=details,
-            )  # fmt: skip
-        if failed or timed_out:
-            return GateResult(
-                NAME, "failure", _failure_title(failed, missing if timed_out else []),
-                _failure_summary(failed, missing if timed_out else [], settings, table),
-                details=details,
-            )  # fmt: skip
+            summary = "The `ci` gate has no `required` checks, so there is nothing to wait for."
+            return GateResult(NAME, "success", "No required checks configured", summary,
+                              details=details)  # fmt: skip
+        if failed or never:
+            summary = _failure_summary(failed, never, settings, table)
+            return GateResult(NAME, "failure", _failure_title(failed, never), summary,
+                              details=details)  # fmt: skip
         if pending or missing:
-            recheck = earliest(settings.recheck, deadline - now if missing else None)
             waiting = [s.name for s in pending] + missing
-            return GateResult(
-                NAME, "in_progress", f"Waiting for {len(waiting)} check(s)",
-                f"Waiting for: {', '.join(f'`{w}`' for w in waiting)}. "
-                f"Required checks that have not reported by {deadline.isoformat()} fail "
-                f"the gate.\n\n{table}",
-                recheck_after=recheck, details=details,
-            )  # fmt: skip
-        return GateResult(
-            NAME, "success", f"All {len(matched)} required check(s) passed",
-            f"Every required check on `{facts.head_sha[:12]}` succeeded.\n\n{table}",
-            details=details,
-        )  # fmt: skip
+            summary = (
+                f"Waiting for: {', '.join(f'`{w}`' for w in waiting)}. Required checks that "
+                f"have not reported by {deadline.isoformat()} fail the gate.\n\n{table}"
+            )
+            recheck = earliest(settings.recheck, deadline - now if missing else None)
+            return GateResult(NAME, "in_progress", f"Waiting for {len(waiting)} check(s)",
+                              summary, recheck_after=recheck, details=details)  # fmt: skip
+        summary = f"Every required check on `{facts.head_sha[:12]}` succeeded.\n\n{table}"
+        return GateResult(NAME, "success", f"All {len(matched)} required check(s) passed",
+                          summary, details=details)  # fmt: skip
 
 
 def _badge(seen: _Seen) -> str:
