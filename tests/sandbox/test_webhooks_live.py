@@ -66,8 +66,13 @@ def _exercise(sb: Sandbox) -> None:
     sc.label("acme/shop", number, "release: next")
     sc.unlabel("acme/shop", number, "release: next")
     sc.push("acme/shop", "feat", {"x.txt": "2"}, "more", "dev-alice")
+    review = sc.review("acme/shop", number, "rev-carol", "APPROVE")
+    sc.call("PUT", f"/repos/acme/shop/pulls/{number}/reviews/{review}/dismissals",
+            {"message": "stale"}, as_user="rm-dave")  # fmt: skip
     sc.review("acme/shop", number, "rev-carol", "APPROVE")
-    sc.comment("acme/shop", number, "rm-dave", "/train board")
+    comment = sc.comment("acme/shop", number, "rm-dave", "/train board")
+    sc.call("PATCH", f"/repos/acme/shop/issues/comments/{comment}", {"body": "/train hold"},
+            as_user="rm-dave")  # fmt: skip
     head = sb.git.resolve("acme/shop", "feat")
     with GitHub(sb.bot_token(), base_url=sb.base_url, auto_retry=False) as gh:
         action = {"label": "Hold", "description": "Hold the train", "identifier": "hold"}
@@ -96,7 +101,8 @@ def test_events_arrive_signed_and_shaped_like_githubs(live: tuple[Sandbox, Recei
     wanted = [
         ("pull_request", "opened"), ("pull_request", "labeled"), ("pull_request", "unlabeled"),
         ("pull_request", "synchronize"), ("pull_request", "closed"),
-        ("pull_request_review", "submitted"), ("issue_comment", "created"),
+        ("pull_request_review", "submitted"), ("pull_request_review", "dismissed"),
+        ("issue_comment", "created"), ("issue_comment", "edited"),
         ("check_run", "created"), ("check_run", "completed"), ("check_run", "rerequested"),
         ("check_run", "requested_action"),
         ("check_suite", "completed"), ("push", None), ("deployment_status", "created"),
@@ -113,6 +119,9 @@ def test_events_arrive_signed_and_shaped_like_githubs(live: tuple[Sandbox, Recei
         assert payload["sender"]["login"], key
     assert not wrong, wrong
     assert seen[("pull_request", "closed")]["pull_request"]["merged"] is True
+    edited = seen[("issue_comment", "edited")]
+    assert edited["changes"] == {"body": {"from": "/train board"}}
+    assert seen[("pull_request_review", "dismissed")]["review"]["state"].lower() == "dismissed"
     pressed = seen[("check_run", "requested_action")]
     assert pressed["requested_action"] == {"identifier": "hold"}
     assert pressed["sender"]["login"] == "rm-dave"
@@ -144,3 +153,23 @@ def test_nested_objects_have_the_published_keys(live: tuple[Sandbox, Received]) 
         if missing:
             problems[(event, member)] = sorted(missing)
     assert not problems, problems
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bot/sandbox/api/reviews.py emits REST's upper-case review state; GitHub's "
+    "pull_request_review webhook sends lower case ('approved', 'dismissed')",
+)
+def test_review_state_is_lower_case_in_webhooks(live: tuple[Sandbox, Received]) -> None:
+    sb, box = live
+    sc = sb.scenario
+    sc.demo()
+    number = sc.open_pr("acme/shop", "dev-alice", "feat", {"x.txt": "1"}, title="Feature")
+    sc.review("acme/shop", number, "rev-carol", "APPROVE")
+    assert sb.deliverer.flush(10)
+    states = [
+        json.loads(body)["review"]["state"]
+        for headers, body in box
+        if headers["X-GitHub-Event"] == "pull_request_review"
+    ]
+    assert states == ["approved"]
