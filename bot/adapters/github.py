@@ -332,16 +332,16 @@ class GitHubClient:
         return self._keys
 
     def label_events(self, issue: int) -> tuple[LabelEvent, ...]:
+        """When labels were added to and removed from an issue (empty where unsupported)."""
         if not self._events_supported:
             return ()
         url = self._repo_url(f"/issues/{issue}/events")
-        status, body, _ = self._get(url, {"per_page": 100})
-        if status == 404:
-            self._events_supported = False
+        try:
+            raw = list(self._pages(url, {}))
+        except ExternalError as exc:
+            self._events_supported = exc.status != 404
             return ()
-        if status >= 400:
-            return ()
-        events = (LabelEvent.from_json(issue, e) for e in body or [])
+        events = (LabelEvent.from_json(issue, e) for e in raw)
         return tuple(e for e in events if e is not None)
 
     def permission(self, login: str) -> str:

@@ -35,7 +35,7 @@ from bot.core.ledger import (
     transition_trailers,
 )
 from bot.core.train import BOARDING, DEPARTED, MERGED, is_terminal
-from bot.core.world import Comment, World
+from bot.core.world import Comment, LabelEvent, World
 from bot.errors import ConfigError, ExternalError
 
 CONFIG_PATH = ".github/release-train.yml"
@@ -144,7 +144,11 @@ def read_world(config: Config, client: GitHubPort, tip: LedgerTip, now: datetime
         found = client.pull(number)
         if found is not None:
             pulls[number] = found
-    world = World(bot_login=client.bot_login(), pulls=pulls)
+    world = World(
+        bot_login=client.bot_login(),
+        pulls=pulls,
+        label_events=_new_label_events(config, client, open_records, pulls),
+    )
     world = replace(world, comments=_chat_comments(client, open_records, pulls))
     commands = pending_commands(records, world)
     depart_asked = {
@@ -155,6 +159,21 @@ def read_world(config: Config, client: GitHubPort, tip: LedgerTip, now: datetime
     world = replace(world, **_git_state(config, client, open_records, due, pulls))
     known = frozenset(index) | {r.id for r in records}
     return _Snapshot(tip, index, Ledger(tuple(records), known), world)
+
+
+def _new_label_events(
+    config: Config, client: GitHubPort, records: Sequence[TrainRecord], pulls: dict[int, Any]
+) -> tuple[LabelEvent, ...]:
+    """Label events of PRs about to board (their order is the order they were labelled)."""
+    labels = {t.label for t in config.trains} | {t.emergency_label for t in config.trains}
+    bases = {t.base for t in config.trains}
+    riding = {n for r in records for n in r.boarded_numbers()}
+    events: list[LabelEvent] = []
+    for number, pr in sorted(pulls.items()):
+        wanting = pr.state == "open" and pr.base in bases and labels & set(pr.labels)
+        if wanting and number not in riding:
+            events += client.label_events(number)
+    return tuple(events)
 
 
 def _chat_comments(
