@@ -109,7 +109,6 @@ def read_yaml(source: str | bytes, filename: str) -> tuple[YamlDoc | None, list[
     """Load one YAML mapping safely. Returns (doc, []) or (None, problems)."""
     try:
         text = _decode(source, filename)
-        _check_tabs(text, filename)
         root = _parse(text, filename)
         data, keys, values = _flatten(root, filename)
     except YamlProblems as exc:
@@ -179,6 +178,10 @@ def _has_content(text: str) -> bool:
 
 
 def _check_tabs(text: str, filename: str) -> None:
+    """After a tab broke the parse: every line indented with a tab, as problems.
+
+    (Tabs are fine inside block scalars and flow collections, so this runs only when the
+    parser has already refused one.)"""
     problems = []
     for number, line in enumerate(text.splitlines(), start=1):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
@@ -206,6 +209,8 @@ def _parse(text: str, filename: str) -> Any:
         docs = list(yaml.load_all(text))
     except MarkedYAMLError as exc:
         first = _marked_problem(exc, filename)
+        if "'\\t'" in first.message:  # ruamel names the tab it choked on
+            _check_tabs(text, filename)
         if "duplicate key" in first.message:
             raise YamlProblems(_duplicate_keys(text, filename) or [first]) from None
         raise YamlProblems([first]) from None

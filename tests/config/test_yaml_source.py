@@ -89,9 +89,9 @@ def test_every_tab_indent_is_reported() -> None:
 
 
 def test_tab_inside_a_value_is_not_indentation() -> None:
-    doc, problems = read_yaml('a: "x\ty"\nb: |\n  line\twith tab\n', "f")
+    doc, problems = read_yaml('a: "x\ty"\nb: |\n  line\n  \twith tab\nc: [1,\n\t2]\n', "f")
     assert not problems and doc is not None
-    assert doc.data == {"a": "x\ty", "b": "line\twith tab\n"}
+    assert doc.data == {"a": "x\ty", "b": "line\n\twith tab\n", "c": [1, 2]}
 
 
 def test_every_duplicate_key_positioned_at_the_repeat() -> None:
