@@ -268,3 +268,13 @@ def test_approvals_without_write_access_do_not_count_when_known() -> None:
     result = GATE.evaluate(f, TWO, NOW)
     assert result.details["approved_by"] == ["rel-mgr"]
     assert ["drive-by", "no write access to the repository"] in result.details["ignored"]
+
+
+def test_codeowners_lines_github_skips_are_warnings_at_their_lines() -> None:
+    text = CODEOWNERS + "!vendor/ @nobody\n"
+    f = replace(owner_facts(("services/cart/cart.go",), review("dave")), codeowners_text=text)
+    result = GATE.evaluate(f, OWNERS_RULE, NOW)
+    assert result.conclusion == "success"
+    (ann,) = result.annotations
+    assert (ann.path, ann.start_line, ann.annotation_level) == (".github/CODEOWNERS", 6, "warning")
+    assert "negated pattern" in result.summary

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from bot.config.model import ApprovalRule, Gates
 from bot.core.gates.base import (
+    Annotation,
     Conclusion,
     GateResult,
     as_bool,
@@ -27,6 +28,7 @@ from bot.core.gates.base import (
     worst,
 )
 from bot.core.gates.codeowners import Codeowners, parse_codeowners
+from bot.errors import Problem
 
 NAME = "policy"
 BOT_LOGIN = "release-train[bot]"
@@ -46,6 +48,7 @@ class PolicyFacts:
     reviews: tuple[Review, ...] = ()
     team_members: Mapping[str, frozenset[str]] = field(default_factory=dict)  # "org/slug"
     codeowners_text: str | None = None  # None: the repository has no CODEOWNERS file
+    codeowners_path: str = ".github/CODEOWNERS"
     changed_paths: tuple[str, ...] = ()
     boarded_authors: tuple[str, ...] = ()
     branch_changed_at: datetime | None = None  # when the release branch last moved
@@ -133,6 +136,7 @@ class Approvals:
     uncovered: tuple[tuple[str, tuple[str, ...]], ...]  # (path, its owners) lacking approval
     required: int
     problem: str | None = None  # the policy cannot be judged (e.g. no CODEOWNERS file)
+    codeowners_problems: tuple[Problem, ...] = ()  # lines GitHub skips, as warnings
 
     @property
     def met(self) -> bool:
@@ -187,7 +191,7 @@ def judge_approvals(facts: PolicyFacts, rule: ApprovalRule, bot_login: str) -> A
         if facts.codeowners_text is None:
             problem = "the policy requires code owners but the repository has no CODEOWNERS file"
         else:
-            codeowners = parse_codeowners(facts.codeowners_text)
+            codeowners = parse_codeowners(facts.codeowners_text, facts.codeowners_path)
     owned = _owned_paths(codeowners, facts) if codeowners else {}
     who = _Who(
         bot=bot_login.lower(),
@@ -212,7 +216,10 @@ def judge_approvals(facts: PolicyFacts, rule: ApprovalRule, bot_login: str) -> A
         (path, tuple(sorted(owners))) for path, owners in owned.items() if not owners & set(counted)
     )
     changes = tuple(r.user for r in latest.values() if r.state.upper() == "CHANGES_REQUESTED")
-    return Approvals(tuple(counted), tuple(ignored), changes, uncovered, rule.required, problem)
+    skipped = codeowners.problems if codeowners else ()
+    return Approvals(
+        tuple(counted), tuple(ignored), changes, uncovered, rule.required, problem, skipped
+    )
 
 
 def _owned_paths(codeowners: Codeowners, facts: PolicyFacts) -> dict[str, frozenset[str]]:
@@ -283,11 +290,15 @@ class PolicyGate:
         title = next((p[2] for p in parts if p[1] == conclusion), "Policy satisfied")
         if conclusion == "success":
             title = "Policy satisfied"
+        notes = [f"- warning: {p.render()}" for p in approvals.codeowners_problems]
         return GateResult(
             NAME,
             conclusion,
             _short(title),
-            checked + "\n\n" + _reviewer_table(approvals),
+            "\n\n".join(
+                [checked, _reviewer_table(approvals), *(["\n".join(notes)] if notes else [])]
+            ),
+            annotations=tuple(_warning(p) for p in approvals.codeowners_problems),
             recheck_after=min(rechecks) if rechecks else None,
             details=_details(approvals, facts, rule),
         )
@@ -360,6 +371,11 @@ def _details(approvals: Approvals, facts: PolicyFacts, rule: ApprovalRule) -> di
         "freeze": facts.freeze,
         "in_cutover": facts.in_cutover,
     }
+
+
+def _warning(problem: Problem) -> Annotation:
+    line = max(problem.line, 1)
+    return Annotation(problem.file, line, line, "warning", problem.message, "CODEOWNERS")
 
 
 def _short(title: str) -> str:
