@@ -19,8 +19,11 @@ NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 
 def test_gate_names_and_settings_from_the_typed_config() -> None:
     assert gate_names() == ("ci", "security", "manifests", "policy", "error-budget")
-    gates = Gates(ci={"required": ["build"]}, approvals=ApprovalRule(required=2),
-                  error_budget={"min_remaining": 0.1})  # fmt: skip
+    gates = Gates(
+        ci={"required": ["build"]},
+        approvals=ApprovalRule(required=2),
+        error_budget={"min_remaining": 0.1},
+    )
     settings = gate_settings(gates)
     assert settings["ci"].required == ("build",)
     assert settings["policy"].approvals.required == 2
@@ -42,7 +45,12 @@ def test_a_full_pass_and_the_verdict() -> None:
     }
     results = evaluate_all(facts, gate_settings(Gates()), NOW)
     assert [r.conclusion for r in results] == [
-        "success", "success", "success", "success", "neutral"]  # fmt: skip
+        "success",
+        "success",
+        "success",
+        "success",
+        "neutral",
+    ]
     assert not train_verdict(results, ()).may_merge
     assert train_verdict(results, ("error_budget",)).may_merge
 
@@ -65,3 +73,22 @@ def test_a_gate_config_error_shows_on_its_own_check_run() -> None:
     assert security.conclusion == "failure"
     assert "gates.security" in security.summary and "severe" in security.summary
     assert results[0].conclusion == "success"  # the other gates still run
+
+
+def test_every_shipped_config_gives_valid_gate_settings() -> None:
+    """The examples, and the demo's config, load and every gate accepts its settings."""
+    from pathlib import Path
+
+    from bot.config.load import load_config
+    from bot.core.gates.registry import load_settings
+
+    root = Path(__file__).resolve().parents[2]
+    configs = [
+        *sorted((root / "examples").glob("*.yml")),
+        root / "bot" / "sandbox" / "demo" / "shop" / ".github" / "release-train.yml",
+    ]
+    assert len(configs) >= 3
+    for path in configs:
+        settings, failed = load_settings(load_config(path).gates)
+        assert failed == {}, (path, {k: v.summary for k, v in failed.items()})
+        assert set(settings) == set(gate_names())
