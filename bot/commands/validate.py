@@ -15,10 +15,11 @@ def register(subparsers: Any) -> None:
         "validate",
         help="check a configuration file and report every problem",
         description=(
-            "Check a Release Train configuration (default .github/release-train.yml): YAML, "
-            "schema, references, cron, durations, globs, cutover windows, time zone, freezes.\n"
-            "Prints FILE:LINE:COL: message for each problem (warnings marked 'warning:'); with "
-            "GITHUB_ACTIONS=true also ::error/::warning annotation lines.\n"
+            "Check a Release Train configuration (default .github/release-train.yml):\n"
+            "YAML, schema, references, cron, durations, globs, cutover windows, time zone\n"
+            "and freezes, with the shipped defaults and any extends: policy merged in.\n\n"
+            "Prints FILE:LINE:COL: message for each problem (FILE:LINE:COL: warning: ...\n"
+            "for warnings); with GITHUB_ACTIONS=true also ::error/::warning lines.\n"
             "Exits 1 on any error; warnings alone exit 0."
         ),
     )
