@@ -64,3 +64,14 @@ def test_settings_from_config() -> None:
     assert settings.slos == ("availability",) and settings.min_remaining == 0.25
     with pytest.raises(ConfigError, match="min_remaining"):
         settings_from_config({"min_remaining": 25})
+
+
+def test_details_are_strict_json_for_the_ledger() -> None:
+    import json
+
+    facts = ErrorBudgetFacts(remaining={"availability": float("nan"), "latency": 0.5})
+    result = GATE.evaluate(facts, ErrorBudgetSettings(), NOW)
+    assert json.loads(json.dumps(result.details, allow_nan=False))["remaining"] == {
+        "availability": None,
+        "latency": 0.5,
+    }

@@ -99,8 +99,13 @@ class ErrorBudgetGate:
             title = "No SLOs to check"
         return GateResult(
             NAME, conclusion, title, table or "No SLOs are configured for this gate.",
-            details={"remaining": dict(facts.remaining), "failing": failing},
+            details={"remaining": _json_safe(facts.remaining), "failing": failing},
         )  # fmt: skip
+
+
+def _json_safe(remaining: Mapping[str, float | None]) -> dict[str, float | None]:
+    """NaN is not JSON: the ledger records it as null (no data)."""
+    return {k: (None if v is None or v != v else float(v)) for k, v in remaining.items()}
 
 
 def _state(left: float | None, threshold: float, on_no_data: str) -> Conclusion:
