@@ -278,3 +278,11 @@ def test_codeowners_lines_github_skips_are_warnings_at_their_lines() -> None:
     (ann,) = result.annotations
     assert (ann.path, ann.start_line, ann.annotation_level) == (".github/CODEOWNERS", 6, "warning")
     assert "negated pattern" in result.summary
+
+
+def test_uncovered_paths_name_their_declared_owners() -> None:
+    result = GATE.evaluate(
+        owner_facts(("deploy/production/app.yaml",), review("pat")), OWNERS_RULE, NOW
+    )
+    assert result.conclusion == "action_required"
+    assert "owners: @acme/sre" in result.summary

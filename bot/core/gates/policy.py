@@ -133,7 +133,7 @@ class Approvals:
     counted: tuple[str, ...]  # approvers that count, in review order
     ignored: tuple[tuple[str, str], ...]  # (login, why it does not count)
     changes_requested: tuple[str, ...]
-    uncovered: tuple[tuple[str, tuple[str, ...]], ...]  # (path, its owners) lacking approval
+    uncovered: tuple[tuple[str, tuple[str, ...]], ...]  # (path, its CODEOWNERS) lacking one
     required: int
     problem: str | None = None  # the policy cannot be judged (e.g. no CODEOWNERS file)
     codeowners_problems: tuple[Problem, ...] = ()  # lines GitHub skips, as warnings
@@ -193,6 +193,7 @@ def judge_approvals(facts: PolicyFacts, rule: ApprovalRule, bot_login: str) -> A
         else:
             codeowners = parse_codeowners(facts.codeowners_text, facts.codeowners_path)
     owned = _owned_paths(codeowners, facts) if codeowners else {}
+    declared = {path: codeowners.owners_of(path) for path in owned} if codeowners else {}
     who = _Who(
         bot=bot_login.lower(),
         authors=frozenset(a.lower() for a in facts.boarded_authors),
@@ -213,7 +214,7 @@ def judge_approvals(facts: PolicyFacts, rule: ApprovalRule, bot_login: str) -> A
         else:
             counted.append(login)
     uncovered = tuple(
-        (path, tuple(sorted(owners))) for path, owners in owned.items() if not owners & set(counted)
+        (path, declared[path]) for path, owners in owned.items() if not owners & set(counted)
     )
     changes = tuple(r.user for r in latest.values() if r.state.upper() == "CHANGES_REQUESTED")
     skipped = codeowners.problems if codeowners else ()
@@ -354,7 +355,7 @@ def _reviewer_table(approvals: Approvals) -> str:
     rows += [[f"@{u}", "approved", f"does not count: {why}"] for u, why in approvals.ignored]
     rows += [[f"@{u}", "changes requested", "blocks"] for u in approvals.changes_requested]
     rows += [
-        [f"`{path}`", "no owner approval", "owners: " + (", ".join(f"@{o}" for o in owners) or "—")]
+        [f"`{path}`", "no owner approval", "owners: " + ", ".join(owners)]
         for path, owners in approvals.uncovered
     ]
     return markdown_table(["who / what", "state", "effect"], rows) or "No reviews yet."
