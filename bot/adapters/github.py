@@ -9,6 +9,7 @@ Writes are paced under GitHub's content-creation limit.
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import threading
 import time
@@ -84,6 +85,12 @@ class GitHubPort(Protocol):
     def add_labels(self, issue: int, labels: list[str]) -> None: ...
     def remove_label(self, issue: int, label: str) -> None: ...
     def react(self, comment_id: int, content: str) -> None: ...
+
+
+def blob_sha(text: str) -> str:
+    """Git's object id of a blob with this UTF-8 content."""
+    data = text.encode("utf-8")
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _next_link(link: str) -> str:
@@ -462,13 +469,13 @@ class GitHubClient:
         """One commit on the ledger tip setting `files`; compare-and-swap the ref.
 
         Raises `LedgerMoved` when the ref moved (or appeared) since `tip` was read."""
-        entries = []
-        for path, text in sorted(files.items()):
-            blob = self._write_json(
-                self._repo_url("/git/blobs"), {"content": text, "encoding": "utf-8"}
-            )
-            entries.append({"path": path, "mode": "100644", "type": "blob", "sha": blob["sha"]})
-        tree_body: dict[str, Any] = {"tree": entries}
+        entries = [
+            {"path": path, "mode": "100644", "type": "blob", "content": text, "sha": blob_sha(text)}
+            for path, text in sorted(files.items())
+        ]
+        # contents inline (one request for the tree instead of one per blob)
+        inline = [{k: v for k, v in e.items() if k != "sha"} for e in entries]
+        tree_body: dict[str, Any] = {"tree": inline}
         if tip.tree:
             tree_body["base_tree"] = tip.tree
         tree = self._write_json(self._repo_url("/git/trees"), tree_body)
