@@ -106,3 +106,33 @@ def test_policy_file_is_not_a_whole_config(path: Path) -> None:
 def test_examples_exist() -> None:
     names = {p.name for p in EXAMPLES}
     assert {"single-service.yml", "multi-region.yml"} <= names
+
+
+def _repo_configs() -> list[Path]:
+    """Every `.github/release-train.yml` fixture the repository ships (demo repos, etc.)."""
+    import subprocess
+
+    listed = subprocess.run(
+        ["git", "ls-files", "--", "*/.github/release-train.yml", ".github/release-train.yml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    return [ROOT / p for p in listed if not p.startswith("tests/config/broken/")]
+
+
+def test_every_shipped_repository_config_is_valid() -> None:
+    from datetime import UTC, datetime
+
+    from bot.config.load import repo_reader, validate_text
+
+    for path in _repo_configs():
+        root = path.parent.parent
+        problems = validate_text(
+            path.read_bytes(),
+            str(path),
+            read_file=repo_reader(root),
+            now=datetime(2026, 11, 26, tzinfo=UTC),
+        )
+        assert [p for p in problems if p.severity == "error"] == [], path
