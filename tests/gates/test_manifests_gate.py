@@ -234,3 +234,17 @@ def test_broken_configured_schemas_are_reported(schema: str) -> None:
     result = run(values)
     assert result.conclusion == "failure"
     assert result.annotations[0].path == "values.yaml"
+
+
+def test_values_schema_candidates() -> None:
+    from bot.core.gates.manifests import values_schema_candidates
+
+    assert values_schema_candidates("deploy/frontend/values-staging.yaml") == (
+        "deploy/frontend/values.schema.json",
+        "deploy/frontend/chart/values.schema.json",
+        "deploy/values.schema.json",
+    )
+    assert values_schema_candidates("values.yaml") == (
+        "values.schema.json",
+        "chart/values.schema.json",
+    )

@@ -106,6 +106,21 @@ def configured_schema_paths(settings: ManifestSettings) -> tuple[str, ...]:
     return tuple(dict.fromkeys(paths))
 
 
+def values_schema_candidates(values_path: str) -> tuple[str, ...]:
+    """Where a Helm values file's chart schema may be, nearest first (for the adapter):
+    beside it, in a `chart/` folder beside it, or one level up (values kept above the chart).
+    """
+    folder = values_path.rsplit("/", 1)[0] if "/" in values_path else ""
+    parent = folder.rsplit("/", 1)[0] if "/" in folder else ""
+    joined = [
+        f"{folder}/values.schema.json" if folder else "values.schema.json",
+        f"{folder}/chart/values.schema.json" if folder else "chart/values.schema.json",
+    ]
+    if folder:
+        joined.append(f"{parent}/values.schema.json" if parent else "values.schema.json")
+    return tuple(dict.fromkeys(joined))
+
+
 @cache
 def builtin_schema(name: str) -> dict[str, Any]:
     """A shipped schema from `schemas/k8s/` (package data, read once)."""
