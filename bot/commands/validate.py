@@ -40,6 +40,11 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="check FILE as a shared policy file (nothing required)",
     )
+    parser.add_argument(
+        "--merged",
+        action="store_true",
+        help="also print the effective configuration (defaults and extends merged) as JSON",
+    )
     add_now_flag(parser)
     add_json_flag(parser)
     parser.set_defaults(func=run)
@@ -49,68 +54,84 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bot.commands._common import parse_instant
-    from bot.config.load import (
-        guess_repo_root,
-        read_config_bytes,
-        repo_reader,
-        repo_relative,
-        validate_text,
-    )
-    from bot.errors import ConfigError, UsageError
+    from bot.config.load import read_config_bytes
+    from bot.errors import ConfigError
 
     now = parse_instant(args.now)
     path = Path(args.file)
+    root = _root(args, path)
     try:
         data = read_config_bytes(path)
     except ConfigError as exc:
-        return _report(args, str(path), exc.problems)
-    if args.repo_root is not None:
-        root = Path(args.repo_root)
-        if not root.is_dir():
-            raise UsageError(f"--repo-root: {args.repo_root} is not a directory")
-    else:
-        root = guess_repo_root(path)
+        return _report(args, str(path), exc.problems, None)
     if args.policy:
         from bot.config.load import validate_policy_text
 
-        problems = validate_policy_text(data, str(path))
-    else:
-        problems = validate_text(
-            data,
-            str(path),
-            read_file=repo_reader(root),
-            now=now,
-            repo_path=repo_relative(path, root),
-        )
-    return _report(args, str(path), problems)
+        return _report(args, str(path), validate_policy_text(data, str(path)), None)
+    from bot.config.load import analyse, repo_reader, repo_relative
+
+    result = analyse(
+        data, str(path), read_file=repo_reader(root), now=now, repo_path=repo_relative(path, root)
+    )
+    return _report(args, str(path), list(result.problems), _in_schema_order(result.merged))
 
 
-def _report(args: argparse.Namespace, name: str, problems: list[Any]) -> int:
+def _in_schema_order(merged: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Top-level keys in the order the schema (and the docs) list them."""
+    from bot.config.schemas import load_schema
+
+    if merged is None:
+        return None
+    order = list(load_schema("config.schema.json")["properties"])
+    rank = {key: index for index, key in enumerate(order)}
+    return dict(sorted(merged.items(), key=lambda item: rank.get(item[0], len(order))))
+
+
+def _root(args: argparse.Namespace, path: Any) -> Any:
+    from pathlib import Path
+
+    from bot.config.load import guess_repo_root
+    from bot.errors import UsageError
+
+    if args.repo_root is None:
+        return guess_repo_root(path)
+    root = Path(args.repo_root)
+    if not root.is_dir():
+        raise UsageError(f"--repo-root: {args.repo_root} is not a directory")
+    return root
+
+
+def _report(
+    args: argparse.Namespace, name: str, problems: list[Any], merged: dict[str, Any] | None
+) -> int:
     from bot.commands._common import in_github_actions, print_json
 
     errors = [p for p in problems if p.severity == "error"]
     warnings = len(problems) - len(errors)
     if args.json:
-        print_json(
-            {
-                "file": name,
-                "valid": not errors,
-                "errors": len(errors),
-                "warnings": warnings,
-                "problems": [
-                    {
-                        "file": p.file,
-                        "line": p.line,
-                        "col": p.col,
-                        "severity": p.severity,
-                        "message": p.message,
-                    }
-                    for p in problems
-                ],
-            }
-        )
+        document: dict[str, Any] = {
+            "file": name,
+            "valid": not errors,
+            "errors": len(errors),
+            "warnings": warnings,
+            "problems": [
+                {
+                    "file": p.file,
+                    "line": p.line,
+                    "col": p.col,
+                    "severity": p.severity,
+                    "message": p.message,
+                }
+                for p in problems
+            ],
+        }
+        if args.merged:
+            document["merged"] = merged
+        print_json(document)
     else:
         _print_text(name, problems, len(errors), warnings, in_github_actions())
+        if args.merged and merged is not None:
+            print_json(merged)
     return 1 if errors else 0
 
 

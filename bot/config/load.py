@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from bot.config.merge import Merged, merge_layers
 from bot.config.model import Config
@@ -42,6 +43,7 @@ class Analysis:
 
     problems: tuple[Problem, ...]
     config: Config | None
+    merged: dict[str, Any] | None = None  # defaults < extended policies < the file
 
     @property
     def errors(self) -> list[Problem]:
@@ -179,7 +181,7 @@ def analyse(
     problems += _semantic(merged, now if schema_ok else None)
     if not any(p.severity == "error" for p in problems):
         config, problems = _build(merged, problems, filename)
-    return Analysis(tuple(_sorted(_dedupe(problems), filename)), config)
+    return Analysis(tuple(_sorted(_dedupe(problems), filename)), config, merged.data)
 
 
 def _semantic(merged: Merged, now: datetime | None) -> list[Problem]:

@@ -146,3 +146,18 @@ def test_no_traceback_from_the_console_script(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout
     assert f"{path}:1:1: file is not UTF-8" in result.stdout
+
+
+def test_merged_shows_the_effective_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "shared").mkdir()
+    _write(tmp_path, "incident: {assignees: [oncall]}\n", "shared/p.yml")
+    path = _write(tmp_path, GOOD + "extends: shared/p.yml\n")
+    code = main(["validate", "--json", "--merged", "--repo-root", str(tmp_path), str(path)])
+    assert code == 0
+    merged = json.loads(capsys.readouterr().out)["merged"]
+    assert list(merged)[:2] == ["version", "trains"]
+    assert merged["incident"] == {"labels": ["incident", "release-train"], "assignees": ["oncall"]}
+    assert merged["cutover"] == {"timezone": "UTC"}
+    assert "extends" not in merged
