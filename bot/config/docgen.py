@@ -28,8 +28,10 @@ Check a file with `release-train validate [FILE]`: it prints every problem as
 `FILE:LINE:COL: message` (warnings as `FILE:LINE:COL: warning: message`) and exits 1 on any
 error. `--merged` also prints the effective configuration (defaults and `extends:` merged
 in), `--policy` checks a shared policy file on its own, `--json` prints a JSON report, and
-`--now ISO` sets the time used by the freeze warning. Editors get completion and hover text from `schemas/config.schema.json` (for example
-with a `# yaml-language-server: $schema=...` comment); shared policy files validate against
+`--now ISO` sets the time used by the freeze warning.
+
+Editors get completion and hover text from `schemas/config.schema.json` (for example with a
+`# yaml-language-server: $schema=...` comment); shared policy files validate against
 `schemas/policy.schema.json`, the same shape with nothing required.
 
 ## How the file is put together
