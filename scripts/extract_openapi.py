@@ -148,6 +148,19 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
 
 # `discriminator` is a hint for code generators; `oneOf` still decides. It is dropped
 # because validators apply it strictly (and GitHub's maps a JSON array by `type`).
+# Webhook payload schemas (``x-webhooks``) for the events the sandbox delivers.
+WEBHOOKS: tuple[str, ...] = (
+    "check-run-completed", "check-run-created", "check-run-requested-action",
+    "check-run-rerequested", "check-suite-completed", "check-suite-requested",
+    "check-suite-rerequested", "deployment-created", "deployment-status-created",
+    "installation-created", "installation-deleted", "issue-comment-created",
+    "issue-comment-edited", "issue-comment-deleted", "issues-opened", "issues-closed",
+    "issues-labeled", "issues-unlabeled", "pull-request-opened", "pull-request-closed",
+    "pull-request-reopened", "pull-request-edited", "pull-request-labeled",
+    "pull-request-unlabeled", "pull-request-synchronize", "pull-request-review-submitted",
+    "pull-request-review-dismissed", "push", "status",
+)  # fmt: skip
+
 _PROSE = ("description", "summary", "externalDocs", "x-github", "tags", "discriminator")
 _DROP_ALWAYS = ("examples", "example")
 
@@ -197,10 +210,16 @@ def extract(spec: dict[str, Any]) -> dict[str, Any]:
         kept = _strip(operation)
         kept["operationId"] = operation.get("operationId", "")
         paths.setdefault(path, {})[method] = kept
+    hooks: dict[str, Any] = {}
+    for name in WEBHOOKS:
+        if name in spec.get("x-webhooks", {}):
+            hooks[name] = _strip(spec["x-webhooks"][name])
+        else:
+            missing.append(f"webhook {name}")
     if missing:
         print("not in the description (skipped): " + ", ".join(missing), file=sys.stderr)
     components: dict[str, dict[str, Any]] = {}
-    pending = sorted(_refs(paths))
+    pending = sorted(_refs(paths) | _refs(hooks))
     seen: set[str] = set()
     while pending:
         ref = pending.pop()
@@ -215,6 +234,7 @@ def extract(spec: dict[str, Any]) -> dict[str, Any]:
         "openapi": spec["openapi"],
         "info": {"title": "GitHub REST subset (sandbox)", "version": spec["info"]["version"]},
         "paths": paths,
+        "x-webhooks": hooks,
         "components": {kind: dict(sorted(v.items())) for kind, v in sorted(components.items())},
     }
 

@@ -411,9 +411,11 @@ def push_commit(
 def deployment_payload(
     deployment: JSON, repository: JSON, sender: JSON | None, installation_id: int | None
 ) -> JSON:
-    """`deployment` event (action `created`)."""
+    """`deployment` event (action `created`); no Actions workflow made it."""
     out = _envelope("created", repository, sender, installation_id)
     out["deployment"] = deployment
+    out["workflow"] = None
+    out["workflow_run"] = None
     return out
 
 

@@ -101,6 +101,31 @@ def validate_response(method: str, path_template: str, status: int, body: Any) -
         )
 
 
+def webhooks() -> list[str]:
+    """Names of the webhook payload schemas in the subset (``pull-request-opened``...)."""
+    return sorted(document().get("x-webhooks", {}))
+
+
+def webhook_name(event: str, action: str | None) -> str:
+    """``("pull_request_review", "submitted")`` -> ``"pull-request-review-submitted"``."""
+    return "-".join(p.replace("_", "-") for p in (event, action) if p)
+
+
+def validate_webhook(event: str, action: str | None, payload: Any) -> None:
+    """Raise SchemaMismatch unless a webhook payload matches GitHub's published schema."""
+    name = webhook_name(event, action)
+    if name not in document().get("x-webhooks", {}):
+        raise KeyError(f"webhook {name} is not in the OpenAPI subset")
+    pointer = _pointer("x-webhooks", name, "post", "requestBody", "content", "application/json")
+    errors = list(_validator(f"{pointer}/schema").iter_errors(payload))
+    if errors:
+        raise SchemaMismatch(
+            f"webhook {name}: "
+            + "; ".join(_describe(e) for e in errors[:3])
+            + f" ({len(errors)} error(s))"
+        )
+
+
 def _describe(error: ValidationError) -> str:
     """Where and what, descending into anyOf/oneOf branches for the deepest reasons."""
     leaves = [error]

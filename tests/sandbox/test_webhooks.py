@@ -261,7 +261,7 @@ def test_deployment_payloads_shape() -> None:
     )
     _check_shape(built, "deployment_status", "created")
     deployments = json.loads((EXAMPLES / "deployment.json").read_text())
-    dep = next(e for e in deployments if "workflow" not in e)
+    dep = next(e for e in deployments if "workflow" in e)
     built = webhooks.deployment_payload(dep["deployment"], dep["repository"], dep["sender"], 5)
     assert _keys(built) == _keys(dep) | {"installation"}
 
