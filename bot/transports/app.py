@@ -13,28 +13,23 @@ import json
 import logging
 import threading
 import time
-import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 
 from bot.errors import ExternalError
-from bot.transports import routing, signature
 from bot.transports.auth import AppAuth
 from bot.transports.logging import Redactor, configure
 from bot.transports.metrics import Metrics
 from bot.transports.result import ResultView, view
 from bot.transports.scheduler import CONFIG_PATH, Scheduler, discover
 from bot.transports.settings import Settings
-from bot.transports.worker import Job, Trigger, Worker
+from bot.transports.webhook import MAX_BODY, SeenDeliveries, WebhookEndpoint
+from bot.transports.worker import Job, Worker
 
-MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
-SEEN_CAPACITY = 10_000
 LOG = logging.getLogger("release_train.app")
 
 
@@ -52,28 +47,6 @@ class ReconcileRequest:
 
 Reconciler = Callable[[ReconcileRequest], object]
 Clock = Callable[[], datetime]
-
-
-class SeenDeliveries:
-    """A bounded LRU of delivery ids: `add` is True the first time an id is seen."""
-
-    def __init__(self, capacity: int = SEEN_CAPACITY) -> None:
-        self._capacity = capacity
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def add(self, delivery: str) -> bool:
-        with self._lock:
-            if delivery in self._ids:
-                self._ids.move_to_end(delivery)
-                return False
-            self._ids[delivery] = None
-            if len(self._ids) > self._capacity:
-                self._ids.popitem(last=False)
-            return True
-
-    def __len__(self) -> int:
-        return len(self._ids)
 
 
 def github_reconciler(
@@ -223,82 +196,6 @@ def _json(code: int, /, **body: Any) -> Response:
     return Response(json.dumps(body), status=code, mimetype="application/json")
 
 
-def _read_body(limit: int) -> bytes | None:
-    """The raw body, or None when it exceeds `limit` (checked while reading)."""
-    if request.content_length is not None and request.content_length > limit:
-        return None
-    chunks, size = [], 0
-    stream = request.stream
-    while chunk := stream.read(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _payload(body: bytes) -> dict[str, Any] | None:
-    """JSON from the body (application/json or GitHub's form encoding), None if invalid."""
-    text: str | bytes = body
-    if request.mimetype == "application/x-www-form-urlencoded":
-        values = parse_qs(body.decode("utf-8", "replace")).get("payload")
-        if not values:
-            return None
-        text = values[0]
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
-def _handle_webhook(rt: Runtime) -> Response:
-    event = request.headers.get("X-GitHub-Event", "")
-    delivery = request.headers.get("X-GitHub-Delivery", "") or f"local-{uuid.uuid4()}"
-    extra: dict[str, Any] = {"delivery": delivery, "event": event}
-    body = _read_body(MAX_BODY)
-    if body is None:
-        rt.metrics.delivery(event, "too_large")
-        LOG.warning("delivery refused: body over %d bytes", MAX_BODY, extra=extra)
-        return _json(413, status="refused", reason="payload too large")
-    header = request.headers.get("X-Hub-Signature-256")
-    if not signature.verify(rt.settings.webhook_secret, body, header):
-        rt.metrics.delivery(event, "unauthorized")
-        reason = "missing X-Hub-Signature-256" if not header else "bad signature"
-        LOG.warning("delivery refused: %s", reason, extra=extra)
-        return _json(401, status="refused", reason=reason)
-    if not rt.seen.add(delivery):
-        rt.metrics.delivery(event, "duplicate")
-        LOG.info("duplicate delivery ignored", extra=extra)
-        return _json(202, status="duplicate", delivery=delivery)
-    payload = _payload(body)
-    if payload is None:
-        rt.metrics.delivery(event, "bad_payload")
-        return _json(400, status="refused", reason="payload is not a JSON object")
-    return _dispatch(rt, event, delivery, payload, extra)
-
-
-def _dispatch(
-    rt: Runtime, event: str, delivery: str, payload: dict[str, Any], extra: dict[str, Any]
-) -> Response:
-    extra |= routing.delivery_summary(event, payload)
-    change = routing.installation_change(event, payload)
-    if change is not None:
-        for repo in change.added:
-            rt.scheduler.watch(repo, change.installation_id)
-        for repo in change.removed:
-            rt.scheduler.unwatch(repo)
-    where = routing.route(event, payload, bot_login=rt.bot_login)
-    if where.repo is None:
-        rt.metrics.delivery(event, "ignored")
-        LOG.info("delivery ignored: %s", where.reason, extra=extra)
-        return _json(202, status="ignored", reason=where.reason)
-    rt.worker.submit(Trigger(where.repo, where.installation_id, delivery, event))
-    rt.metrics.delivery(event, "queued")
-    LOG.info("delivery queued", extra=extra | {"repo": where.repo})
-    return _json(202, status="queued", repository=where.repo)
-
-
 def create_app(
     settings: Settings,
     *,
@@ -322,10 +219,7 @@ def create_app(
     app = Flask("release_train")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.extensions["release_train"] = rt
-
-    @app.post("/webhook")
-    def webhook() -> Response:
-        return _handle_webhook(rt)
+    app.wsgi_app = WebhookEndpoint(rt, app.wsgi_app)  # type: ignore[method-assign]
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -137,10 +137,15 @@ class Worker:
             existing = self._pending.get(repo)
             if existing is None:
                 self._pending[repo] = entry
+                self._on_depth(len(self._pending))
+                self._cond.notify()
             else:
+                due = existing.due
                 existing.merge(entry)
-            self._on_depth(len(self._pending))
-            self._cond.notify_all()
+                # A merge that leaves the due time as it was changes nothing a waiting
+                # thread could act on: do not wake them (bursts stay cheap).
+                if existing.due < due:
+                    self._cond.notify()
 
     def _take(self) -> tuple[str, _Entry] | None:
         """Wait for the earliest due entry whose repository is not running."""

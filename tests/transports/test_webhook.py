@@ -12,8 +12,9 @@ import pytest
 from flask import Flask
 from transport_kit import SECRET, WEBHOOKS, Recorder, example, examples, signed_headers
 
-from bot.transports.app import MAX_BODY, create_app, runtime
+from bot.transports.app import create_app, runtime
 from bot.transports.settings import Settings
+from bot.transports.webhook import MAX_BODY
 
 
 def post(app: Flask, event: str, payload: dict[str, Any], **kw: Any) -> Any:

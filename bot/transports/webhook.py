@@ -1,0 +1,199 @@
+"""`POST /webhook` as a plain WSGI endpoint in front of the Flask app.
+
+The hot path of the server is small and the same for every delivery, so it skips Flask's
+request context: read the body (bounded), verify the signature, drop duplicates, parse,
+route, hand the repository to the worker, answer 202. Every other path falls through to
+Flask. `handle` is plain values in, `(status, body)` out; `WebhookEndpoint` is the WSGI
+shell around it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from bot.transports import routing, signature
+from bot.transports.worker import Trigger
+
+if TYPE_CHECKING:
+    from bot.transports.app import Runtime
+
+MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+SEEN_CAPACITY = 10_000
+PATH = "/webhook"
+LOG = logging.getLogger("release_train.app")
+REASONS = {
+    200: "OK",
+    202: "Accepted",
+    400: "Bad Request",
+    401: "Unauthorized",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+}
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class SeenDeliveries:
+    """A bounded LRU of delivery ids: `add` is True the first time an id is seen."""
+
+    def __init__(self, capacity: int = SEEN_CAPACITY) -> None:
+        self._capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, delivery: str) -> bool:
+        with self._lock:
+            if delivery in self._ids:
+                self._ids.move_to_end(delivery)
+                return False
+            self._ids[delivery] = None
+            if len(self._ids) > self._capacity:
+                self._ids.popitem(last=False)
+            return True
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+def read_body(stream: IO[bytes], length: int | None, limit: int) -> bytes | None:
+    """The raw body, or None when it exceeds `limit` (declared, or found while reading).
+
+    With a Content-Length exactly that many bytes are read; without one (chunked), the
+    server's input stream is read to its end.
+    """
+    if length is not None and length > limit:
+        return None
+    chunks, size = [], 0
+    while length is None or size < length:
+        want = 64 * 1024 if length is None else min(64 * 1024, length - size)
+        chunk = stream.read(want)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_payload(body: bytes, mimetype: str) -> dict[str, Any] | None:
+    """JSON from the body (application/json or GitHub's form encoding), None if invalid."""
+    text: str | bytes = body
+    if mimetype == "application/x-www-form-urlencoded":
+        values = parse_qs(body.decode("utf-8", "replace")).get("payload")
+        if not values:
+            return None
+        text = values[0]
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def handle(
+    rt: Runtime, headers: Mapping[str, str], body: bytes | None, mimetype: str
+) -> tuple[int, dict[str, Any]]:
+    """One delivery: `headers` with lower-case names, `body` None when it was too large."""
+    event = headers.get("x-github-event", "")
+    delivery = headers.get("x-github-delivery", "") or f"local-{uuid.uuid4()}"
+    extra: dict[str, Any] = {"delivery": delivery, "event": event}
+    if body is None:
+        rt.metrics.delivery(event, "too_large")
+        LOG.warning("delivery refused: body over %d bytes", MAX_BODY, extra=extra)
+        return 413, {"status": "refused", "reason": "payload too large"}
+    header = headers.get("x-hub-signature-256")
+    if not signature.verify(rt.settings.webhook_secret, body, header):
+        rt.metrics.delivery(event, "unauthorized")
+        reason = "missing X-Hub-Signature-256" if not header else "bad signature"
+        LOG.warning("delivery refused: %s", reason, extra=extra)
+        return 401, {"status": "refused", "reason": reason}
+    if not rt.seen.add(delivery):
+        rt.metrics.delivery(event, "duplicate")
+        LOG.info("duplicate delivery ignored", extra=extra)
+        return 202, {"status": "duplicate", "delivery": delivery}
+    payload = parse_payload(body, mimetype)
+    if payload is None:
+        rt.metrics.delivery(event, "bad_payload")
+        return 400, {"status": "refused", "reason": "payload is not a JSON object"}
+    return dispatch(rt, event, delivery, payload, extra)
+
+
+def dispatch(
+    rt: Runtime, event: str, delivery: str, payload: dict[str, Any], extra: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
+    """Route a verified delivery: follow installation changes, queue or ignore."""
+    if LOG.isEnabledFor(logging.INFO):
+        extra |= routing.delivery_summary(event, payload)
+    change = routing.installation_change(event, payload)
+    if change is not None:
+        for repo in change.added:
+            rt.scheduler.watch(repo, change.installation_id)
+        for repo in change.removed:
+            rt.scheduler.unwatch(repo)
+    where = routing.route(event, payload, bot_login=rt.bot_login)
+    if where.repo is None:
+        rt.metrics.delivery(event, "ignored")
+        LOG.info("delivery ignored: %s", where.reason, extra=extra)
+        return 202, {"status": "ignored", "reason": where.reason}
+    rt.worker.submit(Trigger(where.repo, where.installation_id, delivery, event))
+    rt.metrics.delivery(event, "queued")
+    LOG.info("delivery queued", extra=extra | {"repo": where.repo})
+    return 202, {"status": "queued", "repository": where.repo}
+
+
+def _headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        key[5:].replace("_", "-").lower(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_X_")
+    }
+
+
+def _length(environ: Mapping[str, Any]) -> int | None:
+    raw = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if raw.isdigit():
+        return int(raw)
+    # No length: a chunked body the server has de-chunked, or no body at all (PEP 3333).
+    return None if environ.get("wsgi.input_terminated") else 0
+
+
+class WebhookEndpoint:
+    """WSGI middleware: serves `POST /webhook`, passes everything else to `fallback`."""
+
+    def __init__(self, rt: Runtime, fallback: WSGIApp) -> None:
+        self.rt = rt
+        self.fallback = fallback
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != PATH:
+            return self.fallback(environ, start_response)
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _respond(
+                start_response,
+                405,
+                {"status": "refused", "reason": "POST only"},
+                [("Allow", "POST")],
+            )
+        body = read_body(environ["wsgi.input"], _length(environ), MAX_BODY)
+        mimetype = str(environ.get("CONTENT_TYPE", "")).split(";")[0].strip().lower()
+        code, doc = handle(self.rt, _headers(environ), body, mimetype)
+        extra = [("Connection", "close")] if body is None else []
+        return _respond(start_response, code, doc, extra)
+
+
+def _respond(
+    start_response: Callable[..., Any], code: int, doc: dict[str, Any], extra: list[tuple[str, str]]
+) -> list[bytes]:
+    data = json.dumps(doc).encode()
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    start_response(f"{code} {REASONS.get(code, '')}".strip(), headers + extra)
+    return [data]
