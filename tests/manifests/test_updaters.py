@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.manifests import Bump, bump_text, find_images, plan_text
+from bot.core.manifests import Bump, bump_text, find_images, plan_many, plan_text
 from bot.errors import ConfigError
 
 from .support import (
@@ -257,8 +257,38 @@ def test_skim_gives_the_same_result_on_the_corpus() -> None:
 
 
 def test_flow_style_is_kept() -> None:
-    text = "spec:\n  containers: [{name: main, image: ghcr.io/a/b:1.0.0}, {name: side, image: a/c}]\n"
+    text = (
+        "spec:\n  containers: [{name: main, image: ghcr.io/a/b:1.0.0}, {name: side, image: a/c}]\n"
+    )
     new = bump(text, Bump("ghcr.io/a/b", tag="1.1.0"))
     assert new == text.replace("b:1.0.0", "b:1.1.0")
     new = bump(text, Bump("a/c", tag="2"))
     assert new == text.replace("image: a/c}", 'image: "a/c:2"}')
+
+
+def test_plan_many_bumps_several_images_in_one_pass() -> None:
+    text = read(TRICKY / "multi-doc.yaml")
+    bumps = [Bump("ghcr.io/acme/api", tag="1.3.0"), Bump("ghcr.io/acme/report", tag="2024.06.01")]
+    result = plan_many(text, bumps, filename="m.yaml")
+    one = bump_text(text, bumps[0])[0]
+    assert result.text == bump_text(one, bumps[1])[0]
+    assert [e.line for e in result.edits] == [12, 16, 36]
+    assert_only_edited_lines_changed(text, result.text, list(result.edits))
+    skimmed = plan_many(text, bumps, filename="m.yaml", skim=True)
+    assert skimmed.text == result.text
+
+
+def test_plan_many_yaml_paths_belong_to_their_image() -> None:
+    text = "a:\n  version: 1.0.0\nb:\n  version: 1.0.0\n"
+    result = plan_many(
+        text,
+        [Bump("x/a", tag="2.0.0"), Bump("x/b", tag="3.0.0")],
+        yaml_paths={"x/a": ["a.version"], "x/b": ["b.version"]},
+    )
+    assert result.text == "a:\n  version: 2.0.0\nb:\n  version: 3.0.0\n"
+
+
+def test_plan_many_refuses_two_values_for_one_place() -> None:
+    text = "image: nginx:1.0\n"
+    with pytest.raises(ConfigError, match="disagree"):
+        plan_many(text, [Bump("nginx", tag="1.1"), Bump("docker.io/library/nginx", tag="1.2")])

@@ -4,7 +4,7 @@ workloads, Argo CD Applications, configured YAML paths)."""
 
 from __future__ import annotations
 
-from bot.core.manifests.engine import bump_text, find_images, plan_text, set_value
+from bot.core.manifests.engine import bump_text, find_images, plan_many, plan_text, set_value
 from bot.core.manifests.image import (
     ImageRef,
     format_image,
@@ -25,6 +25,7 @@ __all__ = [
     "format_image",
     "normalize_repository",
     "parse_image",
+    "plan_many",
     "plan_text",
     "same_repository",
     "set_value",

@@ -7,7 +7,7 @@ and the result is parsed again to prove every changed value reads back as intend
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from bot.core.manifests import argocd, helm, kustomize, workloads, yaml_path
 from bot.core.manifests.locate import (
@@ -45,7 +45,7 @@ def sites_of(docs: Sequence[Doc], yaml_paths: Sequence[str] = ()) -> list[Site]:
 
 
 def _conflict(change: Change, other: Change, filename: str) -> ConfigError:
-    message = f"{change.path}: two updaters disagree ({other.new!r} vs {change.new!r})"
+    message = f"{change.path}: two bumps or updaters disagree ({other.new!r} vs {change.new!r})"
     return ConfigError(Problem(message, filename, change.line, change.col))
 
 
@@ -134,12 +134,52 @@ def _unique(changes: list[Change]) -> list[Change]:
     return out
 
 
-def _mentions(image: str) -> Callable[[str], bool]:
-    """A quick test that a document's text can hold this image at all: every spelling of a
-    repository (``nginx``, ``docker.io/library/nginx``, a Helm registry/repository split, a
-    kustomize name or newName) contains its last path component."""
-    pattern = re.compile(re.escape(image.rstrip("/").rsplit("/", 1)[-1]), re.IGNORECASE)
+def _mentions(images: Sequence[str]) -> Callable[[str], bool]:
+    """A quick test that a document's text can hold one of these images at all: every
+    spelling of a repository (``nginx``, ``docker.io/library/nginx``, a Helm
+    registry/repository split, a kustomize name or newName) contains its last path component."""
+    names = sorted({image.rstrip("/").rsplit("/", 1)[-1] for image in images})
+    pattern = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE)
     return lambda chunk: pattern.search(chunk) is not None
+
+
+def plan_many(
+    text: str,
+    bumps: Sequence[Bump],
+    *,
+    filename: str = "",
+    yaml_paths: Mapping[str, Sequence[str]] | None = None,
+    skim: bool = False,
+) -> BumpResult:
+    """Apply several bumps to one text in one pass (one parse, one splice, one check).
+
+    `yaml_paths` maps a bump's `image` to the extra YAML paths configured for it. Two bumps
+    that would write different values into the same place raise ConfigError.
+
+    Every document is parsed, so a broken one anywhere fails the call. With `skim`, the
+    documents of a multi-document file whose text cannot name any of the images are skipped
+    unparsed (much faster on large streams; a broken document elsewhere then goes unnoticed).
+    """
+    paths_for = yaml_paths or {}
+    problems = [Problem(f"{b.image}: {p}", filename) for b in bumps for p in b.problems()]
+    if problems:
+        raise ConfigError(problems)
+    any_paths = any(paths_for.get(b.image) for b in bumps)
+    wanted = _mentions([b.image for b in bumps]) if skim and bumps and not any_paths else None
+    docs = parse(text, filename, wanted=wanted)
+    matched: list[Site] = []
+    changes: list[Change] = []
+    for bump in bumps:
+        sites = [s for s in sites_of(docs, paths_for.get(bump.image, ())) if s.matches(bump)]
+        matched += sites
+        changes += [change for site in sites for change in site.planner(bump)]
+    changes = _unique(changes)
+    reports = tuple(s.report() for s in matched)
+    if not changes:
+        return BumpResult(text, (), reports)
+    new_text = splice(text, changes, filename)
+    _verify(new_text, changes, filename)
+    return BumpResult(new_text, tuple(_edits(changes, filename)), reports)
 
 
 def plan_text(
@@ -151,23 +191,9 @@ def plan_text(
     skim: bool = False,
 ) -> BumpResult:
     """Bump `bump.image` everywhere in `text`; also report every site that matched.
-
-    Every document is parsed, so a broken one anywhere fails the call. With `skim`, the
-    documents of a multi-document file whose text cannot name the image are skipped unparsed
-    (much faster on large streams; a broken document elsewhere then goes unnoticed).
-    """
-    problems = bump.problems()
-    if problems:
-        raise ConfigError([Problem(p, filename) for p in problems])
-    wanted = _mentions(bump.image) if skim and not yaml_paths else None
-    docs = parse(text, filename, wanted=wanted)
-    sites = [s for s in sites_of(docs, yaml_paths) if s.matches(bump)]
-    changes = _unique([change for site in sites for change in site.planner(bump)])
-    if not changes:
-        return BumpResult(text, (), tuple(s.report() for s in sites))
-    new_text = splice(text, changes, filename)
-    _verify(new_text, changes, filename)
-    return BumpResult(new_text, tuple(_edits(changes, filename)), tuple(s.report() for s in sites))
+    `skim` as in `plan_many`."""
+    paths = {bump.image: yaml_paths} if yaml_paths else None
+    return plan_many(text, [bump], filename=filename, yaml_paths=paths, skim=skim)
 
 
 def bump_text(
