@@ -81,6 +81,8 @@ def _exercise(sb: Sandbox) -> None:
         gh.rest.checks.update("acme", "shop", run["id"], conclusion="success")
         gh.rest.checks.rerequest_run("acme", "shop", run["id"])
         request_action(sb.server, run["id"], "hold", "rm-dave")
+        gh.rest.repos.create_commit_status("acme", "shop", head or "", state="success",
+                                           context="release-train")  # fmt: skip
         dep = gh.request("POST", "/repos/acme/shop/deployments",
                          json={"ref": "main", "environment": "staging",
                                "required_contexts": []}).json()  # fmt: skip
@@ -106,6 +108,7 @@ def test_events_arrive_signed_and_shaped_like_githubs(live: tuple[Sandbox, Recei
         ("check_run", "created"), ("check_run", "completed"), ("check_run", "rerequested"),
         ("check_run", "requested_action"),
         ("check_suite", "completed"), ("push", None), ("deployment_status", "created"),
+        ("status", None),
     ]  # fmt: skip
     missing = [w for w in wanted if w not in seen]
     assert not missing, f"not delivered: {missing}; got {sorted(seen, key=str)}"

@@ -77,6 +77,7 @@ CASES = [
     pytest.param("push", None, marks=ORG_NULL),
     ("deployment", "created"),
     ("deployment_status", "created"),
+    ("status", None),
 ]
 
 
