@@ -235,3 +235,10 @@ def test_reconcile_results_steer_the_scheduler(settings: Settings) -> None:
         assert 'release_train_reconciles_total{outcome="problem"} 1.0' in text
     finally:
         rt.close()
+
+
+def test_get_on_the_webhook_path_is_405_and_other_paths_reach_flask(app: Flask) -> None:
+    client = app.test_client()
+    response = client.get("/webhook")
+    assert response.status_code == 405 and response.headers["Allow"] == "POST"
+    assert client.get("/no-such-page").status_code == 404
