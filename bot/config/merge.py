@@ -55,9 +55,11 @@ def _merge(lower: Any, upper: Any, path: Path_, doc: YamlDoc, origins: dict[Path
     if not (isinstance(lower, dict) and isinstance(upper, dict)):
         _claim(path, doc, origins)
         return upper
+    # Pin every child of `lower` to the layer that wrote it before `path` is re-claimed by
+    # `doc`, so children that `doc` does not replace keep pointing into their own file.
     for key in lower:
-        if key not in upper:
-            sub = (*path, key)
+        sub = (*path, key)
+        if sub not in origins:
             pinned = _lookup(origins, sub)
             if pinned is not None:
                 origins[sub] = pinned
