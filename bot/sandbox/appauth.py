@@ -10,7 +10,9 @@ GitHub does: RS256 over the App's public key, ``iss`` = the App id (or its clien
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.sandbox.http import ApiError
@@ -90,6 +92,15 @@ def ensure_app(store: Store, *, owner: str | None = None) -> dict[str, Any]:
 def private_key_pem(store: Store) -> str:
     """The App's private key, PEM, for the bot's ``AppAuthStrategy``."""
     return str(ensure_app(store)["private_key_pem"])
+
+
+def write_private_key(store: Store, path: Path) -> Path:
+    """Save the App's private key (mode 0600), as GitHub's downloaded ``.pem``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(private_key_pem(store))
+    return path
 
 
 def app_id(store: Store) -> int:

@@ -101,3 +101,13 @@ def test_the_key_survives_a_restart(tmp_path: Any) -> None:
         assert appauth.private_key_pem(again.store) == key
         with app_client(again, key) as gh:
             assert gh.rest.apps.get_authenticated().json()["id"] == APP_ID
+
+
+def test_the_private_key_can_be_saved_like_a_downloaded_pem(
+    sandbox: Sandbox, tmp_path: Any
+) -> None:
+    path = appauth.write_private_key(sandbox.store, tmp_path / "keys" / "app.pem")
+    assert path.read_text().startswith("-----BEGIN RSA PRIVATE KEY-----")
+    assert path.stat().st_mode & 0o777 == 0o600
+    with app_client(sandbox, path.read_text()) as gh:
+        assert gh.rest.apps.get_authenticated().json()["slug"] == "release-train"
