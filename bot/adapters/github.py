@@ -87,6 +87,23 @@ class GitHubPort(Protocol):
     def react(self, comment_id: int, content: str) -> None: ...
 
 
+RETRIES = 3
+MAX_WAIT = 5.0
+
+
+def _retry_after(response: Any) -> float | None:
+    """Seconds to wait before retrying, or None when the answer is final."""
+    status = int(response.status_code)
+    if status in (500, 502, 503, 504):
+        return 0.2
+    if status in (403, 429):
+        header = response.headers.get("retry-after")
+        text = response.text.lower() if status == 403 else "rate limit"
+        if header is not None or "secondary rate limit" in text:
+            return float(header or 1)
+    return None
+
+
 def blob_sha(text: str) -> str:
     """Git's object id of a blob with this UTF-8 content."""
     data = text.encode("utf-8")
@@ -134,7 +151,9 @@ class GitHubClient:
     def __enter__(self) -> GitHubClient:
         from githubkit import GitHub
 
-        self._gh = GitHub(self.token, base_url=self.api_url, http_cache=False)
+        self._gh = GitHub(
+            self.token, base_url=self.api_url, http_cache=False, auto_retry=False, timeout=30
+        )
         self._gh.__enter__()
         return self
 
@@ -143,7 +162,18 @@ class GitHubClient:
 
     # -- transport ---------------------------------------------------------------------
 
-    def _call(self, method: str, url: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, url: str, *, retry: bool = True, **kwargs: Any) -> Any:
+        """One request; 5xx and secondary rate limits are retried (a few times, honouring
+        Retry-After) unless `retry` is False (a write that must not be repeated blindly)."""
+        for attempt in range(RETRIES + 1):
+            response = self._once(method, url, **kwargs)
+            wait = _retry_after(response)
+            if wait is None or not retry or attempt == RETRIES:
+                return response
+            self._sleep(min(wait, MAX_WAIT) * (attempt + 1))
+        return response  # pragma: no cover - the loop always returns
+
+    def _once(self, method: str, url: str, **kwargs: Any) -> Any:
         from githubkit.exception import GitHubException, RequestFailed
 
         if method != "GET":
@@ -436,14 +466,19 @@ class GitHubClient:
         """Comment unless a comment carrying `key` exists (crash-safe once-only)."""
         from bot.core.actions import marker
 
-        if key in self.comment_keys():
-            return False
         url = self._repo_url(f"/issues/{issue}/comments")
-        response = self._call("POST", url, json={"body": f"{body}\n\n{marker(key)}"})
-        if response.status_code != 201:
-            raise self._fail(response, f"comment on #{issue}")
-        self.comment_keys().add(key)
-        return True
+        for _ in range(RETRIES):
+            if key in self.comment_keys():
+                return False
+            payload = {"body": f"{body}\n\n{marker(key)}"}
+            response = self._call("POST", url, retry=False, json=payload)
+            if response.status_code == 201:
+                self.comment_keys().add(key)
+                return True
+            if _retry_after(response) is None:
+                break
+            self._keys = None  # it may have been made after all: look before trying again
+        raise self._fail(response, f"comment on #{issue}")
 
     def add_labels(self, issue: int, labels: list[str]) -> None:
         url = self._repo_url(f"/issues/{issue}/labels")

@@ -300,7 +300,8 @@ def _departed_view(
     if pr.state != "open":
         events.append("merge" if pr.merged else "abort")
         if pr.merged:
-            return _transition(replace(record, merge_sha=pr.head_sha), MERGED, ctx.now), []
+            merged = replace(record, merge_sha=pr.merge_commit_sha or pr.head_sha)
+            return _transition(merged, MERGED, ctx.now), []
         return abort(record, "train PR closed by hand", ctx.now), []
     if record.release_branch not in ctx.world.branches:
         events.append("abort")

@@ -42,6 +42,7 @@ class PullRequest:
     fork: bool = False
     html_url: str = ""
     updated_at: str = ""
+    merge_commit_sha: str = ""
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> PullRequest:
@@ -64,6 +65,7 @@ class PullRequest:
             fork=bool(head_repo and base_repo and head_repo != base_repo),
             html_url=str(raw.get("html_url") or ""),
             updated_at=str(raw.get("updated_at") or ""),
+            merge_commit_sha=str(raw.get("merge_commit_sha") or "") if raw.get("merged") else "",
         )
 
 

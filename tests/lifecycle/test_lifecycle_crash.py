@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from lifecycle_sandbox import REPO, Story, board_three, new_story, start_time
 
 from bot.core import actions as act
@@ -48,3 +49,50 @@ def test_crash_after_comments_and_after_departure_side_effects(sandbox) -> None:
         "GET", f"/repos/{REPO}/pulls/{train_pr['number']}/files", as_user="rm-dave"
     )
     assert {f["filename"] for f in files} == {"app.txt", "a.txt", "b.txt"}
+
+
+@pytest.mark.parametrize("seed", [11, 23, 47, 90])
+def test_the_story_survives_injected_faults(sandbox, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """5xx before and after writes, secondary rate limits: retried now or next reconcile,
+    and the end is the same as without faults, with nothing said twice."""
+    from bot.sandbox.faults import FaultPlan, install, uninstall
+
+    t0 = start_time()
+    story = new_story(sandbox, t0)
+    a, b, c = board_three(story)
+    plan = FaultPlan(seed=seed, probability=0.12, kinds=(500, 502, "after", "secondary_rate_limit"))
+    injector = install(sandbox.server, plan)
+
+    def settle(at: datetime) -> None:
+        for _ in range(12):
+            if not story.reconcile(at).problems:
+                return
+        raise AssertionError("still failing after 12 reconciles")
+
+    settle(t0)
+    settle(t0 + timedelta(minutes=2))
+    uninstall(sandbox.server)
+    train_pr = story.open_train_pr()
+    story.green(train_pr["head"]["sha"])
+    story.kit.review(REPO, train_pr["number"], "rm-dave", "APPROVE")
+    install(sandbox.server, plan)
+    settle(t0 + timedelta(minutes=3))
+    settle(t0 + timedelta(minutes=4))
+    uninstall(sandbox.server)
+
+    assert injector.injected, "the plan injected no fault"
+    assert story.pull(train_pr["number"])["merged"] is True
+    keys = [
+        body.rsplit("release-train:key=", 1)[1]
+        for number in (a, b, c, train_pr["number"])
+        for body in (x["body"] for x in story.comments(number))
+        if "release-train:key=" in body
+    ]
+    assert len(keys) == len(set(keys)), sorted(keys)
+    for number in (a, b):
+        bodies = [x["body"] for x in story.comments(number)]
+        assert sum("boarded train" in body for body in bodies) == 1
+        assert sum("Shipped in release train" in body for body in bodies) == 1
+    assert sum("missed train" in x["body"] for x in story.comments(c)) == 1
+    parents = [e.split("\x00")[0].split()[1:] for e in story.ledger_log()]
+    assert all(len(p) <= 1 for p in parents)
