@@ -274,6 +274,13 @@ class GitStore:
             args += ["-p", parent]
         return self.run(repo, *args, input=message.encode(), env=env)[1].decode().strip()
 
+    def valid_ref_name(self, ref: str) -> bool:
+        """Whether git accepts `ref` as a reference name (`git check-ref-format`)."""
+        if ref.startswith("-"):
+            return False
+        proc = subprocess.run(["git", "check-ref-format", ref], capture_output=True, check=False)
+        return proc.returncode == 0
+
     def update_ref(self, repo: str, ref: str, new: str, old: str | None) -> None:
         """Compare-and-swap: move `ref` to `new` only if it is at `old` (None: must not exist)."""
         code, _ = self.run(repo, "update-ref", "--no-deref", ref, new, old or ZERO, ok=(0, 1, 128))

@@ -228,8 +228,9 @@ class Router:
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The best route: the one with the most literal characters wins over generic ones."""
         best: tuple[int, Route, dict[str, str]] | None = None
+        method = "GET" if method.upper() == "HEAD" else method.upper()
         for route in self.routes:
-            if route.method != method.upper():
+            if route.method != method:
                 continue
             found = route.regex.fullmatch(path)
             if found is None:

@@ -258,7 +258,7 @@ class Server:
         except GitError as exc:
             log.error("sandbox: git failed: %s", exc)
             raise ApiError(500, "Server Error") from None
-        etag = _etag(response) if ctx.method == "GET" and response.status == 200 else None
+        etag = _etag(response) if ctx.method in ("GET", "HEAD") and response.status == 200 else None
         if etag is not None:
             response.headers.setdefault("ETag", etag)
             if _etag_matches(ctx.headers.get("if-none-match", ""), etag):
@@ -302,6 +302,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server_version = "GitHub.com-sandbox"
     sys_version = ""
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -161,7 +161,7 @@ def test_tree_paths_that_escape_are_refused(sandbox: Sandbox, api: Any) -> None:
 
 
 def test_missing_and_malformed_input(sandbox: Sandbox, api: Any) -> None:
-    make_repo(sandbox)
+    first = make_repo(sandbox)
     bad = api(
         "dev-alice",
         "POST",
@@ -176,6 +176,9 @@ def test_missing_and_malformed_input(sandbox: Sandbox, api: Any) -> None:
     assert missing.json["errors"] == [
         {"resource": "Reference", "field": "ref", "code": "missing_field"}
     ]
+    for bad_name in ("refs/heads/a..b", "refs/heads/x.lock", "heads/x", "refs/heads/a b"):
+        r = api("dev-alice", "POST", f"{R}/git/refs", {"ref": bad_name, "sha": first})
+        assert (r.status, r.json["message"]) == (422, "Reference name is not valid"), bad_name
     ghost = api("dev-alice", "POST", f"{R}/git/refs", {"ref": "refs/heads/x", "sha": "1" * 40})
     assert ghost.status == 422
     assert api("dev-alice", "POST", f"{R}/git/commits", {"message": "m"}).status == 422

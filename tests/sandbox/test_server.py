@@ -192,3 +192,118 @@ def test_failed_write_request_changes_nothing(sandbox: Sandbox, api: Any) -> Non
     after = sandbox.store.snapshot()
     assert after["issues"] == before["issues"]
     assert after["counters"] == before["counters"]
+
+
+def test_head_answers_like_get_without_a_body(sandbox: Sandbox) -> None:
+    status, headers, body = call(sandbox, "HEAD", "/users/dev-bob")
+    assert (status, body) == (200, None)
+    assert "ETag" in headers
+
+
+def test_concurrent_writers_get_distinct_numbers(sandbox: Sandbox) -> None:
+    import threading
+
+    sandbox.scenario.create_repo("acme/app", {"a": "1"})
+    tokens = [sandbox.token(u) for u in ("dev-alice", "dev-bob", "rev-carol", "rm-dave")]
+    numbers: list[int] = []
+    lock = threading.Lock()
+
+    def writer(token: str) -> None:
+        for i in range(10):
+            status, _, body = call(
+                sandbox,
+                "POST",
+                f"{R}/issues",
+                token=token,
+                data=json.dumps({"title": f"t{i}"}).encode(),
+            )
+            assert status == 201
+            with lock:
+                numbers.append(body["number"])
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(numbers) == list(range(1, 41))
+
+
+def test_concurrent_merges_all_land(sandbox: Sandbox, api: Any) -> None:
+    import threading
+
+    sc = sandbox.scenario
+    sc.create_repo("acme/app", {"a": "1"})
+    prs = [
+        sc.open_pr("acme/app", "dev-alice", f"b{i}", {f"f{i}": "x"}, title=f"p{i}")
+        for i in range(4)
+    ]
+    token = sandbox.token("rm-dave")
+    statuses: list[int] = []
+
+    def merge(n: int) -> None:
+        statuses.append(
+            call(
+                sandbox,
+                "PUT",
+                f"{R}/pulls/{n}/merge",
+                token=token,
+                data=b'{"merge_method": "merge"}',
+            )[0]
+        )
+
+    threads = [threading.Thread(target=merge, args=(n,)) for n in prs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 4
+    tree = api("rm-dave", "GET", f"{R}/git/trees/main").json["tree"]
+    assert {e["path"] for e in tree} == {"a", "f0", "f1", "f2", "f3"}
+
+
+def test_acknowledged_writes_survive_a_kill(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    data = tmp_path / "d"
+
+    def start() -> tuple[subprocess.Popen[str], dict[str, Any]]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "sandbox", "--json", "--data", str(data)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert proc.stdout is not None
+        lines: list[str] = []
+        while not lines or lines[-1] != "}\n":
+            line = proc.stdout.readline()
+            assert line, "sandbox exited"
+            lines.append(line)
+        return proc, json.loads("".join(lines))
+
+    proc, info = start()
+    token = info["tokens"]["dev-bob"]
+    req = urllib.request.Request(
+        info["base_url"] + "/repos/acme/shop/issues",
+        method="POST",
+        data=b'{"title": "survives"}',
+        headers={"Authorization": f"token {token}"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 201
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    proc, info = start()
+    try:
+        req = urllib.request.Request(
+            info["base_url"] + "/repos/acme/shop/issues/1",
+            headers={"Authorization": f"token {token}"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert json.loads(resp.read())["title"] == "survives"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)

@@ -214,7 +214,7 @@ def create_ref(ctx: RequestContext) -> Response:
         raise missing_field("Reference", "ref")
     if not isinstance(sha, str) or not sha:
         raise missing_field("Reference", "sha")
-    if not ref.startswith("refs/") or ref.count("/") < 2 or ".." in ref or ref.endswith("/"):
+    if not ref.startswith("refs/") or ref.count("/") < 2 or not ctx.git.valid_ref_name(ref):
         raise ApiError(422, "Reference name is not valid")
     if ctx.git.object_type(repo, sha) is None or not is_sha(sha):
         raise ApiError(422, "Object does not exist")

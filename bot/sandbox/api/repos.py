@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox.gitstore import Person, UnsafePath, check_name
-from bot.sandbox.http import ApiError, RequestContext, Response, Router, invalid_field
+from bot.sandbox.http import ApiError, RequestContext, Response, Router, invalid_field, paginate
 from bot.sandbox.store import Store
 
 _URL_TEMPLATES = {
@@ -302,16 +302,19 @@ def _user_full(ctx: RequestContext, login: str) -> dict[str, Any]:
 
 
 def list_user_repos(ctx: RequestContext) -> Response:
+    """Repositories the caller owns or collaborates on (directly or through a team)."""
     if ctx.user is None:
         raise ApiError(401, "Requires authentication")
+    login = ctx.user.login
+    data = ctx.store.data
+    teams = [t for t in data["teams"].values() if login in t["members"]]
     repos = [
         repo_json(ctx, r)
-        for r in ctx.store.data["repos"].values()
-        if ctx.role(r["full_name"]) is not None
-        and (not r["private"] or ctx.role(r["full_name"]) is not None)
+        for name, r in data["repos"].items()
+        if r["owner"] == login
+        or login in data["collaborators"].get(name, {})
+        or any(name in t.get("repos", {}) for t in teams)
     ]
-    from bot.sandbox.http import paginate
-
     return paginate(ctx, repos)
 
 
