@@ -15,6 +15,7 @@ import logging
 import re
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -57,33 +58,52 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 class Redactor:
-    """Replace known secret values and credential-shaped strings with a mask."""
+    """Replace known secret values and credential-shaped strings with a mask.
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    Secrets given at start are kept for good; secrets added later (minted tokens, one an
+    hour per installation) are kept in a bounded, most-recent-first set.
+    """
+
+    def __init__(self, secrets: Iterable[str] = (), *, recent: int = 512) -> None:
         self._lock = threading.Lock()
-        self._secrets: set[str] = set()
+        self._fixed: set[str] = set()
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._recent_max = recent
+        self._sorted: list[tuple[str, str]] = []  # (secret, its JSON-escaped form)
         for secret in secrets:
-            self.add(secret)
+            self._fixed |= _variants(secret)
+        self._resort()
 
     def add(self, secret: str) -> None:
         """Remember a secret (e.g. a freshly minted installation token)."""
-        values = {secret, secret.strip()}
-        values |= {line.strip() for line in secret.splitlines() if len(line.strip()) >= 16}
         with self._lock:
-            self._secrets |= {v for v in values if len(v) >= 4}
+            for value in _variants(secret):
+                self._recent[value] = None
+                self._recent.move_to_end(value)
+            while len(self._recent) > self._recent_max:
+                self._recent.popitem(last=False)
+            self._resort()
+
+    def _resort(self) -> None:
+        ordered = sorted(self._fixed | set(self._recent), key=len, reverse=True)
+        self._sorted = [(v, json.dumps(v)[1:-1]) for v in ordered]
 
     def __call__(self, text: str) -> str:
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)
-        with self._lock:
-            secrets = sorted(self._secrets, key=len, reverse=True)
-        for secret in secrets:
+        for secret, escaped in self._sorted:  # replaced whole on change: safe to iterate
             if secret in text:
                 text = text.replace(secret, MASK)
-            escaped = json.dumps(secret)[1:-1]
             if escaped != secret and escaped in text:
                 text = text.replace(escaped, MASK)
         return text
+
+
+def _variants(secret: str) -> set[str]:
+    """A secret, stripped, and each long line of it (PEM bodies are logged line by line)."""
+    values = {secret, secret.strip()}
+    values |= {line.strip() for line in secret.splitlines() if len(line.strip()) >= 16}
+    return {v for v in values if len(v) >= 4}
 
 
 class RedactionFilter(logging.Filter):

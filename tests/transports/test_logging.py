@@ -84,3 +84,12 @@ def test_server_logs_never_contain_secrets(
         assert secret not in err
     body_lines = settings.private_key.strip().splitlines()[1:-1]
     assert not any(chunk in err for chunk in body_lines)
+
+
+def test_minted_secrets_are_remembered_within_a_bound() -> None:
+    r = Redactor(["fixed-secret-value"], recent=3)
+    for i in range(5):
+        r.add(f"minted-token-{i:04d}")
+    assert r("fixed-secret-value") == MASK  # given at start: kept for good
+    assert r("minted-token-0004 minted-token-0002") == f"{MASK} {MASK}"
+    assert r("minted-token-0000") == "minted-token-0000"  # the oldest fell out
