@@ -216,6 +216,8 @@ def _parse(text: str, filename: str) -> Any:
         raise YamlProblems([first]) from None
     except (YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise YamlProblems([Problem(f"YAML error: {exc}", filename, 1, 1)]) from None
+    if "&" in text and "*" in text:
+        _refuse_recursive_aliases(text, filename)
     docs = [d for d in docs if d is not None] or [None]
     if len(docs) > 1:
         line, col = position_of(docs[1], 0) if isinstance(docs[1], list) else (1, 1)
@@ -274,6 +276,50 @@ def _duplicate_keys(text: str, filename: str) -> list[Problem]:
                 else:
                     first[key.value] = mark.line + 1
     return sorted(problems, key=lambda p: (p.line, p.col))
+
+
+def _refuse_recursive_aliases(text: str, filename: str) -> None:
+    """ruamel quietly turns an alias inside its own anchor into null; refuse it instead."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    try:
+        roots = [r for r in YAML(typ="rt").compose_all(text) if r is not None]
+    except (YAMLError, ValueError, RecursionError):
+        return
+    done: set[int] = set()
+    for root in roots:
+        stack: list[tuple[Any, bool]] = [(root, False)]
+        open_: set[int] = set()
+        while stack:
+            node, leaving = stack.pop()
+            if leaving:
+                open_.discard(id(node))
+                done.add(id(node))
+                continue
+            if id(node) in open_:
+                mark = node.start_mark
+                raise YamlProblems(
+                    [
+                        Problem(
+                            "recursive alias: a node contains itself",
+                            filename,
+                            mark.line + 1,
+                            mark.column + 1,
+                        )
+                    ]
+                )
+            if id(node) in done or not isinstance(node, MappingNode | SequenceNode):
+                continue
+            open_.add(id(node))
+            stack.append((node, True))
+            children = (
+                node.value
+                if isinstance(node, SequenceNode)
+                else [part for pair in node.value for part in pair]
+            )
+            stack.extend((child, False) for child in children)
 
 
 def _kind(value: Any) -> str:

@@ -119,3 +119,14 @@ def test_several_documents_and_non_mapping_roots() -> None:
 def test_syntax_error_is_positioned() -> None:
     [(line, col, message)] = _problems("a:\n  b: [1, 2\n  c: 3\n")
     assert line >= 2 and col >= 1 and message.startswith("YAML syntax error")
+
+
+def test_recursive_alias_is_refused_not_nulled() -> None:
+    assert _problems("a: &a {b: *a}\n") == [(1, 4, "recursive alias: a node contains itself")]
+    assert _problems("a: &a [1, [2, *a]]\n")[0][2].startswith("recursive alias")
+
+
+def test_shared_anchor_used_twice_is_not_recursive() -> None:
+    doc, problems = read_yaml("x: &x {k: [1]}\na: [*x, *x]\n", "f")
+    assert not problems and doc is not None
+    assert doc.data["a"] == [{"k": [1]}, {"k": [1]}]
