@@ -111,3 +111,22 @@ def test_the_private_key_can_be_saved_like_a_downloaded_pem(
     assert path.stat().st_mode & 0o777 == 0o600
     with app_client(sandbox, path.read_text()) as gh:
         assert gh.rest.apps.get_authenticated().json()["slug"] == "release-train"
+
+
+def test_the_bots_own_app_auth_works_against_the_sandbox(sandbox: Sandbox) -> None:
+    from bot.transports.auth import AppAuth
+
+    sandbox.scenario.demo()
+    minted: list[str] = []
+    auth = AppAuth(str(APP_ID), appauth.private_key_pem(sandbox.store), sandbox.base_url,
+                   on_token=minted.append)  # fmt: skip
+    assert auth.app_slug() == "release-train"
+    assert auth.installations() == [BOT_INSTALLATION]
+    token = auth.installation_token(BOT_INSTALLATION)
+    assert auth.installation_token(BOT_INSTALLATION) == token  # cached
+    assert "acme/shop" in auth.repositories(BOT_INSTALLATION)
+    assert token in minted
+    record = sandbox.store.get("tokens", token)
+    assert record is not None and record["login"] == "release-train[bot]"
+    assert auth.installation_for("acme/shop") == BOT_INSTALLATION
+    assert auth.rate_limit_remaining(BOT_INSTALLATION) is not None
