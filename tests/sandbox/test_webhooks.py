@@ -308,3 +308,14 @@ def test_a_missing_sender_is_left_for_the_request_to_fill() -> None:
         "opened", ex["pull_request"], ex["repository"], None, None
     )
     assert "sender" not in built and "installation" not in built
+
+
+def test_the_webhook_servers_verifier_accepts_our_signature(receiver: Receiver) -> None:
+    from bot.transports.signature import verify
+
+    with Deliverer(receiver.url, SECRET) as deliverer:
+        deliverer.send("check_run", {"action": "rerequested", "check_run": {"id": 1}})
+        deliverer.flush(5)
+    [(headers, body)] = receiver.received
+    assert verify(SECRET, body, headers["X-Hub-Signature-256"])
+    assert not verify("another secret", body, headers["X-Hub-Signature-256"])
