@@ -161,3 +161,10 @@ def test_merged_shows_the_effective_configuration(
     assert merged["incident"] == {"labels": ["incident", "release-train"], "assignees": ["oncall"]}
     assert merged["cutover"] == {"timezone": "UTC"}
     assert "extends" not in merged
+
+
+def test_file_over_one_mebibyte(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, GOOD + "#" * (1024 * 1024) + "\n")
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{path}: file is ") and "the limit is 1048576 (1 MiB)" in out
