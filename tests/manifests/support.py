@@ -69,15 +69,17 @@ def assert_only_edited_lines_changed(old: str, new: str, edits: list[Edit]) -> N
     old_lines = old.splitlines(keepends=True)
     new_lines = new.splitlines(keepends=True)
     inserted = sorted((e for e in edits if e.inserted), key=lambda e: e.line)
-    for edit in inserted:  # each inserted line is `key: value` at its original position
+    grown = len(new_lines) - len(old_lines)
+    for edit in inserted[:grown]:  # each inserted line is `key: value` at its original position
         added = new_lines.pop(edit.line - 1)
         assert added.strip().startswith(edit.path.rsplit(".", 1)[-1] + ": "), (edit, added)
-    if inserted and old and not old.endswith("\n"):
+    if grown and old and not old.endswith("\n"):
         new_lines[-1] = new_lines[-1].rstrip("\r\n")
+    inline = inserted[grown:]  # `, key: value` added inside a flow mapping
     edits = [e for e in edits if not e.inserted]
     assert len(old_lines) == len(new_lines)
     changed = {i + 1 for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=True)) if a != b}
-    assert changed == {edit.line for edit in edits}
+    assert changed == {edit.line for edit in edits + inline}
     for edit in edits:
         a, b = old_lines[edit.line - 1], new_lines[edit.line - 1]
         assert a[: edit.col - 1] == b[: edit.col - 1]

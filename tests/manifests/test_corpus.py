@@ -34,12 +34,12 @@ def _by_repository(sites: list[ImageSite]) -> dict[str, list[ImageSite]]:
     return groups
 
 
-def _check_file(path: Path, tag: str) -> int:
+def _check_file(path: Path, tag: str, *, always_digest: bool = False) -> int:
     """Bump every image of the file in turn; returns how many bumps were checked."""
     text = read(path)
     checked = 0
     for sites in _by_repository(find_images(text, path.name)).values():
-        pinned = any(s.digest for s in sites)
+        pinned = always_digest or any(s.digest for s in sites)
         bump = Bump(sites[0].repository, tag=tag, digest=NEW_DIGEST if pinned else None)
         new, edits = bump_text(text, bump, filename=path.name)
         assert edits, (path, sites)
@@ -93,3 +93,8 @@ def test_bumping_to_the_current_value_changes_nothing(path: Path) -> None:
         ((tag, digest),) = values
         bump = Bump(sites[0].repository, tag=tag, digest=digest)
         assert bump_text(text, bump, filename=path.name) == (text, [])
+
+
+@pytest.mark.parametrize("path", TRICKY_FILES, ids=_ids(TRICKY_FILES, TRICKY))
+def test_tricky_corpus_tag_and_digest_bumps(path: Path) -> None:
+    assert _check_file(path, "3.0.0", always_digest=True) >= 1

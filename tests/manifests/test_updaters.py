@@ -108,10 +108,9 @@ def test_insertion_at_end_of_file_without_newline_and_with_crlf() -> None:
     assert edits[0].inserted and edits[0].line == 4
 
 
-def test_kustomize_flow_entry_cannot_grow() -> None:
-    text = "images:\n- {name: web}\n"
-    with pytest.raises(ConfigError, match="flow-style"):
-        bump_text(text, Bump("web", tag="3"))
+def test_kustomize_flow_entry_grows_in_place() -> None:
+    text = "images:\n- {name: web}  # flow\n"
+    assert bump(text, Bump("web", tag="3")) == 'images:\n- {name: web, newTag: "3"}  # flow\n'
 
 
 def test_helm_nested_blocks_registry_and_strings() -> None:
@@ -292,3 +291,16 @@ def test_plan_many_refuses_two_values_for_one_place() -> None:
     text = "image: nginx:1.0\n"
     with pytest.raises(ConfigError, match="disagree"):
         plan_many(text, [Bump("nginx", tag="1.1"), Bump("docker.io/library/nginx", tag="1.2")])
+
+
+def test_new_name_for_strings_and_helm_blocks() -> None:
+    text = "spec:\n  containers:\n  - name: a\n    image: ghcr.io/a/app:1.0\n"
+    new = bump(text, Bump("ghcr.io/a/app", tag="1.1", new_name="registry.example/b/app"))
+    assert "image: registry.example/b/app:1.1\n" in new
+    values = read(TRICKY / "values-comments.yaml")
+    new = bump(
+        values, Bump("docker.io/bitnami/redis", tag="7.4.0", new_name="docker.io/acme/redis")
+    )
+    assert "    repository: acme/redis\n" in new
+    with pytest.raises(ConfigError, match="not under registry"):
+        bump_text(values, Bump("docker.io/bitnami/redis", tag="1", new_name="quay.io/acme/redis"))

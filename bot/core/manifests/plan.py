@@ -95,44 +95,71 @@ def _last_end(doc: Doc, node: Node) -> int:
     return _last_end(doc, last[1] if isinstance(last, tuple) else last)
 
 
+def _insert_flow(doc: Doc, mapping: Visit, key: str, value: str, kind: str) -> Change:
+    """``{a: 1}`` -> ``{a: 1, key: value}``: the new entry goes right after the last value."""
+    last_value = list(items(mapping.node))[-1][2]
+    at = _last_end(doc, last_value)
+    prefix = f", {key}: "
+    token = render(value, "", in_flow=True)
+    line = doc.text.count("\n", 0, at) + 1
+    col = at - (doc.text.rfind("\n", 0, at) + 1) + len(prefix) + 1
+    path = f"{mapping.path}.{key}" if mapping.path else key
+    return Change(
+        at,
+        at,
+        prefix + token,
+        value,
+        "",
+        kind,
+        path,
+        line,
+        col,
+        doc.index,
+        len(prefix),
+        inserted=True,
+    )
+
+
 def insert_key(doc: Doc, mapping: Visit, key: str, value: str, kind: str) -> list[Change]:
-    """Add ``key: value`` as the last entry of a block mapping, indented like its other keys."""
+    """Add ``key: value`` as the last entry of a mapping: a new line indented like the other
+    keys of a block mapping, or ``, key: value`` before the ``}`` of a flow mapping."""
     node = mapping.node
     entries = list(items(node))
-    if not is_mapping(node) or not entries or getattr(node, "flow_style", False):
+    if not is_mapping(node) or not entries:
         line, col = doc.line(node.start_mark), node.start_mark.column + 1
-        message = f"{mapping.path or '<root>'}: cannot add {key!r} to a flow-style or empty mapping"
+        message = f"{mapping.path or '<root>'}: cannot add {key!r} to an empty mapping"
         raise ConfigError(Problem(message, doc.filename, line, col))
+    if getattr(node, "flow_style", False):
+        return [_insert_flow(doc, mapping, key, value, kind)]
     text = doc.text
     indent = " " * entries[0][1].start_mark.column
     end = _last_end(doc, node)
     newline = text.find("\n", end)
     ending = newline if newline >= 0 else text.rfind("\n", 0, end)
     eol = "\r\n" if ending > 0 and text[ending - 1] == "\r" else "\n"
-    token = render(value, "")
     body = f"{indent}{key}: "
+    token = render(value, "")
     if newline < 0:
         at, chunk, value_at = len(text), f"{eol}{body}{token}", len(eol) + len(body)
     else:
         at, chunk, value_at = newline + 1, f"{body}{token}{eol}", len(body)
     line = text.count("\n", 0, at) + (1 if newline >= 0 else 2)
     path = f"{mapping.path}.{key}" if mapping.path else key
-    return [
-        Change(
-            at,
-            at,
-            chunk,
-            value,
-            "",
-            kind,
-            path,
-            line,
-            len(indent) + 1,
-            doc.index,
-            value_at,
-            inserted=True,
-        )
-    ]
+    change = Change(
+        at,
+        at,
+        chunk,
+        value,
+        "",
+        kind,
+        path,
+        line,
+        len(indent) + 1,
+        doc.index,
+        value_at,
+        inserted=True,
+    )
+    return [change]
 
 
 def pinned(doc: Doc, slot: Slot, digest: str) -> ConfigError:
