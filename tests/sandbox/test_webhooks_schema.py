@@ -15,6 +15,7 @@ from openapi_check import validate_webhook
 from test_webhooks_live import _exercise
 
 from bot.sandbox.runner import run_sandbox
+from bot.sandbox.scenario import BOT_INSTALLATION
 
 Payloads = dict[tuple[str, str | None], dict[str, Any]]
 
@@ -85,3 +86,16 @@ CASES = [
 def test_payload_matches_githubs_schema(payloads: Payloads, event: str, action: str | None) -> None:
     assert (event, action) in payloads, f"{event}.{action} was not delivered"
     validate_webhook(event, action, payloads[(event, action)])
+
+
+def test_the_webhook_servers_router_reads_every_sandbox_payload(payloads: Payloads) -> None:
+    from bot.transports.routing import route
+
+    for (event, action), payload in payloads.items():
+        decision = route(event, payload)
+        assert decision.installation_id == BOT_INSTALLATION, (event, action)
+        assert decision.action == (action or "")
+        if not decision.ignored:
+            assert decision.repo == "acme/shop", (event, action)
+    routed = {key for key, p in payloads.items() if not route(key[0], p).ignored}
+    assert ("pull_request", "labeled") in routed
