@@ -1,0 +1,126 @@
+"""Read the same history through GitHub's REST API (githubkit): the commits of the ledger
+and base branches (paginated lists) and the ledger files at the tip (one tree, their blobs).
+
+The commit lists carry no changed files, so the History says `changes_known=False`; verify
+then checks the state path from the trailers and the cross-branch agreement only.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from bot.errors import ExternalError, UsageError
+from bot.insights.gitlog import DEFAULT_LEDGER
+from bot.insights.model import Commit, History
+
+PER_PAGE = 100
+
+
+def _get(gh: Any, url: str, params: dict[str, Any] | None = None) -> tuple[int, Any, str]:
+    from githubkit.exception import RequestFailed
+
+    try:
+        response = gh.request("GET", url, params=params)
+    except RequestFailed as exc:
+        return exc.response.status_code, None, ""
+    except Exception as exc:  # transport errors: httpx raises its own hierarchy
+        raise ExternalError("GitHub", f"GET {url}: {exc}", retryable=True) from exc
+    raw = response.raw_response
+    return raw.status_code, raw.json(), raw.headers.get("link", "")
+
+
+def _next(link: str) -> str:
+    for part in link.split(","):
+        if 'rel="next"' in part:
+            return part.split(";")[0].strip().strip("<>")
+    return ""
+
+
+def _pages(gh: Any, url: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    status, body, link = _get(gh, url, params)
+    while True:
+        if status >= 400 or not isinstance(body, list):
+            raise ExternalError("GitHub", f"GET {url}: {status}", status=status)
+        yield from body
+        url = _next(link)
+        if not url:
+            return
+        status, body, link = _get(gh, url)
+
+
+def parse_commit(item: dict[str, Any]) -> Commit:
+    """One entry of ``GET /repos/{owner}/{repo}/commits`` as a Commit."""
+    inner = item.get("commit", {})
+    author = inner.get("author") or {}
+    return Commit(
+        sha=str(item["sha"]),
+        parents=tuple(str(p["sha"]) for p in item.get("parents", [])),
+        author=str(author.get("name", "")),
+        at=datetime.fromisoformat(str(author.get("date", "")).replace("Z", "+00:00")),
+        message=str(inner.get("message", "")).strip() + "\n",
+    )
+
+
+def _commits(gh: Any, repo: str, branch: str) -> list[Commit]:
+    url = f"/repos/{repo}/commits"
+    items = _pages(gh, url, {"sha": branch, "per_page": PER_PAGE})
+    return [parse_commit(item) for item in items][::-1]
+
+
+def _tip_files(gh: Any, repo: str, branch: str) -> dict[str, str]:
+    status, tree, _ = _get(
+        gh, f"/repos/{repo}/git/trees/{quote(branch, safe='')}", {"recursive": 1}
+    )
+    if status >= 400:
+        raise ExternalError("GitHub", f"ledger tree of {branch}: {status}", status=status)
+    files: dict[str, str] = {}
+    for entry in tree.get("tree", []):
+        path = str(entry.get("path", ""))
+        if entry.get("type") != "blob" or not path.endswith(".json"):
+            continue
+        status, blob, _ = _get(gh, f"/repos/{repo}/git/blobs/{entry['sha']}")
+        if status >= 400:
+            raise ExternalError("GitHub", f"blob {path}: {status}", status=status)
+        files[path] = base64.b64decode(blob.get("content", "")).decode("utf-8")
+    return files
+
+
+def read_history_api(
+    repo: str,
+    token: str,
+    *,
+    api_url: str = "https://api.github.com",
+    ledger_branch: str = DEFAULT_LEDGER,
+    base: str | None = None,
+) -> History:
+    """The History of `repo` (``owner/name``) over the REST API."""
+    from githubkit import GitHub
+
+    if repo.count("/") != 1:
+        raise UsageError(f"--repo {repo!r}: expected OWNER/NAME or a local path")
+    with GitHub(token, base_url=api_url.rstrip("/") + "/", http_cache=False) as gh:
+        status, meta, _ = _get(gh, f"/repos/{repo}")
+        if status >= 400:
+            raise ExternalError("GitHub", f"repository {repo}: {status}", status=status)
+        base_name = base or str(meta.get("default_branch", "main"))
+        ref = quote(ledger_branch, safe="")
+        status, _, _ = _get(gh, f"/repos/{repo}/git/ref/heads/{ref}")
+        if status == 404:
+            raise UsageError(f"no ledger branch {ledger_branch!r} in {repo}")
+        ledger = _commits(gh, repo, ledger_branch)
+        base_commits = [c for c in _commits(gh, repo, base_name) if c.trailer("Train-Id")]
+        files = _tip_files(gh, repo, ledger_branch)
+    html = str(meta.get("html_url", ""))
+    return History(
+        ledger=tuple(ledger),
+        base=tuple(base_commits),
+        tip_files=files,
+        changes_known=False,
+        ledger_ref=ledger_branch,
+        base_ref=base_name,
+        repo_url=html,
+    )

@@ -1,0 +1,162 @@
+"""Read a local clone: the ledger branch and the base branch, a constant number of `git` runs.
+
+One ``git log --raw`` over the ledger branch (messages plus the blobs each commit changed),
+one ``git cat-file --batch`` for those blobs, one ``git log`` over the base branch's commits
+that carry a ``Train-Id`` trailer. No process per commit.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bot.errors import ExternalError, UsageError
+from bot.insights.model import NULL_BLOB, Change, Commit, History
+
+DEFAULT_LEDGER = "release-train/ledger"
+_RS, _US = "\x1e", "\x1f"
+_FORMAT = f"--format={_RS}%H{_US}%P{_US}%an{_US}%aI{_US}%B{_US}"
+
+
+def _git(repo: Path, args: Sequence[str], stdin: bytes | None = None) -> bytes:
+    cmd = ["git", "-C", str(repo), "-c", "core.quotePath=false", *args]
+    try:
+        done = subprocess.run(cmd, input=stdin, capture_output=True, check=False)
+    except OSError as exc:
+        raise ExternalError("git", f"cannot run git: {exc}") from exc
+    if done.returncode != 0:
+        detail = done.stderr.decode(errors="replace").strip()
+        raise ExternalError("git", f"git {args[0]} failed in {repo}: {detail}")
+    return done.stdout
+
+
+def resolve_ref(repo: Path, names: Iterable[str]) -> str | None:
+    """The first of `names` that names a commit (local branch, remote-tracking, ...)."""
+    for name in names:
+        done = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}"],
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode == 0:
+            return name
+    return None
+
+
+def _candidates(name: str) -> list[str]:
+    if name.startswith(("refs/", "origin/")):
+        return [name]
+    return [name, f"origin/{name}", f"refs/remotes/origin/{name}"]
+
+
+def default_base(repo: Path) -> str:
+    """The repository's HEAD branch: origin/HEAD's target if a clone, else the checked-out one."""
+    for args in (
+        ["symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"],
+        ["symbolic-ref", "--quiet", "--short", "HEAD"],
+    ):
+        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+        if done.returncode == 0 and done.stdout.strip():
+            return done.stdout.decode().strip()
+    return "main"
+
+
+def parse_log(raw: str) -> list[Commit]:
+    """Parse `_FORMAT` output (with or without ``--raw`` lines), newest first as git prints."""
+    commits: list[Commit] = []
+    for chunk in raw.split(_RS)[1:]:
+        sha, parents, author, date, message, tail = chunk.split(_US, 5)
+        commits.append(
+            Commit(
+                sha=sha,
+                parents=tuple(parents.split()),
+                author=author,
+                at=datetime.fromisoformat(date),
+                message=message.strip() + "\n",
+                changes=tuple(_raw_changes(tail)),
+            )
+        )
+    return commits
+
+
+def _raw_changes(tail: str) -> Iterable[Change]:
+    for line in tail.splitlines():
+        if not line.startswith(":"):
+            continue
+        meta, _, path = line.partition("\t")
+        parts = meta.split()
+        if len(parts) >= 5:
+            yield Change(path.split("\t")[-1], parts[2], parts[3])
+
+
+def read_blobs(repo: Path, shas: Iterable[str]) -> dict[str, str]:
+    """Blob texts by sha, all in one ``git cat-file --batch``."""
+    wanted = sorted({s for s in shas if s and s != NULL_BLOB})
+    if not wanted:
+        return {}
+    out = _git(repo, ["cat-file", "--batch"], ("\n".join(wanted) + "\n").encode())
+    blobs: dict[str, str] = {}
+    pos = 0
+    for sha in wanted:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) < 3 or header[1] == b"missing":
+            continue
+        size = int(header[2])
+        blobs[sha] = out[pos : pos + size].decode("utf-8", errors="replace")
+        pos += size + 1
+    return blobs
+
+
+def _log(repo: Path, ref: str, extra: Sequence[str], since: str | None) -> list[Commit]:
+    args = ["log", _FORMAT, *extra]
+    if since:
+        args.append(f"--since={since}")
+    raw = _git(repo, [*args, ref, "--"]).decode("utf-8", errors="replace")
+    return parse_log(raw)[::-1]
+
+
+def read_history(
+    repo: Path,
+    *,
+    ledger_branch: str = DEFAULT_LEDGER,
+    base: str | None = None,
+    repo_url: str = "",
+) -> History:
+    """Both branches of the clone at `repo` (the ledger in full: verify needs every commit)."""
+    if not (repo / ".git").exists() and not (repo / "HEAD").exists():
+        raise UsageError(f"{repo} is not a git repository")
+    ledger_ref = resolve_ref(repo, _candidates(ledger_branch))
+    if ledger_ref is None:
+        raise UsageError(f"no ledger branch {ledger_branch!r} in {repo} (fetch it first?)")
+    base_name = base or default_base(repo)
+    base_ref = resolve_ref(repo, _candidates(base_name))
+    if base_ref is None:
+        raise UsageError(f"no base branch {base_name!r} in {repo}")
+    ledger = _log(repo, ledger_ref, ["--raw", "--no-abbrev", "--root", "--no-renames"], None)
+    base_commits = _log(repo, base_ref, ["--grep=^Train-Id: "], None)
+    wanted = [c.new_blob for commit in ledger for c in commit.changes]
+    wanted += [c.old_blob for commit in ledger for c in commit.changes]
+    blobs = read_blobs(repo, wanted)
+    return History(
+        ledger=tuple(ledger),
+        base=tuple(base_commits),
+        blobs=blobs,
+        tip_files=tip_files(ledger, blobs),
+        changes_known=True,
+        ledger_ref=ledger_ref,
+        base_ref=base_ref,
+        repo_url=repo_url,
+    )
+
+
+def tip_files(ledger: Sequence[Commit], blobs: dict[str, str]) -> dict[str, str]:
+    """Path -> text at the ledger's tip, replayed from each commit's changes."""
+    current: dict[str, str] = {}
+    for commit in ledger:
+        for change in commit.changes:
+            current[change.path] = change.new_blob
+    return {p: blobs[s] for p, s in current.items() if s != NULL_BLOB and s in blobs}

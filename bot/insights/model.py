@@ -1,0 +1,70 @@
+"""Plain values the insights work on: commits as read from either branch, and a history.
+
+`gitlog` (local clone) and `github` (the REST API) both produce a `History`; everything else
+in `bot.insights` is pure and takes one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.core.ledger import parse_commit_message
+
+NULL_BLOB = "0" * 40
+
+
+@dataclass(frozen=True)
+class Change:
+    """One path a commit changed (``git log --raw``): blob before and after (NULL_BLOB if none)."""
+
+    path: str
+    old_blob: str
+    new_blob: str
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    parents: tuple[str, ...]
+    author: str
+    at: datetime
+    message: str
+    changes: tuple[Change, ...] = ()
+
+    @property
+    def subject(self) -> str:
+        return self.message.split("\n", 1)[0].strip()
+
+    def trailers(self) -> tuple[tuple[str, str], ...]:
+        return parse_commit_message(self.message)[2]
+
+    def trailer(self, key: str) -> str:
+        """The first value of trailer `key` ('' when absent)."""
+        return next((v for k, v in self.trailers() if k == key), "")
+
+    def trailer_values(self, key: str) -> tuple[str, ...]:
+        return tuple(v for k, v in self.trailers() if k == key)
+
+
+@dataclass(frozen=True)
+class History:
+    """Both branches, oldest commit first, and the blob texts the source could read.
+
+    `changes_known` is False when the source could not list each commit's changed files (the
+    REST API's commit list does not carry them); then `tip_files` holds the ledger files at
+    the tip and per-commit file checks are skipped.
+    """
+
+    ledger: tuple[Commit, ...] = ()
+    base: tuple[Commit, ...] = ()
+    blobs: Mapping[str, str] = field(default_factory=dict)
+    tip_files: Mapping[str, str] = field(default_factory=dict)
+    changes_known: bool = True
+    ledger_ref: str = ""
+    base_ref: str = ""
+    repo_url: str = ""  # e.g. https://github.com/acme/shop, for links
+
+    def blob(self, sha: str) -> str | None:
+        return self.blobs.get(sha)
