@@ -79,3 +79,53 @@ def test_set_value_writes_any_string_byte_exactly(value: str, context: str) -> N
     for version in ((1, 1), (1, 2)):
         docs = load_typed(new, version)
         assert docs[edits[0].document]["a"]["b"] == value
+
+
+@st.composite
+def deployments(draw: st.DrawFn) -> tuple[str, str]:
+    """A Deployment written with random formatting; returns (text, image repository)."""
+    step = draw(st.sampled_from([2, 4]))
+    seq_indent = draw(st.booleans())  # "- " indented under its key, or flush with it
+    eol = draw(st.sampled_from(["\n", "\r\n"]))
+    quote = draw(st.sampled_from(["", "'", '"']))
+    comment = draw(st.sampled_from(["", "  # pinned by the train", " #x"]))
+    repo = draw(st.sampled_from(["ghcr.io/acme/app", "nginx", "registry:5000/a/b/c"]))
+    tag = draw(st.sampled_from(["1.0.0", "v2", "2024.01.02", "latest"]))
+    digest = draw(st.sampled_from(["", "@sha256:" + "0" * 64]))
+    image = f"{quote}{repo}:{tag}{digest}{quote}"
+
+    def ind(level: int) -> str:
+        return " " * (step * level)
+
+    dash = ind(4) + ("  " if seq_indent else "") if step == 2 else ind(4)
+    item = dash[: len(dash) - 2] + "- " if not seq_indent else dash + "- "
+    key = " " * len(item)
+    lines = [
+        draw(st.sampled_from(["", "---", "# leading comment"])),
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata:",
+        f"{ind(1)}name: app{comment}",
+        "spec:",
+        f"{ind(1)}template:",
+        f"{ind(2)}spec:",
+        f"{ind(3)}containers:",
+        f"{item}name: sidecar",
+        f"{key}image: busybox:1.36",
+        f"{item}name: app",
+        f"{key}image: {image}{comment}",
+        f"{key}args: [--port, '8080']",
+    ]
+    return eol.join(lines) + eol, repo
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=deployments(), tag=st.one_of(oci_tags, st.sampled_from(TYPE_CHANGING)))
+def test_generated_deployments_change_one_line(case: tuple[str, str], tag: str) -> None:
+    text, repo = case
+    digest = "sha256:" + "f" * 64 if "@sha256" in text else None
+    new, edits = bump_text(text, Bump(repo, tag=tag, digest=digest))
+    assert len(edits) == 1
+    assert_only_edited_lines_changed(text, new, edits)
+    assert_reads_back(new, edits)
+    assert new.count("\r\n") == text.count("\r\n")
