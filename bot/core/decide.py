@@ -181,6 +181,8 @@ def decide_boarding(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -
     if record.state != BOARDING:
         return actions + _write(before, record, events, actor)
     elsewhere = {n for n, tid in ctx.riding.items() if tid != record.id}
+    if record.emergency:
+        elsewhere |= _unready_emergencies(ctx) - set(record.boarded_numbers())
     label = ctx.train.emergency_label if record.emergency else ctx.train.label
     now_riding = set(record.boarded_numbers())
     record, change = sync_boarding(
@@ -459,6 +461,21 @@ def riding_map(records: Sequence[TrainRecord]) -> dict[int, str]:
     return riding
 
 
+def _unready_emergencies(ctx: Ctx) -> set[int]:
+    """Emergency-labelled PRs that could not ride now (a fork, unapproved, red, draft):
+    they wait for an emergency train until ready, instead of missing one after another."""
+    label = ctx.train.emergency_label
+    return {
+        pr.number
+        for pr in ctx.world.pulls.values()
+        if wants_train(pr, ctx.train, label)
+        and (
+            pr.fork
+            or miss_reason(pr, ctx.train.boarding, ctx.world.reviews, ctx.world.checks) is not None
+        )
+    }
+
+
 def _new_trains(ctx: Ctx, records: list[TrainRecord], known: set[str]) -> list[TrainRecord]:
     line = [r for r in records if r.train == ctx.train.name and r.state == BOARDING]
     created = []
@@ -471,7 +488,8 @@ def _new_trains(ctx: Ctx, records: list[TrainRecord], known: set[str]) -> list[T
             if wants_train(pr, ctx.train, label) and pr.number not in ctx.riding
         ]
         if emergency:
-            wanting = [pr for pr in wanting if not pr.fork]
+            unready = _unready_emergencies(ctx)
+            wanting = [pr for pr in wanting if pr.number not in unready]
         if wanting:
             created.append(_new_record(ctx, known, emergency=emergency))
     return created

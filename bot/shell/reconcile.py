@@ -217,17 +217,21 @@ def _git_state(
     branches: set[str] = set()
     reviews: dict[int, Any] = {}
     checks: dict[str, Any] = {}
-    emergency = {
-        t.base for t in config.trains for p in pulls.values() if t.emergency_label in p.labels
-    }
-    branches |= {config.train(r.train).base for r in due if _has_line(config, r)} | emergency
-    for record in due:
-        for number in record.boarded_numbers():
-            pr = pulls.get(number)
-            if pr is None:
-                continue
-            reviews[number] = client.reviews(number)
-            checks[pr.head_sha] = client.check_runs(pr.head_sha)
+    urgent = [
+        p
+        for t in config.trains
+        for p in pulls.values()
+        if t.emergency_label in p.labels and p.state == "open" and p.base == t.base
+    ]
+    branches |= {config.train(r.train).base for r in due if _has_line(config, r)}
+    branches |= {p.base for p in urgent}
+    readiness = {n for r in due for n in r.boarded_numbers()} | {p.number for p in urgent}
+    for number in sorted(readiness):
+        pr = pulls.get(number)
+        if pr is None:
+            continue
+        reviews[number] = client.reviews(number)
+        checks[pr.head_sha] = client.check_runs(pr.head_sha)
     for record in records:
         if record.state != DEPARTED:
             continue

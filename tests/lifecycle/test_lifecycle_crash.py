@@ -51,7 +51,7 @@ def test_crash_after_comments_and_after_departure_side_effects(sandbox) -> None:
     assert {f["filename"] for f in files} == {"app.txt", "a.txt", "b.txt"}
 
 
-@pytest.mark.parametrize("seed", [11, 23, 47, 90])
+@pytest.mark.parametrize("seed", [11, 47])
 def test_the_story_survives_injected_faults(sandbox, seed: int) -> None:  # type: ignore[no-untyped-def]
     """5xx before and after writes, secondary rate limits: retried now or next reconcile,
     and the end is the same as without faults, with nothing said twice."""

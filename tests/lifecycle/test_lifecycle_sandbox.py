@@ -216,3 +216,40 @@ def test_two_reconcilers_racing_leave_one_train_and_a_linear_ledger(sandbox) -> 
     assert all(len(p) <= 1 for p in parents) and sum(1 for p in parents if not p) == 1
     pulls = story.kit.call("GET", f"/repos/{REPO}/pulls?state=all", as_user="rm-dave")
     assert sum(1 for p in pulls if p["head"]["ref"].startswith("release/")) == 1
+
+
+def test_label_removed_or_pr_closed_deboards_and_emergency_departs_at_once(sandbox) -> None:  # type: ignore[no-untyped-def]
+    t0 = start_time()
+    story = new_story(sandbox, t0)
+    a, b, c = board_three(story)
+    story.reconcile(t0)
+    (train_id,) = _train_ids(story)
+    story.kit.unlabel(REPO, a, "train:next")
+    story.kit.call("PATCH", f"/repos/{REPO}/pulls/{b}", {"state": "closed"}, as_user="dev-bob")
+    story.reconcile(t0 + timedelta(seconds=5))
+    assert [x["number"] for x in story.ledger(train_id)["boarded"]] == [c]
+
+    hot = story.kit.open_pr(REPO, "dev-alice", "hotfix", {"hot.txt": "fix\n"}, title="Hotfix")
+    story.kit.review(REPO, hot, "rev-carol", "APPROVE")
+    story.green(story.pull(hot)["head"]["sha"])
+    story.kit.label(REPO, hot, "train:emergency", actor="rm-dave")
+    story.reconcile(t0 + timedelta(seconds=10))
+    emergency = [i for i in _train_ids(story) if i != train_id]
+    assert len(emergency) == 1 and emergency[0].endswith(".2")
+    record = story.ledger(emergency[0])
+    assert record["emergency"] is True and record["state"] == "departed"
+    train_pr = next(
+        p
+        for p in story.kit.call("GET", f"/repos/{REPO}/pulls?state=open", as_user="rm-dave")
+        if p["head"]["ref"] == f"release/{emergency[0]}"
+    )
+    assert "Emergency train" in train_pr["body"]
+    # the emergency policy wants two approvals
+    story.green(train_pr["head"]["sha"])
+    story.kit.review(REPO, train_pr["number"], "rm-dave", "APPROVE")
+    story.reconcile(t0 + timedelta(seconds=20))
+    assert story.pull(train_pr["number"])["state"] == "open"
+    story.kit.review(REPO, train_pr["number"], "rev-carol", "APPROVE")
+    story.reconcile(t0 + timedelta(seconds=30))
+    assert story.pull(train_pr["number"])["merged"] is True
+    assert story.ledger(train_id)["state"] == "boarding"  # the regular train is untouched
