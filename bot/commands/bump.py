@@ -75,9 +75,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _read(name: str) -> str:
     if name == "-":
-        return sys.stdin.read()
+        buffer = getattr(sys.stdin, "buffer", None)  # bytes, so CRLF survives
+        return buffer.read().decode("utf-8") if buffer is not None else sys.stdin.read()
     with open(name, encoding="utf-8", newline="") as handle:
         return handle.read()
+
+
+def _write_stdout(text: str) -> None:
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
 
 
 def _write_atomic(path: str, text: str) -> None:
@@ -151,7 +162,9 @@ def _report_text(args: argparse.Namespace, outcomes: list[_Outcome]) -> None:
     if args.diff:
         sys.stdout.write("".join(_diff(o) for o in outcomes))
     else:
-        sys.stdout.writelines(o.result.text for o in outcomes if o.name == "-")
+        for outcome in outcomes:
+            if outcome.name == "-":
+                _write_stdout(outcome.result.text)
     stream = sys.stderr if uses_stdout else sys.stdout
     edits = [edit for o in outcomes for edit in o.result.edits]
     for edit in edits:

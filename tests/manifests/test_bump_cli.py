@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -221,3 +223,11 @@ def test_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> No
 def test_missing_file_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bump", "--image", "a/b", "--tag", "1", str(tmp_path / "nope.yaml")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_stdin_bytes_round_trip_in_a_real_process() -> None:
+    data = read(TRICKY / "crlf-statefulset.yaml").encode()
+    argv = [sys.executable, "-m", "bot", "bump", "--image", "registry.acme.io:5000/db/postgres",
+            "--tag", "16.3", "-"]  # fmt: skip
+    done = subprocess.run(argv, input=data, capture_output=True, check=True)
+    assert done.stdout == data.replace(b"postgres:16.2", b"postgres:16.3")
