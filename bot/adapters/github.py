@@ -85,6 +85,7 @@ class GitHubPort(Protocol):
     def add_labels(self, issue: int, labels: list[str]) -> None: ...
     def remove_label(self, issue: int, label: str) -> None: ...
     def react(self, comment_id: int, content: str) -> None: ...
+    def open_issue(self, title: str, body: str, key: str) -> bool: ...
 
 
 RETRIES = 3
@@ -497,6 +498,21 @@ class GitHubClient:
         response = self._call("POST", url, json={"content": content})
         if response.status_code not in (200, 201):
             raise self._fail(response, f"react to comment {comment_id}")
+
+    def open_issue(self, title: str, body: str, key: str) -> bool:
+        """Open an issue unless an open one carries `key`; True when one was opened."""
+        from bot.core.actions import marker
+
+        mark = marker(key)
+        url = self._repo_url("/issues")
+        issues = self._pages(url, {"state": "open"})
+        if any(mark in str(i.get("body") or "") for i in issues):
+            return False
+        payload = {"title": title, "body": f"{body}\n\n{mark}"}
+        response = self._call("POST", url, retry=False, json=payload)
+        if response.status_code != 201:
+            raise self._fail(response, "open an issue")
+        return True
 
     def write_ledger(
         self, branch: str, tip: LedgerTip, files: dict[str, str], message: str

@@ -414,16 +414,25 @@ def reconcile(
 def _config_error(
     client: GitHubPort, exc: ConfigError, dry_run: bool, run: _Run
 ) -> ReconcileResult:
-    """Stop this repository's trains and say why on each open train PR."""
+    """Stop this repository's trains and say why on each open train PR (or, with none
+    open, in an issue), once per distinct set of problems."""
     problems = tuple(p.render() for p in exc.problems)
     body = (
         "🛑 Release train is stopped: the configuration on the default branch is invalid.\n\n"
         + "\n".join(f"- `{p}`" for p in problems)
     )
     key = "config-error:" + hashlib.sha256("\n".join(problems).encode()).hexdigest()[:16]
-    for pr in client.open_pulls():
-        if pr.head_ref.startswith("release/") and "release-train:train-id=" in pr.body:
-            run.planned.append(f"comment on #{pr.number}: configuration error")
-            if not dry_run and client.post_comment(pr.number, body, key):
-                run.done.append(f"comment on #{pr.number}: configuration error")
+    train_prs = [
+        pr
+        for pr in client.open_pulls()
+        if pr.head_ref.startswith("release/") and "release-train:train-id=" in pr.body
+    ]
+    for pr in train_prs:
+        run.planned.append(f"comment on #{pr.number}: configuration error")
+        if not dry_run and client.post_comment(pr.number, body, key):
+            run.done.append(f"comment on #{pr.number}: configuration error")
+    if not train_prs:
+        run.planned.append("open an issue: configuration error")
+        if not dry_run and client.open_issue("Release train: invalid configuration", body, key):
+            run.done.append("open an issue: configuration error")
     return ReconcileResult(tuple(run.planned), tuple(run.done), (), problems, client.requests)

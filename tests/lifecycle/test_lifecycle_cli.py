@@ -64,3 +64,14 @@ def test_config_error_stops_the_trains_with_a_comment(sandbox) -> None:  # type:
     story.reconcile(t0 + timedelta(minutes=4))  # said once
     assert story.writes_since(mark) == []
     assert story.pull(train_pr["number"])["state"] == "open"
+
+
+def test_config_error_without_a_train_opens_one_issue(sandbox) -> None:  # type: ignore[no-untyped-def]
+    t0 = start_time()
+    story = new_story(sandbox, t0, "version: 1\ntrains: []\nsurprise: true\n")
+    first = story.reconcile(t0)
+    assert first.problems and "open an issue: configuration error" in first.actions_done
+    story.reconcile(t0 + timedelta(seconds=1))
+    issues = story.kit.call("GET", f"/repos/{REPO}/issues?state=open", as_user="rm-dave")
+    titles = [i["title"] for i in issues if "pull_request" not in i]
+    assert titles == ["Release train: invalid configuration"]
