@@ -304,3 +304,12 @@ def test_new_name_for_strings_and_helm_blocks() -> None:
     assert "    repository: acme/redis\n" in new
     with pytest.raises(ConfigError, match="not under registry"):
         bump_text(values, Bump("docker.io/bitnami/redis", tag="1", new_name="quay.io/acme/redis"))
+
+
+def test_yaml_path_quoted_keys_with_dots() -> None:
+    text = "metadata:\n  annotations:\n    app.kubernetes.io/version: 1.0.0  # v\n"
+    path = 'metadata.annotations["app.kubernetes.io/version"]'
+    new = bump(text, Bump("x/app", tag="1.1.0"), yaml_paths=[path])
+    assert new == text.replace("1.0.0", "1.1.0")
+    with pytest.raises(ConfigError, match="malformed"):
+        bump_text(text, Bump("x/app", tag="1"), yaml_paths=["metadata..x"])

@@ -233,6 +233,14 @@ def _item_labels(nodes: list[Node]) -> list[str]:
     ]
 
 
+def join_path(parent: str, key: str) -> str:
+    """``parent.key``, or ``parent["key"]`` when the key itself holds dots or brackets."""
+    if not key or any(c in key for c in ".[]"):
+        quote = "'" if '"' in key else '"'
+        return f"{parent}[{quote}{key}{quote}]"
+    return f"{parent}.{key}" if parent else key
+
+
 def walk(root: Node) -> Iterator[Visit]:
     """Every node of a document in order; nodes reached again through an alias are not entered."""
     seen: set[int] = set()
@@ -247,7 +255,7 @@ def walk(root: Node) -> Iterator[Visit]:
         children: list[Visit] = []
         if node.id == "mapping":
             for key, key_node, value in items(node):
-                path = f"{visit.path}.{key}" if visit.path else key
+                path = join_path(visit.path, key)
                 alias = id(value) in seen
                 seen.add(id(value))
                 children.append(Visit(path, key, value, visit, alias, key_node, flow))

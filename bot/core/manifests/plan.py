@@ -11,7 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.core.manifests.image import ImageRef, format_image, parse_image, same_repository
-from bot.core.manifests.locate import Doc, Node, Slot, Visit, is_mapping, is_scalar, items
+from bot.core.manifests.locate import (
+    Doc,
+    Node,
+    Slot,
+    Visit,
+    is_mapping,
+    is_scalar,
+    items,
+    join_path,
+)
 from bot.core.manifests.model import Bump, ImageSite
 from bot.core.manifests.scalar import render
 from bot.errors import ConfigError, Problem
@@ -103,7 +112,7 @@ def _insert_flow(doc: Doc, mapping: Visit, key: str, value: str, kind: str) -> C
     token = render(value, "", in_flow=True)
     line = doc.text.count("\n", 0, at) + 1
     col = at - (doc.text.rfind("\n", 0, at) + 1) + len(prefix) + 1
-    path = f"{mapping.path}.{key}" if mapping.path else key
+    path = join_path(mapping.path, key)
     return Change(
         at,
         at,
@@ -144,7 +153,7 @@ def insert_key(doc: Doc, mapping: Visit, key: str, value: str, kind: str) -> lis
     else:
         at, chunk, value_at = newline + 1, f"{body}{token}{eol}", len(body)
     line = text.count("\n", 0, at) + (1 if newline >= 0 else 2)
-    path = f"{mapping.path}.{key}" if mapping.path else key
+    path = join_path(mapping.path, key)
     change = Change(
         at,
         at,

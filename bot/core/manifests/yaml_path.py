@@ -1,7 +1,8 @@
 """Configured YAML paths such as ``spec.template.spec.containers[name=app].image``.
 
 Grammar: keys separated by dots, each optionally followed by selectors: ``[N]`` (index),
-``[key=value]`` (the items whose ``key`` equals ``value``) or ``[*]`` (every item).
+``[key=value]`` (the items whose ``key`` equals ``value``), ``[*]`` (every item) or
+``["a.key/with.dots"]`` (a mapping key that contains dots).
 A path's target holds either a whole image reference (bumped when its repository matches)
 or a bare tag / digest, which the configuration ties to the image, so it is always set.
 """
@@ -61,6 +62,8 @@ def parse_path(path: str) -> tuple[Step, ...]:
 
 
 def _selector(path: str, text: str) -> Step:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return Step(key=text[1:-1])  # ["app.kubernetes.io/version"]: a key with dots
     if text == "*":
         return Step(every=True)
     if re.fullmatch(r"-?[0-9]+", text):
