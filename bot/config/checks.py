@@ -64,6 +64,8 @@ def semantic_problems(
     check_cutover(checker)
     check_freezes(checker)
     check_slos(checker)
+    check_templates(checker)
+    check_labels(checker)
     if now is not None and not any(p.severity == "error" for p in checker.problems):
         from bot.config.coverage import check_freeze_coverage
 
@@ -385,3 +387,100 @@ def _check_promql(checker: Checker, path: Path_, query: Any) -> None:
         why = promql_problem(query)
         if why:
             checker.error(path, f"{path_text(path)}: PromQL looks broken: {why}")
+
+
+TAG_FIELDS = ("sha", "short_sha", "train", "date")
+_SAMPLE = {
+    "sha": "0123456789abcdef0123456789abcdef01234567",
+    "short_sha": "0123456",
+    "train": "daily-2026-11-26.2",
+    "date": "2026-11-26",
+}
+_DOCKER_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_BAD_REF = re.compile(r"(\.\.|[\s~^:?*\[\\]|@\{|//|^/|/$|\.lock$|^-|\.$)")
+
+
+def template_problem(template: str, allowed: tuple[str, ...]) -> str | None:
+    """Why a `str.format` template with only these named fields would fail, or None."""
+    from string import Formatter
+
+    try:
+        fields = [name for _, name, _, _ in Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        return f"template {template!r} is malformed ({exc}); write braces as {{{{ and }}}}"
+    for name in fields:
+        if name not in allowed:
+            known = ", ".join("{" + a + "}" for a in allowed)
+            shown = "{" + name + "}" if name else "{}"
+            return f"template {template!r} uses {shown}; known: {known}"
+    try:
+        template.format(**_SAMPLE)
+    except (ValueError, KeyError, IndexError, AttributeError) as exc:
+        return f"template {template!r} cannot be filled in: {exc}"
+    return None
+
+
+def check_templates(checker: Checker) -> None:
+    for path, service in checker.items("services"):
+        tag = service.get("tag")
+        if not isinstance(tag, str):
+            continue
+        why = template_problem(tag, TAG_FIELDS)
+        if why is None and not _DOCKER_TAG.match(tag.format(**_SAMPLE)):
+            why = (
+                f"tag {tag!r} does not make a valid image tag (letters, digits, '_', '.', "
+                "'-'; at most 128; not starting with '.' or '-')"
+            )
+        if why:
+            checker.error((*path, "tag"), why)
+    for path, train in checker.items("trains"):
+        branch = train.get("release_branch")
+        if not isinstance(branch, str):
+            continue
+        why = template_problem(branch, ("train",))
+        if why is None and _BAD_REF.search(branch.format(**_SAMPLE)):
+            why = f"release_branch {branch!r} does not make a valid Git branch name"
+        if why:
+            checker.error((*path, "release_branch"), why)
+        elif "{train}" not in branch:
+            checker.error(
+                (*path, "release_branch"),
+                f"release_branch {branch!r} has no {{train}}: every train would reuse "
+                "the same branch",
+                severity="warning",
+            )
+
+
+def check_labels(checker: Checker) -> None:
+    """A PR label on a base branch must pick one train line: a shared boarding label is an
+    error, a shared emergency label a warning (each line would start an emergency train)."""
+    from bot.config.model import Train
+
+    seen: dict[tuple[str, str], str] = {}
+    for path, train in checker.items("trains"):
+        base = train.get("base", Train.base)
+        for key, default in (("label", Train.label), ("emergency_label", Train.emergency_label)):
+            label = train.get(key, default)
+            if not isinstance(label, str) or not isinstance(base, str):
+                continue
+            owner = f"{key} of train '{train.get('name', '?')}'"
+            if (label, base) not in seen:
+                seen[(label, base)] = owner
+                continue
+            where = (*path, key) if key in train else (*path, "name")
+            if key == "label":
+                checker.error(
+                    where,
+                    f"label {label!r} is also the {seen[(label, base)]} on "
+                    f"base {base!r}; each label must pick one train",
+                    value=key in train,
+                )
+            else:
+                checker.error(
+                    where,
+                    f"emergency label {label!r} is also the "
+                    f"{seen[(label, base)]} on base {base!r}: an emergency PR would "
+                    "start an emergency train on each",
+                    value=key in train,
+                    severity="warning",
+                )

@@ -82,3 +82,26 @@ def test_freeze_dates_are_read_in_the_cutover_time_zone() -> None:
     long = Freeze("long", date(2026, 3, 1), date(2026, 5, 26))
     assert covering_freezes("30 23 * * 2", [long], NOW, "Asia/Tokyo") == []
     assert covering_freezes("30 23 * * 2", [long], NOW, "UTC") == ["long"]
+
+
+@pytest.mark.parametrize(
+    ("template", "word"),
+    [
+        ("{commit}", "uses {commit}"),
+        ("{", "malformed"),
+        ("{}", "uses {}"),
+        ("a}b", "malformed"),
+        ("{sha[0]}", "uses {sha[0]}"),
+    ],
+)
+def test_bad_templates(template: str, word: str) -> None:
+    from bot.config.checks import TAG_FIELDS, template_problem
+
+    assert word in (template_problem(template, TAG_FIELDS) or "")
+
+
+@pytest.mark.parametrize("template", ["{short_sha}", "{train}-{short_sha}", "v1-{date}", "x"])
+def test_good_templates(template: str) -> None:
+    from bot.config.checks import TAG_FIELDS, template_problem
+
+    assert template_problem(template, TAG_FIELDS) is None

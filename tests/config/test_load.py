@@ -266,3 +266,30 @@ def test_load_config_resolves_extends_inside_repo_root(tmp_path: Path) -> None:
     cfg.write_text(SMALL + "extends: shared/link.yml\n")
     with pytest.raises(ConfigError, match="not found"):
         load_config(cfg, repo_root=tmp_path)
+
+
+def test_tag_must_make_an_image_tag_and_branch_a_git_branch() -> None:
+    text = SMALL + "    release_branch: 'release {train}'\nservices:\n"
+    text += "  - {name: web, image: ghcr.io/a/web, tag: 'v/{sha}'}\n"
+    problems = _errors(text)
+    assert [(p.line, p.message.split(" ")[0]) for p in problems] == [
+        (4, "release_branch"),
+        (6, "tag"),
+    ]
+
+
+def test_release_branch_without_train_is_a_warning() -> None:
+    problems = validate_text(SMALL + "    release_branch: release/next\n", "cfg.yml")
+    assert [(p.severity, p.line) for p in problems] == [("warning", 4)]
+
+
+def test_labels_pick_one_train_per_base() -> None:
+    two = SMALL + "  - name: other\n"
+    [error] = _errors(two + "    emergency_label: x\n")
+    assert "label 'train:next' is also the label of train 'daily'" in error.message
+    assert (error.line, error.col) == (4, 5)  # the second train's name: its label is default
+    other_base = two + "    base: develop\n"
+    assert validate_text(other_base, "cfg.yml") == []
+    shared_emergency = two + "    label: other\n"
+    [warning] = validate_text(shared_emergency, "cfg.yml")
+    assert warning.severity == "warning" and "emergency label" in warning.message
