@@ -68,8 +68,11 @@ reference resolves (`trains[].services`, `stages[].slos`, `gates.error_budget.sl
 `per_slo`); globs stay inside the repository; cutover windows open and close at different
 times; the time zone exists; freezes end on or after they start and name real dates; each SLO
 has exactly one of `error_ratio`, `good` + `total`, or `latency` + `threshold`; burn-rate short
-windows are shorter than long ones; PromQL brackets and quotes balance; and a `sarif` security
-source names its file. A freeze (or several) that cancels every departure of a train in the
+windows are shorter than long ones; PromQL brackets and quotes balance; a `sarif` security
+source names its file; `tag` templates use only `{sha}`, `{short_sha}`, `{train}`, `{date}` and
+make a valid image tag; `release_branch` uses only `{train}` and makes a valid branch name (no
+`{train}` is a warning); and a boarding label picks one train per base branch (a shared
+emergency label is a warning). A freeze (or several) that cancels every departure of a train in the
 next 90 days is a **warning**.
 
 Bad input never produces a traceback: YAML syntax errors, duplicate keys, tabs used for
