@@ -156,7 +156,11 @@ class RequestContext:
         have = role_rank(self.role(repo_full_name))
         if have == 0:
             raise ApiError(404, "Not Found")
+        if self.user is None and self.method not in ("GET", "HEAD"):
+            raise ApiError(401, "Requires authentication")
         if have < role_rank(role):
+            if self.user is None:
+                raise ApiError(401, "Requires authentication")
             raise forbidden(role, self.installation_id is not None)
         return repo
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.sandbox.gitstore import ZERO, Person
-from bot.sandbox.http import ApiError, RequestContext, User
+from bot.sandbox.http import RequestContext, User
 
 if TYPE_CHECKING:
     from bot.sandbox.server import Server
@@ -531,14 +531,3 @@ def apply_seed(scenario: Scenario, seed: dict[str, Any], base_dir: Path) -> list
             bool(pr.get("draft", False)),
         )
     return made
-
-
-def expect_api_error(status: int, fn: Any, *args: Any, **kwargs: Any) -> ApiError:
-    """Run a scenario action that must fail with `status` (for tests); returns the error."""
-    try:
-        fn(*args, **kwargs)
-    except ApiError as exc:
-        if exc.status != status:
-            raise
-        return exc
-    raise AssertionError(f"expected HTTP {status}")

@@ -307,3 +307,10 @@ def test_acknowledged_writes_survive_a_kill(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+def test_anonymous_reads_public_but_cannot_write(sandbox: Sandbox) -> None:
+    sandbox.scenario.create_repo("acme/app", {"a": "1"})
+    assert call(sandbox, "GET", R)[0] == 200
+    status, _, body = call(sandbox, "POST", f"{R}/issues", data=b'{"title": "x"}')
+    assert (status, body["message"]) == (401, "Requires authentication")
