@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from fnmatch import fnmatchcase
 
 from bot.config.model import BoardingRules, Train
 from bot.core.ledger import Boarded, Missed, TrainRecord
@@ -101,21 +102,36 @@ def miss_reason(
     rules: BoardingRules,
     reviews: Mapping[int, tuple[Review, ...]],
     checks: Mapping[str, tuple[CheckRun, ...]],
+    required: tuple[str, ...] = (),
 ) -> Missed | None:
-    """Why this PR cannot ride (before trying to merge it), or None when it may."""
+    """Why this PR cannot ride (before trying to merge it), or None when it may.
+
+    `required` names (or fnmatch patterns of) checks that must have passed on its head."""
     if pr is None or pr.state != "open":
         return Missed(pr.number if pr else 0, "closed", "the pull request is closed")
     if pr.draft and not rules.allow_drafts:
         return Missed(pr.number, "draft", "the pull request is a draft")
     if rules.require_checks:
-        failing = checks_failing(checks.get(pr.head_sha, ()))
+        runs = checks.get(pr.head_sha, ())
+        failing = checks_failing(runs)
         if failing:
             return Missed(pr.number, "checks", "failing checks: " + ", ".join(failing))
+        waiting = required_not_passed(runs, required)
+        if waiting:
+            names = ", ".join(f"`{n}`" for n in waiting)
+            return Missed(pr.number, "checks", f"required checks have not passed: {names}")
     if rules.require_approval:
         approvers = [a for a in approved_by(reviews.get(pr.number, ())) if a != pr.author]
         if not approvers:
             return Missed(pr.number, "approval", "no approving review")
     return None
+
+
+def required_not_passed(runs: tuple[CheckRun, ...], required: tuple[str, ...]) -> tuple[str, ...]:
+    """Required check names (or patterns) with no successful run."""
+    ok = ("success", "neutral", "skipped")
+    passed = [r.name for r in runs if r.status == "completed" and r.conclusion in ok]
+    return tuple(p for p in required if not any(fnmatchcase(n, p) for n in passed))
 
 
 def describe_delta(delta: timedelta) -> str:

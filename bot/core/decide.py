@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from fnmatch import fnmatchcase
 
 from bot.config.model import Config, Train
 from bot.core import actions as act
@@ -59,15 +60,14 @@ def merge_verdict(config: Config, record: TrainRecord, pr: PullRequest, world: W
     who is neither an author of a boarded PR nor the bot."""
     blocking: list[str] = []
     runs = world.checks.get(pr.head_sha, ())
-    required = config.gates.ci.get("required") or ()
-    names = [str(n) for n in required] if isinstance(required, list | tuple) else []
+    names = required_checks(config)
     for name in names:
-        run = next((r for r in runs if r.name == name), None)
+        run = next((r for r in runs if fnmatchcase(r.name, name)), None)
         if run is None or run.conclusion != "success":
             state = "missing" if run is None else (run.conclusion or run.status)
             blocking.append(f"required check `{name}` is {state}")
     for run in runs:
-        if run.name in names:
+        if any(fnmatchcase(run.name, n) for n in names):
             continue
         if run.status != "completed":
             blocking.append(f"check `{run.name}` is {run.status}")
@@ -85,6 +85,12 @@ def merge_verdict(config: Config, record: TrainRecord, pr: PullRequest, world: W
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def required_checks(config: Config) -> tuple[str, ...]:
+    """`gates.ci.required`: check names (or fnmatch patterns) that must pass."""
+    required = config.gates.ci.get("required") or ()
+    return tuple(str(n) for n in required) if isinstance(required, list | tuple) else ()
 
 
 def departs_at(config: Config, train: Train, record: TrainRecord) -> datetime | None:
@@ -157,7 +163,9 @@ def _depart(ctx: Ctx, record: TrainRecord, actor: str) -> tuple[TrainRecord, lis
     riding, missed = [], list(record.missed)
     for entry in record.boarded:
         pr = ctx.world.pull(entry.number)
-        reason = miss_reason(pr, ctx.train.boarding, ctx.world.reviews, ctx.world.checks)
+        reason = miss_reason(
+            pr, ctx.train.boarding, ctx.world.reviews, ctx.world.checks, required_checks(ctx.config)
+        )
         if reason is not None:
             missed.append(replace(reason, number=entry.number))
             continue
@@ -471,7 +479,14 @@ def _unready_emergencies(ctx: Ctx) -> set[int]:
         if wants_train(pr, ctx.train, label)
         and (
             pr.fork
-            or miss_reason(pr, ctx.train.boarding, ctx.world.reviews, ctx.world.checks) is not None
+            or miss_reason(
+                pr,
+                ctx.train.boarding,
+                ctx.world.reviews,
+                ctx.world.checks,
+                required_checks(ctx.config),
+            )
+            is not None
         )
     }
 

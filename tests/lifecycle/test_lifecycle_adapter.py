@@ -50,3 +50,23 @@ def test_parsing_tolerates_sparse_payloads() -> None:
         }
     )
     assert comment.issue == 12 and comment.edited and comment.body == ""
+
+
+def test_writes_are_paced_under_the_content_creation_limit() -> None:
+    from bot.adapters.github import GitHubClient
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    client = GitHubClient("a/b", "t", writes_per_minute=80, clock=lambda: now[0], sleep=sleep)
+    for _ in range(80):
+        client._pace()
+        now[0] += 0.1
+    assert slept == []
+    client._pace()  # the 81st write inside a minute waits for the first to age out
+    assert len(slept) == 1 and 51 < slept[0] <= 60
+    assert client.writes == 81

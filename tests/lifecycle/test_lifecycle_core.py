@@ -230,3 +230,15 @@ def test_pending_commands_skip_edited_bot_and_handled() -> None:
     )
     found = chatops.pending_commands([record], world(comments=comments))
     assert [tc.comment.id for tc in found["web-1"]] == [1]
+
+
+def test_required_checks_must_have_passed() -> None:
+    p = pr(4)
+    good = {4: (Review("rev", "APPROVED"),)}
+    runs = {p.head_sha: (CheckRun("lint", "completed", "success"),)}
+    missed = miss_reason(p, BoardingRules(), good, runs, ("ci/*",))
+    assert missed is not None and missed.detail == "required checks have not passed: `ci/*`"
+    runs = {p.head_sha: (CheckRun("ci/unit", "completed", "success"),)}
+    assert miss_reason(p, BoardingRules(), good, runs, ("ci/*",)) is None
+    pending = {p.head_sha: (CheckRun("ci/unit", "in_progress"),)}
+    assert miss_reason(p, BoardingRules(), good, pending, ("ci/*",)) is not None
