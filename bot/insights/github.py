@@ -71,20 +71,25 @@ def _commits(gh: Any, repo: str, branch: str) -> list[Commit]:
     return [parse_commit(item) for item in items][::-1]
 
 
-def _tip_files(gh: Any, repo: str, branch: str) -> dict[str, str]:
-    status, tree, _ = _get(
-        gh, f"/repos/{repo}/git/trees/{quote(branch, safe='')}", {"recursive": 1}
-    )
+def _ok(gh: Any, url: str, what: str) -> Any:
+    status, body, _ = _get(gh, url)
     if status >= 400:
-        raise ExternalError("GitHub", f"ledger tree of {branch}: {status}", status=status)
+        raise ExternalError("GitHub", f"{what}: {status}", status=status)
+    return body
+
+
+def _tip_files(gh: Any, repo: str, tip: str) -> dict[str, str]:
+    """The ledger's JSON files at commit `tip`: its tree (recursive), then each blob."""
+    tree_sha = _ok(gh, f"/repos/{repo}/git/commits/{tip}", "ledger tip")["tree"]["sha"]
+    status, tree, _ = _get(gh, f"/repos/{repo}/git/trees/{tree_sha}", {"recursive": 1})
+    if status >= 400:
+        raise ExternalError("GitHub", f"ledger tree: {status}", status=status)
     files: dict[str, str] = {}
     for entry in tree.get("tree", []):
         path = str(entry.get("path", ""))
         if entry.get("type") != "blob" or not path.endswith(".json"):
             continue
-        status, blob, _ = _get(gh, f"/repos/{repo}/git/blobs/{entry['sha']}")
-        if status >= 400:
-            raise ExternalError("GitHub", f"blob {path}: {status}", status=status)
+        blob = _ok(gh, f"/repos/{repo}/git/blobs/{entry['sha']}", f"blob {path}")
         files[path] = base64.b64decode(blob.get("content", "")).decode("utf-8")
     return files
 
@@ -107,13 +112,16 @@ def read_history_api(
         if status >= 400:
             raise ExternalError("GitHub", f"repository {repo}: {status}", status=status)
         base_name = base or str(meta.get("default_branch", "main"))
-        ref = quote(ledger_branch, safe="")
-        status, _, _ = _get(gh, f"/repos/{repo}/git/ref/heads/{ref}")
+        ref = quote(ledger_branch, safe="/")
+        status, found, _ = _get(gh, f"/repos/{repo}/git/ref/heads/{ref}")
         if status == 404:
             raise UsageError(f"no ledger branch {ledger_branch!r} in {repo}")
-        ledger = _commits(gh, repo, ledger_branch)
+        if status >= 400:
+            raise ExternalError("GitHub", f"ledger ref: {status}", status=status)
+        tip = str(found["object"]["sha"])
+        ledger = _commits(gh, repo, tip)
         base_commits = [c for c in _commits(gh, repo, base_name) if c.trailer("Train-Id")]
-        files = _tip_files(gh, repo, ledger_branch)
+        files = _tip_files(gh, repo, tip)
     html = str(meta.get("html_url", ""))
     return History(
         ledger=tuple(ledger),

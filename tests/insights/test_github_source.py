@@ -1,0 +1,72 @@
+"""The same audit through GitHub's REST API (the sandbox over HTTP) and from a plain clone of
+the same repository: the real bot's lifecycle writes the ledger, both readers agree."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from lifecycle.lifecycle_sandbox import REPO, board_three, new_story, start_time
+
+from bot.insights.github import read_history_api
+from bot.insights.gitlog import read_history
+from bot.insights.timeline import LEDGER, build_timelines
+from bot.insights.verify import verify
+
+
+def _merged_train(sandbox: Any) -> str:
+    t0 = start_time()
+    story = new_story(sandbox, t0)
+    board_three(story)
+    story.reconcile(t0)
+    story.reconcile(t0 + timedelta(minutes=2))
+    pr = story.open_train_pr()
+    story.green(pr["head"]["sha"])
+    story.kit.review(REPO, pr["number"], "rm-dave", "APPROVE")
+    story.reconcile(t0 + timedelta(minutes=4))
+    return str(pr["number"])
+
+
+def _bare_path(sandbox: Any) -> Path:
+    return Path(sandbox.data_dir) / "git" / f"{REPO}.git"
+
+
+def test_api_and_clone_tell_the_same_story(sandbox: Any, tmp_path: Path) -> None:
+    train_pr = _merged_train(sandbox)
+    api = read_history_api(REPO, sandbox.bot_token(), api_url=sandbox.base_url)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(_bare_path(sandbox)), str(clone)], check=True)
+    local = read_history(clone)
+
+    assert [c.sha for c in api.ledger] == [c.sha for c in local.ledger]
+    assert {c.sha for c in api.base} == {c.sha for c in local.base}
+    by_api = {t.train_id: t for t in build_timelines(api)}
+    by_git = {t.train_id: t for t in build_timelines(local)}
+    assert set(by_api) == set(by_git) and len(by_api) == 2
+    for train_id, timeline in by_git.items():
+        assert [e.kind for e in by_api[train_id].events if e.branch == LEDGER] == [
+            e.kind for e in timeline.events if e.branch == LEDGER
+        ]
+    merged = next(t for t in by_api.values() if t.state == "merged")
+    kinds = [e.kind for e in merged.events]
+    assert {"board", "depart", "merge", "train-merge"} <= set(kinds)
+    depart = next(e for e in merged.events if e.kind == "depart")
+    assert "missed #3" in depart.summary and "conflict" in depart.summary
+    merge = next(e for e in merged.events if e.kind == "train-merge")
+    assert "approved by rm-dave" in merge.summary and merged.record is not None
+    assert merged.record.train_pr == int(train_pr)
+    assert verify(api) == () and verify(local) == ()
+
+
+def test_api_verify_sees_a_bump_made_by_hand(sandbox: Any) -> None:
+    _merged_train(sandbox)
+    message = (
+        "promote web-2099-01-01 to production\n\nTrain-Id: web-2099-01-01\nStage: production\n"
+    )
+    sha = sandbox.scenario.push(
+        REPO, "main", {"deploy/web.yaml": "tag: evil\n"}, message, "dev-bob"
+    )
+    findings = verify(read_history_api(REPO, sandbox.bot_token(), api_url=sandbox.base_url))
+    assert [(f.kind, f.commit) for f in findings] == [("unknown-train", sha)]
