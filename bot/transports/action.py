@@ -134,12 +134,19 @@ def problem_annotation(text: str) -> str:
 
 
 def exit_code_of(result: ResultView) -> int:
-    """4 when GitHub failed, 1 when nothing could run (e.g. an invalid config), else 0."""
+    """4 when GitHub failed; 1 for an invalid config or when nothing could run; else 0."""
     if any(p.startswith("GitHub") for p in result.problems):
         return EXIT_EXTERNAL
+    if any(_is_config_error(p) for p in result.problems):
+        return EXIT_CHECK_FAILED
     if result.problems and not result.trains and not result.actions:
         return EXIT_CHECK_FAILED
     return EXIT_OK
+
+
+def _is_config_error(text: str) -> bool:
+    found = _RENDERED.match(text)
+    return found is not None and not found["warning"]
 
 
 def bot_login_for(env: Mapping[str, str], token: str) -> str:
@@ -244,36 +251,14 @@ def run_action(
         _append(ae.summary_path, render_summary(ae, None, f"Nothing to do: {reason}."))
         print(f"release-train: nothing to do ({reason})", file=out)
         return 0, None
+    delivery = f"actions-run-{ae.run_id}" if ae.run_id else None
     req = ActionRequest(
-        ae.repo,
-        now,
-        ae.token,
-        ae.api_url,
-        ae.event,
-        f"actions-run-{ae.run_id}" if ae.run_id else None,
-        ae.dry_run,
-        ae.config,
-        ae.bot_login,
+        ae.repo, now, ae.token, ae.api_url, ae.event, delivery, ae.dry_run, ae.config, ae.bot_login
     )
     try:
         result = view((reconciler or default_reconciler)(req), dry_run=ae.dry_run)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem.github_annotation(), file=out)
-        _append(
-            ae.summary_path,
-            render_summary(
-                ae,
-                None,
-                "**The configuration is invalid:**\n\n"
-                + "\n".join(f"- {_cell(p.render())}" for p in exc.problems),
-            ),
-        )
-        return exc.exit_code, None
     except ReleaseTrainError as exc:
-        print(f"::error::{exc.message}", file=out)
-        _append(ae.summary_path, render_summary(ae, None, f"**Failed:** {_cell(exc.message)}"))
-        return exc.exit_code, None
+        return _failed(ae, exc, out), None
     _append(ae.output_path, format_outputs(outputs_of(result), _delimiter()))
     _append(ae.summary_path, render_summary(ae, result))
     for text in result.problems:
@@ -281,6 +266,20 @@ def run_action(
     for action in result.actions:
         print(f"release-train: {action}", file=out)
     return exit_code_of(result), result
+
+
+def _failed(ae: ActionEnv, exc: ReleaseTrainError, out: IO[str]) -> int:
+    """Report an expected failure as workflow commands and in the summary."""
+    if isinstance(exc, ConfigError):
+        for problem in exc.problems:
+            print(problem.github_annotation(), file=out)
+        listing = "\n".join(f"- {_cell(p.render())}" for p in exc.problems)
+        note = f"**The configuration is invalid:**\n\n{listing}"
+    else:
+        print(f"::error::{exc.message}", file=out)
+        note = f"**Failed:** {_cell(exc.message)}"
+    _append(ae.summary_path, render_summary(ae, None, note))
+    return exc.exit_code
 
 
 def _delimiter() -> str:
