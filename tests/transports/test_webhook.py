@@ -242,3 +242,31 @@ def test_get_on_the_webhook_path_is_405_and_other_paths_reach_flask(app: Flask) 
     response = client.get("/webhook")
     assert response.status_code == 405 and response.headers["Allow"] == "POST"
     assert client.get("/no-such-page").status_code == 404
+
+
+def test_next_due_from_a_reconcile_brings_the_next_tick_forward(settings: Settings) -> None:
+    import time
+    from dataclasses import dataclass, replace
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 3, 2, 13, 59, tzinfo=UTC)
+
+    @dataclass(frozen=True)
+    class Result:
+        trains: tuple[tuple[str, str], ...] = (("web-2026-03-02", "boarding"),)
+        next_due: datetime = now + timedelta(seconds=60)  # the 14:00 departure
+
+    app = create_app(
+        replace(settings, schedule_interval=3600),
+        reconciler=lambda req: Result(),
+        clock=lambda: now,
+        debounce=0.0,
+    )
+    rt = runtime(app)
+    try:
+        assert post(app, "pull_request", example("pull_request", "labeled")).status_code == 202
+        assert rt.worker.wait_idle(5)
+        [watched] = rt.scheduler.watched()
+        assert watched.due - time.monotonic() <= 60  # not the 3600 s interval
+    finally:
+        rt.close()
