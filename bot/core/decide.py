@@ -109,12 +109,35 @@ def _transition(record: TrainRecord, state: str, now: datetime, actor: str = "")
     return replace(record, state=state, state_since=now).with_event(state, now, actor)
 
 
+# The most telling event names the ledger commit; the others follow as trailers.
+EVENT_ORDER = (
+    "abort",
+    "merge",
+    "depart",
+    "open-pr",
+    "land",
+    "hold",
+    "resume",
+    "depart-requested",
+    "promote-requested",
+    "rollback-requested",
+    "board",
+    "deboard",
+    "notify",
+    "chatops",
+)
+
+
 def _write(
     before: TrainRecord | None, after: TrainRecord, events: list[str], actor: str = ""
 ) -> list[Action]:
     if before == after:
         return []
-    return [act.WriteLedger(after.id, tuple(dict.fromkeys(events)) or ("update",), after, actor)]
+    if before is None:
+        events = ["create", *events]
+    rank = {name: i for i, name in enumerate(("create", *EVENT_ORDER))}
+    ordered = sorted(dict.fromkeys(events), key=lambda e: rank.get(e, len(rank)))
+    return [act.WriteLedger(after.id, tuple(ordered) or ("update",), after, actor)]
 
 
 def abort(record: TrainRecord, reason: str, now: datetime, actor: str = "") -> TrainRecord:

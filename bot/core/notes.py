@@ -8,7 +8,7 @@ it, everything a human wrote outside the region is kept.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.config.model import Config, NoteCategory, Train
 from bot.core.ledger import Boarded, TrainRecord
@@ -63,6 +63,17 @@ def _service_tags(config: Config, train: Train, record: TrainRecord, day: dateti
     return lines
 
 
+def duration(delta: timedelta) -> str:
+    """``1h 30m``, ``2d``, ``45s``: a soak time as people write it."""
+    seconds = int(delta.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return " ".join(parts) or "0s"
+
+
 def _gates(config: Config, record: TrainRecord) -> list[str]:
     rule = config.gates.emergency_approvals if record.emergency else config.gates.approvals
     required = config.gates.ci.get("required") or ()
@@ -100,7 +111,9 @@ def release_notes(config: Config, train: Train, record: TrainRecord, now: dateti
         lines += ["### Services", *services, ""]
     if config.stages:
         lines.append("### Stages")
-        lines += [f"{i}. {s.name} (soak {s.soak})" for i, s in enumerate(config.stages, 1)]
+        lines += [
+            f"{i}. {s.name} (soak {duration(s.soak)})" for i, s in enumerate(config.stages, 1)
+        ]
         lines.append("")
     lines += ["### Gates", *_gates(config, record)]
     return "\n".join(lines).rstrip() + "\n"

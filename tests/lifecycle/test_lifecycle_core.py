@@ -146,6 +146,14 @@ def test_later_changes_requested_cancels_approval() -> None:
     assert missed is not None and missed.reason == "approval"
 
 
+def test_soak_durations_read_like_people_write_them() -> None:
+    from bot.core.notes import duration
+
+    assert duration(timedelta(minutes=90)) == "1h 30m"
+    assert duration(timedelta(days=2)) == "2d"
+    assert duration(timedelta(0)) == "0s"
+
+
 def test_describe_delta() -> None:
     assert describe_delta(timedelta(hours=3, minutes=5)) == "in 3h 5m"
     assert describe_delta(timedelta(days=2, hours=1)) == "in 2d 1h"

@@ -70,6 +70,7 @@ def test_labelled_prs_create_a_train_and_are_told_once() -> None:
     actions = decide(config(), Ledger(), world(pr(1), pr(2)), T0)
     assert _kinds(actions) == ["PostComment", "PostComment", "WriteLedger"]
     record = _writes(actions)[0].record
+    assert _writes(actions)[0].events == ("create", "board", "notify")
     assert record.id == "web-2026-03-03" and record.boarded_numbers() == (1, 2)
     assert "14:00 UTC" in actions[0].body and "in 5h" in actions[0].body  # type: ignore[union-attr]
     again = decide(config(), Ledger((record,)), world(pr(1), pr(2)), T0 + timedelta(minutes=1))

@@ -50,7 +50,7 @@ def test_board_depart_merge_and_idempotence(sandbox) -> None:  # type: ignore[no
     fixes = body.split("### Fixes")[1].split("###")[0]
     assert f"#{a} Add A (@dev-alice)" in features and f"#{b} Fix B (@dev-bob)" in fixes
     assert f"#{c}: merge conflict" in body
-    assert "ghcr.io/acme/web:" in body and "production (soak 1:00:00)" in body
+    assert "ghcr.io/acme/web:" in body and "production (soak 1h)" in body
 
     # a human edit outside the generated region survives a regeneration
     edited = "QA: please test checkout\n\n" + body
