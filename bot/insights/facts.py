@@ -119,7 +119,9 @@ def train_facts(timeline: TrainTimeline) -> TrainFacts:
     record = timeline.record
     events = timeline.events
     evidence = tuple(
-        ev for e in events for text in e.details_of("Evidence") if (ev := parse_evidence(text))
+        dict.fromkeys(
+            ev for e in events for text in e.details_of("Evidence") if (ev := parse_evidence(text))
+        )
     )
     fails = [e.at for e in events if e.kind == "stage-verdict" and e.detail("Verdict") == "fail"]
     rolled = [e.at for e in events if e.kind in ("rolled-back", "revert")]
