@@ -227,6 +227,10 @@ def decide_boarding(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -
         dropped=riders - now_riding,
     )
     events += ["board"] * bool(change.boarded) + ["deboard"] * bool(change.deboarded)
+    for number, why in change.deboarded:
+        body = f"This pull request left train **{record.id}** ({why})."
+        key = f"deboarded:{record.id}:{number}"
+        actions.append(act.PostComment(record.id, number, body, key))
     record, notices = _notify_boarded(ctx, record)
     actions += notices
     events += ["notify"] * bool(notices)

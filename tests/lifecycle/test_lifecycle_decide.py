@@ -269,6 +269,9 @@ def test_deboarded_by_closing() -> None:
     actions = decide(config(), Ledger((record,)), world(pr(1), pr(2, state="closed")), T0)
     written = _writes(actions)[0]
     assert written.record.boarded_numbers() == (1,) and "deboard" in written.events
+    told = [a for a in actions if isinstance(a, act.PostComment)]
+    assert [(a.issue, a.key) for a in told] == [(2, "deboarded:web-2026-03-03:2")]
+    assert "(closed)" in told[0].body
 
 
 def test_approvals_from_boarded_author_do_not_count() -> None:
