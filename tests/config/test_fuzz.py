@@ -22,6 +22,13 @@ NOW = datetime(2026, 11, 26, tzinfo=UTC)
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 KEYS = [
+    "tag",
+    "release_branch",
+    "emergency_label",
+    "base",
+    "per_slo",
+    "source",
+    "compare",
     "version",
     "extends",
     "trains",
@@ -71,6 +78,10 @@ SCALARS = st.one_of(
     st.floats(allow_nan=True),
     st.sampled_from(
         [
+            "{sha}",
+            "{",
+            "sarif",
+            "release/{train}",
             "1h",
             "0 8 * * 1",
             "mon",
