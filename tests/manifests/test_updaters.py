@@ -313,3 +313,21 @@ def test_yaml_path_quoted_keys_with_dots() -> None:
     assert new == text.replace("1.0.0", "1.1.0")
     with pytest.raises(ConfigError, match="malformed"):
         bump_text(text, Bump("x/app", tag="1"), yaml_paths=["metadata..x"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("image:\n  repository: a/b\n  tag:\n  x: 1\n", '  tag: "2.0"\n  x: 1\n'),
+        ("image:\n  repository: a/b\n  tag: # c\n", '  tag: "2.0" # c\n'),
+        ("image:\n  repository: a/b\n  tag:", '  tag: "2.0"'),
+        ("image:\n  repository: a/b\n  tag: &t\nb: 1\n", '  tag: &t "2.0"\nb: 1\n'),
+        ("image: {repository: a/b, tag: , b: 1}\n", '{repository: a/b, tag: "2.0", b: 1}\n'),
+        ("image:\r\n  repository: a/b\r\n  tag:\r\n", '  tag: "2.0"\r\n'),
+    ],
+)
+def test_empty_values_are_filled_in_place(text: str, expected: str) -> None:
+    new = bump(text, Bump("a/b", tag="2.0"))
+    assert new.endswith(expected)
+    _, edits = bump_text(text, Bump("a/b", tag="2.0"))
+    assert edits[0].line == text.count("\n", 0, text.index("tag:")) + 1

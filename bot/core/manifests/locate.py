@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -185,7 +186,9 @@ def compose_chunk(text: str, filename: str, chunk: Chunk) -> list[Node]:
     from ruamel.yaml.error import YAMLError
 
     try:
-        return list(YAML(typ="safe", pure=True).compose_all(text[chunk.start : chunk.end]))
+        with warnings.catch_warnings():  # e.g. a reused anchor: legal YAML, not our business
+            warnings.simplefilter("ignore")
+            return list(YAML(typ="safe", pure=True).compose_all(text[chunk.start : chunk.end]))
     except YAMLError as exc:
         raise ConfigError(_parse_problem(exc, text, filename, chunk)) from None
 
@@ -310,5 +313,16 @@ def slot(doc: Doc, visit: Visit) -> Slot | None:
     start = _skip_properties(text, first, end)
     style = node.style or ""
     line = doc.line(node.start_mark) + text.count("\n", first, start)
+    if start == end and first == start and visit.key_node is not None:
+        # An empty value: ruamel marks the next token, but its place is right after `key:`.
+        start = end = _after_colon(doc, visit.key_node)
+        line = doc.line(visit.key_node.end_mark)
     col = _column(text, start)
     return Slot(str(node.value), start, end, style, line, col, visit.path, visit.in_flow, id(node))
+
+
+def _after_colon(doc: Doc, key_node: Node) -> int:
+    """The offset just past the ``:`` that follows a key (the key's own end when none)."""
+    at = doc.offset(key_node.end_mark)
+    colon = doc.text.find(":", at)
+    return colon + 1 if colon >= 0 else at

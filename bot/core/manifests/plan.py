@@ -81,10 +81,16 @@ def replace(doc: Doc, slot: Slot, value: str, kind: str) -> list[Change]:
     if slot.style in ("|", ">"):
         raise refuse(doc, slot, "the value is a block scalar (| or >); refusing to rewrite it")
     text = render(value, slot.style, in_flow=slot.in_flow, old=slot.value)
+    start, end, value_at = slot.start, slot.end, 0
+    if start == end:  # an empty (null) value right after `key:`: give the new one room
+        while end < len(doc.text) and doc.text[end] in " \t":
+            end += 1
+        text = " " + text + (" " if doc.text[end : end + 1] == "#" else "")
+        value_at = 1
     return [
         Change(
-            slot.start,
-            slot.end,
+            start,
+            end,
             text,
             value,
             slot.value,
@@ -93,6 +99,7 @@ def replace(doc: Doc, slot: Slot, value: str, kind: str) -> list[Change]:
             slot.line,
             slot.col,
             doc.index,
+            value_at,
         )
     ]
 
