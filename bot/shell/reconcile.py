@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.adapters.github import GitHubPort, LedgerMoved, LedgerTip
-from bot.config.model import Config
+from bot.config.model import BoardingRules, Config
 from bot.core import actions as act
 from bot.core.chatops import commenters, pending_commands
 from bot.core.decide import decide, departs_at, next_due
@@ -225,13 +225,20 @@ def _git_state(
     ]
     branches |= {config.train(r.train).base for r in due if _has_line(config, r)}
     branches |= {p.base for p in urgent}
-    readiness = {n for r in due for n in r.boarded_numbers()} | {p.number for p in urgent}
-    for number in sorted(readiness):
+    rules = {p.number: _rules(config, p.base) for p in urgent}
+    for record in due:
+        if _has_line(config, record):
+            rules.update(
+                dict.fromkeys(record.boarded_numbers(), config.train(record.train).boarding)
+            )
+    for number, rule in sorted(rules.items()):
         pr = pulls.get(number)
         if pr is None:
             continue
-        reviews[number] = client.reviews(number)
-        checks[pr.head_sha] = client.check_runs(pr.head_sha)
+        if rule.require_approval:
+            reviews[number] = client.reviews(number)
+        if rule.require_checks:
+            checks[pr.head_sha] = client.check_runs(pr.head_sha)
     for record in records:
         if record.state != DEPARTED:
             continue
@@ -247,6 +254,10 @@ def _git_state(
         if record.state == DEPARTED and pr is not None and pr.state == "open":
             heads.setdefault(record.release_branch, pr.head_sha)
     return {"branches": heads, "reviews": reviews, "checks": checks}
+
+
+def _rules(config: Config, base: str) -> BoardingRules:
+    return next((t.boarding for t in config.trains if t.base == base), BoardingRules())
 
 
 def _has_line(config: Config, record: TrainRecord) -> bool:
