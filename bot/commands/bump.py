@@ -24,7 +24,12 @@ indentation, line endings and document separators stay as they are.
 
 Files are rewritten in place (atomically); `-` reads stdin and writes stdout. With --diff,
 nothing is written and a unified diff is printed. Exits 1 when the image is in none of the
-files, or when a file does not parse (then nothing is written at all).
+files, or when a file does not parse (then nothing is written at all). An image pinned by
+digest needs --digest: a tag-only bump there is refused, since the old digest would still
+decide what runs.
+
+example:
+  release-train bump --image ghcr.io/acme/checkout --tag 1.5.0 --diff deploy/*.yaml
 """
 
 
