@@ -131,3 +131,42 @@ def test_generated_deployments_change_one_line(case: tuple[str, str], tag: str) 
     assert_only_edited_lines_changed(text, new, edits)
     assert_reads_back(new, edits)
     assert new.count("\r\n") == text.count("\r\n")
+
+
+@st.composite
+def values_files(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """Helm values or a kustomization for several services, formatted at random."""
+    step = " " * draw(st.sampled_from([2, 4]))
+    eol = draw(st.sampled_from(["\n", "\r\n"]))
+    services = draw(st.lists(st.sampled_from(["cart", "checkout", "search", "web"]),
+                             min_size=1, max_size=4, unique=True))  # fmt: skip
+    lines = [draw(st.sampled_from(["# values", "---", ""]))]
+    kustomize = draw(st.booleans())
+    dash = draw(st.sampled_from(["- ", step + "- "]))  # one sequence style per file
+    pad = " " * len(dash)
+    if kustomize:
+        lines.append("images:")
+    for name in services:
+        quote = draw(st.sampled_from(["", "'", '"']))
+        tag = f"{quote}{draw(st.sampled_from(['1.0', '1.2.3', 'v1']))}{quote}"
+        note = draw(st.sampled_from(["", "  # bumped by the train"]))
+        if kustomize:
+            lines += [f"{dash}name: ghcr.io/acme/{name}{note}", f"{pad}newTag: {tag}{note}"]
+        else:
+            lines += [f"{name}:", f"{step}image:", f"{step * 2}repository: ghcr.io/acme/{name}",
+                      f"{step * 2}tag: {tag}{note}", f"{step}replicas: 2"]  # fmt: skip
+    return eol.join(lines) + eol, [f"ghcr.io/acme/{name}" for name in services]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=values_files(), tag=st.one_of(oci_tags, st.sampled_from(TYPE_CHANGING)))
+def test_generated_values_change_one_line_per_service(
+    case: tuple[str, list[str]], tag: str
+) -> None:
+    text, images = case
+    for image in images:
+        new, edits = bump_text(text, Bump(image, tag=tag))
+        assert len(edits) == (0 if tag in ("1.0", "1.2.3", "v1") else 1)
+        assert_only_edited_lines_changed(text, new, edits)
+        assert_reads_back(new, edits)
+        assert new.count("\r\n") == text.count("\r\n")
