@@ -47,6 +47,15 @@ class ResponseCache:
     objects: dict[str, Any] = field(default_factory=dict)
     comments_seen: dict[tuple[str, int], str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    limit: int = 20_000  # entries per map; a long-running server starts afresh past it
+
+    def remember(self, key: str, value: tuple[str, Any, str]) -> None:
+        """Store an ETagged response (call with `lock` held)."""
+        if len(self.etags) >= self.limit:
+            self.etags.clear()
+        if len(self.objects) >= self.limit:
+            self.objects.clear()
+        self.etags[key] = value
 
 
 SHARED_CACHE = ResponseCache()
@@ -228,7 +237,7 @@ class GitHubClient:
         etag = response.headers.get("etag")
         if etag:
             with self.cache.lock:
-                self.cache.etags[key] = (etag, body, nxt)
+                self.cache.remember(key, (etag, body, nxt))
         return status, body, nxt
 
     def _get_ok(self, url: str, params: dict[str, Any] | None = None, what: str = "") -> Any:
