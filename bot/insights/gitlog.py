@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from bot.core.ledger import INDEX_PATH
 from bot.errors import ExternalError, UsageError
 from bot.insights.model import NULL_BLOB, Change, Commit, History
 
@@ -138,9 +139,7 @@ def read_history(
         raise UsageError(f"no base branch {base_name!r} in {repo}")
     ledger = _log(repo, ledger_ref, ["--raw", "--no-abbrev", "--root", "--no-renames"], None)
     base_commits = _log(repo, base_ref, ["--grep=^Train-Id: "], None)
-    wanted = [c.new_blob for commit in ledger for c in commit.changes]
-    wanted += [c.old_blob for commit in ledger for c in commit.changes]
-    blobs = read_blobs(repo, wanted)
+    blobs = read_blobs(repo, _wanted_blobs(ledger))
     return History(
         ledger=tuple(ledger),
         base=tuple(base_commits),
@@ -151,6 +150,19 @@ def read_history(
         base_ref=base_ref,
         repo_url=repo_url,
     )
+
+
+def _wanted_blobs(ledger: Sequence[Commit]) -> set[str]:
+    """Every version of each train file (old and new sides), and the index at the tip only."""
+    wanted: set[str] = set()
+    index = ""
+    for commit in ledger:
+        for change in commit.changes:
+            if change.path.startswith("trains/"):
+                wanted.update((change.old_blob, change.new_blob))
+            elif change.path == INDEX_PATH:
+                index = change.new_blob
+    return wanted | ({index} if index else set())
 
 
 def tip_files(ledger: Sequence[Commit], blobs: dict[str, str]) -> dict[str, str]:

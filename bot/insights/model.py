@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from bot.core.ledger import parse_commit_message
 
@@ -37,8 +38,13 @@ class Commit:
     def subject(self) -> str:
         return self.message.split("\n", 1)[0].strip()
 
+    @cached_property
+    def parsed(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+        """(event, train id, trailers) of the message, parsed once."""
+        return parse_commit_message(self.message)
+
     def trailers(self) -> tuple[tuple[str, str], ...]:
-        return parse_commit_message(self.message)[2]
+        return self.parsed[2]
 
     def trailer(self, key: str) -> str:
         """The first value of trailer `key` ('' when absent)."""

@@ -12,8 +12,9 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
-from bot.core.ledger import Event, TrainRecord, decode, parse_commit_message, record_path
+from bot.core.ledger import Event, TrainRecord, decode, record_path
 from bot.insights.model import NULL_BLOB, Commit, History
 
 LEDGER, BASE = "ledger", "base"
@@ -149,7 +150,10 @@ def summarize(
 # -- ledger commits ---------------------------------------------------------------------
 
 
+@lru_cache(maxsize=8192)
 def decode_or_none(text: str | None) -> TrainRecord | None:
+    """The record in `text` (None when absent or unreadable); cached, as each version of a
+    file is both one commit's "after" and the next one's "before"."""
     if not text:
         return None
     try:
@@ -180,7 +184,7 @@ def added_history(before: TrainRecord | None, after: TrainRecord | None) -> tupl
 
 
 def ledger_event(commit: Commit, blobs: Mapping[str, str]) -> TimelineEvent | None:
-    event, subject_id, trailers = parse_commit_message(commit.message)
+    event, subject_id, trailers = commit.parsed
     train_id = next((v for k, v in trailers if k == "Train-Id"), "") or subject_id
     if not train_id or not event or " " in event:
         return None

@@ -18,7 +18,6 @@ from bot.core.ledger import (
     INDEX_PATH,
     TrainRecord,
     decode_index,
-    parse_commit_message,
     record_path,
     transition_trailers,
 )
@@ -49,7 +48,7 @@ class Finding:
 
 
 def _ledger_event(commit: Commit) -> tuple[str, str, tuple[tuple[str, str], ...]] | None:
-    event, subject_id, trailers = parse_commit_message(commit.message)
+    event, subject_id, trailers = commit.parsed
     ids = [v for k, v in trailers if k == "Train-Id"]
     if not event or " " in event or not subject_id or ids != [subject_id]:
         return None
