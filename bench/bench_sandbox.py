@@ -119,10 +119,31 @@ def merge_rows(sb: Sandbox, files: int) -> list[list[str]]:
     return rows
 
 
+def list_rows(sb: Sandbox, count: int) -> list[list[str]]:
+    """Open `count` PRs, then time listing them (one page of 100) and fetching one."""
+    for i in range(count):
+        sb.scenario.open_pr(
+            "acme/app", "dev-alice", f"list-{i}", {f"l{i}.txt": "x"}, title=f"pr {i}"
+        )
+    token = sb.token("dev-alice")
+    conn = _conn(sb)
+    rows = []
+    for label, path in (
+        (f"GET pulls?per_page=100 ({count} open)", "/repos/acme/app/pulls?per_page=100"),
+        ("GET issues?per_page=100", "/repos/acme/app/issues?per_page=100"),
+        ("GET one pull", "/repos/acme/app/pulls/1"),
+    ):
+        ms, status = timed(lambda p=path: request(conn, "GET", p, token))
+        rows.append([label, f"{ms:.1f}", str(status)])
+    conn.close()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--pulls", type=int, default=100)
     args = parser.parse_args()
     with TemporaryDirectory() as tmp, run_sandbox(Path(tmp) / "sb", durable=False) as sb:
         sb.scenario.create_repo("acme/app", {"README.md": "hi\n"})
@@ -135,6 +156,8 @@ def main() -> None:
         print(render_table(["request", "clients", "req/s", "median ms"], rows))
         print()
         print(render_table(["step", "ms", "status"], merge_rows(sb, args.files)))
+        print()
+        print(render_table(["listing", "ms", "status"], list_rows(sb, args.pulls)))
 
 
 if __name__ == "__main__":

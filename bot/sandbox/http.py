@@ -110,6 +110,7 @@ class RequestContext:
     deliver: Callable[[str, dict[str, Any], str], None] | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     server: Any = None  # the bot.sandbox.server.Server, for plug-ins that need more
+    cache: dict[str, Any] = field(default_factory=dict)  # per-request memo (e.g. branch tips)
 
     def json(self) -> dict[str, Any]:
         """The JSON body; `{}` when empty; 400 "Problems parsing JSON" when malformed."""

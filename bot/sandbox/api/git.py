@@ -74,6 +74,17 @@ def load_commit(ctx: RequestContext, repo: str, rev: str) -> Commit:
     return commit
 
 
+def branch_tip(ctx: RequestContext, repo: str, branch: str) -> str | None:
+    """A branch's sha; all tips are read once per request (one `for-each-ref`)."""
+    key = f"tips:{repo}"
+    tips = ctx.cache.get(key)
+    if tips is None:
+        refs = ctx.git.refs(repo, "refs/heads/")
+        tips = {name.removeprefix("refs/heads/"): sha for name, sha, _ in refs}
+        ctx.cache[key] = tips
+    return tips.get(branch)
+
+
 # -- moving refs ----------------------------------------------------------------------------
 
 
@@ -81,6 +92,7 @@ def move_ref(
     ctx: RequestContext, repo: str, ref: str, new: str, old: str | None, *, forced: bool = False
 ) -> None:
     """Compare-and-swap a ref and tell the world: push webhook, open PRs' new head sha."""
+    ctx.cache.pop(f"tips:{repo}", None)
     if new == ZERO:
         assert old is not None
         ctx.git.delete_ref(repo, ref, old)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox.api.compare import commits_json, file_json
-from bot.sandbox.api.git import move_ref
+from bot.sandbox.api.git import branch_tip, move_ref
 from bot.sandbox.api.issues import (
     association,
     emit_issue_event,
@@ -42,12 +42,12 @@ def find_pull(ctx: RequestContext, repo: str, number: str | int) -> dict[str, An
 
 def head_sha(ctx: RequestContext, repo: str, pull: dict[str, Any]) -> str:
     """The PR's head: the branch tip while it exists, else the last one seen."""
-    live = ctx.git.ref(repo, f"refs/heads/{pull['head_ref']}") if not pull["merged"] else None
+    live = branch_tip(ctx, repo, pull["head_ref"]) if not pull["merged"] else None
     return live or str(pull["head_sha"])
 
 
 def base_sha(ctx: RequestContext, repo: str, pull: dict[str, Any]) -> str:
-    return ctx.git.ref(repo, f"refs/heads/{pull['base_ref']}") or str(pull.get("base_sha", ""))
+    return branch_tip(ctx, repo, pull["base_ref"]) or str(pull.get("base_sha", ""))
 
 
 def _side(ctx: RequestContext, repo: str, ref: str, sha: str) -> dict[str, Any]:
