@@ -89,8 +89,9 @@ class ExternalError(ReleaseTrainError):
 
     exit_code = EXIT_EXTERNAL
 
-    def __init__(self, system: str, message: str, *, status: int | None = None,
-                 retryable: bool = False) -> None:
+    def __init__(
+        self, system: str, message: str, *, status: int | None = None, retryable: bool = False
+    ) -> None:
         self.system = system
         self.status = status
         self.retryable = retryable
