@@ -6,12 +6,14 @@ in `bot.insights` is pure and takes one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
-from bot.core.ledger import parse_commit_message
+from bot.core.ledger import TrainRecord, decode, parse_commit_message
 
 NULL_BLOB = "0" * 40
 
@@ -74,3 +76,41 @@ class History:
 
     def blob(self, sha: str) -> str | None:
         return self.blobs.get(sha)
+
+    @cached_property
+    def _records(self) -> dict[str, Any]:
+        return {}
+
+    @cached_property
+    def _raw(self) -> dict[str, Any]:
+        return {}
+
+    def raw(self, blob_sha: str) -> dict[str, Any] | None:
+        """The JSON object in blob `blob_sha`, parsed once per History (None if unreadable);
+        cheaper than `record` when only a few keys are needed."""
+        memo = self._raw
+        if blob_sha not in memo:
+            text = self.blobs.get(blob_sha)
+            try:
+                value = json.loads(text) if text else None
+            except ValueError:
+                value = None
+            memo[blob_sha] = value if isinstance(value, dict) else None
+        return memo[blob_sha]
+
+    def record(self, blob_sha: str) -> TrainRecord | None:
+        """The train record in blob `blob_sha`, decoded once per History (None if unreadable)."""
+        memo = self._records
+        if blob_sha not in memo:
+            memo[blob_sha] = decode_record(self.blobs.get(blob_sha))
+        return memo[blob_sha]
+
+
+def decode_record(text: str | None) -> TrainRecord | None:
+    """The record in `text`; None when absent or not a readable record."""
+    if not text:
+        return None
+    try:
+        return decode(text)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None

@@ -8,14 +8,12 @@ version does not know still appear, summarised from their trailers.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 
-from bot.core.ledger import Event, TrainRecord, decode, record_path
-from bot.insights.model import NULL_BLOB, Commit, History
+from bot.core.ledger import Event, TrainRecord, record_path
+from bot.insights.model import NULL_BLOB, Commit, History, decode_record
 
 LEDGER, BASE = "ledger", "base"
 # trailers every ledger commit carries; generic summaries leave them out
@@ -55,8 +53,12 @@ class TrainTimeline:
 @dataclass(frozen=True)
 class _Ctx:
     trailers: tuple[tuple[str, str], ...]
-    record: TrainRecord | None
+    load: Callable[[], TrainRecord | None]  # the record after the commit, decoded on demand
     added: tuple[Event, ...]
+
+    @property
+    def record(self) -> TrainRecord | None:
+        return self.load()
 
     def value(self, key: str) -> str:
         return next((v for k, v in self.trailers if k == key), "")
@@ -138,11 +140,11 @@ def _generic(name: str, ctx: _Ctx) -> str:
 def summarize(
     event: str,
     trailers: tuple[tuple[str, str], ...],
-    record: TrainRecord | None,
+    record: TrainRecord | Callable[[], TrainRecord | None] | None,
     added: tuple[Event, ...] = (),
 ) -> str:
     """One event's sentence, specific for known events and generic otherwise."""
-    ctx = _Ctx(trailers, record, added)
+    ctx = _Ctx(trailers, record if callable(record) else (lambda: record), added)
     known = _SUMMARIES.get(event)
     return known(ctx) if known else _generic(event, ctx)
 
@@ -150,27 +152,18 @@ def summarize(
 # -- ledger commits ---------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8192)
-def decode_or_none(text: str | None) -> TrainRecord | None:
-    """The record in `text` (None when absent or unreadable); cached, as each version of a
-    file is both one commit's "after" and the next one's "before"."""
-    if not text:
-        return None
-    try:
-        return decode(text)
-    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
-        return None
+decode_or_none = decode_record
 
 
 def record_versions(
-    commit: Commit, train_id: str, blobs: Mapping[str, str]
+    commit: Commit, train_id: str, history: History
 ) -> tuple[TrainRecord | None, TrainRecord | None]:
     """The train's record before and after `commit` (None when absent or unreadable)."""
     path = record_path(train_id)
     for change in commit.changes:
         if change.path == path:
-            before = blobs.get(change.old_blob) if change.old_blob != NULL_BLOB else None
-            return decode_or_none(before), decode_or_none(blobs.get(change.new_blob))
+            before = history.record(change.old_blob) if change.old_blob != NULL_BLOB else None
+            return before, history.record(change.new_blob)
     return None, None
 
 
@@ -183,15 +176,44 @@ def added_history(before: TrainRecord | None, after: TrainRecord | None) -> tupl
     return after.history
 
 
-def ledger_event(commit: Commit, blobs: Mapping[str, str]) -> TimelineEvent | None:
+def _raw_added(commit: Commit, train_id: str, history: History) -> tuple[Event, ...]:
+    """History entries this commit appended to the train's record (from the raw JSON)."""
+    path = record_path(train_id)
+    change = next((c for c in commit.changes if c.path == path), None)
+    if change is None:
+        return ()
+    after = history.raw(change.new_blob) or {}
+    before = history.raw(change.old_blob) or {} if change.old_blob != NULL_BLOB else {}
+    new, old = after.get("history") or [], before.get("history") or []
+    added = new[len(old) :] if new[: len(old)] == old else new
+    try:
+        return tuple(
+            Event(
+                e["event"], datetime.fromisoformat(e["at"]), e.get("actor", ""), e.get("detail", "")
+            )
+            for e in added
+        )
+    except (KeyError, TypeError, ValueError):
+        return ()
+
+
+def _loader(commit: Commit, train_id: str, history: History) -> Callable[[], TrainRecord | None]:
+    path = record_path(train_id)
+    change = next((c for c in commit.changes if c.path == path), None)
+    if change is None:
+        return lambda: None
+    return lambda: history.record(change.new_blob)
+
+
+def ledger_event(commit: Commit, history: History) -> TimelineEvent | None:
     event, subject_id, trailers = commit.parsed
     train_id = next((v for k, v in trailers if k == "Train-Id"), "") or subject_id
     if not train_id or not event or " " in event:
         return None
-    before, after = record_versions(commit, train_id, blobs)
-    added = added_history(before, after)
+    added = _raw_added(commit, train_id, history)
+    load = _loader(commit, train_id, history)
     names = [v for k, v in trailers if k == "Event"] or [event]
-    summary = "; ".join(summarize(name, trailers, after, added) for name in names)
+    summary = "; ".join(summarize(name, trailers, load, added) for name in names)
     actors = [e.actor for e in added if e.actor]
     actor = actors[0] if actors else (next((v for k, v in trailers if k == "Actor"), ""))
     at = max((e.at for e in added), default=commit.at)
@@ -273,7 +295,7 @@ def tip_records(history: History) -> dict[str, TrainRecord]:
 
 
 def all_events(history: History) -> list[TimelineEvent]:
-    events = [e for c in history.ledger if (e := ledger_event(c, history.blobs)) is not None]
+    events = [e for c in history.ledger if (e := ledger_event(c, history)) is not None]
     events += [e for c in history.base if (e := base_event(c)) is not None]
     return events
 

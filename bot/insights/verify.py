@@ -10,7 +10,7 @@ such event its commit, and no base commit claims a train the ledger does not kno
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from bot.core.ledger import (
@@ -105,13 +105,13 @@ def _check_files(commit: Commit, train_id: str | None) -> Iterator[Finding]:
 
 
 def _check_record(
-    commit: Commit, train_id: str, trailers: tuple[tuple[str, str], ...], blobs: Mapping[str, str]
+    commit: Commit, train_id: str, trailers: tuple[tuple[str, str], ...], history: History
 ) -> Iterator[Finding]:
     path = record_path(train_id)
     change = next((c for c in commit.changes if c.path == path), None)
     if change is None or change.new_blob == NULL_BLOB:
         return
-    before, after = record_versions(commit, train_id, blobs)
+    before, after = record_versions(commit, train_id, history)
     if after is None:
         yield _f("edited-file", commit, train_id, f"{path} is not a readable train record")
         return
@@ -190,7 +190,7 @@ def check_ledger(history: History) -> Iterator[Finding]:
             yield from _check_states(commit, train_id, state, last) if state else iter(())
             continue
         yield from _check_files(commit, train_id)
-        yield from _check_record(commit, train_id, trailers, history.blobs)
+        yield from _check_record(commit, train_id, trailers, history)
 
 
 def check_index(history: History) -> Iterator[Finding]:
