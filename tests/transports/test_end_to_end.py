@@ -25,6 +25,7 @@ REPO = "acme/e2e"
 SECRET = "e2e-webhook-secret"
 CONFIG = """\
 version: 1
+# hourly departures at minute {minute}; merges any time
 trains:
   - name: web
     label: "train:next"
@@ -46,6 +47,7 @@ gates:
 class Rig:
     sandbox: Sandbox
     app: Flask
+    now: list[datetime]  # empty: the real clock; else the instant reconciles see
 
     @property
     def rt(self) -> Runtime:
@@ -75,6 +77,15 @@ class Rig:
         text = self.sandbox.git.out(REPO, "show", f"refs/heads/release-train/ledger:{path}")
         return dict(json.loads(text))
 
+    def pull(self, number: int) -> dict[str, Any]:
+        path = f"/repos/{REPO}/pulls/{number}"
+        return dict(self.sandbox.scenario.call("GET", path, as_user="rm-dave"))
+
+    def train(self) -> dict[str, Any]:
+        """The one train record in the ledger ({} before there is one)."""
+        files = [f for f in self.ledger_files() if f != "trains/index.json"]
+        return self.record(files[0]) if files else {}
+
     def comments(self, number: int) -> list[dict[str, Any]]:
         path = f"/repos/{REPO}/issues/{number}/comments?per_page=100"
         return list(self.sandbox.scenario.call("GET", path, as_user="rm-dave"))
@@ -83,6 +94,7 @@ class Rig:
 @pytest.fixture
 def rig(tmp_path: Path) -> Iterator[Rig]:
     holder: dict[str, Flask] = {}
+    now: list[datetime] = []
 
     def wsgi(environ: Any, start_response: Any) -> Any:
         return holder["app"](environ, start_response)
@@ -103,9 +115,10 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
                 bot_login="release-train[bot]",
                 schedule_interval=0,
             )
-            holder["app"] = create_app(settings, debounce=0.2)
+            clock = lambda: now[0] if now else datetime.now(UTC)  # noqa: E731
+            holder["app"] = create_app(settings, clock=clock, debounce=0.2)
             try:
-                yield Rig(sb, holder["app"])
+                yield Rig(sb, holder["app"], now)
             finally:
                 runtime(holder["app"]).close()
     finally:
@@ -163,3 +176,41 @@ def test_a_labeled_pull_request_boards_a_train_through_webhooks(
     assert any(x.get("repo") == REPO and x.get("train_id") for x in lines), err[-3000:]
     assert any(x.get("delivery") in delivered for x in lines)
     assert "ghs_" not in err and rig.sandbox.bot_token() not in err
+
+
+@pytest.mark.slow
+def test_a_train_departs_and_merges_driven_only_by_webhooks(rig: Rig) -> None:
+    kit = rig.sandbox.scenario
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=2)
+    rig.now.append(t0)
+    kit.create_repo(
+        REPO,
+        {
+            ".github/release-train.yml": CONFIG.format(minute=(t0 + timedelta(minutes=1)).minute),
+            "app.txt": "one\n",
+        },
+    )
+    kit.install_bot(REPO)
+    number = kit.open_pr(REPO, "dev-alice", "feat-a", {"a.txt": "a\n"}, title="Add A")
+    kit.review(REPO, number, "rev-carol", "APPROVE")
+    kit.set_check(REPO, rig.pull(number)["head"]["sha"], "ci", "completed", "success")
+    kit.label(REPO, number, "train:next", actor="dev-alice")
+    assert rig.settle(lambda: rig.train().get("state") == "boarding")
+
+    # the departure time passes; the next delivery (any comment) lets the bot notice
+    rig.now[0] = t0 + timedelta(minutes=2)
+    kit.comment(REPO, number, "dev-alice", "ready when you are")
+    assert rig.settle(
+        lambda: rig.train().get("state") == "departed" and rig.train().get("train_pr")
+    )
+    train_pr = int(rig.train()["train_pr"])
+
+    # CI goes green on the train PR and the release manager approves: the review's
+    # delivery makes the bot merge the train
+    kit.set_check(REPO, rig.pull(train_pr)["head"]["sha"], "ci", "completed", "success")
+    rig.now[0] = t0 + timedelta(minutes=3)
+    kit.review(REPO, train_pr, "rm-dave", "APPROVE")
+    assert rig.settle(lambda: rig.train().get("state") == "merged"), rig.train()
+    assert rig.pull(train_pr)["merged"] is True
+    assert rig.pull(number)["state"] == "closed"
+    assert all(d.status == 202 for d in rig.sandbox.deliverer.log)
