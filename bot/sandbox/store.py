@@ -23,6 +23,8 @@ repositories) so handlers mostly serialize them. Agreed collections and record k
   (title, body, state, labels live on the issue with the same key)
 - ``comments[str(id)]``: id, node_id, repo, issue_number, user, body, created_at, updated_at
 - ``reactions[str(id)]``: id, node_id, repo, comment_id, user, content, created_at
+- ``issue_events[str(id)]``: id, node_id, repo, issue_number, event (labeled | unlabeled |
+  closed | reopened | merged), actor, created_at, commit_id, label {name, color}
 - ``labels[full_name][name]``: id, node_id, name, color, description, default
 - ``reviews[str(id)]``: id, node_id, repo, pull_number, user, state (APPROVED |
   CHANGES_REQUESTED | COMMENTED | DISMISSED | PENDING), body, commit_id, submitted_at
@@ -73,6 +75,7 @@ COLLECTIONS = (
     "comments",
     "reactions",
     "labels",
+    "issue_events",
     "reviews",
     "check_runs",
     "check_suites",

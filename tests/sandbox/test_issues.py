@@ -105,3 +105,47 @@ def test_label_names_with_slashes(sandbox: Sandbox, api: Any) -> None:
     r = api("rm-dave", "DELETE", f"{R}/issues/{n}/labels/area%2Fpayments")
     assert r.status == 200
     assert r.json == []
+
+
+def test_issue_events_record_labels_and_merges(sandbox: Sandbox, api: Any) -> None:
+    sc = sandbox.scenario
+    n = sc.open_pr("acme/app", "dev-alice", "feat", {"x": "1"}, title="f", labels=["train:next"])
+    sc.unlabel("acme/app", n, "train:next", actor="rm-dave")
+    api("rm-dave", "PUT", f"{R}/issues/{n}/labels", {"labels": ["a", "b"]})
+    api("rm-dave", "PATCH", f"{R}/issues/{n}", {"labels": ["b"]})
+    sha = sc.merge("acme/app", n, "rm-dave")
+    events = api("release-train[bot]", "GET", f"{R}/issues/{n}/events").json
+    seen = [(e["event"], (e.get("label") or {}).get("name"), e["actor"]["login"]) for e in events]
+    assert seen == [
+        ("labeled", "train:next", "dev-alice"),
+        ("unlabeled", "train:next", "rm-dave"),
+        ("labeled", "a", "rm-dave"),
+        ("labeled", "b", "rm-dave"),
+        ("unlabeled", "a", "rm-dave"),
+        ("merged", None, "rm-dave"),
+        ("closed", None, "rm-dave"),
+    ]
+    assert events[-1]["commit_id"] == sha
+    assert {e["actor"]["type"] for e in events} == {"User"}
+
+
+def test_repository_comments_since_and_order(sandbox: Sandbox, api: Any) -> None:
+    from datetime import UTC, datetime
+
+    now = [datetime(2026, 1, 1, 10, 0, tzinfo=UTC)]
+    sandbox.server.clock = lambda: now[0]
+    n = sandbox.scenario.open_pr("acme/app", "dev-alice", "feat", {"x": "1"}, title="f")
+    first = sandbox.scenario.comment("acme/app", n, "dev-bob", "one")
+    now[0] = datetime(2026, 1, 1, 11, 0, tzinfo=UTC)
+    sandbox.scenario.comment("acme/app", n, "dev-bob", "two")
+    now[0] = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    api("dev-bob", "PATCH", f"{R}/issues/comments/{first}", {"body": "one, edited"})
+    rows = api(
+        "dev-bob",
+        "GET",
+        f"{R}/issues/comments",
+        params={"since": "2026-01-01T10:30:00Z", "sort": "updated", "direction": "asc"},
+    ).json
+    assert [c["body"] for c in rows] == ["two", "one, edited"]
+    everything = api("dev-bob", "GET", f"{R}/issues/comments").json
+    assert [c["body"] for c in everything] == ["one, edited", "two"]

@@ -190,6 +190,88 @@ def _is_author_or(ctx: RequestContext, repo: str, login: str, role: str) -> None
         raise forbidden(role, ctx.installation_id is not None)
 
 
+def change_labels(
+    ctx: RequestContext,
+    repo: str,
+    issue: dict[str, Any],
+    add: list[str],
+    remove: list[str],
+    *,
+    emit: bool = True,
+) -> None:
+    """Add and remove labels on an issue or PR: record `labeled`/`unlabeled` events, fire
+    the webhooks. Labels new to the repository are created, as GitHub does."""
+    for name in remove:
+        if name in issue["labels"]:
+            issue["labels"].remove(name)
+            _label_changed(ctx, repo, issue, name, "unlabeled", emit)
+    for name in dict.fromkeys(add):
+        _ensure_label(ctx, repo, name)
+        if name not in issue["labels"]:
+            issue["labels"].append(name)
+            _label_changed(ctx, repo, issue, name, "labeled", emit)
+
+
+def _label_changed(
+    ctx: RequestContext, repo: str, issue: dict[str, Any], name: str, action: str, emit: bool
+) -> None:
+    issue["updated_at"] = ctx.now()
+    label = ctx.store.data["labels"].get(repo, {}).get(name)
+    shape = label_json(ctx, repo, label) if label else {"name": name, "color": DEFAULT_COLOR}
+    record_event(ctx, repo, issue, action, label={"name": name, "color": shape["color"]})
+    if emit:
+        emit_issue_event(ctx, repo, issue, action, label=shape)
+
+
+def record_event(
+    ctx: RequestContext,
+    repo: str,
+    issue: dict[str, Any],
+    event: str,
+    *,
+    label: dict[str, Any] | None = None,
+    commit_id: str | None = None,
+) -> None:
+    """An entry of the issue's timeline (``GET .../issues/{number}/events``)."""
+    record: dict[str, Any] = {
+        "repo": repo,
+        "issue_number": issue["number"],
+        "event": event,
+        "actor": ctx.user.login if ctx.user else None,
+        "created_at": ctx.now(),
+        "commit_id": commit_id,
+    }
+    if label is not None:
+        record["label"] = label
+    ctx.store.insert("issue_events", record)
+
+
+def event_json(ctx: RequestContext, event: dict[str, Any]) -> dict[str, Any]:
+    api = f"{ctx.base_url}/repos/{event['repo']}"
+    out = {
+        "id": event["id"],
+        "node_id": event["node_id"],
+        "url": f"{api}/issues/events/{event['id']}",
+        "actor": user_or_none(ctx, event.get("actor")),
+        "event": event["event"],
+        "commit_id": event.get("commit_id"),
+        "commit_url": f"{api}/commits/{event['commit_id']}" if event.get("commit_id") else None,
+        "created_at": event["created_at"],
+        "performed_via_github_app": None,
+    }
+    if "label" in event:
+        out["label"] = event["label"]
+    return out
+
+
+def list_events(ctx: RequestContext) -> Response:
+    repo = repo_name(ctx)
+    ctx.require(repo, "read")
+    issue = find_issue(ctx, repo, ctx.params["number"])
+    rows = ctx.store.where("issue_events", repo=repo, issue_number=issue["number"])
+    return paginate(ctx, [event_json(ctx, e) for e in rows])
+
+
 # -- issues ----------------------------------------------------------------------------------
 
 
@@ -228,9 +310,7 @@ def create_issue(ctx: RequestContext) -> Response:
         raise missing_field("Issue", "title")
     issue = new_issue(ctx, repo, title, body.get("body"))
     if role_rank(ctx.role(repo)) >= role_rank("triage"):
-        for name in _names(body.get("labels") or []):
-            _ensure_label(ctx, repo, name)
-            issue["labels"].append(name)
+        change_labels(ctx, repo, issue, _names(body.get("labels") or []), [], emit=False)
         issue["assignees"] = [a for a in body.get("assignees") or [] if ctx.store.user(a)]
     emit_issue_event(ctx, repo, issue, "opened")
     return Response(201, issue_json(ctx, repo, issue))
@@ -259,6 +339,7 @@ def set_state(
     else:
         issue["closed_at"], issue["closed_by"] = None, None
         issue["state_reason"] = "reopened"
+    record_event(ctx, repo, issue, "closed" if state == "closed" else "reopened")
     emit_issue_event(ctx, repo, issue, "closed" if state == "closed" else "reopened")
 
 
@@ -275,9 +356,8 @@ def update_issue(ctx: RequestContext) -> Response:
             issue[key] = body[key]
     if "labels" in body:
         names = _names(body["labels"] or [])
-        for name in names:
-            _ensure_label(ctx, repo, name)
-        issue["labels"] = list(dict.fromkeys(names))
+        gone = [n for n in issue["labels"] if n not in names]
+        change_labels(ctx, repo, issue, names, gone)
     if "assignees" in body:
         issue["assignees"] = [a for a in body["assignees"] or [] if ctx.store.user(a)]
     issue["updated_at"] = ctx.now()
@@ -321,9 +401,18 @@ def list_comments(ctx: RequestContext) -> Response:
 
 
 def list_repo_comments(ctx: RequestContext) -> Response:
+    """Every comment of the repository; `since`, `sort` (created|updated), `direction`."""
     repo = repo_name(ctx)
     ctx.require(repo, "read")
-    return paginate(ctx, [comment_json(ctx, c) for c in ctx.store.where("comments", repo=repo)])
+    since = ctx.arg("since")
+    rows = [
+        c
+        for c in ctx.store.where("comments", repo=repo)
+        if since is None or c["updated_at"] >= since
+    ]
+    key = "updated_at" if ctx.arg("sort") == "updated" else "created_at"
+    rows.sort(key=lambda c: (c[key], c["id"]), reverse=ctx.arg("direction") == "desc")
+    return paginate(ctx, [comment_json(ctx, c) for c in rows])
 
 
 def _body_text(body: dict[str, Any]) -> str:
@@ -513,14 +602,8 @@ def add_labels(ctx: RequestContext) -> Response:
     names = _names(value)
     if not names:
         raise missing_field("Label", "labels")
-    if ctx.method == "PUT":
-        issue["labels"] = []
-    for name in names:
-        label = _ensure_label(ctx, repo, name)
-        if name not in issue["labels"]:
-            issue["labels"].append(name)
-            issue["updated_at"] = ctx.now()
-            emit_issue_event(ctx, repo, issue, "labeled", label=label_json(ctx, repo, label))
+    gone = [n for n in issue["labels"] if n not in names] if ctx.method == "PUT" else []
+    change_labels(ctx, repo, issue, names, gone)
     return Response(200, issue_labels(ctx, repo, issue))
 
 
@@ -531,11 +614,7 @@ def remove_label(ctx: RequestContext) -> Response:
     name = ctx.params["name"]
     if name not in issue["labels"]:
         raise ApiError(404, "Label does not exist")
-    issue["labels"].remove(name)
-    issue["updated_at"] = ctx.now()
-    label = ctx.store.data["labels"].get(repo, {}).get(name)
-    if label is not None:
-        emit_issue_event(ctx, repo, issue, "unlabeled", label=label_json(ctx, repo, label))
+    change_labels(ctx, repo, issue, [], [name])
     return Response(200, issue_labels(ctx, repo, issue))
 
 
@@ -543,9 +622,7 @@ def remove_all_labels(ctx: RequestContext) -> Response:
     repo = repo_name(ctx)
     ctx.require(repo, "triage")
     issue = find_issue(ctx, repo, ctx.params["number"])
-    for name in list(issue["labels"]):
-        ctx.params["name"] = name
-        remove_label(ctx)
+    change_labels(ctx, repo, issue, [], list(issue["labels"]))
     return Response(204)
 
 
@@ -629,6 +706,7 @@ def routes(router: Router) -> None:
     router.add("GET", base + "/issues/{number}", get_issue)
     router.add("PATCH", base + "/issues/{number}", update_issue)
     router.add("GET", base + "/issues/{number}/comments", list_comments)
+    router.add("GET", base + "/issues/{number}/events", list_events)
     router.add("POST", base + "/issues/{number}/comments", create_comment)
     router.add("GET", base + "/issues/comments", list_repo_comments)
     router.add("GET", base + "/issues/comments/{comment_id}", get_comment)

@@ -13,6 +13,7 @@ from bot.sandbox.api.issues import (
     find_issue,
     issue_labels,
     new_issue,
+    record_event,
     set_state,
 )
 from bot.sandbox.api.merges import merge_commit
@@ -435,6 +436,8 @@ def merge_pull(ctx: RequestContext) -> Response:
     )
     issue["state"], issue["closed_at"] = "closed", ctx.now()
     issue["closed_by"], issue["updated_at"] = ctx.user.login, ctx.now()
+    record_event(ctx, repo, issue, "merged", commit_id=sha)
+    record_event(ctx, repo, issue, "closed", commit_id=sha)
     _emit(ctx, repo, number, "closed")
     return Response(
         200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
