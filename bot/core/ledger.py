@@ -76,6 +76,9 @@ class TrainRecord:
     end_reason: str = ""
     handled_comments: tuple[int, ...] = ()
     history: tuple[Event, ...] = field(default=())
+    # state owned by later stages (promotion, SLO judgement, revert), as plain JSON values,
+    # e.g. {"promotion": {"stage": "canary", ...}}; kept as is by the lifecycle
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -136,6 +139,7 @@ def decode(text: str) -> TrainRecord:
     plain["state_since"] = _dt(plain.get("state_since"))
     plain["boarded"] = tuple(_boarded(b) for b in plain.get("boarded", ()))
     plain["missed"] = tuple(Missed(**m) for m in plain.get("missed", ()))
+    plain["extra"] = dict(plain.get("extra") or {})
     plain["history"] = tuple(
         Event(e["event"], datetime.fromisoformat(e["at"]), e.get("actor", ""), e.get("detail", ""))
         for e in plain.get("history", ())

@@ -320,7 +320,7 @@ def _land(client: GitHubPort, action: act.LandPullRequest) -> None:
     pr = client.pull(action.number)
     if pr is not None and pr.state == "open":
         title = f"Merged in release train {action.train_id}"
-        message = f"Train-Id: {action.train_id}\n"
+        message = f"Train-Id: {action.train_id}\nLanded: #{action.number}\n"
         if client.merge_pull(action.number, pr.head_sha, title, message) is None:
             client.update_pull(action.number, state="closed")
     client.post_comment(action.number, action.comment, f"landed:{action.train_id}:{action.number}")

@@ -54,6 +54,7 @@ def _record() -> TrainRecord:
         notified=(12,),
         train_pr=40,
         handled_comments=(7, 9),
+        extra={"promotion": {"stage": "canary", "bumps": [["web", "abc"]]}},
     ).with_event("create", T0)
 
 
