@@ -14,10 +14,33 @@ from typing import Any
 
 from bot.insights.gitlog import DEFAULT_LEDGER, read_history
 from bot.insights.metrics import Metrics, compute
+from bot.insights.model import History
 from bot.insights.page import DashboardInput, render_page
 from bot.insights.timeline import build_timelines
 
 Source = Callable[[], DashboardInput]
+
+
+def cached_source(
+    read: Callable[[], History],
+    *,
+    config: Any = None,
+    clock: Callable[[], datetime] | None = None,
+    ttl: float = 15.0,
+) -> Source:
+    """A source calling `read` at most every `ttl` seconds (and once at a time)."""
+    lock = threading.Lock()
+    cached: list[tuple[float, History]] = []
+    now = clock or (lambda: datetime.now(UTC))
+
+    def load() -> DashboardInput:
+        with lock:
+            if not cached or time.monotonic() - cached[0][0] > ttl:
+                cached[:] = [(time.monotonic(), read())]
+            history = cached[0][1]
+        return DashboardInput(history, now(), config)
+
+    return load
 
 
 def clone_source(
@@ -30,22 +53,32 @@ def clone_source(
     clock: Callable[[], datetime] | None = None,
     ttl: float = 15.0,
 ) -> Source:
-    """A source reading a local clone, re-read at most every `ttl` seconds."""
-    lock = threading.Lock()
-    cached: list[tuple[float, Any]] = []
-    now = clock or (lambda: datetime.now(UTC))
+    """A source reading a local clone (fetch it yourself to see new trains)."""
 
-    def load() -> DashboardInput:
-        with lock:
-            if not cached or time.monotonic() - cached[0][0] > ttl:
-                history = read_history(
-                    repo, ledger_branch=ledger_branch, base=base, repo_url=repo_url
-                )
-                cached[:] = [(time.monotonic(), history)]
-            history = cached[0][1]
-        return DashboardInput(history, now(), config)
+    def read() -> History:
+        return read_history(repo, ledger_branch=ledger_branch, base=base, repo_url=repo_url)
 
-    return load
+    return cached_source(read, config=config, clock=clock, ttl=ttl)
+
+
+def api_source(
+    repo: str,
+    token: Callable[[], str],
+    *,
+    api_url: str = "https://api.github.com",
+    ledger_branch: str = DEFAULT_LEDGER,
+    config: Any = None,
+    clock: Callable[[], datetime] | None = None,
+    ttl: float = 60.0,
+) -> Source:
+    """A source reading ``OWNER/NAME`` over the REST API; `token` is asked at each read (an
+    installation token expires)."""
+    from bot.insights.github import read_history_api
+
+    def read() -> History:
+        return read_history_api(repo, token(), api_url=api_url, ledger_branch=ledger_branch)
+
+    return cached_source(read, config=config, clock=clock, ttl=ttl)
 
 
 def metrics_of(source: Source) -> Callable[[], Metrics]:

@@ -71,3 +71,44 @@ def test_api_verify_sees_a_bump_made_by_hand(sandbox: Any) -> None:
     )
     findings = verify(read_history_api(REPO, sandbox.bot_token(), api_url=sandbox.base_url))
     assert [(f.kind, f.commit) for f in findings] == [("unknown-train", sha)]
+
+
+def test_cli_audit_over_the_api(sandbox: Any) -> None:
+    import json
+    import os
+    import sys
+
+    _merged_train(sandbox)
+    env = {**os.environ, "SANDBOX_TOKEN": sandbox.bot_token()}
+    args = ["--repo", REPO, "--api-url", sandbox.base_url, "--token-env", "SANDBOX_TOKEN"]
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "audit", *args, "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    states = {t["state"] for t in json.loads(done.stdout)["trains"]}
+    assert states == {"merged", "boarding"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "audit", "verify", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("ok"), done.stdout + done.stderr
+
+
+def test_dashboard_over_the_api(sandbox: Any) -> None:
+    from flask import Flask
+
+    from bot.insights.dashboard import api_source, dashboard_blueprint
+
+    _merged_train(sandbox)
+    app = Flask("api-dashboard")
+    source = api_source(REPO, sandbox.bot_token, api_url=sandbox.base_url)
+    app.register_blueprint(dashboard_blueprint(source))
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "merged" in html and "<svg" in html and "/acme/lifeline/pull/" in html
