@@ -297,3 +297,52 @@ def test_bot_login_in_action_mode(tmp_path: Path) -> None:
         {**env, "RELEASE_TRAIN_BOT_LOGIN": "trains[bot]"}, NOW, reconciler=rec, stdout=io.StringIO()
     )
     assert [r.bot_login for r in rec.requests] == ["github-actions[bot]", "", "trains[bot]"]
+
+
+@pytest.mark.slow
+def test_action_runs_drive_a_train_to_merged(tmp_path: Path, sandbox) -> None:  # type: ignore[no-untyped-def]
+    """Scheduled Action runs board, depart and merge a train in the sandbox."""
+    from datetime import timedelta
+
+    repo = "acme/action-train"
+    kit = sandbox.scenario
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=2)
+    minute = (t0 + timedelta(minutes=1)).minute
+    config = (
+        'version: 1\ntrains:\n  - name: web\n    label: "train:next"\n'
+        f'    cadence: "{minute} * * * *"\n'
+        "services:\n  - name: web\n    image: ghcr.io/acme/web\n"
+        "stages:\n  - name: staging\n    soak: 10m\n"
+        "gates:\n  ci:\n    required: [ci]\n"
+    )
+    kit.create_repo(repo, {".github/release-train.yml": config, "app.txt": "one\n"})
+    kit.install_bot(repo)
+    number = kit.open_pr(repo, "dev-alice", "feat-a", {"a.txt": "a\n"}, title="Add A")
+    kit.review(repo, number, "rev-carol", "APPROVE")
+    head = kit.call("GET", f"/repos/{repo}/pulls/{number}", as_user="rm-dave")["head"]["sha"]
+    kit.set_check(repo, head, "ci", "completed", "success")
+    kit.label(repo, number, "train:next", actor="dev-alice")
+    env = {
+        **os.environ,
+        **runner_env(tmp_path, "schedule", {}),
+        "GITHUB_REPOSITORY": repo,
+        "GITHUB_API_URL": sandbox.base_url,
+        "RELEASE_TRAIN_TOKEN": sandbox.bot_token(),
+    }
+
+    def run(at: datetime) -> dict[str, str]:  # in-process: the CLI path is tested above
+        (tmp_path / "output").write_text("")
+        code, _ = run_action(env, at, stdout=io.StringIO())
+        assert code == 0
+        return parse_outputs((tmp_path / "output").read_text())
+
+    assert run(t0)["state"] == "boarding"
+    departed = run(t0 + timedelta(minutes=2))
+    assert departed["state"] == "departed"
+    pulls = kit.call("GET", f"/repos/{repo}/pulls?state=open", as_user="rm-dave")
+    train_pr = next(p for p in pulls if p["head"]["ref"].startswith("release/"))
+    kit.set_check(repo, train_pr["head"]["sha"], "ci", "completed", "success")
+    kit.review(repo, train_pr["number"], "rm-dave", "APPROVE")
+    merged = run(t0 + timedelta(minutes=3))
+    assert (merged["train-id"], merged["state"]) == (departed["train-id"], "merged")
+    assert any("merge train PR" in a for a in json.loads(merged["actions"]))
