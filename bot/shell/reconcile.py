@@ -369,6 +369,30 @@ def _apply_group(
     run.done.append(write.describe())
 
 
+def _next_step(
+    config: Config, snap: _Snapshot, actions: Sequence[act.Action], now: datetime
+) -> list[act.Action]:
+    """For `plan`: what the following round would do if every action succeeded (merges
+    clean, branches made, labels set). Pure simulation; nothing is read or written."""
+    records = {r.id: r for r in snap.ledger.records}
+    branches = dict(snap.world.branches)
+    pulls = dict(snap.world.pulls)
+    for action in actions:
+        if isinstance(action, act.WriteLedger):
+            records[action.record.id] = action.record
+        elif isinstance(action, act.CreateBranch):
+            branches[action.branch] = action.sha
+        elif isinstance(action, act.AddLabel | act.RemoveLabel) and action.issue in pulls:
+            pr = pulls[action.issue]
+            labels = tuple(x for x in pr.labels if x != action.label)
+            if isinstance(action, act.AddLabel):
+                labels += (action.label,)
+            pulls[action.issue] = replace(pr, labels=labels)
+    ledger = Ledger(tuple(records.values()), snap.ledger.known_ids | set(records))
+    world = replace(snap.world, branches=branches, pulls=pulls)
+    return decide(config, ledger, world, now)
+
+
 # -- the loop -----------------------------------------------------------------------------
 
 
@@ -401,6 +425,8 @@ def reconcile(
         trains = tuple((r.id, r.state) for r in snap.ledger.records)
         due = next_due(config, snap.ledger.records, now)
         run.planned += [a.describe() for a in actions]
+        if dry_run and actions:
+            run.planned += [f"then: {a.describe()}" for a in _next_step(config, snap, actions, now)]
         if dry_run or not actions:
             break
         try:

@@ -34,6 +34,15 @@ def test_plan_prints_numbered_actions_and_writes_nothing(sandbox, monkeypatch, c
     out = capsys.readouterr().out
     assert "nothing to do" in out and "boarding" in out
 
+    # at departure time the plan shows the departure and the step after it
+    mark = story.log_mark()
+    departure = (t0 + timedelta(minutes=2)).isoformat()
+    assert main(["plan", *args, "--now", departure]) == 0
+    out = capsys.readouterr().out
+    assert "create branch release/" in out and f"merge #{a}" in out
+    assert "then: open pull request release/" in out
+    assert story.writes_since(mark) == []
+
 
 def test_missing_token_is_a_usage_error(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("NO_SUCH_TOKEN", raising=False)
