@@ -253,3 +253,19 @@ def test_label_removed_or_pr_closed_deboards_and_emergency_departs_at_once(sandb
     story.reconcile(t0 + timedelta(seconds=30))
     assert story.pull(train_pr["number"])["merged"] is True
     assert story.ledger(train_id)["state"] == "boarding"  # the regular train is untouched
+
+
+def test_release_team_members_may_hold(sandbox) -> None:  # type: ignore[no-untyped-def]
+    t0 = start_time()
+    text = config_text(t0) + "chatops:\n  release_team: developers\n"
+    story = new_story(sandbox, t0, text)
+    a, _, _ = board_three(story)
+    story.reconcile(t0)
+    story.kit.comment(REPO, a, "dev-bob", "/train hold")  # write, but in acme/developers
+    story.kit.comment(REPO, a, "rev-carol", "/train abort")  # write, not in the team
+    story.reconcile(t0 + timedelta(seconds=5))
+    (train_id,) = _train_ids(story)
+    record = story.ledger(train_id)
+    assert record["held"] is True and record["state"] == "boarding"
+    denial = [c["body"] for c in story.comments(a) if "@rev-carol" in c["body"]]
+    assert len(denial) == 1 and "`developers` team" in denial[0]
