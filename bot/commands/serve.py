@@ -25,6 +25,7 @@ environment:
   PROMETHEUS_URL         Prometheus for SLO judgement; PROMETHEUS_TOKEN a bearer token
   APP_SLUG               the App's slug (else asked from GET /app at start)
   SCHEDULE_INTERVAL      seconds between ticks of each repository (default 300; 0: off)
+  RECONCILE_THREADS      reconcile threads per process (default 4)
 """
 
 

@@ -25,7 +25,7 @@ from bot.transports.auth import AppAuth
 from bot.transports.logging import Redactor, configure
 from bot.transports.metrics import Metrics
 from bot.transports.result import ResultView, view
-from bot.transports.scheduler import CONFIG_PATH, Scheduler, discover
+from bot.transports.scheduler import CONFIG_PATH, STAGGER_WINDOW, Scheduler, discover, stagger
 from bot.transports.settings import Settings
 from bot.transports.webhook import MAX_BODY, SeenDeliveries, WebhookEndpoint
 from bot.transports.worker import Job, Worker
@@ -78,7 +78,7 @@ class Runtime:
         reconciler: Reconciler | None,
         clock: Clock,
         *,
-        worker_threads: int = 2,
+        worker_threads: int | None = None,
         debounce: float = 0.25,
     ) -> None:
         self.settings = settings
@@ -95,7 +95,7 @@ class Runtime:
         self.bot_login = settings.bot_login
         self.worker = Worker(
             self._reconcile,
-            threads=worker_threads,
+            threads=worker_threads or settings.reconcile_threads,
             debounce=debounce,
             on_depth=self.metrics.queue_depth.set,
         )
@@ -187,8 +187,9 @@ class Runtime:
             self.auth.repositories,
             lambda repo, inst: self.auth.has_file(repo, inst, CONFIG_PATH),
         )
-        for repo, inst in found:
-            self.scheduler.watch(repo, inst)
+        window = min(self.settings.schedule_interval, STAGGER_WINDOW)
+        for i, (repo, inst) in enumerate(found):
+            self.scheduler.watch(repo, inst, first_in=stagger(i, len(found), window))
         LOG.info("watching %d repositories", len(found))
 
 
@@ -202,7 +203,7 @@ def create_app(
     reconciler: Reconciler | None = None,
     clock: Clock | None = None,
     start: bool = True,
-    worker_threads: int = 2,
+    worker_threads: int | None = None,
     debounce: float = 0.25,
 ) -> Flask:
     """The webhook app. `reconciler` defaults to the shell's reconcile through githubkit;

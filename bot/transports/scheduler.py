@@ -19,6 +19,7 @@ from bot.transports.worker import Trigger
 
 LOG = logging.getLogger("release_train.scheduler")
 CONFIG_PATH = ".github/release-train.yml"
+STAGGER_WINDOW = 60.0  # seconds over which the first ticks after discovery are spread
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,12 @@ def next_tick(now: float, interval: float, reported: float | None) -> float:
     if reported is not None:
         tick = min(tick, max(reported, now))
     return tick
+
+
+def stagger(index: int, count: int, window: float) -> float:
+    """Seconds before the first tick of repository `index` of `count`: spread evenly over
+    `window`, so a restart does not reconcile every repository at the same instant."""
+    return window * index / count if count > 1 else 0.0
 
 
 def due_now(watched: Mapping[str, Watched], now: float) -> list[Watched]:

@@ -30,6 +30,8 @@ class Settings:
     # seconds between scheduler ticks of a repository; 0 turns the scheduler off.
     schedule_interval: float = 300.0
     log_level: str = "INFO"
+    # background threads per server process that run reconciles (different repositories)
+    reconcile_threads: int = 4
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for the log redaction filter."""
@@ -87,6 +89,18 @@ def _interval(env: Mapping[str, str], problems: list[Problem]) -> float:
     return max(value, 0.0)
 
 
+def _threads(env: Mapping[str, str], problems: list[Problem]) -> int:
+    raw = env.get("RECONCILE_THREADS", "").strip()
+    if not raw:
+        return 4
+    if not raw.isdigit() or not 1 <= int(raw) <= 64:
+        problems.append(
+            Problem(f"RECONCILE_THREADS: {raw!r} is not a number from 1 to 64", file=WHERE)
+        )
+        return 4
+    return int(raw)
+
+
 def settings_from_env(env: Mapping[str, str]) -> Settings:
     """Read `Settings` from `env` (pass `os.environ`); every problem is reported at once."""
     problems: list[Problem] = []
@@ -104,6 +118,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     api_url = _url(env, "GITHUB_API_URL", DEFAULT_API_URL, problems) or DEFAULT_API_URL
     prometheus_url = _url(env, "PROMETHEUS_URL", None, problems)
     interval = _interval(env, problems)
+    threads = _threads(env, problems)
     if problems:
         raise ConfigError(problems)
     slug = env.get("APP_SLUG", "").strip()
@@ -117,4 +132,5 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         bot_login=f"{slug}[bot]" if slug else None,
         schedule_interval=interval,
         log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+        reconcile_threads=threads,
     )

@@ -82,6 +82,7 @@ def test_one_line_key_with_escaped_newlines(private_key_pem: str) -> None:
         ("GITHUB_API_URL", "ftp://x"),
         ("PROMETHEUS_URL", "prom:9090"),
         ("SCHEDULE_INTERVAL", "soon"),
+        ("RECONCILE_THREADS", "0"),
     ],
 )
 def test_malformed_values_are_named(private_key_pem: str, name: str, value: str) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.transports.scheduler import Scheduler, Watched, discover, due_now, next_tick
+from bot.transports.scheduler import Scheduler, Watched, discover, due_now, next_tick, stagger
 from bot.transports.worker import Job, Trigger, Worker, default_backoff
 
 
@@ -146,3 +146,8 @@ def test_discover_keeps_repositories_with_a_config() -> None:
     repos = {1: ["o/a", "o/b"], 2: ["p/c"]}
     found = discover(lambda: [1, 2], lambda i: repos[i], lambda repo, inst: repo != "o/b")
     assert found == [("o/a", 1), ("p/c", 2)]
+
+
+def test_first_ticks_are_staggered_over_the_window() -> None:
+    assert [stagger(i, 4, 60.0) for i in range(4)] == [0.0, 15.0, 30.0, 45.0]
+    assert stagger(0, 1, 60.0) == 0.0
