@@ -160,8 +160,10 @@ def boarded_notice(train_id: str, departs_at: datetime | None, now: datetime, la
     )
 
 
-def missed_notice(train_id: str, missed: Missed, label: str) -> str:
+def missed_notice(train_id: str, missed: Missed, label: str, author: str = "") -> str:
+    who = f"@{author} " if author else ""
     return (
-        f"⚠️ This pull request missed train **{train_id}**: {missed.detail or missed.reason}.\n\n"
+        f"⚠️ {who}This pull request missed train **{train_id}**: "
+        f"{missed.detail or missed.reason}.\n\n"
         f"It keeps the `{label}` label and will board the next train once that is fixed."
     )

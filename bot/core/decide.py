@@ -276,7 +276,8 @@ def _notify_missed(ctx: Ctx, record: TrainRecord) -> tuple[TrainRecord, list[Act
     for missed in record.missed:
         if missed.number in record.missed_notified or not missed.number:
             continue
-        body = missed_notice(record.id, missed, ctx.train.label)
+        pr = ctx.world.pull(missed.number)
+        body = missed_notice(record.id, missed, ctx.train.label, pr.author if pr else "")
         key = f"missed:{record.id}:{missed.number}"
         actions.append(act.PostComment(record.id, missed.number, body, key))
         record = replace(record, missed_notified=(*record.missed_notified, missed.number))
