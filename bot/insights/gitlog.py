@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -137,8 +138,10 @@ def read_history(
     base_ref = resolve_ref(repo, _candidates(base_name))
     if base_ref is None:
         raise UsageError(f"no base branch {base_name!r} in {repo}")
-    ledger = _log(repo, ledger_ref, ["--raw", "--no-abbrev", "--root", "--no-renames"], None)
-    base_commits = _log(repo, base_ref, ["--grep=^Train-Id: "], None)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the base log runs alongside
+        base_job = pool.submit(_log, repo, base_ref, ["--grep=^Train-Id: "], None)
+        ledger = _log(repo, ledger_ref, ["--raw", "--no-abbrev", "--root", "--no-renames"], None)
+        base_commits = base_job.result()
     blobs = read_blobs(repo, _wanted_blobs(ledger))
     return History(
         ledger=tuple(ledger),
