@@ -164,16 +164,24 @@ def read_world(config: Config, client: GitHubPort, tip: LedgerTip, now: datetime
 def _new_label_events(
     config: Config, client: GitHubPort, records: Sequence[TrainRecord], pulls: dict[int, Any]
 ) -> tuple[LabelEvent, ...]:
-    """Label events of PRs about to board (their order is the order they were labelled)."""
+    """Label events of PRs about to board, to board them in the order they were labelled.
+
+    Only needed when two or more board at once: a single newcomer was labelled after every
+    PR already boarded (or it would have boarded with them), so it goes last."""
     labels = {t.label for t in config.trains} | {t.emergency_label for t in config.trains}
     bases = {t.base for t in config.trains}
     riding = {n for r in records for n in r.boarded_numbers()}
-    events: list[LabelEvent] = []
-    for number, pr in sorted(pulls.items()):
-        wanting = pr.state == "open" and pr.base in bases and labels & set(pr.labels)
-        if wanting and number not in riding:
-            events += client.label_events(number)
-    return tuple(events)
+    newcomers = [
+        number
+        for number, pr in sorted(pulls.items())
+        if pr.state == "open"
+        and pr.base in bases
+        and labels & set(pr.labels)
+        and number not in riding
+    ]
+    if len(newcomers) < 2:
+        return ()
+    return tuple(e for number in newcomers for e in client.label_events(number))
 
 
 def _chat_comments(

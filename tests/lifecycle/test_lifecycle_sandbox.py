@@ -269,3 +269,25 @@ def test_release_team_members_may_hold(sandbox) -> None:  # type: ignore[no-unty
     assert record["held"] is True and record["state"] == "boarding"
     denial = [c["body"] for c in story.comments(a) if "@rev-carol" in c["body"]]
     assert len(denial) == 1 and "`developers` team" in denial[0]
+
+
+def test_boarding_follows_the_order_of_labelling(sandbox) -> None:  # type: ignore[no-untyped-def]
+    t0 = start_time()
+    story = new_story(sandbox, t0)
+    kit = story.kit
+    numbers = [
+        kit.open_pr(REPO, "dev-alice", f"order-{i}", {f"o{i}.txt": "x\n"}, title=f"O{i}")
+        for i in range(3)
+    ]
+    real_clock = sandbox.server.clock
+    try:
+        for offset, number in enumerate((numbers[2], numbers[0], numbers[1])):
+            at = t0 - timedelta(minutes=10 - offset)
+            sandbox.server.clock = lambda at=at: at
+            kit.label(REPO, number, "train:next", actor="dev-alice")
+    finally:
+        sandbox.server.clock = real_clock
+    story.reconcile(t0)
+    (train_id,) = _train_ids(story)
+    boarded = story.ledger(train_id)["boarded"]
+    assert [x["number"] for x in boarded] == [numbers[2], numbers[0], numbers[1]]
