@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.insights.gitlog import DEFAULT_LEDGER, read_history
+from bot.errors import ReleaseTrainError
+from bot.insights.gitlog import DEFAULT_LEDGER, read_file_at, read_history
 from bot.insights.metrics import Metrics, compute
 from bot.insights.model import History
 from bot.insights.page import DashboardInput, render_page
@@ -21,24 +22,42 @@ from bot.insights.timeline import build_timelines
 Source = Callable[[], DashboardInput]
 
 
+CONFIG_PATH = ".github/release-train.yml"
+Read = Callable[[], tuple[History, Any, str]]  # history, config (or None), note
+
+
+def _config(text: str | None) -> tuple[Any, str]:
+    """The config from its text, or None and why not (the calendar needs it)."""
+    if text is None:
+        return None, f"no {CONFIG_PATH} on the base branch: calendar unavailable"
+    from bot.config.load import load_config_text
+    from bot.errors import ConfigError
+
+    try:
+        return load_config_text(text, CONFIG_PATH), ""
+    except ConfigError as exc:
+        return None, f"{CONFIG_PATH} is invalid ({exc.problems[0].render()}): calendar unavailable"
+
+
 def cached_source(
-    read: Callable[[], History],
-    *,
-    config: Any = None,
-    clock: Callable[[], datetime] | None = None,
-    ttl: float = 15.0,
+    read: Read, *, clock: Callable[[], datetime] | None = None, ttl: float = 15.0
 ) -> Source:
-    """A source calling `read` at most every `ttl` seconds (and once at a time)."""
+    """A source calling `read` at most every `ttl` seconds (and once at a time); a failed
+    read shows the last good data (or none) with the error as the page's note."""
     lock = threading.Lock()
-    cached: list[tuple[float, History]] = []
+    cached: list[tuple[float, History, Any, str]] = []
     now = clock or (lambda: datetime.now(UTC))
 
     def load() -> DashboardInput:
         with lock:
             if not cached or time.monotonic() - cached[0][0] > ttl:
-                cached[:] = [(time.monotonic(), read())]
-            history = cached[0][1]
-        return DashboardInput(history, now(), config)
+                try:
+                    cached[:] = [(time.monotonic(), *read())]
+                except ReleaseTrainError as exc:
+                    history, config = (cached[0][1], cached[0][2]) if cached else (History(), None)
+                    cached[:] = [(time.monotonic(), history, config, str(exc))]
+            _, history, config, note = cached[0]
+        return DashboardInput(history, now(), config, note)
 
     return load
 
@@ -53,12 +72,16 @@ def clone_source(
     clock: Callable[[], datetime] | None = None,
     ttl: float = 15.0,
 ) -> Source:
-    """A source reading a local clone (fetch it yourself to see new trains)."""
+    """A source reading a local clone (fetch it yourself to see new trains); the config is
+    read from the base branch unless given."""
 
-    def read() -> History:
-        return read_history(repo, ledger_branch=ledger_branch, base=base, repo_url=repo_url)
+    def read() -> tuple[History, Any, str]:
+        history = read_history(repo, ledger_branch=ledger_branch, base=base, repo_url=repo_url)
+        if config is not None:
+            return history, config, ""
+        return history, *_config(read_file_at(repo, history.base_ref, CONFIG_PATH))
 
-    return cached_source(read, config=config, clock=clock, ttl=ttl)
+    return cached_source(read, clock=clock, ttl=ttl)
 
 
 def api_source(
@@ -73,12 +96,40 @@ def api_source(
 ) -> Source:
     """A source reading ``OWNER/NAME`` over the REST API; `token` is asked at each read (an
     installation token expires)."""
-    from bot.insights.github import read_history_api
+    from bot.insights.github import read_file_api, read_history_api
 
-    def read() -> History:
-        return read_history_api(repo, token(), api_url=api_url, ledger_branch=ledger_branch)
+    def read() -> tuple[History, Any, str]:
+        key = token()
+        history = read_history_api(repo, key, api_url=api_url, ledger_branch=ledger_branch)
+        if config is not None:
+            return history, config, ""
+        text = read_file_api(repo, key, CONFIG_PATH, history.base_ref, api_url=api_url)
+        return history, *_config(text)
 
-    return cached_source(read, config=config, clock=clock, ttl=ttl)
+    return cached_source(read, clock=clock, ttl=ttl)
+
+
+def empty_source(note: str, clock: Callable[[], datetime] | None = None) -> Source:
+    now = clock or (lambda: datetime.now(UTC))
+    return lambda: DashboardInput(History(), now(), None, note)
+
+
+ENV_REPO = "RELEASE_TRAIN_DASHBOARD_REPO"
+
+
+def source_from_env(env: Mapping[str, str]) -> Source:
+    """The dashboard's source from the environment: ``RELEASE_TRAIN_DASHBOARD_REPO`` is a
+    local clone's path or ``OWNER/NAME`` (then ``RELEASE_TRAIN_DASHBOARD_TOKEN`` and
+    ``GITHUB_API_URL``); ``RELEASE_TRAIN_LEDGER_BRANCH`` overrides the ledger branch."""
+    where = env.get(ENV_REPO, "").strip()
+    ledger = env.get("RELEASE_TRAIN_LEDGER_BRANCH", "").strip() or DEFAULT_LEDGER
+    if not where:
+        return empty_source(f"No repository configured: set {ENV_REPO} to a clone or OWNER/NAME.")
+    if where.count("/") == 1 and not where.startswith(("/", ".", "~")) and not Path(where).exists():
+        api_url = env.get("GITHUB_API_URL", "").strip() or "https://api.github.com"
+        token = env.get("RELEASE_TRAIN_DASHBOARD_TOKEN", "")
+        return api_source(where, lambda: token, api_url=api_url, ledger_branch=ledger)
+    return clone_source(Path(where), ledger_branch=ledger)
 
 
 def metrics_of(source: Source) -> Callable[[], Metrics]:

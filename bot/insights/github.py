@@ -132,3 +132,18 @@ def read_history_api(
         base_ref=base_name,
         repo_url=html,
     )
+
+
+def read_file_api(
+    repo: str, token: str, path: str, ref: str, *, api_url: str = "https://api.github.com"
+) -> str | None:
+    """A file's text at `ref` through the contents API (None when it is not there)."""
+    from githubkit import GitHub
+
+    with GitHub(token, base_url=api_url.rstrip("/") + "/", http_cache=False) as gh:
+        status, body, _ = _get(gh, f"/repos/{repo}/contents/{quote(path)}", {"ref": ref})
+    if status == 404 or not isinstance(body, dict):
+        return None
+    if status >= 400:
+        raise ExternalError("GitHub", f"{path}: {status}", status=status)
+    return base64.b64decode(body.get("content", "")).decode("utf-8")

@@ -65,6 +65,14 @@ def default_base(repo: Path) -> str:
     return "main"
 
 
+def read_file_at(repo: Path, ref: str, path: str) -> str | None:
+    """A file's text at `ref` (None when it is not there)."""
+    done = subprocess.run(
+        ["git", "-C", str(repo), "show", f"{ref}:{path}"], capture_output=True, check=False
+    )
+    return done.stdout.decode("utf-8", errors="replace") if done.returncode == 0 else None
+
+
 def parse_log(raw: str) -> list[Commit]:
     """Parse `_FORMAT` output (with or without ``--raw`` lines), newest first as git prints."""
     commits: list[Commit] = []

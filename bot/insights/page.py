@@ -25,6 +25,7 @@ class DashboardInput:
     history: History
     now: datetime
     config: Any = None  # bot.config.model.Config, for the calendar and stage names
+    note: str = ""  # shown at the top, e.g. why there is no data
 
 
 CSS = """
@@ -225,6 +226,8 @@ def render_page(view: DashboardInput) -> str:
         '<a class="skip" href="#main">Skip to content</a>'
         f'<header><h1>Release Train</h1><p class="muted">As of {_when(view.now)} · ledger '
         f"{escape(view.history.ledger_ref)} · base {escape(view.history.base_ref)}</p>"
-        f'<nav aria-label="Sections"><ul>{nav}</ul></nav></header>'
+        f'<nav aria-label="Sections"><ul>{nav}</ul></nav>'
+        + (f'<p role="status"><strong>{escape(view.note)}</strong></p>' if view.note else "")
+        + "</header>"
         f'<main id="main">{body}</main></body></html>'
     )

@@ -146,3 +146,25 @@ def test_in_headless_chromium(served: str, tmp_path: Path) -> None:
     done = _run_chromium(f"--screenshot={shot}", "--window-size=1280,2200", served, home=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert shot.exists() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_source_from_env(repo: Path, tmp_path: Path) -> None:
+    from bot.insights.dashboard import source_from_env
+
+    unset = source_from_env({})()
+    assert "RELEASE_TRAIN_DASHBOARD_REPO" in unset.note and not unset.history.ledger
+    view = source_from_env({"RELEASE_TRAIN_DASHBOARD_REPO": str(repo)})()
+    assert len(view.history.ledger) > 10
+    assert view.config is None and "calendar unavailable" in view.note  # no config committed
+    missing = source_from_env({"RELEASE_TRAIN_DASHBOARD_REPO": str(tmp_path / "nope")})()
+    assert "not a git repository" in missing.note
+
+
+def test_config_is_read_from_the_base_branch(tmp_path: Path) -> None:
+    built = LedgerRepo(tmp_path / "repo")
+    merged_train(built, "web-2026-03-02")
+    built.base_commit("config\n", {".github/release-train.yml": CONFIG})
+    app = Flask("config-from-repo")
+    app.register_blueprint(dashboard_blueprint(clone_source(built.path, clock=lambda: NOW)))
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "spring-break" in html and "2026-03-03 14:00 UTC" in html

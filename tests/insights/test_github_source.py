@@ -112,3 +112,5 @@ def test_dashboard_over_the_api(sandbox: Any) -> None:
     app.register_blueprint(dashboard_blueprint(source))
     html = app.test_client().get("/").get_data(as_text=True)
     assert "merged" in html and "<svg" in html and "/acme/lifeline/pull/" in html
+    assert "calendar unavailable" not in html  # the config came through the contents API
+    assert "<td>web</td>" in html
