@@ -86,6 +86,7 @@ class Server:
         self.rate_windows: dict[str, RateWindow] = {}
         self.rate_limits = {"user": RATE_LIMIT_USER, "anonymous": RATE_LIMIT_ANONYMOUS}
         self._rate_lock = threading.Lock()
+        self._request_ids = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -250,14 +251,9 @@ class Server:
         if window.remaining <= 0:
             raise ApiError(403, "API rate limit exceeded.", headers=window.headers())
         try:
-            response = self.dispatch(ctx)
-        except UnsafePath as exc:
-            raise ApiError(
-                422, "Invalid path", [{"code": "invalid", "message": str(exc)}]
-            ) from None
-        except GitError as exc:
-            log.error("sandbox: git failed: %s", exc)
-            raise ApiError(500, "Server Error") from None
+            response = self._dispatch_safely(ctx)
+        except ApiError as exc:  # counted against the limit and answered with its headers
+            response = Response(exc.status, exc.body(), exc.headers)
         etag = _etag(response) if ctx.method in ("GET", "HEAD") and response.status == 200 else None
         if etag is not None:
             response.headers.setdefault("ETag", etag)
@@ -269,8 +265,26 @@ class Server:
         response.headers = {**merged, **response.headers}
         return response
 
+    def _dispatch_safely(self, ctx: RequestContext) -> Response:
+        try:
+            return self.dispatch(ctx)
+        except UnsafePath as exc:
+            raise ApiError(
+                422, "Invalid path", [{"code": "invalid", "message": str(exc)}]
+            ) from None
+        except GitError as exc:
+            log.error("sandbox: git failed: %s", exc)
+            raise ApiError(500, "Server Error") from None
+
     def _render(self, ctx: RequestContext, response: Response) -> Outcome:
-        headers = {"X-GitHub-Media-Type": "github.v3; format=json", **response.headers}
+        with self._rate_lock:
+            self._request_ids += 1
+            request_id = f"SBX:{self.port:04X}:{self._request_ids:08X}"
+        headers = {
+            "X-GitHub-Media-Type": "github.v3; format=json",
+            "X-GitHub-Request-Id": request_id,
+            **response.headers,
+        }
         if response.status in (204, 304) or response.body is None:
             return Outcome(response.status, b"", headers)
         if isinstance(response.body, bytes):

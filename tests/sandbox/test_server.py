@@ -314,3 +314,12 @@ def test_anonymous_reads_public_but_cannot_write(sandbox: Sandbox) -> None:
     assert call(sandbox, "GET", R)[0] == 200
     status, _, body = call(sandbox, "POST", f"{R}/issues", data=b'{"title": "x"}')
     assert (status, body["message"]) == (401, "Requires authentication")
+
+
+def test_errors_count_against_the_limit_and_carry_headers(sandbox: Sandbox) -> None:
+    token = sandbox.token("dev-alice")
+    _, first, _ = call(sandbox, "GET", "/user", token=token)
+    status, headers, _ = call(sandbox, "GET", "/repos/acme/none", token=token)
+    assert status == 404
+    assert int(headers["X-RateLimit-Used"]) == int(first["X-RateLimit-Used"]) + 1
+    assert headers["X-GitHub-Request-Id"] != first["X-GitHub-Request-Id"]
