@@ -427,24 +427,29 @@ def reconcile(
     trains: tuple[tuple[str, str], ...] = ()
     due: datetime | None = None
     rounds = 0
+    moved = False
     for rounds in range(1, max_rounds + 1):  # noqa: B007
-        snap = read_world(config, client, client.ledger_tip(config.ledger_branch), now)
-        actions = decide(config, snap.ledger, snap.world, now)
-        trains = tuple((r.id, r.state) for r in snap.ledger.records)
-        due = next_due(config, snap.ledger.records, now)
-        run.planned += [a.describe() for a in actions]
-        if dry_run and actions:
-            run.planned += [f"then: {a.describe()}" for a in _next_step(config, snap, actions, now)]
-        if dry_run or not actions:
-            break
+        moved = False
         try:
+            snap = read_world(config, client, client.ledger_tip(config.ledger_branch), now)
+            actions = decide(config, snap.ledger, snap.world, now)
+            trains = tuple((r.id, r.state) for r in snap.ledger.records)
+            due = next_due(config, snap.ledger.records, now)
+            run.planned += [a.describe() for a in actions]
+            if dry_run and actions:
+                after = _next_step(config, snap, actions, now)
+                run.planned += [f"then: {a.describe()}" for a in after]
+            if dry_run or not actions:
+                break
             for group in _groups(actions):
                 _apply_group(client, config, snap, group, delivery, run)
         except LedgerMoved:
-            run.problems.append("ledger moved under us; read again")
+            moved = True  # somebody else wrote first: read again and decide again
         except ExternalError as exc:
             run.problems.append(exc.message)
             break
+    if moved:
+        run.problems.append("the ledger kept moving under us; the next reconcile goes on")
     return ReconcileResult(
         tuple(run.planned),
         tuple(run.done),
