@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
 from bot.core.ledger import INDEX_PATH
 from bot.errors import ExternalError, UsageError
-from bot.insights.model import NULL_BLOB, Change, Commit, History
+from bot.insights.model import DEFAULT_LEDGER, NULL_BLOB, Change, Commit, History
 
-DEFAULT_LEDGER = "release-train/ledger"
 _RS, _US = "\x1e", "\x1f"
 _FORMAT = f"--format={_RS}%H{_US}%P{_US}%an{_US}%aI{_US}%B{_US}"
 
@@ -146,6 +144,8 @@ def read_history(
     base_ref = resolve_ref(repo, _candidates(base_name))
     if base_ref is None:
         raise UsageError(f"no base branch {base_name!r} in {repo}")
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=1) as pool:  # the base log runs alongside
         base_job = pool.submit(_log, repo, base_ref, ["--grep=^Train-Id: "], None)
         ledger = _log(repo, ledger_ref, ["--raw", "--no-abbrev", "--root", "--no-renames"], None)

@@ -16,6 +16,7 @@ from typing import Any
 from bot.core.ledger import TrainRecord, decode, parse_commit_message
 
 NULL_BLOB = "0" * 40
+DEFAULT_LEDGER = "release-train/ledger"
 
 
 @dataclass(frozen=True)

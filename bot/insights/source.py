@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import UsageError
-from bot.insights.gitlog import DEFAULT_LEDGER, read_history
-from bot.insights.model import History
+from bot.insights.model import DEFAULT_LEDGER, History
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,8 @@ class SourceSpec:
 
     def load(self) -> History:
         if not self.remote:
+            from bot.insights.gitlog import read_history
+
             return read_history(Path(self.repo), ledger_branch=self.ledger_branch, base=self.base)
         from bot.insights.github import read_history_api
 
