@@ -250,17 +250,12 @@ def _git_state(
     for record in records:
         if record.state != DEPARTED:
             continue
+        branches.add(record.release_branch)  # deleted by hand? (the PR may stay open)
         pr = pulls.get(record.train_pr) if record.train_pr else None
         if pr is not None and pr.state == "open":
             reviews[pr.number] = client.reviews(pr.number)
             checks[pr.head_sha] = client.check_runs(pr.head_sha)
-        else:
-            branches.add(record.release_branch)
     heads = client.branch_heads({b for b in branches if b})
-    for record in records:  # an open train PR stands for its release branch
-        pr = pulls.get(record.train_pr) if record.train_pr else None
-        if record.state == DEPARTED and pr is not None and pr.state == "open":
-            heads.setdefault(record.release_branch, pr.head_sha)
     return {"branches": heads, "reviews": reviews, "checks": checks}
 
 

@@ -291,3 +291,22 @@ def test_boarding_follows_the_order_of_labelling(sandbox) -> None:  # type: igno
     (train_id,) = _train_ids(story)
     boarded = story.ledger(train_id)["boarded"]
     assert [x["number"] for x in boarded] == [numbers[2], numbers[0], numbers[1]]
+
+
+def test_deleted_release_branch_or_closed_train_pr_ends_the_train(sandbox) -> None:  # type: ignore[no-untyped-def]
+    t0 = start_time()
+    story = new_story(sandbox, t0)
+    a, b, _ = board_three(story)
+    story.reconcile(t0)
+    story.reconcile(t0 + timedelta(minutes=2))
+    train_pr = story.open_train_pr()
+    train_id = train_id_from_body(train_pr["body"])
+    story.kit.call("DELETE", f"/repos/{REPO}/git/refs/heads/release/{train_id}", as_user="rm-dave")
+    result = story.reconcile(t0 + timedelta(minutes=3))
+    assert result.problems == ()
+    record = story.ledger(str(train_id))
+    assert record["state"] == "aborted"
+    assert record["end_reason"] in ("release branch deleted", "train PR closed by hand")
+    assert story.pull(train_pr["number"])["state"] == "closed"
+    others = [story.ledger(i) for i in _train_ids(story) if i != train_id]
+    assert any({a, b} <= {x["number"] for x in r["boarded"]} for r in others)
