@@ -43,6 +43,13 @@ STANDARD_TEAMS = {
     "acme/release-managers": ("rm-dave",),
 }
 
+DEMO_LABELS = (
+    ("train:next", "0e8a16", "Board the next release train"),
+    ("train:emergency", "b60205", "Depart now, outside the schedule"),
+    ("feature", "1d76db", "Release notes: Features"),
+    ("bug", "d73a4a", "Release notes: Fixes"),
+)
+
 Files = dict[str, "str | bytes | None"]
 
 
@@ -475,6 +482,17 @@ class Scenario:
                     ("acme/release-managers", "maintain"),
                 ):
                     self.add_team(team, repos={DEMO_REPO: role})
+                labels = self.store.data["labels"].setdefault(DEMO_REPO, {})
+                for name, color, text in DEMO_LABELS:
+                    ident = self.store.next_id()
+                    labels[name] = {
+                        "id": ident,
+                        "node_id": f"LA_{ident}",
+                        "name": name,
+                        "color": color,
+                        "description": text,
+                        "default": False,
+                    }
         return DEMO_REPO
 
 

@@ -105,6 +105,10 @@ def test_demo_repository(sandbox: Sandbox, api: Any) -> None:
         "rm-dave": "maintain",
         "reader-erin": "read",
     }
+    labels = {
+        lb["name"]: lb["color"] for lb in api("dev-alice", "GET", "/repos/acme/shop/labels").json
+    }
+    assert labels["train:next"] == "0e8a16"
     assert sandbox.scenario.demo() == "acme/shop"
 
 

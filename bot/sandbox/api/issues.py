@@ -170,14 +170,15 @@ def emit_issue_event(
         )
         ctx.emit("pull_request", payload, repo)
         return
+    from bot.sandbox import webhooks
+
     payload = {
         "action": action,
         "issue": issue_json(ctx, repo, issue),
         "repository": repo_json(ctx, record),
         **extra,
     }
-    if inst is not None:
-        payload["installation"] = {"id": inst}
+    payload.update(webhooks.installation_ref(inst))
     ctx.emit("issues", payload, repo)
 
 
