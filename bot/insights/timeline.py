@@ -205,14 +205,54 @@ def _loader(commit: Commit, train_id: str, history: History) -> Callable[[], Tra
     return lambda: history.record(change.new_blob)
 
 
-def ledger_event(commit: Commit, history: History) -> TimelineEvent | None:
+# commit events whose record-history entry has another name
+_ENTRY_NAMES = {
+    "depart": "departed",
+    "merge": "merged",
+    "abort": "aborted",
+    "complete": "completed",
+    "rolled-back": "rolled_back",
+    "board": "create",
+}
+
+
+class _TipEntries:
+    """Without per-commit files (the REST API), match each commit's events to the tip
+    record's history entries of the same name, in order, for their times, actors and details."""
+
+    def __init__(self, records: dict[str, TrainRecord]) -> None:
+        self.records = records
+        self.queues: dict[tuple[str, str], list[Event]] = {}
+        for record in records.values():
+            for entry in record.history:
+                self.queues.setdefault((record.id, entry.event), []).append(entry)
+
+    def take(self, train_id: str, names: list[str]) -> tuple[Event, ...]:
+        out = []
+        for name in names:
+            for key in dict.fromkeys((name, _ENTRY_NAMES.get(name, name))):
+                queue = self.queues.get((train_id, key))
+                if queue:
+                    out.append(queue.pop(0))
+                    break
+        return tuple(out)
+
+
+def ledger_event(
+    commit: Commit, history: History, tips: _TipEntries | None = None
+) -> TimelineEvent | None:
     event, subject_id, trailers = commit.parsed
     train_id = next((v for k, v in trailers if k == "Train-Id"), "") or subject_id
     if not train_id or not event or " " in event:
         return None
-    added = _raw_added(commit, train_id, history)
-    load = _loader(commit, train_id, history)
     names = [v for k, v in trailers if k == "Event"] or [event]
+    if tips is None:
+        added = _raw_added(commit, train_id, history)
+        load = _loader(commit, train_id, history)
+    else:
+        added = tips.take(train_id, names)
+        tip = tips.records.get(train_id)
+        load = lambda: tip  # noqa: E731
     summary = "; ".join(summarize(name, trailers, load, added) for name in names)
     actors = [e.actor for e in added if e.actor]
     actor = actors[0] if actors else (next((v for k, v in trailers if k == "Actor"), ""))
@@ -295,7 +335,8 @@ def tip_records(history: History) -> dict[str, TrainRecord]:
 
 
 def all_events(history: History) -> list[TimelineEvent]:
-    events = [e for c in history.ledger if (e := ledger_event(c, history)) is not None]
+    tips = None if history.changes_known else _TipEntries(tip_records(history))
+    events = [e for c in history.ledger if (e := ledger_event(c, history, tips)) is not None]
     events += [e for c in history.base if (e := base_event(c)) is not None]
     return events
 

@@ -114,3 +114,27 @@ def test_dashboard_over_the_api(sandbox: Any) -> None:
     assert "merged" in html and "<svg" in html and "/acme/lifeline/pull/" in html
     assert "calendar unavailable" not in html  # the config came through the contents API
     assert "<td>web</td>" in html
+
+
+def test_hold_and_deadline_abort_by_the_real_bot_verify_clean(sandbox: Any) -> None:
+    from lifecycle.lifecycle_sandbox import config_text
+
+    t0 = start_time()
+    story = new_story(sandbox, t0, config_text(t0, departed="1h"))
+    a, _, _ = board_three(story)
+    story.reconcile(t0)
+    story.kit.comment(REPO, a, "rm-dave", "/train hold waiting for QA")
+    story.reconcile(t0 + timedelta(seconds=5))
+    story.kit.comment(REPO, a, "rm-dave", "/train resume")
+    story.reconcile(t0 + timedelta(seconds=10))
+    story.reconcile(t0 + timedelta(minutes=2))
+    story.reconcile(t0 + timedelta(hours=2))  # the departed deadline passes: abort
+
+    history = read_history_api(REPO, sandbox.bot_token(), api_url=sandbox.base_url)
+    assert verify(history) == ()
+    first = build_timelines(history)[0]
+    assert first.state == "aborted"
+    hold = next(e for e in first.events if "held" in e.summary)
+    assert "waiting for QA" in hold.summary and hold.actor == "rm-dave"
+    abort = next(e for e in first.events if e.summary.startswith("aborted"))
+    assert "deadline" in abort.summary
