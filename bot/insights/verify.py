@@ -171,6 +171,7 @@ def _check_states(
 
 def check_ledger(history: History) -> Iterator[Finding]:
     last: dict[str, str] = {}
+    latest: dict[str, tuple[Commit, tuple[tuple[str, str], ...]]] = {}
     for commit in history.ledger:
         parsed = _ledger_event(commit)
         if parsed is None:
@@ -188,9 +189,30 @@ def check_ledger(history: History) -> Iterator[Finding]:
         state = next((v for k, v in trailers if k == "State"), "")
         if not history.changes_known:
             yield from _check_states(commit, train_id, state, last) if state else iter(())
+            latest[train_id] = (commit, trailers)
             continue
         yield from _check_files(commit, train_id)
         yield from _check_record(commit, train_id, trailers, history)
+    yield from _check_tips(history, latest)
+
+
+def _check_tips(
+    history: History, latest: dict[str, tuple[Commit, tuple[tuple[str, str], ...]]]
+) -> Iterator[Finding]:
+    """Without per-commit files: each train file at the tip says what the train's latest
+    ledger commit's trailers say."""
+    for train_id, (commit, trailers) in latest.items():
+        text = history.tip_files.get(record_path(train_id))
+        record = decode_or_none(text)
+        if record is None:
+            continue
+        for problem in _trailer_mismatches(trailers, record):
+            yield _f(
+                "edited-file",
+                commit,
+                train_id,
+                f"{record_path(train_id)} at the tip does not match its latest event: {problem}",
+            )
 
 
 def check_index(history: History) -> Iterator[Finding]:
@@ -295,6 +317,8 @@ def check_cross(history: History) -> Iterator[Finding]:
         if parsed is None:
             continue
         event, train_id, trailers = parsed
+        if event == "stage-started" and not any(k == "Commit" for k, _ in trailers):
+            yield _f("missing-commit", commit, train_id, "stage-started event names no Commit")
         for key, sha in trailers:
             if key in ("Commit", "Merge-Sha") and sha and sha not in on_base:
                 yield _f(

@@ -138,3 +138,20 @@ def test_hold_and_deadline_abort_by_the_real_bot_verify_clean(sandbox: Any) -> N
     assert "waiting for QA" in hold.summary and hold.actor == "rm-dave"
     abort = next(e for e in first.events if e.summary.startswith("aborted"))
     assert "deadline" in abort.summary
+
+
+def test_api_verify_sees_an_edited_file_at_the_tip(sandbox: Any) -> None:
+    import json
+
+    _merged_train(sandbox)
+    ledger = "refs/heads/release-train/ledger"
+    message = sandbox.git.out(REPO, "log", "-1", "--format=%B", ledger)
+    train_id = message.split(": ", 1)[1].split("\n", 1)[0].strip()
+    path = f"trains/{train_id}.json"
+    record = json.loads(sandbox.git.out(REPO, "show", f"{ledger}:{path}"))
+    record["approved_by"] = ["mallory"]
+    text = json.dumps(record, sort_keys=True, indent=2) + "\n"
+    sha = sandbox.scenario.push(REPO, "release-train/ledger", {path: text}, message, "dev-bob")
+    findings = verify(read_history_api(REPO, sandbox.bot_token(), api_url=sandbox.base_url))
+    assert [(f.kind, f.commit) for f in findings] == [("edited-file", sha)]
+    assert "mallory" in findings[0].message

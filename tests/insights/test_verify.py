@@ -183,3 +183,11 @@ def test_remote_tracking_ledger_of_a_plain_clone(tmp_path: Path) -> None:
     assert history.ledger_ref == "origin/release-train/ledger"
     assert history.base_ref.endswith("main")
     assert verify(history) == ()
+
+
+def test_stage_started_without_its_commit(tmp_path: Path) -> None:
+    repo = LedgerRepo(tmp_path / "repo")
+    record, _ = merged_train(repo, "web-2026-03-02")
+    started = replace(record.with_event("stage-started", record.state_since), state="promoting")
+    sha = repo.write(started, ["stage-started"], [("Stage", "staging")])
+    assert [(f.kind, f.commit) for f in _findings(repo)] == [("missing-commit", sha)]
