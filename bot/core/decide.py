@@ -234,24 +234,30 @@ def decide_boarding(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -
     record, notices = _notify_boarded(ctx, record)
     actions += notices
     events += ["notify"] * bool(notices)
+    record, departure = _depart_or_end(ctx, record, events, actor)
+    return actions + departure + _write(before, record, events, actor)
+
+
+def _depart_or_end(
+    ctx: Ctx, record: TrainRecord, events: list[str], actor: str
+) -> tuple[TrainRecord, list[Action]]:
+    """A boarding train past its deadline ends; one that is due (or asked to) departs;
+    one due with nobody aboard ends."""
     when = departs_at(ctx.config, ctx.train, record)
     due = when is not None and ctx.now >= when
     if _deadline_passed(ctx.train, record, ctx.now):
-        record = abort(record, "deadline", ctx.now)
         events.append("abort")
-    elif (
-        record.boarded
-        and not record.held
-        and (due or record.depart_requested)
-        and ctx.train.base in ctx.world.branches  # the shell read the base head to depart from
-    ):
-        record, departure = _depart(ctx, record, actor or record.depart_requested)
-        actions += departure
+        return abort(record, "deadline", ctx.now), []
+    if record.held:
+        return record, []
+    # the shell read the base head only when a departure was due
+    if record.boarded and (due or record.depart_requested) and ctx.train.base in ctx.world.branches:
         events.append("depart")
-    elif due and not record.boarded and not record.held:
-        record = abort(record, "no pull requests boarded", ctx.now)
+        return _depart(ctx, record, actor or record.depart_requested)
+    if due and not record.boarded:
         events.append("abort")
-    return actions + _write(before, record, events, actor)
+        return abort(record, "no pull requests boarded", ctx.now), []
+    return record, []
 
 
 # -- departed -----------------------------------------------------------------------------

@@ -76,6 +76,9 @@ class _Run:
     planned: list[str] = field(default_factory=list)
     done: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    trains: tuple[tuple[str, str], ...] = ()
+    due: datetime | None = None
+    moved: bool = False
 
 
 def load_repo_config(client: GitHubPort, path: str = CONFIG_PATH) -> Config | None:
@@ -419,41 +422,52 @@ def reconcile(
         return ReconcileResult(
             problems=(f"no {CONFIG_PATH} on the default branch",), requests=client.requests
         )
-    trains: tuple[tuple[str, str], ...] = ()
-    due: datetime | None = None
     rounds = 0
-    moved = False
     for rounds in range(1, max_rounds + 1):  # noqa: B007
-        moved = False
         try:
-            snap = read_world(config, client, client.ledger_tip(config.ledger_branch), now)
-            actions = decide(config, snap.ledger, snap.world, now)
-            trains = tuple((r.id, r.state) for r in snap.ledger.records)
-            due = next_due(config, snap.ledger.records, now)
-            run.planned += [a.describe() for a in actions]
-            if dry_run and actions:
-                after = _next_step(config, snap, actions, now)
-                run.planned += [f"then: {a.describe()}" for a in after]
-            if dry_run or not actions:
+            if not _round(client, config, now, delivery, dry_run, run):
                 break
-            for group in _groups(actions):
-                _apply_group(client, config, snap, group, delivery, run)
+            run.moved = False
         except LedgerMoved:
-            moved = True  # somebody else wrote first: read again and decide again
+            run.moved = True  # somebody else wrote first: read again and decide again
         except ExternalError as exc:
             run.problems.append(exc.message)
             break
-    if moved:
+    if run.moved:
         run.problems.append("the ledger kept moving under us; the next reconcile goes on")
     return ReconcileResult(
         tuple(run.planned),
         tuple(run.done),
-        trains,
+        run.trains,
         tuple(run.problems),
         client.requests,
         rounds,
-        due,
+        run.due,
     )
+
+
+def _round(
+    client: GitHubPort,
+    config: Config,
+    now: datetime,
+    delivery: str | None,
+    dry_run: bool,
+    run: _Run,
+) -> bool:
+    """Read, decide, act once; False when there is nothing (more) to do this reconcile."""
+    run.moved = False
+    snap = read_world(config, client, client.ledger_tip(config.ledger_branch), now)
+    actions = decide(config, snap.ledger, snap.world, now)
+    run.trains = tuple((r.id, r.state) for r in snap.ledger.records)
+    run.due = next_due(config, snap.ledger.records, now)
+    run.planned += [a.describe() for a in actions]
+    if dry_run and actions:
+        run.planned += [f"then: {a.describe()}" for a in _next_step(config, snap, actions, now)]
+    if dry_run or not actions:
+        return False
+    for group in _groups(actions):
+        _apply_group(client, config, snap, group, delivery, run)
+    return True
 
 
 def _config_error(
