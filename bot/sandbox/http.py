@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 if TYPE_CHECKING:
     from bot.sandbox.gitstore import GitStore
@@ -207,7 +207,7 @@ def _int_arg(ctx: RequestContext, name: str, default: int) -> int:
 def _page_url(ctx: RequestContext, page: int, per_page: int) -> str:
     query = [(k, v) for k, vs in ctx.query.items() if k not in ("page", "per_page") for v in vs]
     query += [("per_page", str(per_page)), ("page", str(page))]
-    return f"{ctx.base_url}{ctx.path}?{urlencode(query)}"
+    return f"{ctx.base_url}{quote(ctx.path, safe='/:@[]')}?{urlencode(query)}"
 
 
 _PARAM = re.compile(r"\{(\w+)(\+?)\}")
