@@ -1,6 +1,7 @@
 """Audit, verify and metrics over a big ledger, read from a real git repository.
 
-Usage: .venv/bin/python bench/bench_insights.py [--trains 1000] [--events-per-train 10]
+Usage: .venv/bin/python bench/bench_insights.py [--quick] [--trains 1000] [--events-per-train 10]
+       [--keep DIR]
 
 Builds (with one `git fast-import`) a repository whose ledger holds trains x events commits
 (default 1,000 trains x 10 events = 10,000 ledger events, written as the bot writes them:
@@ -190,8 +191,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trains", type=int, default=1000)
     parser.add_argument("--events-per-train", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="100 trains (a smoke run)")
     parser.add_argument("--keep", metavar="DIR", help="build the repo here and reuse it next time")
     args = parser.parse_args()
+    if args.quick:
+        args.trains = min(args.trains, 100)
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(args.keep) if args.keep else Path(tmp) / "repo"
         start = time.perf_counter()
