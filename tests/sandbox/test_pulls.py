@@ -165,6 +165,26 @@ def test_rebase_merge_when_linear(sandbox: Sandbox, api: Any, repo: str) -> None
     assert len(commit["parents"]) == 1
 
 
+def test_rebase_merge_replays_commits_on_a_moved_base(
+    sandbox: Sandbox, api: Any, repo: str
+) -> None:
+    sc = sandbox.scenario
+    n = sc.open_pr("acme/app", "dev-alice", "a", {"a": "1"}, title="A", message="first")
+    sc.push("acme/app", "a", {"conf.txt": "a=A\nb=2\nc=3\n"}, "second", "dev-alice")
+    main = sc.push("acme/app", "main", {"conf.txt": "a=1\nb=2\nc=C\n"}, "main", "rm-dave")
+    r = api("rm-dave", "PUT", f"{R}/pulls/{n}/merge", {"merge_method": "rebase"})
+    assert r.status == 200
+    log = api("rm-dave", "GET", f"{R}/commits").json
+    assert [c["commit"]["message"] for c in log[:3]] == ["second", "first", "main"]
+    assert log[2]["sha"] == main
+    assert log[0]["commit"]["author"]["name"] == "dev-alice"
+    assert log[0]["commit"]["committer"]["name"] == "rm-dave"
+    conf = api(
+        "rm-dave", "GET", f"{R}/contents/conf.txt", headers={"Accept": "application/vnd.github.raw"}
+    )
+    assert conf.json == b"a=A\nb=2\nc=C\n"
+
+
 def test_merge_with_stale_sha_is_409(sandbox: Sandbox, api: Any, repo: str) -> None:
     n = sandbox.scenario.open_pr("acme/app", "dev-alice", "a", {"a": "1"}, title="A")
     old = api("rm-dave", "GET", f"{R}/pulls/{n}").json["head"]["sha"]

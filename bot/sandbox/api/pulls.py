@@ -470,19 +470,23 @@ def _merge_commit(
 
 
 def _rebase(ctx: RequestContext, repo: str, base: str, head: str) -> str | None:
-    """Replay the PR's commits on the base; only when they apply without a three-way merge."""
-    merge_base = ctx.git.merge_base(repo, base, head)
-    if merge_base != base:
-        raise ApiError(405, "This branch can't be rebased")
+    """Replay the PR's commits one by one on the base (new committer, same author).
+
+    Each replayed commit's tree is git's three-way merge of the base with that commit
+    (the fork point as merge base): the base plus the PR's changes up to that commit.
+    A merge commit in the PR, or a step that conflicts, makes it not rebaseable."""
     assert ctx.user is not None
     committer = person_of(ctx, ctx.user.login)
     tip = base
     for sha in ctx.git.log(repo, f"{base}..{head}"):
         commit = ctx.git.read_commit(repo, sha)
         assert commit is not None
-        tip = ctx.git.commit_tree(
-            repo, commit.tree, [tip], commit.message, commit.author, committer
-        )
+        if len(commit.parents) > 1:
+            raise ApiError(405, "This branch can't be rebased")
+        tree, conflicts = ctx.git.merge_tree(repo, base, sha)
+        if conflicts:
+            raise ApiError(405, "This branch can't be rebased")
+        tip = ctx.git.commit_tree(repo, tree, [tip], commit.message, commit.author, committer)
     return tip
 
 
