@@ -141,7 +141,7 @@ def test_in_headless_chromium(served: str, tmp_path: Path) -> None:
     assert re.search(r"<svg[^>]+class=\"chart\"", dom.stdout)
     assert "Trains in flight" in dom.stdout
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "dashboard.png"
+    shot = ARTIFACTS / "insights-dashboard.png"
     shot.unlink(missing_ok=True)
     done = _run_chromium(f"--screenshot={shot}", "--window-size=1280,2200", served, home=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
