@@ -103,7 +103,7 @@ class Server:
         class _Handler(_RequestHandler):
             sandbox = server
 
-        httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
+        httpd = _HTTPServer((self.host, self.port), _Handler)
         httpd.daemon_threads = True
         self.port = httpd.server_address[1]
         self._httpd = httpd
@@ -309,6 +309,14 @@ def _etag_matches(header: str, etag: str) -> bool:
         return False
     tags = {t.strip().removeprefix("W/") for t in header.split(",")}
     return "*" in tags or etag.removeprefix("W/") in tags
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-answer is not worth a traceback on stderr."""
+        log.debug("sandbox: connection from %s dropped", client_address, exc_info=True)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
