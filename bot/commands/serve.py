@@ -93,9 +93,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers < 1 or args.threads < 1:
         raise UsageError("--workers and --threads must be at least 1")
+    from bot.insights.dashboard import source_from_env
+
     settings = settings_from_env(os.environ)  # fail before listening, naming the variable
+    dashboard = source_from_env(os.environ)
     if args.dev:
-        create_app(settings).run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+        create_app(settings, dashboard=dashboard).run(
+            host=args.host, port=args.port, threaded=True, use_reloader=False
+        )
         return 0
     options = {
         "bind": f"{args.host}:{args.port}",
@@ -109,5 +114,5 @@ def run(args: argparse.Namespace) -> int:
         "proc_name": "release-train",
         "control_socket_disable": True,  # no $HOME/.gunicorn socket (read-only filesystems)
     }
-    _gunicorn(lambda: create_app(settings), options).run()
+    _gunicorn(lambda: create_app(settings, dashboard=dashboard), options).run()
     return 0

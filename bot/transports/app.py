@@ -21,6 +21,8 @@ from typing import Any
 from flask import Flask, Response
 
 from bot.errors import ExternalError
+from bot.insights.dashboard import Source, dashboard_blueprint, metrics_of, source_from_env
+from bot.insights.metrics import export_gauges
 from bot.transports.auth import AppAuth
 from bot.transports.logging import Redactor, configure
 from bot.transports.metrics import Metrics
@@ -205,10 +207,13 @@ def create_app(
     start: bool = True,
     worker_threads: int | None = None,
     debounce: float = 0.25,
+    dashboard: Source | None = None,
 ) -> Flask:
     """The webhook app. `reconciler` defaults to the shell's reconcile through githubkit;
     `clock` gives the `now` each reconcile sees; `start=False` leaves the worker and
-    scheduler stopped (call `app.extensions["release_train"].start()`)."""
+    scheduler stopped (call `app.extensions["release_train"].start()`). `dashboard` is where
+    the read-only page at `/` and the release-metric gauges read the ledger from (see
+    `bot.insights.dashboard.source_from_env`); without one the page says how to set it."""
     rt = Runtime(
         settings,
         reconciler,
@@ -221,6 +226,9 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.extensions["release_train"] = rt
     app.wsgi_app = WebhookEndpoint(rt, app.wsgi_app)  # type: ignore[method-assign]
+    source = dashboard or source_from_env({})
+    app.register_blueprint(dashboard_blueprint(source))
+    export_gauges(rt.metrics.registry, metrics_of(source))
 
     @app.get("/healthz")
     def healthz() -> Response:
