@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from fnmatch import fnmatchcase
 
 from bot.config.model import Config, Train
 from bot.core import actions as act
 from bot.core.boarding import (
-    approved_by,
     boarded_notice,
     miss_reason,
     missed_notice,
@@ -55,33 +53,22 @@ class Ctx:
 # -- the merge rule (the gates helper replaces this one function) ---------------------------
 
 
-def merge_verdict(config: Config, record: TrainRecord, pr: PullRequest, world: World) -> Verdict:
-    """All required checks on the train PR head green, and enough approvals from someone
-    who is neither an author of a boarded PR nor the bot."""
-    blocking: list[str] = []
-    runs = world.checks.get(pr.head_sha, ())
-    names = required_checks(config)
-    for name in names:
-        run = next((r for r in runs if fnmatchcase(r.name, name)), None)
-        if run is None or run.conclusion != "success":
-            state = "missing" if run is None else (run.conclusion or run.status)
-            blocking.append(f"required check `{name}` is {state}")
-    for run in runs:
-        if any(fnmatchcase(run.name, n) for n in names):
-            continue
-        if run.status != "completed":
-            blocking.append(f"check `{run.name}` is {run.status}")
-        elif run.conclusion not in ("success", "neutral", "skipped"):
-            blocking.append(f"check `{run.name}` is {run.conclusion}")
-    rule = config.gates.emergency_approvals if record.emergency else config.gates.approvals
-    authors = {b.author for b in record.boarded} | {world.bot_login}
-    approvers = tuple(a for a in approved_by(world.reviews.get(pr.number, ())) if a not in authors)
-    if len(approvers) < rule.required:
-        blocking.append(
-            f"needs {rule.required} approval(s) from someone who is not an author of a "
-            f"boarded PR; has {len(approvers)}"
-        )
-    return Verdict(not blocking, tuple(blocking), approvers)
+def merge_verdict(
+    config: Config, record: TrainRecord, pr: PullRequest, world: World, now: datetime
+) -> Verdict:
+    """The gates' verdict on the train PR head (`bot.core.gates`): CI, security, manifests,
+    policy (approvals from someone who is not an author of a boarded PR, freeze, cutover)
+    and error budget. Gates whose facts the bot does not gather yet report `neutral`;
+    `gates.allow_neutral` says whether that blocks."""
+    from bot.core.gates.lifecycle import gate_verdict
+
+    judged = gate_verdict(config, record, pr, world, now)
+    blocking = tuple(
+        f"gate `{r.gate}` is {r.conclusion}: {r.title}"
+        for r in judged.results
+        if r.gate in judged.verdict.blocking
+    )
+    return Verdict(judged.verdict.may_merge, blocking, judged.approved_by, judged.verdict.trailer)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -311,7 +298,7 @@ def _try_merge(ctx: Ctx, record: TrainRecord, pr: PullRequest) -> tuple[TrainRec
             return record, []
         if not cutover_open(ctx.config.cutover, ctx.config.freezes, ctx.now):
             return record, []
-    verdict = merge_verdict(ctx.config, record, pr, ctx.world)
+    verdict = merge_verdict(ctx.config, record, pr, ctx.world, ctx.now)
     if not verdict.may_merge:
         return record, []
     message = merge_message(record, verdict.approved_by, verdict.trailer)
@@ -453,7 +440,7 @@ def status_text(ctx: Ctx, record: TrainRecord) -> str:
         lines.append(f"Departs at {when.strftime('%Y-%m-%d %H:%M UTC')}.")
     pr = ctx.world.pull(record.train_pr) if record.train_pr else None
     if record.state == DEPARTED and pr is not None:
-        verdict = merge_verdict(ctx.config, record, pr, ctx.world)
+        verdict = merge_verdict(ctx.config, record, pr, ctx.world, ctx.now)
         waits = list(verdict.blocking)
         if active_freeze(ctx.config.freezes, ctx.now) is not None:
             waits.append("a freeze is in force")

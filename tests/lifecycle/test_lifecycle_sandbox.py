@@ -64,16 +64,21 @@ def test_board_depart_merge_and_idempotence(sandbox) -> None:  # type: ignore[no
     story.reconcile(t0 + timedelta(minutes=3))
     assert story.writes_since(mark) == []
 
-    story.kit.review(REPO, train_pr["number"], "rm-dave", "APPROVE")
+    # a developer asks for the status (its permission is read), a release manager approves:
+    # the approval still counts
+    story.kit.comment(REPO, train_pr["number"], "dev-alice", "/train status")
+    story.approve(train_pr["number"], "rm-dave", t0 + timedelta(minutes=3))
     merged = story.reconcile(t0 + timedelta(minutes=4))
     assert merged.problems == ()
     record = story.ledger(train_id)
     assert record["state"] == "merged" and record["approved_by"] == ["rm-dave"]
+    status = [c["body"] for c in story.comments(train_pr["number"]) if "@dev-alice" in c["body"]]
+    assert len(status) == 1 and "is `departed`" in status[0]
     assert story.pull(train_pr["number"])["merged"] is True
     message = sandbox.git.out(REPO, "log", "-1", "--format=%B", record["merge_sha"])
     assert message.startswith(f"Release train {train_id} (#{train_pr['number']})")
     assert f"Train-Id: {train_id}" in message and "Approved-By: rm-dave" in message
-    assert f"Boarded: #{a} #{b}" in message
+    assert f"Boarded: #{a} #{b}" in message and "Gates: ci=success" in message
     for number in (a, b):
         assert story.pull(number)["state"] == "closed"
         assert any("Shipped in release train" in x["body"] for x in story.comments(number))
@@ -99,7 +104,7 @@ def test_no_merge_outside_the_window_nor_in_a_freeze(sandbox) -> None:  # type: 
     story.reconcile(t0 + timedelta(minutes=2))
     train_pr = story.open_train_pr()
     story.green(train_pr["head"]["sha"])
-    story.kit.review(REPO, train_pr["number"], "rm-dave", "APPROVE")
+    story.approve(train_pr["number"], "rm-dave", t0 + timedelta(minutes=3))
 
     later = t0 + timedelta(minutes=3)
     start = (later + timedelta(hours=2)).strftime("%H:%M")
@@ -246,10 +251,10 @@ def test_label_removed_or_pr_closed_deboards_and_emergency_departs_at_once(sandb
     assert "Emergency train" in train_pr["body"]
     # the emergency policy wants two approvals
     story.green(train_pr["head"]["sha"])
-    story.kit.review(REPO, train_pr["number"], "rm-dave", "APPROVE")
+    story.approve(train_pr["number"], "rm-dave", t0 + timedelta(seconds=15))
     story.reconcile(t0 + timedelta(seconds=20))
     assert story.pull(train_pr["number"])["state"] == "open"
-    story.kit.review(REPO, train_pr["number"], "rev-carol", "APPROVE")
+    story.approve(train_pr["number"], "rev-carol", t0 + timedelta(seconds=25))
     story.reconcile(t0 + timedelta(seconds=30))
     assert story.pull(train_pr["number"])["merged"] is True
     assert story.ledger(train_id)["state"] == "boarding"  # the regular train is untouched
