@@ -33,6 +33,8 @@ def label_json(ctx: RequestContext, repo: str, label: dict[str, Any]) -> dict[st
         "color": label["color"],
         "default": label.get("default", False),
         "description": label.get("description"),
+        "archived_by": None,
+        "archived_at": None,
     }
 
 
