@@ -1,4 +1,4 @@
-"""Packaging hook: ship the top-level `schemas/` and `policies/` inside the wheel.
+"""Packaging hook: ship `schemas/`, `policies/` and the sandbox demo repository in the wheel.
 
 They live at the top of the repository (where editors and reviewers look for them) and are
 copied to `bot/_data/` in the built package; `bot.resources` finds either location.
@@ -24,6 +24,12 @@ class BuildWithData(build_py):
                 dst = Path(self.build_lib) / "bot" / "_data" / name
                 shutil.rmtree(dst, ignore_errors=True)
                 shutil.copytree(src, dst)
+        # The sandbox's demo repository, dotfiles (.github/) and source files included.
+        demo = HERE / "bot" / "sandbox" / "demo"
+        if demo.is_dir():
+            dst = Path(self.build_lib) / "bot" / "sandbox" / "demo"
+            shutil.rmtree(dst, ignore_errors=True)
+            shutil.copytree(demo, dst)
 
 
 setup(cmdclass={"build_py": BuildWithData})
