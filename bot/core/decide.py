@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from bot.config.model import Config, Train
 from bot.core import actions as act
@@ -25,7 +26,7 @@ from bot.core.chatops import Command, TrainCommand, apply_command, pending_comma
 from bot.core.ledger import Ledger, Missed, TrainRecord
 from bot.core.notes import generated_region, release_notes, render_body
 from bot.core.train import ABORTED, BOARDING, DEPARTED, MERGED, is_terminal, new_train_id
-from bot.core.world import PullRequest, World
+from bot.core.world import CheckRun, PullRequest, World
 
 Action = act.Action
 
@@ -337,11 +338,50 @@ def _departed_view(
     if record.release_branch not in ctx.world.branches:
         events.append("abort")
         return abort(record, "release branch deleted", ctx.now), []
+    checks = gate_check_runs(ctx, record, pr)
     record, merge = _try_merge(ctx, record, pr)
     if merge:
         events.append("merge")
-        return record, merge
-    return record, _body_actions(ctx, record, pr)
+        return record, checks + merge
+    return record, checks + _body_actions(ctx, record, pr)
+
+
+def gate_check_runs(ctx: Ctx, record: TrainRecord, pr: PullRequest) -> list[Action]:
+    """Each gate's result as the check run ``release-train/<gate>`` on the train PR head,
+    only where GitHub does not already show exactly that."""
+    from bot.core.gates.checkrun import check_run_name, plan_check_run, publish_action
+    from bot.core.gates.lifecycle import gate_verdict
+
+    judged = gate_verdict(ctx.config, record, pr, ctx.world, ctx.now)
+    runs = ctx.world.checks.get(pr.head_sha, ())
+    out: list[Action] = []
+    for result in judged.results:
+        plan = plan_check_run(result, pr.head_sha, ctx.now, external_id=record.id)
+        name = check_run_name(result.gate)
+        latest = max((r for r in runs if r.name == name), key=lambda r: r.id, default=None)
+        how = publish_action(_existing(latest, pr.head_sha), plan)
+        if how == "update" and latest is not None:
+            out.append(act.PublishCheckRun(record.id, name, plan.as_update(), latest.id, plan.rest))
+        elif how == "create":
+            out.append(act.PublishCheckRun(record.id, name, plan.first, 0, plan.rest))
+    return out
+
+
+def _existing(run: CheckRun | None, head_sha: str) -> Any:
+    from bot.core.gates.checkrun import ExistingCheckRun
+
+    if run is None:
+        return None
+    return ExistingCheckRun(
+        id=run.id,
+        name=run.name,
+        head_sha=run.head_sha or head_sha,
+        status=run.status,
+        conclusion=run.conclusion or None,
+        title=run.title,
+        summary=run.summary,
+        annotations_count=run.annotations_count,
+    )
 
 
 def decide_departed(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -> list[Action]:

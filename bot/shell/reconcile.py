@@ -337,6 +337,8 @@ def perform(client: GitHubPort, action: act.Action) -> Any:
         return client.react(action.comment_id, action.content)
     if isinstance(action, act.LandPullRequest):
         return _land(client, action)
+    if isinstance(action, act.PublishCheckRun):
+        return client.publish_check_run(action.body, action.run_id, action.more)
     raise TypeError(f"not a side effect: {action!r}")
 
 

@@ -145,6 +145,15 @@ def test_merge_when_approved_green_and_in_window() -> None:
     record = departed(1)
     w = train_pr_world(record, pr(1))
     actions = decide(config(), Ledger((record,)), w, T0.replace(hour=15))
+    runs = [a for a in actions if isinstance(a, act.PublishCheckRun)]
+    assert sorted(r.name for r in runs) == [
+        "release-train/ci",
+        "release-train/error-budget",
+        "release-train/manifests",
+        "release-train/policy",
+        "release-train/security",
+    ]
+    actions = [a for a in actions if not isinstance(a, act.PublishCheckRun)]
     assert _kinds(actions) == ["MergePullRequest", "WriteLedger"]
     merge = actions[0]
     assert isinstance(merge, act.MergePullRequest) and merge.sha == "e" * 40

@@ -58,11 +58,22 @@ def test_board_depart_merge_and_idempotence(sandbox) -> None:  # type: ignore[no
         "PATCH", f"/repos/{REPO}/pulls/{train_pr['number']}", {"body": edited}, as_user="rm-dave"
     )
 
-    # not approved yet: nothing to do, and no write
+    # each gate shows as a check run on the train PR head; green CI updates its run
     story.green(train_pr["head"]["sha"])
     mark = story.log_mark()
     story.reconcile(t0 + timedelta(minutes=3))
+    assert [w[:2] for w in story.writes_since(mark)] == [
+        ("PATCH", f"/repos/{REPO}/check-runs/{_run_id(story, train_pr, 'release-train/ci')}")
+    ]
+    # not approved yet: nothing else to do, and a second look writes nothing
+    mark = story.log_mark()
+    story.reconcile(t0 + timedelta(minutes=3, seconds=10))
     assert story.writes_since(mark) == []
+    runs = _runs(story, train_pr)
+    assert runs["release-train/ci"]["conclusion"] == "success"
+    assert runs["release-train/policy"]["status"] != "completed" or (
+        runs["release-train/policy"]["conclusion"] != "success"
+    )
 
     # a developer asks for the status (its permission is read), a release manager approves:
     # the approval still counts
@@ -159,6 +170,16 @@ def test_chatops_with_and_without_permission(sandbox) -> None:  # type: ignore[n
     story.reconcile(t0 + timedelta(minutes=3))
     assert story.writes_since(mark) == []
     assert story.ledger(train_id)["state"] == "boarding"
+
+
+def _runs(story, train_pr) -> dict:  # type: ignore[no-untyped-def]
+    sha = story.pull(train_pr["number"])["head"]["sha"]
+    out = story.kit.call("GET", f"/repos/{REPO}/commits/{sha}/check-runs", as_user="rm-dave")
+    return {r["name"]: r for r in sorted(out["check_runs"], key=lambda r: r["id"])}
+
+
+def _run_id(story, train_pr, name: str) -> int:  # type: ignore[no-untyped-def]
+    return int(_runs(story, train_pr)[name]["id"])
 
 
 def _train_ids(story) -> list[str]:  # type: ignore[no-untyped-def]
