@@ -158,11 +158,6 @@ def test_nested_objects_have_the_published_keys(live: tuple[Sandbox, Received]) 
     assert not problems, problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/sandbox/api/reviews.py emits REST's upper-case review state; GitHub's "
-    "pull_request_review webhook sends lower case ('approved', 'dismissed')",
-)
 def test_review_state_is_lower_case_in_webhooks(live: tuple[Sandbox, Received]) -> None:
     sb, box = live
     sc = sb.scenario
@@ -176,3 +171,5 @@ def test_review_state_is_lower_case_in_webhooks(live: tuple[Sandbox, Received]) 
         if headers["X-GitHub-Event"] == "pull_request_review"
     ]
     assert states == ["approved"]
+    rest = sb.server.call("GET", f"/repos/acme/shop/pulls/{number}/reviews", as_user="rev-carol")
+    assert [r["state"] for r in rest.body] == ["APPROVED"]  # REST keeps upper case

@@ -129,6 +129,7 @@ def comment_json(ctx: RequestContext, comment: dict[str, Any]) -> dict[str, Any]
         "issue_url": f"{api}/issues/{comment['issue_number']}",
         "author_association": association(ctx, repo, comment["user"]),
         "reactions": reactions_summary(ctx, url, rows),
+        "performed_via_github_app": None,
     }
 
 

@@ -110,7 +110,6 @@ def repo_json(ctx: RequestContext, repo: dict[str, Any]) -> dict[str, Any]:
         "network_count": 0,
         "subscribers_count": 0,
         "license": None,
-        "organization": None,
     }
     out.update({k: api + v for k, v in _URL_TEMPLATES.items()})
     role = ctx.role(full) if ctx.user else None

@@ -39,9 +39,11 @@ def _emit(ctx: RequestContext, review: dict[str, Any], action: str) -> None:
     repo = review["repo"]
     record = ctx.store.repo(repo)
     assert record is not None
+    shown = review_json(ctx, review)
+    shown["state"] = shown["state"].lower()  # webhooks say "approved"; REST says "APPROVED"
     payload = webhooks.pull_request_review_payload(
         action,
-        review_json(ctx, review),
+        shown,
         pull_json(ctx, repo, review["pull_number"]),
         repo_json(ctx, record),
         None,
