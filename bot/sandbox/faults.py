@@ -9,8 +9,8 @@ interleave differently. `FaultInjector` applies the plan to live requests:
 - ``"after"``: the handler runs (the write IS applied), then 502 is answered, as GitHub
   sometimes does — the bot must be idempotent;
 - ``"secondary_rate_limit"``: 403 (or 429) with ``Retry-After`` and GitHub's message;
-- ``"timeout"``: the server sleeps past the client's read timeout, then answers 504
-  with ``Connection: close`` to a client that has given up;
+- ``"timeout"``: the server sleeps past the client's read timeout, then closes the
+  connection without answering (logged as 504 in the request log);
 - primary exhaustion: from the n-th request on, 403 "API rate limit exceeded" with
   ``x-ratelimit-remaining: 0`` until ``x-ratelimit-reset``;
 - latency: a sleep added to every request (or to matching ones).
@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.sandbox.http import ApiError, RequestContext, Response
+from bot.sandbox.http import DROP_HEADER, ApiError, RequestContext, Response
 
 FaultKind = int | str
 DEFAULT_KINDS: tuple[FaultKind, ...] = (500, 502, 503, "secondary_rate_limit", "timeout")
@@ -251,7 +251,7 @@ class FaultInjector:
             return Response(self.plan.secondary_status, body, headers)
         if kind == "timeout":
             self.sleep(self.plan.timeout_s)
-            return Response(504, _error_body(504), {"Connection": "close"})
+            return Response(504, _error_body(504), {DROP_HEADER: "1", "Connection": "close"})
         if kind == "after":
             self._apply(ctx)
             return Response(502, _error_body(502))

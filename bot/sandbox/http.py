@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from bot.sandbox.store import Store
 
 DOCS_URL = "https://docs.github.com/rest"
+# A Response carrying this header is never written: the server closes the socket instead
+# (the "timeout" fault: a client waiting for an answer sees the connection drop).
+DROP_HEADER = "X-Sandbox-Drop"
 
 # Repository roles from weakest to strongest, as GitHub names them.
 ROLES = ("read", "triage", "write", "maintain", "admin")

@@ -8,9 +8,11 @@ never killing the server. Plug-ins hook in through `Server.before_request`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot.sandbox.gitstore import GitError, GitStore, UnsafePath
-from bot.sandbox.http import ApiError, RequestContext, Response, Router, User
+from bot.sandbox.http import DROP_HEADER, ApiError, RequestContext, Response, Router, User
 from bot.sandbox.store import Store
 
 log = logging.getLogger("bot.sandbox")
@@ -30,6 +32,8 @@ MAX_BODY = 25 * 1024 * 1024
 RATE_LIMIT_USER = 5000
 RATE_LIMIT_ANONYMOUS = 60
 RATE_WINDOW = 3600
+UNCOUNTED_PATHS = frozenset({"/rate_limit"})  # GitHub: "does not count against your limit"
+_JWT_SUFFIX = "/installation"  # /repos/{o}/{r}, /orgs/{org}, /users/{u} installation
 
 
 @dataclass
@@ -165,6 +169,7 @@ class Server:
         record = self.store.get("tokens", token)
         if record is None:
             if token.count(".") == 2:  # an App JWT: the apps plug-in verifies it
+                _refuse_jwt_outside_app_endpoints(self.store, token, ctx)
                 return
             raise ApiError(401, "Bad credentials")
         user = self.store.user(record["login"])
@@ -249,7 +254,8 @@ class Server:
                 return early
         key = ctx.token or f"ip:{ctx.headers.get('x-forwarded-for', 'loopback')}"
         window = self.rate_window(key, ctx.user is None and ctx.token is None)
-        if window.remaining <= 0:
+        counted = ctx.path not in UNCOUNTED_PATHS
+        if counted and window.remaining <= 0:
             raise ApiError(403, "API rate limit exceeded.", headers=window.headers())
         try:
             response = self._dispatch_safely(ctx)
@@ -260,8 +266,9 @@ class Server:
             response.headers.setdefault("ETag", etag)
             if _etag_matches(ctx.headers.get("if-none-match", ""), etag):
                 return Response(304, None, {**window.headers(), "ETag": etag})
-        with self._rate_lock:
-            window.used += 1
+        if counted:
+            with self._rate_lock:
+                window.used += 1
         merged = window.headers(response.headers.pop("X-RateLimit-Resource", "core"))
         response.headers = {**merged, **response.headers}
         return response
@@ -294,6 +301,20 @@ class Server:
         payload = json.dumps(response.body, separators=(",", ":")).encode()
         headers.setdefault("Content-Type", "application/json; charset=utf-8")
         return Outcome(response.status, payload, headers)
+
+
+def _refuse_jwt_outside_app_endpoints(store: Store, token: str, ctx: RequestContext) -> None:
+    """An App JWT works only on App endpoints (``/app/...``, ``.../installation``,
+    ``/rate_limit``); elsewhere GitHub answers 401: the claim's own message when the JWT
+    is bad (expired, wrong issuer), else "A JSON web token could not be decoded"."""
+    path = ctx.path.rstrip("/")
+    owner_installation = path.endswith(_JWT_SUFFIX) and path != _JWT_SUFFIX
+    if path in ("/app", "/rate_limit") or path.startswith("/app/") or owner_installation:
+        return
+    from bot.sandbox import appauth
+
+    appauth.verify_app_jwt(store, token, ctx.clock())  # raises 401 with the claim's message
+    raise ApiError(401, "A JSON web token could not be decoded")
 
 
 def _etag(response: Response) -> str:
@@ -329,6 +350,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
+    def handle(self) -> None:
+        """Serve the connection; a client that hangs up mid-answer just ends it."""
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+            log.debug("sandbox: client %s hung up", self.client_address)
+
+    def finish(self) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            super().finish()
+
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         oversized = length > MAX_BODY
@@ -338,6 +371,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         outcome = self.sandbox.handle(
             self.command, self.path, dict(self.headers.items()), body, oversized=oversized
         )
+        if DROP_HEADER in outcome.headers:  # a read timeout: hang up without a byte
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.send_response(outcome.status)
         for name, value in outcome.headers.items():
             self.send_header(name, value)

@@ -130,3 +130,34 @@ def test_the_bots_own_app_auth_works_against_the_sandbox(sandbox: Sandbox) -> No
     assert record is not None and record["login"] == "release-train[bot]"
     assert auth.installation_for("acme/shop") == BOT_INSTALLATION
     assert auth.rate_limit_remaining(BOT_INSTALLATION) is not None
+
+
+def _get(sb: Sandbox, path: str, token: str) -> tuple[int, dict[str, Any]]:
+    import json
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(sb.base_url + path)
+    req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_a_jwt_outside_the_app_endpoints_is_401_like_github(sandbox: Sandbox) -> None:
+    sandbox.scenario.demo()
+    good = appauth.make_jwt(sandbox.store, datetime.now(UTC))
+    for path in ("/repos/acme/shop", "/repos/acme/shop/pulls", "/installation/repositories"):
+        status, body = _get(sandbox, path, good)
+        assert (status, body["message"]) == (401, "A JSON web token could not be decoded"), path
+    assert _get(sandbox, "/repos/acme/shop/installation", good)[0] == 200
+    assert _get(sandbox, "/app", good)[0] == 200
+    assert _get(sandbox, "/rate_limit", good)[0] == 200
+    now = int(datetime.now(UTC).timestamp())
+    expired = jwt.encode({"iss": str(APP_ID), "iat": now - 1200, "exp": now - 600},
+                         appauth.private_key_pem(sandbox.store), algorithm="RS256")  # fmt: skip
+    status, body = _get(sandbox, "/repos/acme/shop", expired)
+    assert status == 401 and body["message"].startswith("'Expiration time' claim ('exp')")
+    assert _get(sandbox, "/repos/acme/shop", "not.a.jwt")[0] == 401

@@ -151,6 +151,18 @@ def test_timeout_outlasts_the_clients_read_timeout(sandbox: Sandbox) -> None:
         call(sandbox, "GET", "/rate_limit", timeout=0.2)
 
 
+def test_timeout_drops_the_connection_without_an_answer(sandbox: Sandbox) -> None:
+    """A client that waits longer than the server's stall sees the connection close
+    with no status line: not a 504 it could mistake for GitHub's answer."""
+    faults.install(sandbox.server, FaultPlan(probability=1.0, kinds=("timeout",), timeout_s=0.1))
+    with socket.create_connection(("127.0.0.1", sandbox.server.port), timeout=5) as sock:
+        sock.sendall(b"GET /rate_limit HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(65536) == b""  # orderly close, zero bytes
+    with pytest.raises(ConnectionError):  # http.client.RemoteDisconnected
+        call(sandbox, "GET", "/rate_limit", timeout=5)
+    assert [s for _, p, s, _ in sandbox.server.request_log if p == "/rate_limit"] == [504, 504]
+
+
 def test_latency_is_added_to_matching_requests(sandbox: Sandbox) -> None:
     slept: list[float] = []
     plan = FaultPlan(latency_ms=250, latency_endpoints=("/rate_limit",))

@@ -323,3 +323,41 @@ def test_errors_count_against_the_limit_and_carry_headers(sandbox: Sandbox) -> N
     assert status == 404
     assert int(headers["X-RateLimit-Used"]) == int(first["X-RateLimit-Used"]) + 1
     assert headers["X-GitHub-Request-Id"] != first["X-GitHub-Request-Id"]
+
+
+def test_rate_limit_endpoint_is_free_and_answers_when_exhausted(sandbox: Sandbox) -> None:
+    alice = sandbox.token("dev-alice")
+    _, before, body = call(sandbox, "GET", "/rate_limit", token=alice)
+    _, after, again = call(sandbox, "GET", "/rate_limit", token=alice)
+    assert before["X-RateLimit-Remaining"] == after["X-RateLimit-Remaining"] == "5000"
+    assert body["resources"]["core"]["used"] == again["resources"]["core"]["used"] == 0
+    call(sandbox, "GET", "/user", token=alice)
+    assert call(sandbox, "GET", "/rate_limit", token=alice)[2]["rate"]["used"] == 1
+    sandbox.server.rate_windows[alice].used = 5000
+    assert call(sandbox, "GET", "/user", token=alice)[0] == 403
+    status, headers, body = call(sandbox, "GET", "/rate_limit", token=alice)
+    assert (status, headers["X-RateLimit-Remaining"], body["rate"]["remaining"]) == (200, "0", 0)
+
+
+def test_a_client_that_hangs_up_leaves_no_traceback(
+    sandbox: Sandbox, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+    import struct
+    import time
+
+    from bot.sandbox import faults
+
+    faults.install(sandbox.server, faults.FaultPlan(latency_ms=200))
+    for _ in range(3):  # the answer is written after the client has reset the connection
+        sock = socket.create_connection(("127.0.0.1", sandbox.server.port), timeout=5)
+        sock.sendall(b"GET /rate_limit HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # RST
+    deadline = time.monotonic() + 5
+    while len(sandbox.server.request_log) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.1)
+    assert len(sandbox.server.request_log) == 3
+    assert call(sandbox, "GET", "/rate_limit")[0] == 200  # still serving
+    assert "Traceback" not in capfd.readouterr().err
