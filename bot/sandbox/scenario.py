@@ -13,6 +13,7 @@ release manager ``rm-dave`` (maintain), read-only ``reader-erin``, the organizat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -219,7 +220,7 @@ class Scenario:
         self,
         repo: str,
         parent: str | None,
-        files: dict[str, str | bytes | None],
+        files: Mapping[str, str | bytes | None],
         message: str,
         author: str,
     ) -> str:
@@ -243,7 +244,7 @@ class Scenario:
         self,
         repo: str,
         branch: str,
-        files: dict[str, str | bytes | None],
+        files: Mapping[str, str | bytes | None],
         message: str = "Update files",
         author: str = "dev-alice",
         *,
@@ -277,7 +278,7 @@ class Scenario:
         repo: str,
         author: str,
         branch: str,
-        files: dict[str, str | None] | dict[str, str | bytes | None],
+        files: Mapping[str, str | bytes | None],
         title: str = "",
         body: str = "",
         labels: list[str] | tuple[str, ...] = (),

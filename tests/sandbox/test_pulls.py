@@ -239,3 +239,20 @@ def test_write_permission_needed_to_merge(sandbox: Sandbox, api: Any, repo: str)
     r = api("reader-erin", "PUT", f"{R}/pulls/{n}/merge", {})
     assert r.status == 403
     assert r.json["message"] == "Must have push access to repository."
+
+
+def test_open_pr_takes_any_mapping_of_text_bytes_and_deletions(
+    sandbox: Sandbox, api: Any, repo: str
+) -> None:
+    from types import MappingProxyType
+
+    files: MappingProxyType[str, str | bytes | None] = MappingProxyType(
+        {"new.txt": "x\n", "logo.bin": b"\x00\xff", "conf.txt": None}
+    )
+    number = sandbox.scenario.open_pr("acme/app", "dev-alice", "feat", files, title="Mixed")
+    changed = api("dev-alice", "GET", f"{R}/pulls/{number}/files").json
+    assert {f["filename"]: f["status"] for f in changed} == {
+        "new.txt": "added",
+        "logo.bin": "added",
+        "conf.txt": "removed",
+    }
