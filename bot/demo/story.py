@@ -1,0 +1,463 @@
+"""The demo's script: two release trains on a virtual clock, played against the sandbox.
+
+Only people act here (developers open and label PRs, CI turns checks green, the reviewer
+approves); every bot step is the real `bot.shell.reconcile.reconcile` over HTTP, called
+with the virtual `now` after each action (as a webhook would trigger it) and on clock
+ticks (as the scheduler would). The story then checks the states the bot reached from the
+ledger and GitHub, and says plainly when a phase is not built yet.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.demo.metrics import Breach, SimulatedSLIs
+from bot.demo.narrate import Narrator, bot_lines
+
+if TYPE_CHECKING:
+    from bot.adapters.github import ResponseCache
+    from bot.core.ledger import TrainRecord
+    from bot.sandbox.runner import Sandbox
+    from bot.shell.reconcile import ReconcileResult
+
+BOT = "release-train[bot]"
+LEDGER = "release-train/ledger"
+CONFIG_PATH = ".github/release-train.yml"
+MONDAY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Berlin 09:00: the cutover window is open
+TICK = timedelta(minutes=5)
+CI_CHECKS = ("build", "test")
+CHECKOUT = "services/checkout/main.go"
+TRAIN_1 = "daily-2026-03-02"
+TRAIN_2 = "daily-2026-03-03"
+
+
+class StoryFailed(Exception):
+    """The bot did not do what the story expected; the message says what."""
+
+
+@dataclass(frozen=True)
+class Options:
+    seed: int = 0
+    prometheus_url: str | None = None  # judge against a real Prometheus instead
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Which later phases this build has (the story says so when one is missing)."""
+
+    promotion: bool
+    revert: bool
+
+
+def capabilities() -> Capabilities:
+    """Promotion: reconcile handles the `promoting` state. Revert: a revert action exists."""
+    from bot.core import actions, decide
+    from bot.core.train import PROMOTING
+
+    handlers = getattr(decide, "HANDLERS", {})
+    revert = any("revert" in name.lower() for name in dir(actions))
+    return Capabilities(promotion=PROMOTING in handlers, revert=revert)
+
+
+def demo_config(text: str, prometheus_url: str) -> str:
+    """The demo repository's config with `prometheus.url` pointing at `prometheus_url`."""
+    pattern = re.compile(r"^(prometheus:\s*\n(?:[ \t]+.*\n)*?[ \t]+url:[ \t]*)\S+", re.MULTILINE)
+    updated, count = pattern.subn(lambda m: m.group(1) + prometheus_url, text)
+    if count != 1:
+        return text.rstrip("\n") + f"\n\nprometheus:\n  url: {prometheus_url}\n"
+    return updated
+
+
+def breach_plan(seed: int) -> SimulatedSLIs:
+    """Healthy everywhere, except checkout's canary from train 2's departure day on."""
+    start = MONDAY + timedelta(days=1)
+    return SimulatedSLIs(breaches=(Breach("checkout", "canary", start, 0.05),), seed=seed)
+
+
+# -- the world the story plays in ---------------------------------------------------------
+
+
+@dataclass
+class VirtualClock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, when: datetime) -> datetime:
+        self.now = max(self.now, when)
+        return self.now
+
+
+@dataclass
+class World:
+    """The sandbox, the virtual clock, the narrator and the bot's client cache."""
+
+    sandbox: Sandbox
+    clock: VirtualClock
+    narrator: Narrator
+    repo: str
+    cache: ResponseCache
+    results: list[ReconcileResult] = field(default_factory=list)
+
+    @property
+    def kit(self) -> Any:
+        return self.sandbox.scenario
+
+    def say(self, who: str, text: str, kind: str = "event") -> None:
+        self.narrator.say(self.clock.now, who, text, kind)
+
+    def reconcile(self) -> ReconcileResult:
+        """One reconcile of the real bot at the virtual now; its actions narrated."""
+        from bot.adapters.github import GitHubClient
+        from bot.shell.reconcile import reconcile
+
+        with GitHubClient(
+            self.repo,
+            self.sandbox.bot_token(),
+            api_url=self.sandbox.base_url,
+            cache=self.cache,
+            bot_login=BOT,
+        ) as client:
+            result = reconcile(self.repo, self.clock.now, client=client)
+        self.results.append(result)
+        self.narrator.add(bot_lines(self.clock.now, result.actions_done, result.problems))
+        return result
+
+    def get(self, path: str) -> Any:
+        return self.kit.call("GET", f"/repos/{self.repo}{path}", as_user="rm-dave")
+
+    def pull(self, number: int) -> dict[str, Any]:
+        return dict(self.get(f"/pulls/{number}"))
+
+    def comments(self, number: int) -> list[str]:
+        return [str(c["body"]) for c in self.get(f"/issues/{number}/comments?per_page=100")]
+
+    def record(self, train_id: str) -> TrainRecord | None:
+        from bot.core.ledger import decode, record_path
+
+        ref = f"refs/heads/{LEDGER}:{record_path(train_id)}"
+        code, out = self.sandbox.git.run(self.repo, "show", ref, ok=(0, 128))
+        return decode(out.decode()) if code == 0 else None
+
+    def state(self, train_id: str) -> str:
+        record = self.record(train_id)
+        return record.state if record else "missing"
+
+    def ci_green(self, number: int) -> str:
+        """CI reports build and test green on a PR's head, as a CI App would."""
+        sha = str(self.pull(number)["head"]["sha"])
+        for name in CI_CHECKS:
+            self.kit.set_check(self.repo, sha, name, "completed", "success")
+        self.say("ci", f"{' and '.join(CI_CHECKS)} green on #{number} ({sha[:7]})")
+        return sha
+
+
+def expect(world: World, ok: bool, message: str) -> None:
+    """A check of the bot's behaviour; a failed one ends the story."""
+    if not ok:
+        world.say("demo", message, "check")
+        raise StoryFailed(message)
+
+
+# -- setting the scene --------------------------------------------------------------------
+
+
+def set_scene(world: World, prometheus_url: str) -> None:
+    kit, repo = world.kit, world.repo
+    kit.demo()
+    text = kit.call("GET", f"/repos/{repo}/contents/{CONFIG_PATH}", as_user="rm-dave")
+    import base64
+
+    config = base64.b64decode(text["content"]).decode()
+    kit.push(
+        repo,
+        "main",
+        {CONFIG_PATH: demo_config(config, prometheus_url)},
+        "Demo: point prometheus.url at the demo's metrics source",
+        "rm-dave",
+    )
+    world.say("rm-dave", f"sets prometheus.url in {CONFIG_PATH} to {prometheus_url}")
+
+
+@dataclass(frozen=True)
+class Change:
+    author: str
+    branch: str
+    path: str
+    content: str
+    title: str
+    label: str  # the release-notes label
+
+
+def checkout_source(comment: str) -> str:
+    body = 'func main() { fmt.Println("checkout") }'
+    return f'package main\n\nimport "fmt"\n\n// {comment}\n{body}\n'
+
+
+# Train 1's changes; the third edits the same line as the first, so it conflicts.
+TRAIN_1_CHANGES = (
+    Change("dev-alice", "faster-checkout", CHECKOUT, checkout_source("cache the cart total"),
+           "Faster checkout", "feature"),
+    Change("dev-bob", "fix-frontend-price", "services/frontend/src/index.js",
+           "console.log('prices rounded');\n", "Round prices in the frontend", "bug"),
+    Change("dev-bob", "checkout-retry", CHECKOUT, checkout_source("retry payments once"),
+           "Retry payments from checkout", "feature"),
+)  # fmt: skip
+
+
+def open_change(world: World, change: Change) -> int:
+    number = int(
+        world.kit.open_pr(
+            world.repo,
+            change.author,
+            change.branch,
+            {change.path: change.content},
+            change.title,
+            labels=[change.label],
+        )
+    )
+    world.say(change.author, f"opens #{number} {change.title!r} ({change.label})")
+    return number
+
+
+# -- train 1 ------------------------------------------------------------------------------
+
+
+def board_train_1(world: World) -> tuple[int, int, int]:
+    """Three PRs, green and approved, labelled `train:next`; the third conflicts."""
+    world.clock.at(MONDAY + timedelta(minutes=5))
+    a, b, c = (open_change(world, change) for change in TRAIN_1_CHANGES)
+    world.clock.at(MONDAY + timedelta(minutes=20))
+    for number in (a, b, c):
+        world.ci_green(number)
+        world.kit.review(world.repo, number, "rev-carol", "APPROVE")
+        world.say("rev-carol", f"approves #{number}")
+    world.clock.at(MONDAY + timedelta(minutes=30))
+    for number, change in zip((a, b, c), TRAIN_1_CHANGES, strict=True):
+        world.kit.label(world.repo, number, "train:next", actor=change.author)
+        world.say(change.author, f"labels #{number} train:next")
+        world.reconcile()
+    record = world.record(TRAIN_1)
+    boarded = record.boarded_numbers() if record else ()
+    expect(
+        world,
+        record is not None and record.state == "boarding" and set(boarded) == {a, b, c},
+        f"{TRAIN_1} should be boarding with #{a} #{b} #{c}; it is {world.state(TRAIN_1)} "
+        f"with {list(boarded)}",
+    )
+    return a, b, c
+
+
+def depart(world: World, train_id: str, day: datetime, riders: set[int]) -> int:
+    """Departure at 09:00 (the cadence); returns the train PR's number."""
+    world.clock.at(day.replace(hour=9, minute=0))
+    world.say("clock", "09:00, the daily train's departure time")
+    world.reconcile()
+    record = world.record(train_id)
+    expect(
+        world,
+        record is not None and record.state == "departed",
+        f"{train_id} should have departed at 09:00, is {world.state(train_id)}",
+    )
+    assert record is not None
+    expect(
+        world,
+        set(record.boarded_numbers()) == riders and bool(record.train_pr),
+        f"{train_id} should ride #{sorted(riders)} with a train PR, rides "
+        f"{record.boarded_numbers()} (train PR {record.train_pr or 'none'})",
+    )
+    return record.train_pr
+
+
+def check_missed(world: World, train_id: str, number: int) -> None:
+    record = world.record(train_id)
+    missed = {m.number: m.reason for m in record.missed} if record else {}
+    expect(
+        world,
+        missed.get(number) == "conflict",
+        f"#{number} should have missed {train_id} for a conflict; missed: {missed}",
+    )
+    told = any("missed train" in body and train_id in body for body in world.comments(number))
+    expect(world, told, f"#{number} should have been told why it missed {train_id}")
+
+
+def approve_and_merge(world: World, train_id: str, train_pr: int, day: datetime) -> None:
+    """CI turns the train PR green, rev-carol approves, and the bot merges in the window."""
+    world.clock.at(day.replace(hour=9, minute=5))
+    world.ci_green(train_pr)
+    world.reconcile()
+    world.clock.at(day.replace(hour=9, minute=15))
+    world.kit.review(world.repo, train_pr, "rev-carol", "APPROVE")
+    world.say("rev-carol", f"approves the train PR #{train_pr}")
+    world.reconcile()
+    state = world.state(train_id)
+    if state != "merged":
+        world.reconcile()  # a second look, as the next webhook would give it
+        state = world.state(train_id)
+    if state != "merged":
+        expect(
+            world,
+            False,
+            f"{train_id} should have merged after approval, is {state}; "
+            f"{_waiting_for(world, train_pr)}",
+        )
+    expect(world, bool(world.pull(train_pr).get("merged")), f"train PR #{train_pr} not merged")
+
+
+def _waiting_for(world: World, train_pr: int) -> str:
+    """What the bot says it waits for (asks `/train status` as the release manager)."""
+    world.kit.comment(world.repo, train_pr, "rm-dave", "/train status")
+    world.say("rm-dave", f"asks /train status on #{train_pr}")
+    world.reconcile()
+    replies = [b for b in world.comments(train_pr) if "Waiting for" in b]
+    if not replies:
+        return "the bot gave no status"
+    line = next(x for x in replies[-1].splitlines() if "Waiting for" in x)
+    return line.strip()
+
+
+def check_landed(world: World, numbers: tuple[int, ...]) -> None:
+    for number in numbers:
+        pr = world.pull(number)
+        expect(world, pr["state"] == "closed", f"#{number} should be closed once its train merged")
+
+
+# -- promotion and revert -----------------------------------------------------------------
+
+
+def promote(world: World, train_id: str, caps: Capabilities, until: datetime) -> str:
+    """Let time pass (reconciling every tick) until the train ends, is held, or `until`."""
+    if not caps.promotion:
+        world.clock.at(world.clock.now + TICK)
+        world.reconcile()
+        state = world.state(train_id)
+        if state == "merged":
+            world.say(
+                "demo", "promotion is not implemented in this build; train stays merged", "note"
+            )
+            return state
+    while world.clock.now < until:
+        world.clock.at(world.clock.now + TICK)
+        world.reconcile()
+        record = world.record(train_id)
+        if record is None or record.state in ("completed", "rolled_back", "aborted"):
+            break
+        if record.held and record.state == "promoting":
+            break
+    return world.state(train_id)
+
+
+def check_completed(world: World, train_id: str, state: str, caps: Capabilities) -> None:
+    if state == "merged" and not caps.promotion:
+        return
+    expect(
+        world,
+        state == "completed",
+        f"{train_id} should have promoted through every stage to completed, is {state}",
+    )
+
+
+def check_reverted(world: World, train_id: str, state: str, caps: Capabilities) -> None:
+    if not caps.promotion:
+        return
+    if not caps.revert and state != "rolled_back":
+        world.say(
+            "demo",
+            f"revert on SLO breach is not implemented in this build; {train_id} is {state}",
+            "note",
+        )
+        return
+    expect(
+        world,
+        state == "rolled_back",
+        f"{train_id}'s canary breached: it should be rolled_back, is {state}",
+    )
+    issues = world.get("/issues?state=all&per_page=100")
+    incident = [
+        i
+        for i in issues
+        if "pull_request" not in i and train_id in str(i["title"]) + str(i.get("body") or "")
+    ]
+    expect(world, bool(incident), f"no incident issue was opened for {train_id}")
+    record = world.record(train_id)
+    held = record is not None and (record.held or "hold" in json.dumps(record.extra))
+    expect(world, held, f"{train_id} was rolled back but nothing holds the service")
+
+
+# -- train 2 ------------------------------------------------------------------------------
+
+
+def resolve_conflict(world: World, number: int, files: dict[str, str], author: str) -> None:
+    """The author merges main into the PR's branch and resolves the conflict (a git push)."""
+    from bot.sandbox.api.git import move_ref
+    from bot.sandbox.gitstore import Person
+
+    kit, repo, git = world.kit, world.repo, world.sandbox.git
+    branch = str(world.pull(number)["head"]["ref"])
+    with kit.store.transaction():
+        head = git.ref(repo, f"refs/heads/{branch}")
+        main = git.resolve(repo, "main")
+        assert head is not None and main is not None, (branch, "main")
+        paths = list(files)
+        shas = git.hash_blobs(repo, [files[p].encode() for p in paths])
+        tree = git.write_tree(
+            repo,
+            git.out(repo, "rev-parse", f"{main}^{{tree}}"),
+            {p: ("100644", s) for p, s in zip(paths, shas, strict=True)},
+        )
+        who = Person(author, f"{author}@example.com", kit.ctx(author).now())
+        merge = git.commit_tree(repo, tree, [head, main], "Merge main; resolve conflict", who)
+        move_ref(kit.ctx(author), repo, f"refs/heads/{branch}", merge, head)
+    world.say(author, f"merges main into #{number} and resolves the conflict")
+
+
+def play_train_2(world: World, c: int, caps: Capabilities) -> str:
+    day = MONDAY + timedelta(days=1)
+    world.clock.at(day.replace(hour=8, minute=0))
+    resolve_conflict(
+        world, c, {CHECKOUT: checkout_source("retry payments once; cache total")}, "dev-bob"
+    )
+    world.ci_green(c)
+    world.kit.review(world.repo, c, "rev-carol", "APPROVE")
+    world.say("rev-carol", f"approves #{c} again")
+    world.reconcile()
+    train_pr = depart(world, TRAIN_2, day, {c})
+    approve_and_merge(world, TRAIN_2, train_pr, day)
+    check_landed(world, (c,))
+    state = promote(world, TRAIN_2, caps, day.replace(hour=16))
+    check_reverted(world, TRAIN_2, state, caps)
+    return state
+
+
+def play(world: World, caps: Capabilities) -> None:
+    """The whole script; raises StoryFailed at the first misbehaviour."""
+    a, b, c = board_train_1(world)
+    train_pr = depart(world, TRAIN_1, MONDAY, {a, b})
+    check_missed(world, TRAIN_1, c)
+    approve_and_merge(world, TRAIN_1, train_pr, MONDAY)
+    check_landed(world, (a, b))
+    state = promote(world, TRAIN_1, caps, MONDAY.replace(hour=16))
+    check_completed(world, TRAIN_1, state, caps)
+    world.say("demo", f"{TRAIN_1} is {state}; on to the next day")
+    play_train_2(world, c, caps)
+
+
+def train_ids(world: World) -> list[str]:
+    ref = f"refs/heads/{LEDGER}"
+    if world.sandbox.git.ref(world.repo, ref) is None:
+        return []
+    out = world.sandbox.git.out(world.repo, "ls-tree", "--name-only", ref, "trains/")
+    return [line.split("/")[-1].removesuffix(".json") for line in out.split()]
+
+
+def iter_records(world: World) -> Iterator[TrainRecord]:
+    for train_id in train_ids(world):
+        record = world.record(train_id)
+        if record is not None:
+            yield record
