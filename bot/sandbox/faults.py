@@ -83,6 +83,17 @@ class FaultPlan:
             )
         if self.secondary_status not in (403, 429):
             raise ValueError("secondary_status must be 403 or 429")
+        chances = {"probability": self.probability, **self.per_endpoint}
+        for name, chance in chances.items():
+            if not _is_number(chance) or not 0 <= chance <= 1:
+                raise ValueError(f"{name}: a probability must be a number from 0 to 1")
+        for name in ("latency_ms", "timeout_s", "retry_after_s", "primary_reset_s"):
+            if not _is_number(getattr(self, name)) or getattr(self, name) < 0:
+                raise ValueError(f"{name} must be a number of at least 0")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def plan_from_mapping(data: Mapping[str, Any]) -> FaultPlan:

@@ -2,6 +2,8 @@
 
 `sb.base_url` is usable as githubkit's ``base_url``; `sb.token(login)` gives a user's
 token; `sb.scenario` sets up repositories, pull requests, reviews and checks.
+``run_sandbox(faults=FaultPlan(...))`` starts it with fault injection installed;
+`sb.faults` is then the injector, whose ``injected`` list logs every fault.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.sandbox.gitstore import GitStore
 from bot.sandbox.scenario import Scenario
 from bot.sandbox.server import Server
 from bot.sandbox.store import Store
+
+if TYPE_CHECKING:
+    from bot.sandbox.faults import FaultInjector, FaultPlan
 
 
 @dataclass
@@ -34,6 +39,7 @@ class Sandbox:
     webhook_secret: str | None = None
     deliverer: Any = None  # bot.sandbox.webhooks.Deliverer when webhook_url is set
     plugins: dict[str, Any] = field(default_factory=dict)
+    faults: FaultInjector | None = None  # set when started with a FaultPlan
 
     @property
     def base_url(self) -> str:
@@ -87,8 +93,11 @@ def run_sandbox(
     host: str = "127.0.0.1",
     port: int = 0,
     durable: bool = True,
+    faults: FaultPlan | None = None,
 ) -> Iterator[Sandbox]:
-    """Start a sandbox on a free loopback port; stop it (and its deliverer) at exit."""
+    """Start a sandbox on a free loopback port; stop it (and its deliverer) at exit.
+
+    With `faults`, the plan is installed before the first request (`sb.faults`)."""
     with contextlib.ExitStack() as stack:
         if data_dir is None:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sandbox-")))
@@ -100,6 +109,10 @@ def run_sandbox(
             sb.deliverer = Deliverer(webhook_url, webhook_secret or "", seed=seed)
             stack.callback(sb.deliverer.close)
             sb.server.deliver = sb.deliverer
+        if faults is not None:
+            from bot.sandbox import faults as fault_injection
+
+            sb.faults = fault_injection.install(sb.server, faults)
         sb.server.start()
         stack.callback(sb.server.stop)
         yield sb

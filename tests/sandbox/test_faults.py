@@ -222,3 +222,25 @@ def test_a_plan_from_plain_values() -> None:
         faults.plan_from_mapping({"script": {"POST /x": 502}})
     with pytest.raises(ValueError, match="unknown fault kinds"):
         faults.plan_from_mapping({"kinds": [404]})
+
+
+def test_run_sandbox_installs_a_fault_plan(tmp_path: Any) -> None:
+    from bot.sandbox.runner import run_sandbox
+
+    plan = FaultPlan(script={("GET /rate_limit", 0): 502})
+    with run_sandbox(tmp_path / "s", durable=False, faults=plan) as sb:
+        assert sb.faults is not None
+        assert [call(sb, "GET", "/rate_limit")[0] for _ in range(2)] == [502, 200]
+        assert [(i.path, i.kind) for i in sb.faults.injected] == [("/rate_limit", 502)]
+    with run_sandbox(tmp_path / "t", durable=False) as plain:
+        assert plain.faults is None
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"probability": 1.5}, {"per_endpoint": {"/x": -0.1}}, {"latency_ms": "slow"},
+     {"probability": True}, {"timeout_s": -1}],
+)  # fmt: skip
+def test_plans_with_impossible_numbers_are_refused(values: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        faults.plan_from_mapping(values)
