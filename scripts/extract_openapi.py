@@ -3,12 +3,14 @@
 Usage: ``python scripts/extract_openapi.py SRC OUT``
 
 SRC is ``generated/api.github.com.json`` from the npm package ``@octokit/openapi``
-(get it with ``npm pack @octokit/openapi`` and ``tar xzf <tgz>
-package/generated/api.github.com.json``; the unpacked package is ~385 MB, so it is
-not installed in CI). OUT is written as compact JSON holding only the operations listed
-in ``OPERATIONS`` and the components they reference, transitively. Prose
-(``description``/``summary``), examples and ``discriminator`` hints are dropped; schemas
-are otherwise kept whole, except that a ``nullable`` enum also lists null.
+(get it in a temporary directory with ``npm pack @octokit/openapi@23.0.2`` and ``tar xzf
+octokit-openapi-23.0.2.tgz package/generated/api.github.com.json``; the unpacked package
+is ~385 MB, so it is not installed in CI). 23.0.2 made the committed subset, and
+re-running with it reproduces the file byte for byte. OUT is written as compact JSON
+holding only the operations listed in ``OPERATIONS`` and the components they reference,
+transitively. Prose (``description``/``summary``), examples and ``discriminator`` hints
+are dropped; schemas are otherwise kept whole, except that a ``nullable`` enum also
+lists null.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("patch", "/repos/{owner}/{repo}/issues/{issue_number}"),
     ("get", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
     ("post", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
+    ("get", "/repos/{owner}/{repo}/issues/{issue_number}/events"),
     ("get", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),
     ("patch", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),
     ("delete", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),

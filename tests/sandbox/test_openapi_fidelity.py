@@ -169,6 +169,8 @@ def _issues_and_labels(d: Driver) -> None:
     d.do("PUT", f"{R}/issues/{{issue_number}}/labels", json={"labels": ["a", "c"]}, **n)
     d.do("DELETE", f"{R}/issues/{{issue_number}}/labels/{{name}}", name="a", **n)
     d.do("DELETE", f"{R}/issues/{{issue_number}}/labels", **n)
+    events = d.do("GET", f"{R}/issues/{{issue_number}}/events", **n)  # labeled, unlabeled
+    assert {e["event"] for e in events} >= {"labeled", "unlabeled"}, events
     d.do("GET", f"{R}/labels")
     d.do("POST", f"{R}/labels", json={"name": "hold", "color": "ff0000"})
     d.do("GET", f"{R}/labels/{{name}}", name="hold")
