@@ -95,9 +95,6 @@ class GitHubPort(Protocol):
     def remove_label(self, issue: int, label: str) -> None: ...
     def react(self, comment_id: int, content: str) -> None: ...
     def open_issue(self, title: str, body: str, key: str) -> bool: ...
-    def publish_check_run(
-        self, body: dict[str, Any], run_id: int = 0, more: tuple[dict[str, Any], ...] = ()
-    ) -> int: ...
 
 
 RETRIES = 3
@@ -510,28 +507,6 @@ class GitHubClient:
         response = self._call("POST", url, json={"content": content})
         if response.status_code not in (200, 201):
             raise self._fail(response, f"react to comment {comment_id}")
-
-    def publish_check_run(
-        self, body: dict[str, Any], run_id: int = 0, more: tuple[dict[str, Any], ...] = ()
-    ) -> int:
-        """Create a check run (or update run `run_id`), then append `more` annotation
-        batches; the run's id."""
-        if run_id:
-            url = self._repo_url(f"/check-runs/{run_id}")
-            response = self._call("PATCH", url, json=body)
-            if response.status_code != 200:
-                raise self._fail(response, f"update check run {run_id}")
-        else:
-            response = self._call("POST", self._repo_url("/check-runs"), json=body)
-            if response.status_code != 201:
-                raise self._fail(response, f"create check run {body.get('name')}")
-            run_id = int(response.json()["id"])
-        for batch in more:
-            url = self._repo_url(f"/check-runs/{run_id}")
-            response = self._call("PATCH", url, json=batch)
-            if response.status_code != 200:
-                raise self._fail(response, f"annotate check run {run_id}")
-        return run_id
 
     def open_issue(self, title: str, body: str, key: str) -> bool:
         """Open an issue unless an open one carries `key`; True when one was opened."""

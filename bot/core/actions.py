@@ -8,7 +8,6 @@ then the record (the shell folds the outcomes of the side effects into it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from bot.core.ledger import TrainRecord
 
@@ -139,24 +138,6 @@ class React:
 
 
 @dataclass(frozen=True)
-class PublishCheckRun:
-    """Show a gate's result as the check run ``release-train/<gate>`` on the train PR head:
-    `update` PATCHes run `run_id`, otherwise a new run is created; `more` appends further
-    annotation batches."""
-
-    train_id: str
-    name: str
-    body: dict[str, Any]
-    run_id: int = 0
-    more: tuple[dict[str, Any], ...] = ()
-
-    def describe(self) -> str:
-        verb = "update" if self.run_id else "create"
-        state = self.body.get("conclusion") or self.body.get("status", "")
-        return f"{verb} check run {self.name} ({state})"
-
-
-@dataclass(frozen=True)
 class WriteLedger:
     """Commit the train's record (one commit per transition)."""
 
@@ -181,7 +162,6 @@ Action = (
     | AddLabel
     | RemoveLabel
     | React
-    | PublishCheckRun
     | WriteLedger
 )
 

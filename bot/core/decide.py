@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from fnmatch import fnmatchcase
 
 from bot.config.model import Config, Train
 from bot.core import actions as act
 from bot.core.boarding import (
+    approved_by,
     boarded_notice,
     miss_reason,
     missed_notice,
@@ -26,7 +27,7 @@ from bot.core.chatops import Command, TrainCommand, apply_command, pending_comma
 from bot.core.ledger import Ledger, Missed, TrainRecord
 from bot.core.notes import generated_region, release_notes, render_body
 from bot.core.train import ABORTED, BOARDING, DEPARTED, MERGED, is_terminal, new_train_id
-from bot.core.world import CheckRun, PullRequest, World
+from bot.core.world import PullRequest, World
 
 Action = act.Action
 
@@ -54,22 +55,33 @@ class Ctx:
 # -- the merge rule (the gates helper replaces this one function) ---------------------------
 
 
-def merge_verdict(
-    config: Config, record: TrainRecord, pr: PullRequest, world: World, now: datetime
-) -> Verdict:
-    """The gates' verdict on the train PR head (`bot.core.gates`): CI, security, manifests,
-    policy (approvals from someone who is not an author of a boarded PR, freeze, cutover)
-    and error budget. Gates whose facts the bot does not gather yet report `neutral`;
-    `gates.allow_neutral` says whether that blocks."""
-    from bot.core.gates.lifecycle import gate_verdict
-
-    judged = gate_verdict(config, record, pr, world, now)
-    blocking = tuple(
-        f"gate `{r.gate}` is {r.conclusion}: {r.title}"
-        for r in judged.results
-        if r.gate in judged.verdict.blocking
-    )
-    return Verdict(judged.verdict.may_merge, blocking, judged.approved_by, judged.verdict.trailer)
+def merge_verdict(config: Config, record: TrainRecord, pr: PullRequest, world: World) -> Verdict:
+    """All required checks on the train PR head green, and enough approvals from someone
+    who is neither an author of a boarded PR nor the bot."""
+    blocking: list[str] = []
+    runs = world.checks.get(pr.head_sha, ())
+    names = required_checks(config)
+    for name in names:
+        run = next((r for r in runs if fnmatchcase(r.name, name)), None)
+        if run is None or run.conclusion != "success":
+            state = "missing" if run is None else (run.conclusion or run.status)
+            blocking.append(f"required check `{name}` is {state}")
+    for run in runs:
+        if any(fnmatchcase(run.name, n) for n in names):
+            continue
+        if run.status != "completed":
+            blocking.append(f"check `{run.name}` is {run.status}")
+        elif run.conclusion not in ("success", "neutral", "skipped"):
+            blocking.append(f"check `{run.name}` is {run.conclusion}")
+    rule = config.gates.emergency_approvals if record.emergency else config.gates.approvals
+    authors = {b.author for b in record.boarded} | {world.bot_login}
+    approvers = tuple(a for a in approved_by(world.reviews.get(pr.number, ())) if a not in authors)
+    if len(approvers) < rule.required:
+        blocking.append(
+            f"needs {rule.required} approval(s) from someone who is not an author of a "
+            f"boarded PR; has {len(approvers)}"
+        )
+    return Verdict(not blocking, tuple(blocking), approvers)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -299,7 +311,7 @@ def _try_merge(ctx: Ctx, record: TrainRecord, pr: PullRequest) -> tuple[TrainRec
             return record, []
         if not cutover_open(ctx.config.cutover, ctx.config.freezes, ctx.now):
             return record, []
-    verdict = merge_verdict(ctx.config, record, pr, ctx.world, ctx.now)
+    verdict = merge_verdict(ctx.config, record, pr, ctx.world)
     if not verdict.may_merge:
         return record, []
     message = merge_message(record, verdict.approved_by, verdict.trailer)
@@ -338,50 +350,11 @@ def _departed_view(
     if record.release_branch not in ctx.world.branches:
         events.append("abort")
         return abort(record, "release branch deleted", ctx.now), []
-    checks = gate_check_runs(ctx, record, pr)
     record, merge = _try_merge(ctx, record, pr)
     if merge:
         events.append("merge")
-        return record, checks + merge
-    return record, checks + _body_actions(ctx, record, pr)
-
-
-def gate_check_runs(ctx: Ctx, record: TrainRecord, pr: PullRequest) -> list[Action]:
-    """Each gate's result as the check run ``release-train/<gate>`` on the train PR head,
-    only where GitHub does not already show exactly that."""
-    from bot.core.gates.checkrun import check_run_name, plan_check_run, publish_action
-    from bot.core.gates.lifecycle import gate_verdict
-
-    judged = gate_verdict(ctx.config, record, pr, ctx.world, ctx.now)
-    runs = ctx.world.checks.get(pr.head_sha, ())
-    out: list[Action] = []
-    for result in judged.results:
-        plan = plan_check_run(result, pr.head_sha, ctx.now, external_id=record.id)
-        name = check_run_name(result.gate)
-        latest = max((r for r in runs if r.name == name), key=lambda r: r.id, default=None)
-        how = publish_action(_existing(latest, pr.head_sha), plan)
-        if how == "update" and latest is not None:
-            out.append(act.PublishCheckRun(record.id, name, plan.as_update(), latest.id, plan.rest))
-        elif how == "create":
-            out.append(act.PublishCheckRun(record.id, name, plan.first, 0, plan.rest))
-    return out
-
-
-def _existing(run: CheckRun | None, head_sha: str) -> Any:
-    from bot.core.gates.checkrun import ExistingCheckRun
-
-    if run is None:
-        return None
-    return ExistingCheckRun(
-        id=run.id,
-        name=run.name,
-        head_sha=run.head_sha or head_sha,
-        status=run.status,
-        conclusion=run.conclusion or None,
-        title=run.title,
-        summary=run.summary,
-        annotations_count=run.annotations_count,
-    )
+        return record, merge
+    return record, _body_actions(ctx, record, pr)
 
 
 def decide_departed(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -> list[Action]:
@@ -480,7 +453,7 @@ def status_text(ctx: Ctx, record: TrainRecord) -> str:
         lines.append(f"Departs at {when.strftime('%Y-%m-%d %H:%M UTC')}.")
     pr = ctx.world.pull(record.train_pr) if record.train_pr else None
     if record.state == DEPARTED and pr is not None:
-        verdict = merge_verdict(ctx.config, record, pr, ctx.world, ctx.now)
+        verdict = merge_verdict(ctx.config, record, pr, ctx.world)
         waits = list(verdict.blocking)
         if active_freeze(ctx.config.freezes, ctx.now) is not None:
             waits.append("a freeze is in force")

@@ -91,24 +91,13 @@ class CheckRun:
     name: str
     status: str  # queued | in_progress | completed
     conclusion: str = ""  # success | failure | neutral | cancelled | skipped | timed_out | ...
-    id: int = 0
-    head_sha: str = ""
-    title: str = ""
-    summary: str = ""
-    annotations_count: int = 0
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> CheckRun:
-        output = raw.get("output") or {}
         return cls(
             name=str(raw.get("name") or ""),
             status=str(raw.get("status") or ""),
             conclusion=str(raw.get("conclusion") or ""),
-            id=int(raw.get("id") or 0),
-            head_sha=str(raw.get("head_sha") or ""),
-            title=str(output.get("title") or ""),
-            summary=str(output.get("summary") or ""),
-            annotations_count=int(output.get("annotations_count") or 0),
         )
 
 

@@ -160,7 +160,6 @@ def read_world(config: Config, client: GitHubPort, tip: LedgerTip, now: datetime
     world = replace(world, **_people(config, client, commenters(commands)))
     due = [r for r in open_records if _due(config, r, now) or r.id in depart_asked]
     world = replace(world, **_git_state(config, client, open_records, due, pulls))
-    world = _with_approver_permissions(client, world, open_records)
     known = frozenset(index) | {r.id for r in records}
     return _Snapshot(tip, index, Ledger(tuple(records), known), world)
 
@@ -199,23 +198,6 @@ def _chat_comments(
     stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     fingerprint = tuple((n, str(pulls[n].updated_at)) for n in sorted(issues))
     return tuple(c for c in client.repo_comments(stamp, fingerprint) if c.issue in issues)
-
-
-def _with_approver_permissions(
-    client: GitHubPort, world: World, records: Sequence[TrainRecord]
-) -> World:
-    """The policy gate counts approvals from people with write access: learn theirs."""
-    approvers = {
-        review.author
-        for record in records
-        if record.state == DEPARTED and record.train_pr
-        for review in world.reviews.get(record.train_pr, ())
-        if review.state == "APPROVED" and review.author not in world.permissions
-    }
-    if not approvers:
-        return world
-    found = {login: client.permission(login) for login in sorted(approvers)}
-    return replace(world, permissions={**world.permissions, **found})
 
 
 def _chat_issues(records: Sequence[TrainRecord]) -> set[int]:
@@ -337,8 +319,6 @@ def perform(client: GitHubPort, action: act.Action) -> Any:
         return client.react(action.comment_id, action.content)
     if isinstance(action, act.LandPullRequest):
         return _land(client, action)
-    if isinstance(action, act.PublishCheckRun):
-        return client.publish_check_run(action.body, action.run_id, action.more)
     raise TypeError(f"not a side effect: {action!r}")
 
 
