@@ -28,12 +28,16 @@ if TYPE_CHECKING:
 BOT = "release-train[bot]"
 LEDGER = "release-train/ledger"
 CONFIG_PATH = ".github/release-train.yml"
+CODEOWNERS_PATH = ".github/CODEOWNERS"
 MONDAY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Berlin 09:00: the cutover window is open
 TICK = timedelta(minutes=5)
 CI_CHECKS = ("build", "test")
 CHECKOUT = "services/checkout/main.go"
 TRAIN_1 = "daily-2026-03-02"
 TRAIN_2 = "daily-2026-03-03"
+# Gates that report `neutral` while the bot gathers no facts for them (see
+# bot.core.gates.lifecycle); the demo's config lets them pass, as their check runs advise.
+UNCHECKED_GATES = ("security", "manifests", "error_budget")
 
 
 class StoryFailed(Exception):
@@ -71,6 +75,18 @@ def demo_config(text: str, prometheus_url: str) -> str:
     if count != 1:
         return text.rstrip("\n") + f"\n\nprometheus:\n  url: {prometheus_url}\n"
     return updated
+
+
+def allow_unchecked_gates(text: str, gates: tuple[str, ...] = UNCHECKED_GATES) -> str:
+    """The config with `gates.allow_neutral` listing `gates` (kept if already set): gates
+    whose facts the bot does not gather report `neutral`, and the demo lets that pass."""
+    if re.search(r"^[ \t]+allow_neutral:", text, re.MULTILINE):
+        return text
+    line = f"  allow_neutral: [{', '.join(gates)}]\n"
+    updated, count = re.subn(
+        r"^gates:[ \t]*\n", lambda m: m.group(0) + line, text, count=1, flags=re.M
+    )
+    return updated if count else text.rstrip("\n") + f"\n\ngates:\n{line}"
 
 
 def breach_plan(seed: int) -> SimulatedSLIs:
@@ -168,21 +184,43 @@ def expect(world: World, ok: bool, message: str) -> None:
 # -- setting the scene --------------------------------------------------------------------
 
 
-def set_scene(world: World, prometheus_url: str) -> None:
-    kit, repo = world.kit, world.repo
-    kit.demo()
-    text = kit.call("GET", f"/repos/{repo}/contents/{CONFIG_PATH}", as_user="rm-dave")
+def reviewers_own_everything(text: str, team: str = "@acme/reviewers") -> str:
+    """CODEOWNERS with `team` added to the catch-all ``*`` rule, so the reviewer's approval
+    counts as a code owner's for files only the catch-all matches."""
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        parts = line.split()
+        if parts and parts[0] == "*" and team not in parts:
+            lines[i] = line.rstrip("\n") + f" {team}\n"
+    return "".join(lines)
+
+
+def _read(world: World, path: str) -> str:
     import base64
 
-    config = base64.b64decode(text["content"]).decode()
-    kit.push(
-        repo,
-        "main",
-        {CONFIG_PATH: demo_config(config, prometheus_url)},
-        "Demo: point prometheus.url at the demo's metrics source",
-        "rm-dave",
-    )
+    found = world.kit.call("GET", f"/repos/{world.repo}/contents/{path}", as_user="rm-dave")
+    return base64.b64decode(found["content"]).decode()
+
+
+def set_scene(world: World, prometheus_url: str) -> None:
+    """The demo repository, with the release manager's demo settings in one commit."""
+    world.kit.demo()
+    config = demo_config(_read(world, CONFIG_PATH), prometheus_url)
+    changes = {
+        CONFIG_PATH: allow_unchecked_gates(config),
+        CODEOWNERS_PATH: reviewers_own_everything(_read(world, CODEOWNERS_PATH)),
+    }
+    message = "Demo settings: metrics source, unchecked gates may be neutral, reviewers own *"
+    world.kit.push(world.repo, "main", changes, message, "rm-dave")
     world.say("rm-dave", f"sets prometheus.url in {CONFIG_PATH} to {prometheus_url}")
+    if changes[CONFIG_PATH] != config:
+        gates = ", ".join(UNCHECKED_GATES)
+        world.say(
+            "rm-dave",
+            f"sets gates.allow_neutral: [{gates}] (the bot gathers no facts "
+            "for them yet; their check runs say `neutral`)",
+        )
+    world.say("rm-dave", f"adds @acme/reviewers to the `*` rule of {CODEOWNERS_PATH}")
 
 
 @dataclass(frozen=True)
@@ -202,13 +240,31 @@ def checkout_source(comment: str) -> str:
 
 # Train 1's changes; the third edits the same line as the first, so it conflicts.
 TRAIN_1_CHANGES = (
-    Change("dev-alice", "faster-checkout", CHECKOUT, checkout_source("cache the cart total"),
-           "Faster checkout", "feature"),
-    Change("dev-bob", "fix-frontend-price", "services/frontend/src/index.js",
-           "console.log('prices rounded');\n", "Round prices in the frontend", "bug"),
-    Change("dev-bob", "checkout-retry", CHECKOUT, checkout_source("retry payments once"),
-           "Retry payments from checkout", "feature"),
-)  # fmt: skip
+    Change(
+        "dev-alice",
+        "faster-checkout",
+        CHECKOUT,
+        checkout_source("cache the cart total"),
+        "Faster checkout",
+        "feature",
+    ),
+    Change(
+        "dev-bob",
+        "fix-frontend-price",
+        "services/frontend/src/index.js",
+        "console.log('prices rounded');\n",
+        "Round prices in the frontend",
+        "bug",
+    ),
+    Change(
+        "dev-bob",
+        "checkout-retry",
+        CHECKOUT,
+        checkout_source("retry payments once"),
+        "Retry payments from checkout",
+        "feature",
+    ),
+)
 
 
 def open_change(world: World, change: Change) -> int:

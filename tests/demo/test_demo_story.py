@@ -7,9 +7,18 @@ from pathlib import Path
 
 from bot.config.load import load_config_text
 from bot.demo.narrate import Line, Narrator, bot_lines, describe_action, render
-from bot.demo.story import MONDAY, breach_plan, capabilities, demo_config
+from bot.demo.story import (
+    MONDAY,
+    UNCHECKED_GATES,
+    allow_unchecked_gates,
+    breach_plan,
+    capabilities,
+    demo_config,
+    reviewers_own_everything,
+)
 
 DEMO_CONFIG = Path("bot/sandbox/demo/shop/.github/release-train.yml")
+DEMO_CODEOWNERS = Path("bot/sandbox/demo/shop/.github/CODEOWNERS")
 
 
 def test_a_ledger_write_reads_as_a_transition() -> None:
@@ -48,6 +57,29 @@ def test_the_override_points_the_demo_config_at_the_metrics_source() -> None:
     assert updated.replace("http://127.0.0.1:4321", "http://127.0.0.1:9090") == text
     bare = "version: 1\n"
     assert demo_config(bare, "http://x:1").endswith("prometheus:\n  url: http://x:1\n")
+
+
+def test_unchecked_gates_may_be_neutral_in_the_demo_config() -> None:
+    text = DEMO_CONFIG.read_text(encoding="utf-8")
+    config = load_config_text(allow_unchecked_gates(text), str(DEMO_CONFIG))
+    assert config.gates.allow_neutral == UNCHECKED_GATES
+    assert config.gates.approvals == load_config_text(text, str(DEMO_CONFIG)).gates.approvals
+    chosen = "gates:\n  allow_neutral: [ci]\n"
+    assert allow_unchecked_gates(chosen) == chosen  # a config that chose stays as it is
+    assert allow_unchecked_gates("version: 1\n", ("security",)).endswith(
+        "gates:\n  allow_neutral: [security]\n"
+    )
+
+
+def test_reviewers_join_only_the_catch_all_code_owners_rule() -> None:
+    text = DEMO_CODEOWNERS.read_text(encoding="utf-8")
+    updated = reviewers_own_everything(text)
+    changed = [
+        (a, b) for a, b in zip(text.splitlines(), updated.splitlines(), strict=True) if a != b
+    ]
+    assert changed == [(changed[0][0], changed[0][0] + " @acme/reviewers")]
+    assert changed[0][0].split()[0] == "*"
+    assert reviewers_own_everything(updated) == updated
 
 
 def test_the_breach_is_train_2s_checkout_canary_only() -> None:
