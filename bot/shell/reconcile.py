@@ -34,7 +34,7 @@ from bot.core.ledger import (
     record_path,
     transition_trailers,
 )
-from bot.core.train import BOARDING, DEPARTED, MERGED, is_terminal
+from bot.core.train import BOARDING, DEPARTED, MERGED, PROMOTING, is_terminal
 from bot.core.world import Comment, LabelEvent, World
 from bot.errors import ConfigError, ExternalError
 
@@ -410,8 +410,13 @@ def reconcile(
     delivery: str | None = None,
     dry_run: bool = False,
     max_rounds: int = MAX_ROUNDS,
+    prometheus: Any = None,
 ) -> ReconcileResult:
-    """Bring `repo` to where its config, ledger and GitHub state say it should be."""
+    """Bring `repo` to where its config, ledger and GitHub state say it should be.
+
+    `prometheus`: the SLO judge's query client (`bot.adapters.prometheus.PrometheusClient`)
+    or a factory ``(config) -> client``; None builds one from the config's `prometheus`
+    section (credentials from the environment) when it names a URL."""
     del repo  # the client is bound to it; kept in the signature for transports and logs
     run = _Run()
     try:
@@ -425,7 +430,7 @@ def reconcile(
     rounds = 0
     for rounds in range(1, max_rounds + 1):  # noqa: B007
         try:
-            if not _round(client, config, now, delivery, dry_run, run):
+            if not _round(client, config, now, delivery, dry_run, run, prometheus):
                 break
             run.moved = False
         except LedgerMoved:
@@ -453,6 +458,7 @@ def _round(
     delivery: str | None,
     dry_run: bool,
     run: _Run,
+    prometheus: Any = None,
 ) -> bool:
     """Read, decide, act once; False when there is nothing (more) to do this reconcile."""
     run.moved = False
@@ -464,10 +470,38 @@ def _round(
     if dry_run and actions:
         run.planned += [f"then: {a.describe()}" for a in _next_step(config, snap, actions, now)]
     if dry_run or not actions:
-        return False
+        return _promote(client, config, snap, now, dry_run, run, prometheus)
     for group in _groups(actions):
         _apply_group(client, config, snap, group, delivery, run)
     return True
+
+
+def _promote(
+    client: GitHubPort,
+    config: Config,
+    snap: _Snapshot,
+    now: datetime,
+    dry_run: bool,
+    run: _Run,
+    prometheus: Any,
+) -> bool:
+    """Promotion and revert of merged trains (`bot.shell.promote`) once the lifecycle has
+    nothing left to do this round; True when it wrote something (look again)."""
+    from bot.shell.promote import prometheus_for, promote_round
+
+    if not config.stages or not any(r.state in (MERGED, PROMOTING) for r in snap.ledger.records):
+        return False
+    moved = promote_round(
+        client, config, snap, now, prometheus=prometheus_for(config, prometheus), dry_run=dry_run
+    )
+    run.problems += moved.problems
+    if moved.due is not None and (run.due is None or moved.due < run.due):
+        run.due = moved.due
+    if dry_run:
+        run.planned += [f"promotion: {d}" for d in moved.done]
+        return False
+    run.done += moved.done
+    return bool(moved.done)
 
 
 def _config_error(
