@@ -90,30 +90,8 @@ def test_command_serves_demo_and_seed_until_terminated(tmp_path: Path) -> None:
         "pulls:\n  - {repo: acme/site, author: dev-alice, branch: feat, title: T,"
         " files: {index.html: changed}, labels: [train:next]}\n"
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "sandbox",
-            "--json",
-            "--data",
-            str(tmp_path / "d"),
-            "--seed",
-            str(seed),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, info = _start(["--data", str(tmp_path / "d"), "--seed", str(seed)])
     try:
-        assert proc.stdout is not None
-        lines = []
-        while not lines or lines[-1] != "}\n":
-            line = proc.stdout.readline()
-            assert line, proc.stderr.read() if proc.stderr else "no output"
-            lines.append(line)
-        info = json.loads("".join(lines))
         assert info["repositories"] == ["acme/shop", "acme/site"]
         assert set(info["tokens"]) >= {
             "dev-alice",
