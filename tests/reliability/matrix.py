@@ -1,0 +1,85 @@
+"""Fault-matrix and crash runs of the scenario, shared by the tests and
+`bench/bench_reliability.py` (which runs the full counts)."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scenario import Knobs, Run, final_state, ledger_parents, play
+
+from bot.sandbox.faults import FaultInjector, FaultPlan, install
+from bot.sandbox.runner import Sandbox, run_sandbox
+
+# p=0.2 for each bot request: 500/502/503, secondary rate limit (Retry-After), timeout
+TRANSIENT = (500, 502, 503, "secondary_rate_limit", "timeout")
+CLIENT_TIMEOUT = 0.3  # the bot's HTTP timeout in these runs; the server stalls longer
+SERVER_STALL = 0.6
+
+
+def transient_plan(seed: int, probability: float = 0.2) -> FaultPlan:
+    return FaultPlan(seed=seed, probability=probability, kinds=TRANSIENT, timeout_s=SERVER_STALL)
+
+
+def after_write_plan(seed: int, probability: float = 0.2) -> FaultPlan:
+    """Writes are applied, then answered 502 (reads untouched)."""
+    return FaultPlan(
+        seed=seed, probability=0.0, kinds=("after",), per_endpoint={"[!G]* *": probability}
+    )
+
+
+@contextmanager
+def fresh_sandbox() -> Iterator[Sandbox]:
+    with (
+        tempfile.TemporaryDirectory(prefix="reliability-") as tmp,
+        run_sandbox(Path(tmp) / "sb", durable=False) as sb,
+    ):
+        yield sb
+
+
+@dataclass
+class Outcome:
+    run: Run
+    state: dict[str, Any]
+    injector: FaultInjector | None
+    linear: bool
+
+
+def faulted(sandbox: Sandbox, plan: FaultPlan | None) -> Outcome:
+    """The scenario with `plan` injected on every bot request (people's actions in the
+    scenario go in-process and are never faulted)."""
+    knobs = Knobs(timeout=CLIENT_TIMEOUT if plan else 30.0)
+    injector = install(sandbox.server, plan) if plan else None
+    run = play(sandbox, knobs=knobs)
+    if injector is not None:
+        sandbox.server.before_request = injector.then
+    parents = ledger_parents(run)
+    linear = all(len(p) <= 1 for p in parents) and sum(1 for p in parents if not p) == 1
+    return Outcome(run, final_state(run), injector, linear)
+
+
+def crashed_at(sandbox: Sandbox, k: int) -> Outcome:
+    """The scenario with the bot's process dying instead of sending its k-th request
+    (0-based, counted over the whole scenario); the next reconcile is the restart."""
+    knobs = Knobs(crash_at=k)
+    crashes: list[str] = []
+    run = play(sandbox, knobs=knobs, before=lambda r: setattr(r, "on_crash", crashes.append))
+    parents = ledger_parents(run)
+    linear = all(len(p) <= 1 for p in parents) and sum(1 for p in parents if not p) == 1
+    outcome = Outcome(run, final_state(run), None, linear)
+    outcome.run.prs["crashes"] = len(crashes)
+    return outcome
+
+
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where two states differ, as `path: left != right` (for assertion messages)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[str] = []
+        for key in sorted(set(a) | set(b), key=str):
+            out += differences(a.get(key), b.get(key), f"{path}/{key}")
+        return out
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]

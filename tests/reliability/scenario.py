@@ -1,0 +1,309 @@
+"""The reliability scenario, in one place: the real bot against the sandbox over HTTP.
+
+`PHASES` is the story as a list of named steps (boarding with ChatOps → departure with a
+missed PR that rides the second train → approval and merge). Each phase does what the
+humans do (through the sandbox kit, never faulted) and then `Run.settle(at)`: reconcile at
+that virtual time until the bot reports nothing to do, as the scheduler would. Promotion
+and revert phases append here. `final_state` is what runs are compared on."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from lifecycle_sandbox import REPO, Story, board_three, new_story, start_time
+
+from bot.adapters.github import GitHubClient, ResponseCache
+from bot.core.ledger import parse_commit_message
+from bot.errors import ExternalError
+from bot.shell.reconcile import CONFIG_PATH, ReconcileResult, reconcile
+
+SETTLE_BOUND = 25
+
+
+class Crash(BaseException):
+    """The process 'dies' here: a BaseException, so no `except Exception` swallows it."""
+
+
+class NotConverged(AssertionError):
+    pass
+
+
+@dataclass
+class Knobs:
+    """How the bot's clients behave in a run: shared by every client of the run."""
+
+    timeout: float = 30.0  # the client's HTTP timeout (short when timeouts are injected)
+    crash_at: int | None = None  # raise Crash instead of sending the k-th request (0-based)
+    sent: int = 0  # requests sent by the bot in this run, over all clients
+    waits: list[float] = field(default_factory=list)  # what the client chose to sleep
+
+    def sleep(self, seconds: float) -> None:
+        """Record the back-off instead of sleeping: the fault plan is not time-based."""
+        self.waits.append(seconds)
+
+
+class TestClient(GitHubClient):
+    """The real client with a settable timeout and a crash point (a client wrapper)."""
+
+    knobs: Knobs
+
+    def __enter__(self) -> TestClient:
+        from githubkit import GitHub
+
+        self._gh = GitHub(
+            self.token,
+            base_url=self.api_url,
+            http_cache=False,
+            auto_retry=False,
+            timeout=self.knobs.timeout,
+        )
+        self._gh.__enter__()
+        return self
+
+    def _once(self, method: str, url: str, **kwargs: Any) -> Any:
+        if self.knobs.crash_at is not None and self.knobs.sent >= self.knobs.crash_at:
+            self.knobs.crash_at = None  # crash once; whoever reruns gets a live client
+            raise Crash(f"crashed before request {self.knobs.sent}: {method} {url}")
+        self.knobs.sent += 1
+        return super()._once(method, url, **kwargs)
+
+
+@dataclass
+class Run:
+    story: Story
+    t0: datetime
+    knobs: Knobs = field(default_factory=Knobs)
+    prs: dict[str, int] = field(default_factory=dict)
+    reconciles: int = 0
+    results: list[ReconcileResult] = field(default_factory=list)
+    on_crash: Callable[[Crash], None] | None = None
+
+    @property
+    def kit(self) -> Any:
+        return self.story.kit
+
+    def reconcile(self, at: datetime) -> ReconcileResult:
+        client = TestClient(
+            REPO,
+            self.story.sandbox.bot_token(),
+            api_url=self.story.sandbox.base_url,
+            cache=self.story.cache,
+            bot_login="release-train[bot]",
+            sleep=self.knobs.sleep,
+        )
+        client.knobs = self.knobs
+        self.reconciles += 1
+        with client:
+            result = reconcile(REPO, at, client=client)
+        self.results.append(result)
+        return result
+
+    def settle(self, at: datetime, bound: int = SETTLE_BOUND) -> int:
+        """Reconcile at `at` until a run plans nothing and meets no problem (bounded).
+        A `Crash` counts as a dead process: the next reconcile is the restart."""
+        for attempt in range(1, bound + 1):
+            try:
+                result = self.reconcile(at)
+            except ExternalError:
+                continue  # reading the config failed: the worker retries the reconcile
+            except Crash as crash:
+                if self.on_crash is not None:
+                    self.on_crash(crash)
+                continue
+            if not result.problems and not result.actions_planned:
+                return attempt
+        raise NotConverged(f"not settled after {bound} reconciles at {at}: {self.results[-3:]}")
+
+
+# -- the phases ---------------------------------------------------------------------------
+
+
+def board(run: Run) -> None:
+    """Three PRs board (the third conflicts with the first); ChatOps: an unprivileged hold
+    is refused, a status is answered."""
+    a, b, c = board_three(run.story)
+    run.prs.update(a=a, b=b, c=c)
+    run.settle(run.t0)
+    run.kit.comment(REPO, a, "dev-bob", "/train hold")
+    run.kit.comment(REPO, b, "dev-alice", "/train status")
+    run.settle(run.t0 + timedelta(seconds=5))
+
+
+def depart(run: Run) -> None:
+    """The cadence time: `a` and `b` ride, `c` misses (conflict) and boards the second train."""
+    run.settle(run.t0 + timedelta(minutes=2))
+
+
+def merge(run: Run) -> None:
+    """CI goes green on the train PR, a release manager approves and asks for status: merged."""
+    pr = run.story.open_train_pr()
+    run.prs["train"] = pr["number"]
+    run.story.green(pr["head"]["sha"])
+    approve(run, pr["number"], "rm-dave", run.t0 + timedelta(minutes=3))
+    run.kit.comment(REPO, pr["number"], "rm-dave", "/train status")
+    run.settle(run.t0 + timedelta(minutes=4))
+
+
+def approve(run: Run, number: int, user: str, at: datetime) -> None:
+    """Approve with the sandbox's clock at `at` (an approval counts after the departure)."""
+    server = run.story.sandbox.server
+    real = server.clock
+    server.clock = lambda: at
+    try:
+        run.kit.review(REPO, number, user, "APPROVE")
+    finally:
+        server.clock = real
+
+
+Phase = Callable[[Run], None]
+PHASES: list[tuple[str, Phase]] = [("board", board), ("depart", depart), ("merge", merge)]
+
+
+def play(
+    sandbox: Any,
+    *,
+    knobs: Knobs | None = None,
+    before: Callable[[Run], None] = lambda r: None,
+    phases: list[tuple[str, Phase]] | None = None,
+) -> Run:
+    t0 = start_time()
+    run = Run(new_story(sandbox, t0), t0, knobs or Knobs())
+    run.story.cache = ResponseCache()
+    before(run)
+    for _, phase in PHASES if phases is None else phases:
+        phase(run)
+    return run
+
+
+# -- what runs are compared on -------------------------------------------------------------
+
+
+def final_state(run: Run) -> dict[str, Any]:
+    """Base branch tree, ledger (states, boarded/missed PRs, approvals — no timestamps),
+    PR and issue states, comments per issue, deployments, ledger events per train."""
+    return {
+        "tree": base_tree(run),
+        "ledger": ledger_summary(run),
+        "issues": issues_summary(run),
+        "comments": comments_summary(run),
+        "deployments": _deployments(run),
+        "check_runs": check_run_counts(run),
+        "events": Counter(f"{e}:{t}" for e, t in ledger_events(run)),
+    }
+
+
+def base_tree(run: Run) -> list[str]:
+    """The base branch's files and blob ids, but the config (its cadence minute follows
+    the wall clock the run started at)."""
+    out = run.story.sandbox.git.out(REPO, "ls-tree", "-r", "refs/heads/main")
+    return [line for line in out.splitlines() if not line.endswith(CONFIG_PATH)]
+
+
+def ledger_records(run: Run) -> dict[str, dict[str, Any]]:
+    git = run.story.sandbox.git
+    out = git.out(REPO, "ls-tree", "--name-only", "refs/heads/release-train/ledger", "trains/")
+    ids = [x.split("/")[-1].removesuffix(".json") for x in out.split()]
+    return {i: run.story.ledger(i) for i in ids if i != "index"}
+
+
+def ledger_summary(run: Run) -> dict[str, Any]:
+    keep = ("state", "train_pr", "approved_by", "held", "emergency", "end_reason", "landed")
+    summary = {}
+    for tid, record in ledger_records(run).items():
+        entry = {k: record.get(k) for k in keep}
+        entry["boarded"] = [x["number"] for x in record.get("boarded", [])]
+        entry["missed"] = [(m["number"], m["reason"]) for m in record.get("missed", [])]
+        entry["handled_comments"] = len(record.get("handled_comments", []))
+        summary[tid] = entry
+    return summary
+
+
+def issues_summary(run: Run) -> list[tuple[Any, ...]]:
+    items = run.kit.call("GET", f"/repos/{REPO}/issues?state=all&per_page=100", as_user="rm-dave")
+    out = []
+    for item in items:
+        pr = run.story.pull(item["number"]) if "pull_request" in item else None
+        out.append(
+            (
+                item["number"],
+                item["title"],
+                item["state"],
+                bool(pr and pr["merged"]),
+                pr["head"]["ref"] if pr else None,
+                tuple(sorted(label["name"] for label in item["labels"])),
+            )
+        )
+    return sorted(out)
+
+
+def all_comments(run: Run) -> dict[int, list[dict[str, Any]]]:
+    items = run.kit.call("GET", f"/repos/{REPO}/issues?state=all&per_page=100", as_user="rm-dave")
+    return {item["number"]: run.story.comments(item["number"]) for item in items}
+
+
+def comments_summary(run: Run) -> dict[int, list[tuple[str, str]]]:
+    """(author, body) of every comment per issue, sorted (bodies carry no clock time; the
+    comment ids a reply's key names are numbered by the sandbox, so they are blanked)."""
+    return {
+        number: sorted((c["user"]["login"], normalized(c["body"])) for c in comments)
+        for number, comments in all_comments(run).items()
+    }
+
+
+_REPLY_ID = re.compile(r"reply:\d+")
+_CLOCK = re.compile(r"\d\d:\d\d UTC|\(in [^)]*\)")
+
+
+def normalized(body: str) -> str:
+    """A comment body without what depends on the wall clock the run started at (times of
+    day, "in 2m") or on the sandbox's id counter (the commented-on comment's id)."""
+    return _CLOCK.sub("<time>", _REPLY_ID.sub("reply:N", body))
+
+
+def check_run_counts(run: Run) -> dict[str, int]:
+    """How many check runs of each name the bot made on each train PR head."""
+    counts: Counter[str] = Counter()
+    for record in ledger_records(run).values():
+        if record.get("train_pr"):
+            sha = run.story.pull(int(record["train_pr"]))["head"]["sha"]
+            path = f"/repos/{REPO}/commits/{sha}/check-runs?per_page=100"
+            for check in run.kit.call("GET", path, as_user="rm-dave")["check_runs"]:
+                if check["name"].startswith("release-train/"):
+                    counts[f"{record['train_pr']}:{check['name']}"] += 1
+    return dict(counts)
+
+
+def bot_comment_counts(run: Run) -> dict[int, int]:
+    return {
+        n: sum(c["user"]["login"] == "release-train[bot]" for c in cs)
+        for n, cs in all_comments(run).items()
+    }
+
+
+def _deployments(run: Run) -> list[tuple[str, str]]:
+    found = run.kit.call("GET", f"/repos/{REPO}/deployments?per_page=100", as_user="rm-dave")
+    return sorted((d["environment"], d["ref"]) for d in found)
+
+
+def ledger_events(run: Run) -> list[tuple[str, str]]:
+    """(event, train id) per ledger commit, oldest first."""
+    out = []
+    for entry in reversed(run.story.ledger_log()):
+        message = entry.split("\x00", 1)[1]
+        event, train_id, _ = parse_commit_message(message)
+        out.append((event, train_id))
+    return out
+
+
+def ledger_parents(run: Run) -> list[list[str]]:
+    return [e.split("\x00")[0].split()[1:] for e in run.story.ledger_log()]
+
+
+def dumps(state: dict[str, Any]) -> str:
+    return json.dumps(state, indent=1, sort_keys=True, default=str)

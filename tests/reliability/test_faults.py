@@ -1,0 +1,205 @@
+"""Fault matrix: the scenario with p=0.2 faults on every bot request ends exactly like the
+fault-free run (base tree, ledger, PR/issue states, comments, check runs, deployments,
+ledger events), with a linear ledger. CI runs a few seeds; `bench/bench_reliability.py
+--seeds 100` runs the full count. Reproduce a seed: `--seed N --plan transient -v`."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from lifecycle_sandbox import REPO, board_three
+from matrix import (
+    Outcome,
+    after_write_plan,
+    differences,
+    faulted,
+    fresh_sandbox,
+    transient_plan,
+)
+from scenario import Knobs, Run, bot_comment_counts, final_state, ledger_records, play
+
+from bot.errors import ExternalError
+from bot.sandbox.faults import FaultPlan, install
+
+pytestmark = pytest.mark.reliability
+
+SEEDS = int(os.environ.get("RELIABILITY_SEEDS", "3"))
+LOST_MERGE = (
+    "the merge was applied but its answer lost: the ledger's merged record has no approved_by "
+    "(see test_a_lost_merge_answer_keeps_the_approvals_in_the_ledger)"
+)
+KNOWN = {("after-write", 1): LOST_MERGE}  # seeds that fail on a bug reported, not yet fixed
+
+
+def _seeds(plan: str) -> list[Any]:
+    return [
+        pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=KNOWN[(plan, s)]))
+        if (plan, s) in KNOWN
+        else s
+        for s in range(SEEDS)
+    ]
+
+
+@pytest.fixture(scope="module")
+def baseline() -> Iterator[Outcome]:
+    with fresh_sandbox() as sb:
+        yield faulted(sb, None)
+
+
+def _same_as_baseline(outcome: Outcome, baseline: Outcome) -> None:
+    assert outcome.injector is not None and outcome.injector.injected, "no fault was injected"
+    assert differences(baseline.state, outcome.state) == []
+    assert outcome.linear
+    counts = bot_comment_counts(outcome.run)
+    assert counts == bot_comment_counts(baseline.run)
+
+
+def test_the_fault_free_run_is_the_story(baseline: Outcome) -> None:
+    ledger = baseline.state["ledger"]
+    first, second = sorted(ledger)
+    assert ledger[first]["state"] == "merged" and ledger[first]["boarded"] == [1, 2]
+    assert ledger[first]["missed"] == [(3, "conflict")]
+    assert ledger[first]["approved_by"] == ["rm-dave"] and ledger[first]["handled_comments"] == 3
+    assert ledger[second]["state"] == "boarding" and ledger[second]["boarded"] == [3]
+    assert baseline.linear
+    # each bot comment exactly once: boarded ×3, refusal, status ×2, missed, boarded again,
+    # shipped ×2
+    assert sum(bot_comment_counts(baseline.run).values()) == 10
+
+
+@pytest.mark.parametrize("seed", _seeds("transient"))
+def test_transient_faults_end_like_the_fault_free_run(seed: int, baseline: Outcome) -> None:
+    """500/502/503, secondary rate limit (403 + Retry-After), client timeout; p=0.2 each."""
+    with fresh_sandbox() as sb:
+        outcome = faulted(sb, transient_plan(seed))
+    _same_as_baseline(outcome, baseline)
+    kinds = {i.kind for i in outcome.injector.injected} if outcome.injector else set()
+    retried_secondary = (
+        [
+            i
+            for i in outcome.injector.injected
+            if i.kind == "secondary_rate_limit" and i.method == "GET"
+        ]
+        if outcome.injector
+        else []
+    )
+    if retried_secondary:  # Retry-After: 1 was honoured (back-off recorded, not slept)
+        assert any(w >= 1.0 for w in outcome.run.knobs.waits)
+    assert kinds  # the plan did inject
+
+
+@pytest.mark.parametrize("seed", _seeds("after-write"))
+def test_writes_applied_then_answered_502_duplicate_nothing(seed: int, baseline: Outcome) -> None:
+    """Every write may be applied and then answered 502 (p=0.2): no duplicate comment, PR,
+    branch, merge or ledger transition."""
+    with fresh_sandbox() as sb:
+        outcome = faulted(sb, after_write_plan(seed))
+    _same_as_baseline(outcome, baseline)
+
+
+def _scripted(sb: Any, script: dict[tuple[str, int], Any], phases: Any = None) -> Run:
+    plan = FaultPlan(script=script, timeout_s=0.6)
+    return play(
+        sb,
+        knobs=Knobs(timeout=0.3),
+        before=lambda run: install(sb.server, plan),
+        **({"phases": phases} if phases else {}),
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="GitHubClient.label_events (bot/adapters/github.py) swallows every ExternalError "
+    "and answers (): a transient 503 on GET /issues/N/events boards the PRs out of label "
+    "order, so a different PR misses the train (found by the fault matrix, seed 3)",
+)
+def test_a_failed_label_event_read_keeps_the_boarding_order() -> None:
+    from scenario import board
+
+    events = f"GET /repos/{REPO}/issues/3/events"  # c, labelled last, would board first
+    with fresh_sandbox() as sb:
+        run = _scripted(sb, {(events, n): 503 for n in range(4)}, [("board", board)])
+        (record,) = ledger_records(run).values()
+    assert [x["number"] for x in record["boarded"]] == [1, 2, 3]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="merge applied but its answer lost (502, then 405 on the retry): "
+    "GitHubClient.merge_pull answers None, reconcile abandons the transition, and the next "
+    "round records the merge as 'merged on GitHub' without approved_by and without the "
+    "ChatOps comments it handled (bot/adapters/github.py merge_pull should re-read the PR; "
+    "found by the fault matrix, after-write seed 1)",
+)
+def test_a_lost_merge_answer_keeps_the_approvals_in_the_ledger() -> None:
+    with fresh_sandbox() as sb:
+        run = _scripted(sb, {(f"PUT /repos/{REPO}/pulls/4/merge", 0): "after"})
+        record = next(r for r in ledger_records(run).values() if r["state"] == "merged")
+    assert record["approved_by"] == ["rm-dave"] and len(record["handled_comments"]) == 3
+
+
+def _exhausted_at_boarding(sb: Any) -> tuple[Run, Any, int]:
+    """Three PRs labelled; the primary limit runs out at the bot's first request (403,
+    x-ratelimit-remaining: 0, reset in 2 s); one reconcile meets it."""
+    run = play(sb, phases=[])
+    a, b, c = board_three(run.story)
+    run.prs.update(a=a, b=b, c=c)
+    injector = install(sb.server, FaultPlan(primary_exhaustion_after=0, primary_reset_s=2))
+    mark = len(sb.server.request_log)
+    assert "403" in _problem(run)
+    return run, injector, mark
+
+
+def _problem(run: Run) -> str:
+    """One reconcile's first problem (a failed config read raises out of reconcile: the
+    worker and the CLI turn that into a retry / exit 4)."""
+    try:
+        result = run.reconcile(run.t0)
+    except ExternalError as exc:
+        return exc.message
+    return result.problems[0] if result.problems else ""
+
+
+def test_primary_rate_limit_exhaustion_stops_then_resumes(baseline: Outcome) -> None:
+    """Within a reconcile the bot stops at the first refusal (one request in the window);
+    after the reset it resumes and the story ends like the fault-free run."""
+    from scenario import depart, merge
+
+    with fresh_sandbox() as sb:
+        run, injector, mark = _exhausted_at_boarding(sb)
+        assert [r[2] for r in sb.server.request_log[mark:]] == [403]
+        reset = injector.exhausted_reset()
+        assert reset is not None
+        time.sleep(max(0.0, reset - time.time()) + 0.1)
+        assert injector.exhausted_reset() is None
+        resumed = len(sb.server.request_log)
+        run.settle(run.t0)
+        assert [r for r in sb.server.request_log[resumed:] if r[2] == 403] == []
+        run.kit.comment(REPO, run.prs["a"], "dev-bob", "/train hold")
+        run.kit.comment(REPO, run.prs["b"], "dev-alice", "/train status")
+        run.settle(run.t0 + timedelta(seconds=5))
+        depart(run)
+        merge(run)
+        assert differences(baseline.state, final_state(run)) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="nothing remembers X-RateLimit-Reset between reconciles: GitHubClient turns the "
+    "403 into a plain ExternalError problem, so each reconcile inside the window spends one "
+    "more refused request (bot/adapters/github.py + the worker/scheduler should defer the "
+    "repository until the reset)",
+)
+def test_no_request_is_made_before_the_reset() -> None:
+    with fresh_sandbox() as sb:
+        run, injector, _mark = _exhausted_at_boarding(sb)
+        seen = len(sb.server.request_log)
+        for _ in range(3):
+            _problem(run)
+        assert injector.exhausted_reset() is not None, "the window ended during the test"
+        assert sb.server.request_log[seen:] == []
