@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -43,12 +42,6 @@ def _seeds(plan: str) -> list[Any]:
         else s
         for s in range(SEEDS)
     ]
-
-
-@pytest.fixture(scope="module")
-def baseline() -> Iterator[Outcome]:
-    with fresh_sandbox() as sb:
-        yield faulted(sb, None)
 
 
 def _same_as_baseline(outcome: Outcome, baseline: Outcome) -> None:

@@ -1,0 +1,79 @@
+"""Crash consistency: the bot dies before its k-th request (a `Crash` raised by the client
+wrapper, counted over the whole scenario), or a separate `release-train reconcile` process
+is SIGKILLed by a sandbox hook at its k-th request; the next reconciles converge to the
+fault-free final state, with nothing duplicated and a linear ledger.
+
+CI runs every 12th k (0..108); `bench/bench_reliability.py --crash-every 1` runs every k."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from lifecycle_sandbox import REPO
+from matrix import Outcome, crashed_at, differences, fresh_sandbox
+from scenario import PHASES, Run, depart, final_state, ledger_parents, play
+
+pytestmark = pytest.mark.reliability
+
+STRIDE = int(os.environ.get("RELIABILITY_CRASH_STRIDE", "12"))
+
+
+def test_the_scenario_makes_enough_requests_to_crash_in(baseline: Outcome) -> None:
+    assert baseline.run.knobs.sent > 10 * STRIDE
+
+
+@pytest.mark.parametrize("k", range(0, 10 * STRIDE, STRIDE))
+def test_a_crash_before_the_kth_request_converges(k: int, baseline: Outcome) -> None:
+    with fresh_sandbox() as sb:
+        outcome = crashed_at(sb, k)
+    assert outcome.run.prs["crashes"] == 1
+    assert differences(baseline.state, outcome.state) == []
+    assert outcome.linear
+
+
+def _killed_departure(k: int, killed: list[int]) -> Any:
+    """The departure reconcile runs as a separate process, SIGKILLed by the sandbox at its
+    k-th request (the request is then served: a write may land after the death)."""
+
+    def phase(run: Run) -> None:
+        server = run.story.sandbox.server
+        seen = [0]
+        proc: list[subprocess.Popen[bytes]] = []
+
+        def hook(ctx: Any) -> None:
+            if seen[0] == k and proc:
+                os.kill(proc[0].pid, signal.SIGKILL)
+            seen[0] += 1
+
+        previous, server.before_request = server.before_request, hook
+        env = {**os.environ, "GITHUB_TOKEN": run.story.sandbox.bot_token()}
+        at = (run.t0 + timedelta(minutes=2)).isoformat()
+        command = [sys.executable, "-m", "bot", "reconcile", "--repo", REPO]
+        command += ["--api-url", run.story.sandbox.base_url, "--now", at]
+        try:
+            proc.append(subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL))
+            killed.append(proc[0].wait(timeout=120))
+        finally:
+            server.before_request = previous
+        depart(run)  # the scheduler's next ticks at the same time
+
+    return phase
+
+
+@pytest.mark.parametrize("k", [4, 12, 20, 28])
+def test_a_sigkilled_reconcile_process_converges(k: int, baseline: Outcome) -> None:
+    killed: list[int] = []
+    phases = [(n, _killed_departure(k, killed) if n == "depart" else p) for n, p in PHASES]
+    with fresh_sandbox() as sb:
+        run = play(sb, phases=phases)
+        state = final_state(run)
+        parents = ledger_parents(run)
+    assert killed == [-signal.SIGKILL]
+    assert differences(baseline.state, state) == []
+    assert all(len(p) <= 1 for p in parents)
