@@ -199,8 +199,7 @@ def _begin(
 ) -> tuple[TrainRecord, pm.Promotion]:
     """Which services the train carries (from its PRs' changed paths) and their tags."""
     train = ctx.config.train(record.train)
-    numbers = record.boarded_numbers()
-    changed = [p for n in numbers for p in ctx.git.pull_files(n)] if numbers else None
+    changed = ctx.git.changed_files(record.base_sha, record.release_sha or record.merge_sha)
     services = pm.services_for(ctx.config, train, changed)
     held = read_holds(ctx.client, ctx.snap.tip).services()
     day = record.state_since or ctx.now
@@ -611,9 +610,14 @@ class GitData:
             raise self.client._fail(response, f"POST {url}")
         return response.json()
 
-    def pull_files(self, number: int) -> list[str]:
-        url = self._url(f"/pulls/{number}/files")
-        return [str(f.get("filename", "")) for f in self.client._pages(url, {})]
+    def changed_files(self, base: str, head: str) -> list[str] | None:
+        """The paths the train changed (its release branch against the base it was cut
+        from); None when that is not known (every service rides)."""
+        if not base or not head:
+            return None
+        body = self.client._get_ok(self._url(f"/compare/{base}...{head}"), what="compare")
+        files = body.get("files") if isinstance(body, dict) else None
+        return None if files is None else [str(f.get("filename", "")) for f in files]
 
     def create_deployment(self, environment: str, sha: str, payload: dict[str, Any]) -> int:
         """A deployment of `sha` to `environment`, or the one that already exists."""
