@@ -190,8 +190,14 @@ def _new_label_events(
 def _chat_comments(
     client: GitHubPort, records: Sequence[TrainRecord], pulls: dict[int, Any]
 ) -> tuple[Comment, ...]:
-    """Comments on the open trains' PRs (train PR and boarded PRs), in one listing."""
-    issues = {n for n in _chat_issues(records) if n in pulls and pulls[n].state == "open"}
+    """Comments on the open trains' PRs (train PR and boarded PRs), in one listing; a
+    merged train's PR still takes `/train promote`, `/train rollback` and `/train hold`."""
+    promoting = {r.train_pr for r in records if r.state in (MERGED, PROMOTING) and r.train_pr}
+    issues = {
+        n
+        for n in _chat_issues(records)
+        if n in pulls and (pulls[n].state == "open" or n in promoting)
+    }
     if not issues:
         return ()
     since = min(r.created_at for r in records if r.created_at is not None)
