@@ -151,10 +151,10 @@ class RacingClient(GitHubClient):
     def _call(self, method: str, url: str, *, retry: bool = True, **kwargs: Any) -> Any:
         response = super()._call(method, url, retry=retry, **kwargs)
         body = kwargs.get("json") or {}
-        if method == "POST" and url.endswith("/git/commits") and not self.raced:
-            if str(body.get("message", "")).startswith("promote "):
-                RacingClient.raced += 1
-                self.kit.push(REPO, "main", {"NEWS.md": "racing\n"}, "news", "dev-bob")
+        promote = str(body.get("message", "")).startswith("promote ")
+        if method == "POST" and url.endswith("/git/commits") and promote and not self.raced:
+            RacingClient.raced += 1
+            self.kit.push(REPO, "main", {"NEWS.md": "racing\n"}, "news", "dev-bob")
         return response
 
 
