@@ -95,6 +95,11 @@ class GitHubPort(Protocol):
     def remove_label(self, issue: int, label: str) -> None: ...
     def react(self, comment_id: int, content: str) -> None: ...
     def open_issue(self, title: str, body: str, key: str) -> bool: ...
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> tuple[int, Any]: ...
+    def get_pages(self, path: str, params: dict[str, Any], item_key: str = "") -> list[Any]: ...
+    def publish_check_run(
+        self, body: dict[str, Any], run_id: int = 0, more: tuple[dict[str, Any], ...] = ()
+    ) -> int: ...
 
 
 RETRIES = 3
@@ -405,6 +410,19 @@ class GitHubClient:
         status, body, _ = self._get(url)
         return status == 200 and isinstance(body, dict) and body.get("state") == "active"
 
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> tuple[int, Any]:
+        """A conditional GET of any API path (repository-relative when it does not start with
+        `/repos` or `/orgs`): (status, JSON body); 4xx answers are returned, not raised, so
+        a gate can say plainly that its source is unavailable."""
+        url = path if path.startswith(("/repos/", "/orgs/")) else self._repo_url(path)
+        status, body, _ = self._get(url, params)
+        return status, body
+
+    def get_pages(self, path: str, params: dict[str, Any], item_key: str = "") -> list[Any]:
+        """Every item of a paginated list (conditional GETs); 4xx raise ExternalError."""
+        url = path if path.startswith(("/repos/", "/orgs/")) else self._repo_url(path)
+        return list(self._pages(url, params, item_key))
+
     def bot_login(self) -> str:
         if not self._bot_login:
             status, body, _ = self._get("/user")
@@ -507,6 +525,26 @@ class GitHubClient:
         response = self._call("POST", url, json={"content": content})
         if response.status_code not in (200, 201):
             raise self._fail(response, f"react to comment {comment_id}")
+
+    def publish_check_run(
+        self, body: dict[str, Any], run_id: int = 0, more: tuple[dict[str, Any], ...] = ()
+    ) -> int:
+        """Create a check run (or update run `run_id`), then append `more` annotation
+        batches (one PATCH each, GitHub takes 50 per request); the run's id."""
+        if run_id:
+            response = self._call("PATCH", self._repo_url(f"/check-runs/{run_id}"), json=body)
+            if response.status_code != 200:
+                raise self._fail(response, f"update check run {run_id}")
+        else:
+            response = self._call("POST", self._repo_url("/check-runs"), json=body, retry=False)
+            if response.status_code != 201:
+                raise self._fail(response, f"create check run {body.get('name')}")
+            run_id = int(response.json()["id"])
+        for batch in more:
+            response = self._call("PATCH", self._repo_url(f"/check-runs/{run_id}"), json=batch)
+            if response.status_code != 200:
+                raise self._fail(response, f"annotate check run {run_id}")
+        return run_id
 
     def open_issue(self, title: str, body: str, key: str) -> bool:
         """Open an issue unless an open one carries `key`; True when one was opened."""
