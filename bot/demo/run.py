@@ -76,15 +76,14 @@ def run_demo(
     clock = VirtualClock(MONDAY)
     narrator = Narrator(stream)
     caps = capabilities()
-    with (
-        run_sandbox(seed=options.seed, durable=False) as sb,
-        _metrics(options, clock) as (
-            url,
-            server,
-        ),
-    ):
+    from bot.adapters.prometheus import PrometheusClient
+
+    with contextlib.ExitStack() as stack:
+        sb = stack.enter_context(run_sandbox(seed=options.seed, durable=False))
+        url, server = stack.enter_context(_metrics(options, clock))
+        prometheus = stack.enter_context(PrometheusClient(url, retries=1, timeout=10.0))
         sb.server.clock = clock
-        world = World(sb, clock, narrator, "acme/shop", ResponseCache())
+        world = World(sb, clock, narrator, "acme/shop", ResponseCache(), prometheus)
         failure = ""
         try:
             set_scene(world, url)
@@ -96,7 +95,9 @@ def run_demo(
         report = DemoReport(
             ok=not failure,
             failure=failure,
-            trains=tuple(_train_summary(r, stages.get(r.id, [])) for r in iter_records(world)),
+            trains=tuple(
+                _train_summary(world, r, stages.get(r.id, [])) for r in iter_records(world)
+            ),
             requests=requests,
             metrics_requests=server.requests if server is not None else 0,
             phases=_phases(caps),
@@ -119,7 +120,8 @@ def _phases(caps: Any) -> dict[str, str]:
     }
 
 
-def _train_summary(record: Any, stages: list[dict[str, Any]]) -> dict[str, Any]:
+def _train_summary(world: World, record: Any, stages: list[dict[str, Any]]) -> dict[str, Any]:
+    promotion = record.extra.get("promotion") or {}
     return {
         "id": record.id,
         "state": record.state,
@@ -130,6 +132,9 @@ def _train_summary(record: Any, stages: list[dict[str, Any]]) -> dict[str, Any]:
         "approved_by": list(record.approved_by),
         "held": record.held,
         "stages": stages,
+        "tags": dict(promotion.get("tags") or {}),
+        "incident": promotion.get("incident") or None,
+        "held_services": world.held_services(record.id),
     }
 
 

@@ -9,7 +9,6 @@ ledger and GitHub, and says plainly when a phase is not built yet.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +30,8 @@ CONFIG_PATH = ".github/release-train.yml"
 CODEOWNERS_PATH = ".github/CODEOWNERS"
 MONDAY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Berlin 09:00: the cutover window is open
 TICK = timedelta(minutes=5)
+MERGED_OR_LATER = ("merged", "promoting", "completed", "rolled_back")
+STUCK = timedelta(minutes=30)  # unsure SLO verdicts this long: the bot holds, the story stops
 CI_CHECKS = ("build", "test")
 CHECKOUT = "services/checkout/main.go"
 TRAIN_1 = "daily-2026-03-02"
@@ -59,13 +60,27 @@ class Capabilities:
 
 
 def capabilities() -> Capabilities:
-    """Promotion: reconcile handles the `promoting` state. Revert: a revert action exists."""
+    """Promotion: reconcile promotes merged trains (`bot.shell.promote`, or a lifecycle
+    handler for `promoting`). Revert: the revert core exists (or a revert action does)."""
+    from importlib.util import find_spec
+
     from bot.core import actions, decide
     from bot.core.train import PROMOTING
 
-    handlers = getattr(decide, "HANDLERS", {})
-    revert = any("revert" in name.lower() for name in dir(actions))
-    return Capabilities(promotion=PROMOTING in handlers, revert=revert)
+    promotion = PROMOTING in getattr(decide, "HANDLERS", {}) or _exists(
+        find_spec, "bot.shell.promote"
+    )
+    revert = _exists(find_spec, "bot.core.revert") or any(
+        "revert" in n.lower() for n in dir(actions)
+    )
+    return Capabilities(promotion=promotion, revert=revert)
+
+
+def _exists(find_spec: Any, name: str) -> bool:
+    try:
+        return find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def demo_config(text: str, prometheus_url: str) -> str:
@@ -119,6 +134,7 @@ class World:
     narrator: Narrator
     repo: str
     cache: ResponseCache
+    prometheus: Any = None  # the SLO judge's query client, handed to reconcile
     results: list[ReconcileResult] = field(default_factory=list)
 
     @property
@@ -140,7 +156,7 @@ class World:
             cache=self.cache,
             bot_login=BOT,
         ) as client:
-            result = reconcile(self.repo, self.clock.now, client=client)
+            result = reconcile(self.repo, self.clock.now, client=client, **_judge(self.prometheus))
         self.results.append(result)
         self.narrator.add(bot_lines(self.clock.now, result.actions_done, result.problems))
         return result
@@ -161,6 +177,16 @@ class World:
         code, out = self.sandbox.git.run(self.repo, "show", ref, ok=(0, 128))
         return decode(out.decode()) if code == 0 else None
 
+    def held_services(self, train_id: str) -> list[str]:
+        """Services a train's revert holds (``holds.json`` on the ledger branch)."""
+        from bot.core import holds
+
+        code, out = self.sandbox.git.run(
+            self.repo, "show", f"refs/heads/{LEDGER}:{holds.HOLDS_PATH}", ok=(0, 128)
+        )
+        found = holds.decode(out.decode() if code == 0 else None)
+        return sorted(h.service for h in found.of_train(train_id))
+
     def state(self, train_id: str) -> str:
         record = self.record(train_id)
         return record.state if record else "missing"
@@ -172,6 +198,17 @@ class World:
             self.kit.set_check(self.repo, sha, name, "completed", "success")
         self.say("ci", f"{' and '.join(CI_CHECKS)} green on #{number} ({sha[:7]})")
         return sha
+
+
+def _judge(prometheus: Any) -> dict[str, Any]:
+    """The `prometheus` keyword, for a reconcile that takes one."""
+    from inspect import signature
+
+    from bot.shell.reconcile import reconcile
+
+    if prometheus is None or "prometheus" not in signature(reconcile).parameters:
+        return {}
+    return {"prometheus": prometheus}
 
 
 def expect(world: World, ok: bool, message: str) -> None:
@@ -353,10 +390,10 @@ def approve_and_merge(world: World, train_id: str, train_pr: int, day: datetime)
     world.say("rev-carol", f"approves the train PR #{train_pr}")
     world.reconcile()
     state = world.state(train_id)
-    if state != "merged":
+    if state not in MERGED_OR_LATER:
         world.reconcile()  # a second look, as the next webhook would give it
         state = world.state(train_id)
-    if state != "merged":
+    if state not in MERGED_OR_LATER:
         expect(
             world,
             False,
@@ -404,19 +441,57 @@ def promote(world: World, train_id: str, caps: Capabilities, until: datetime) ->
         record = world.record(train_id)
         if record is None or record.state in ("completed", "rolled_back", "aborted"):
             break
-        if record.held and record.state == "promoting":
-            break
+        if record.held or _unsure_for(record, world.clock.now) >= STUCK:
+            break  # held, or the SLO verdicts stay unsure: the bot will not move on alone
     return world.state(train_id)
+
+
+def _unsure_for(record: TrainRecord, now: datetime) -> timedelta:
+    """How long the current step's SLO verdicts have been unsure (inconclusive or error)."""
+    raw = record.extra.get("promotion") or {}
+    since = [s.get("unsure_since") for s in raw.get("steps") or [] if isinstance(s, dict)]
+    times = [datetime.fromisoformat(str(x)) for x in since if x]
+    return now - min(times) if times else timedelta(0)
+
+
+def last_verdict(record: TrainRecord | None) -> str:
+    """The detail of the train's latest stage verdict (what the judge said last)."""
+    events = [e for e in record.history if e.event == "stage-verdict"] if record else []
+    return events[-1].detail if events else ""
 
 
 def check_completed(world: World, train_id: str, state: str, caps: Capabilities) -> None:
     if state == "merged" and not caps.promotion:
         return
+    record = world.record(train_id)
+    verdict = last_verdict(record)
     expect(
         world,
         state == "completed",
-        f"{train_id} should have promoted through every stage to completed, is {state}",
+        f"{train_id} should have promoted through every stage to completed, is {state}"
+        + (f"; last stage verdict: {verdict}" if verdict else ""),
     )
+    steps = promotion_steps(record) if record else []
+    unpromoted = [name for name, status, commit in steps if status != "passed" or not commit]
+    why = (
+        next((e.detail for e in reversed(record.history) if e.event == state), "") if record else ""
+    )
+    expect(
+        world,
+        bool(steps) and not unpromoted,
+        f"{train_id} is {state} but promoted no stage ({', '.join(unpromoted) or 'no steps'}"
+        f" not committed){': ' + why if why else ''}",
+    )
+
+
+def promotion_steps(record: TrainRecord) -> list[tuple[str, str, str]]:
+    """(step, status, commit) of each promotion step, from the record's promotion state."""
+    raw = record.extra.get("promotion") or {}
+    return [
+        (str(s.get("name", "")), str(s.get("status", "")), str(s.get("commit") or ""))
+        for s in raw.get("steps") or []
+        if isinstance(s, dict)
+    ]
 
 
 def check_reverted(world: World, train_id: str, state: str, caps: Capabilities) -> None:
@@ -441,9 +516,10 @@ def check_reverted(world: World, train_id: str, state: str, caps: Capabilities) 
         if "pull_request" not in i and train_id in str(i["title"]) + str(i.get("body") or "")
     ]
     expect(world, bool(incident), f"no incident issue was opened for {train_id}")
-    record = world.record(train_id)
-    held = record is not None and (record.held or "hold" in json.dumps(record.extra))
-    expect(world, held, f"{train_id} was rolled back but nothing holds the service")
+    world.say("demo", f"incident #{incident[0]['number']}: {incident[0]['title']}")
+    held = world.held_services(train_id)
+    expect(world, bool(held), f"{train_id} was rolled back but no service is held")
+    world.say("demo", f"held, so no train bumps them until released: {', '.join(held)}")
 
 
 # -- train 2 ------------------------------------------------------------------------------

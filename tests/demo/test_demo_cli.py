@@ -10,16 +10,6 @@ import pytest
 from bot.cli import main
 from bot.demo.story import TRAIN_1, TRAIN_2, capabilities
 
-# The policy gate in this build blocks every train merge in the demo repository: the
-# lifecycle's bridge (bot.core.gates.lifecycle.policy_facts, called from
-# bot.core.decide.merge_verdict) passes neither the CODEOWNERS text nor team memberships,
-# so "codeowners: true" fails ("no CODEOWNERS file") and `teams:` approvals count 0.
-# Strict: once the bot merges train 1 these pass, and the marker must go.
-BLOCKED_BY_POLICY_FACTS = pytest.mark.xfail(
-    strict=True,
-    reason="policy gate gets no CODEOWNERS text or team members from reconcile yet",
-)
-
 
 @pytest.fixture(scope="module")
 def summary() -> dict[str, Any]:
@@ -35,7 +25,6 @@ def summary() -> dict[str, Any]:
     return dict(document)
 
 
-@BLOCKED_BY_POLICY_FACTS
 def test_the_demo_plays_both_trains_and_checks_itself(summary: dict[str, Any]) -> None:
     assert summary["failure"] == "" and summary["ok"] is True
     assert summary["exit_code"] == 0
@@ -48,33 +37,28 @@ def test_the_demo_plays_both_trains_and_checks_itself(summary: dict[str, Any]) -
     assert summary["requests"] > 50
 
 
-@BLOCKED_BY_POLICY_FACTS
 def test_states_match_the_phases_this_build_has(summary: dict[str, Any]) -> None:
     caps = capabilities()
     trains = {t["id"]: t for t in summary["trains"]}
+    one, two = trains[TRAIN_1], trains[TRAIN_2]
     notes = [e["text"] for e in summary["events"] if e["kind"] == "note"]
     if not caps.promotion:
         assert summary["phases"]["promotion"] == "not implemented in this build"
-        assert [trains[TRAIN_1]["state"], trains[TRAIN_2]["state"]] == ["merged", "merged"]
+        assert [one["state"], two["state"]] == ["merged", "merged"]
         assert notes.count("promotion is not implemented in this build; train stays merged") == 2
         return
-    assert trains[TRAIN_1]["state"] == "completed"
-    stages = [s["stage"] for s in trains[TRAIN_1]["stages"]]
-    assert stages[:2] == ["staging", "canary"] and any("production" in s for s in stages[2:])
+    assert one["state"] == "completed"
+    assert [s["stage"] for s in one["stages"]] == ["staging", "canary", "eu-west", "us-east"]
+    assert all(s["completed"] and s["verdicts"][-1] == "pass" for s in one["stages"])
+    assert {"checkout", "frontend"} <= set(one["tags"]) and not one["held_services"]
     assert summary["metrics_requests"] > 0
-    if caps.revert:
-        assert trains[TRAIN_2]["state"] == "rolled_back"
-
-
-def test_a_misbehaving_bot_fails_the_demo_with_its_reason(summary: dict[str, Any]) -> None:
-    """While the bot does not merge train 1 (see above), the demo says why and exits 1."""
-    if summary["ok"]:
-        assert summary["exit_code"] == 0
+    if not caps.revert:
         return
-    assert summary["exit_code"] == 1
-    assert summary["failure"].startswith(f"{TRAIN_1} should have merged after approval")
-    checks = [e for e in summary["events"] if e["kind"] == "check"]
-    assert [e["text"] for e in checks] == [summary["failure"]]
+    assert two["state"] == "rolled_back"
+    staging, canary = two["stages"]
+    assert staging["verdicts"][-1] == "pass" and canary["verdicts"][-1] == "fail"
+    assert canary["completed"] is None
+    assert isinstance(two["incident"], int) and "checkout" in two["held_services"]
 
 
 def test_the_narration_tells_who_did_what_and_when(summary: dict[str, Any]) -> None:
@@ -85,3 +69,24 @@ def test_the_narration_tells_who_did_what_and_when(summary: dict[str, Any]) -> N
     assert missed and missed[0]["at"] == "2026-03-02T09:00:00+00:00"
     times = [e["at"] for e in events]
     assert times == sorted(times)
+
+
+def test_an_unreachable_prometheus_holds_train_1_and_the_demo_says_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--use-prometheus judges against that server; unreachable, every verdict is `error`,
+    the bot never promotes past staging, and the demo's self-check fails with the reason."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code = main(["demo", "--json", "--use-prometheus", f"http://127.0.0.1:{port}"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1 and document["ok"] is False
+    assert document["failure"].endswith("last stage verdict: staging error")
+    trains = {t["id"]: t for t in document["trains"]}
+    assert trains[TRAIN_1]["state"] == "promoting"
+    assert [s["stage"] for s in trains[TRAIN_1]["stages"]] == ["staging"]
+    assert TRAIN_2 not in trains or trains[TRAIN_2]["state"] == "boarding"
+    assert document["metrics_requests"] == 0

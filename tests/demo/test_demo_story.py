@@ -12,7 +12,6 @@ from bot.demo.story import (
     UNCHECKED_GATES,
     allow_unchecked_gates,
     breach_plan,
-    capabilities,
     demo_config,
     reviewers_own_everything,
 )
@@ -88,11 +87,3 @@ def test_the_breach_is_train_2s_checkout_canary_only() -> None:
     assert (breach.service, breach.env) == ("checkout", "canary")
     assert MONDAY + timedelta(hours=12) < breach.start <= MONDAY + timedelta(days=1, hours=9)
     assert plan.seed == 3
-
-
-def test_capabilities_reflect_the_lifecycle_handlers() -> None:
-    from bot.core import decide
-    from bot.core.train import PROMOTING
-
-    caps = capabilities()
-    assert caps.promotion == (PROMOTING in decide.HANDLERS)
