@@ -453,7 +453,7 @@ def _incident(
     services: Sequence[str],
 ) -> int:
     where = current.name if current is not None else "promotion"
-    url = ctx.config.prometheus.url
+    url = ctx.config.prometheus.url or str(getattr(ctx.prometheus, "url", "") or "")
     queries = {r.slo: _query(ctx.config, r) for r in rows}
     rows = [replace(r, query=queries.get(r.slo, "")) for r in rows]
     body = incident_body(record.id, record.train_pr, where, why, rows, commits, services, url)

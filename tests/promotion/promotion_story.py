@@ -57,8 +57,8 @@ slos:
   - name: availability
     objective: 99.9
     error_ratio: >-
-      sum(rate(http_requests_total{{service="{{service}}",stage="{{stage}}",code=~"5.."}}[{{window}}]))
-      / sum(rate(http_requests_total{{service="{{service}}",stage="{{stage}}"}}[{{window}}]))
+      sum(rate(http_requests_total{service="{service}",stage="{stage}",code=~"5.."}[{window}]))
+      / sum(rate(http_requests_total{service="{service}",stage="{stage}"}[{window}]))
 """
 
 WORKLOAD = """\
@@ -75,6 +75,8 @@ spec:
           image: ghcr.io/acme/web:1.0.0   # bumped by the bot
         - name: api
           image: "ghcr.io/acme/api:2.0.0"
+        - name: docs
+          image: ghcr.io/acme/docs:0.1
 """
 
 KUSTOMIZATION = """\
@@ -86,6 +88,8 @@ images:
     newTag: "1.0.0"
   - name: ghcr.io/acme/api
     newTag: 2.0.0
+  - name: ghcr.io/acme/docs
+    newTag: "0.1"
 """
 
 VALUES = """\
@@ -97,6 +101,10 @@ api:
   image:
     repository: ghcr.io/acme/api
     tag: 2.0.0
+docs:
+  image:
+    repository: ghcr.io/acme/docs
+    tag: "0.1"
 """
 
 MANIFESTS = {
