@@ -40,6 +40,7 @@ class Knobs:
 
     timeout: float = 30.0  # the client's HTTP timeout (short when timeouts are injected)
     crash_at: int | None = None  # raise Crash instead of sending the k-th request (0-based)
+    crash_after: str = ""  # ...or instead of the request after the first "METHOD url" ending so
     sent: int = 0  # requests sent by the bot in this run, over all clients
     waits: list[float] = field(default_factory=list)  # what the client chose to sleep
 
@@ -71,7 +72,10 @@ class TestClient(GitHubClient):
             self.knobs.crash_at = None  # crash once; whoever reruns gets a live client
             raise Crash(f"crashed before request {self.knobs.sent}: {method} {url}")
         self.knobs.sent += 1
-        return super()._once(method, url, **kwargs)
+        answer = super()._once(method, url, **kwargs)
+        if self.knobs.crash_after and f"{method} {url}".endswith(self.knobs.crash_after):
+            self.knobs.crash_after, self.knobs.crash_at = "", self.knobs.sent
+        return answer
 
 
 @dataclass
