@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from bot.adapters.github import LedgerMoved
 from bot.config.model import Config
 from bot.core import holds as holds_mod
 from bot.core import promotion as pm
@@ -25,6 +26,7 @@ from bot.core.ledger import (
     INDEX_PATH,
     TrainRecord,
     commit_message,
+    decode_index,
     encode,
     encode_index,
     index_entry,
@@ -511,17 +513,35 @@ def _record(
     files: dict[str, str] | None = None,
     actor: str = "",
 ) -> None:
-    """One ledger commit (compare-and-swap; `LedgerMoved` propagates), then the stage
-    table on the train PR."""
+    """One ledger commit (compare-and-swap), then the stage table on the train PR.
+
+    A lost swap to a write that touched neither this train's file nor the other files
+    written here (another train moved) is retried on the new tip: a base-branch commit
+    already made is then never left out of the ledger. Otherwise `LedgerMoved` propagates
+    and the caller reads again."""
     base = transition_trailers((event,), record, actor=actor)
     message = commit_message(event, record.id, base + trailers)
-    ctx.snap.index[record.id] = index_entry(record)
-    written = {
-        record_path(record.id): encode(record),
-        INDEX_PATH: encode_index(ctx.snap.index),
-        **(files or {}),
-    }
-    ctx.snap.tip = ctx.client.write_ledger(ctx.config.ledger_branch, ctx.snap.tip, written, message)
+    own = [record_path(record.id), *(files or {})]
+    for attempt in range(RETRIES):
+        ctx.snap.index[record.id] = index_entry(record)
+        written = {
+            record_path(record.id): encode(record),
+            INDEX_PATH: encode_index(ctx.snap.index),
+            **(files or {}),
+        }
+        try:
+            tip = ctx.client.write_ledger(ctx.config.ledger_branch, ctx.snap.tip, written, message)
+            break
+        except LedgerMoved:
+            fresh = ctx.client.ledger_tip(ctx.config.ledger_branch)
+            if attempt == RETRIES - 1 or any(
+                fresh.files.get(p) != ctx.snap.tip.files.get(p) for p in own
+            ):
+                raise
+            index_sha = fresh.files.get(INDEX_PATH)
+            ctx.snap.index = decode_index(ctx.client.read_blob(index_sha)) if index_sha else {}
+            ctx.snap.tip = fresh
+    ctx.snap.tip = tip
     ctx.run.done.append(f"record {event} for {record.id}")
     _table(ctx, record)
 
