@@ -80,3 +80,17 @@ def decode(text: str | None) -> Holds:
     )  # fmt: skip
     history = tuple(tuple(str(x) for x in e) for e in raw.get("history") or ())
     return Holds(held, history)  # type: ignore[arg-type]
+
+
+def resume_request(comments: Iterable[Any], hold: Hold, bot_login: str) -> tuple[str, int] | None:
+    """The first `/train resume` comment (author, comment id) made after `hold` began,
+    not by the bot; permission is checked by the caller."""
+    from bot.core.chatops import parse_commands
+
+    since = hold.since.replace(microsecond=0)
+    for comment in sorted(comments, key=lambda c: (c.created_at, c.id)):
+        if comment.author == bot_login or comment.created_at < since:
+            continue
+        if any(c.name == "resume" for c in parse_commands(comment.body)):
+            return comment.author, comment.id
+    return None

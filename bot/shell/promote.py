@@ -26,6 +26,7 @@ from bot.core.ledger import (
     INDEX_PATH,
     TrainRecord,
     commit_message,
+    decode,
     decode_index,
     encode,
     encode_index,
@@ -90,6 +91,11 @@ def promote_round(
         client, config, snap, now, prometheus, GitData(client), run, sleep, rng or random.Random()
     )
     plan = pm.plan_steps(config) if pm.configured(config) else ()
+    if not dry_run:
+        try:
+            release_holds(ctx)
+        except ExternalError as exc:
+            run.problems.append(f"holds: {exc.message}")
     for record in snap.ledger.records:
         if record.state not in (MERGED, PROMOTING) or not plan:
             continue
@@ -693,3 +699,47 @@ def prometheus_for(config: Config, given: Any) -> Any:
     from bot.adapters.prometheus import client_from_config
 
     return client_from_config(config.prometheus, os.environ)
+
+
+# -- releasing holds -----------------------------------------------------------------------
+
+
+def release_holds(ctx: _Ctx) -> None:
+    """`/train resume` on a rolled-back train's PR or incident issue, by someone with
+    maintain permission, releases the services it holds (recorded in the ledger)."""
+    from bot.core.chatops import permitted
+
+    holds = read_holds(ctx.client, ctx.snap.tip)
+    for train_id in sorted({h.train for h in holds.held}):
+        record = _ended_record(ctx, train_id)
+        if record is None:
+            continue
+        first = holds.of_train(train_id)[0]
+        promotion = pm.load(record)
+        comments = [
+            c for n in (record.train_pr, promotion.incident) if n for c in ctx.client.comments(n)
+        ]
+        found = holds_mod.resume_request(comments, first, ctx.client.bot_login())
+        if found is None:
+            continue
+        who, comment_id = found
+        if not permitted("resume", ctx.client.permission(who)):
+            continue
+        services = [h.service for h in holds.of_train(train_id)]
+        holds = holds_mod.release(holds, train_id, who, ctx.now)
+        detail = " ".join(services)
+        record = record.with_event("released", ctx.now, who, detail)
+        trailers = [("Service", s) for s in services]
+        files = {holds_mod.HOLDS_PATH: holds_mod.encode(holds)}
+        _record(ctx, record, "released", trailers, files=files, actor=who)
+        if record.train_pr:
+            text = f"@{who} released the hold on {', '.join(f'`{s}`' for s in services)}."
+            ctx.client.post_comment(record.train_pr, text, f"released:{comment_id}")
+
+
+def _ended_record(ctx: _Ctx, train_id: str) -> TrainRecord | None:
+    loaded = ctx.snap.ledger.record(train_id)
+    if loaded is not None:
+        return loaded
+    sha = ctx.snap.tip.files.get(record_path(train_id))
+    return decode(ctx.client.read_blob(sha)) if sha else None
