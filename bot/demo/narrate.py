@@ -14,6 +14,7 @@ from typing import TextIO
 
 WIDTH = 110
 _RECORD = re.compile(r"^record (?P<events>.+) for (?P<train>\S+) \(state (?P<state>[a-z_]+)\)$")
+_BARE_RECORD = re.compile(r"^record (?P<event>[a-z-]+) for (?P<train>\S+)$")
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,25 @@ def describe_action(text: str) -> str:
     return f"ledger: {match['train']} {events} → {match['state']}"
 
 
-def bot_lines(at: datetime, actions_done: Iterable[str], problems: Iterable[str]) -> list[Line]:
+def with_details(text: str, details: dict[tuple[str, str], list[str]]) -> str:
+    """A ``record <event> for <train>`` action with the detail the ledger recorded for that
+    event (taken from `details`, keyed by (train, event), first come first served)."""
+    match = _BARE_RECORD.match(text)
+    if match is None:
+        return describe_action(text)
+    queue = details.get((match["train"], match["event"])) or []
+    detail = queue.pop(0) if queue else ""
+    return f"ledger: {match['train']} {match['event']}" + (f": {detail}" if detail else "")
+
+
+def bot_lines(
+    at: datetime,
+    actions_done: Iterable[str],
+    problems: Iterable[str],
+    details: dict[tuple[str, str], list[str]] | None = None,
+) -> list[Line]:
     """What one reconcile did, one line per side effect, and what went wrong."""
-    lines = [Line(at, "bot", describe_action(a)) for a in actions_done]
+    lines = [Line(at, "bot", with_details(a, details or {})) for a in actions_done]
     lines += [Line(at, "bot", f"problem: {p}", "note") for p in problems]
     return lines
 

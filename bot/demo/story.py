@@ -136,6 +136,7 @@ class World:
     cache: ResponseCache
     prometheus: Any = None  # the SLO judge's query client, handed to reconcile
     results: list[ReconcileResult] = field(default_factory=list)
+    seen: dict[str, int] = field(default_factory=dict)  # train -> history events narrated
 
     @property
     def kit(self) -> Any:
@@ -158,8 +159,19 @@ class World:
         ) as client:
             result = reconcile(self.repo, self.clock.now, client=client, **_judge(self.prometheus))
         self.results.append(result)
-        self.narrator.add(bot_lines(self.clock.now, result.actions_done, result.problems))
+        details = self._new_details()
+        self.narrator.add(bot_lines(self.clock.now, result.actions_done, result.problems, details))
         return result
+
+    def _new_details(self) -> dict[tuple[str, str], list[str]]:
+        """(train, event) -> details of the ledger history events not narrated yet."""
+        out: dict[tuple[str, str], list[str]] = {}
+        for record in iter_records(self):
+            seen = self.seen.get(record.id, 0)
+            for event in record.history[seen:]:
+                out.setdefault((record.id, event.event), []).append(event.detail)
+            self.seen[record.id] = len(record.history)
+        return out
 
     def get(self, path: str) -> Any:
         return self.kit.call("GET", f"/repos/{self.repo}{path}", as_user="rm-dave")
@@ -178,14 +190,23 @@ class World:
         return decode(out.decode()) if code == 0 else None
 
     def held_services(self, train_id: str) -> list[str]:
-        """Services a train's revert holds (``holds.json`` on the ledger branch)."""
+        """Services a train's revert holds: kept in its record (``extra["holds"]``) or in
+        ``holds.json`` on the ledger branch, whichever this build uses."""
         from bot.core import holds
 
-        code, out = self.sandbox.git.run(
-            self.repo, "show", f"refs/heads/{LEDGER}:{holds.HOLDS_PATH}", ok=(0, 128)
-        )
-        found = holds.decode(out.decode() if code == 0 else None)
-        return sorted(h.service for h in found.of_train(train_id))
+        record = self.record(train_id)
+        holds_of = getattr(holds, "holds_of", None)
+        if record is not None and holds_of is not None:
+            found = sorted(h.service for h in holds_of(record))
+            if found:
+                return found
+        path, decode = getattr(holds, "HOLDS_PATH", None), getattr(holds, "decode", None)
+        if path is None or decode is None:
+            return []
+        ref = f"refs/heads/{LEDGER}:{path}"
+        code, out = self.sandbox.git.run(self.repo, "show", ref, ok=(0, 128))
+        kept = decode(out.decode() if code == 0 else None)
+        return sorted(h.service for h in kept.held if h.train == train_id)
 
     def state(self, train_id: str) -> str:
         record = self.record(train_id)

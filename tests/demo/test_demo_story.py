@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config.load import load_config_text
-from bot.demo.narrate import Line, Narrator, bot_lines, describe_action, render
+from bot.demo.narrate import Line, Narrator, bot_lines, describe_action, render, with_details
 from bot.demo.story import (
     MONDAY,
     UNCHECKED_GATES,
@@ -26,6 +26,19 @@ def test_a_ledger_write_reads_as_a_transition() -> None:
     assert (
         describe_action("merge train PR #4 at c3fb90682be7") == "merge train PR #4 at c3fb90682be7"
     )
+
+
+def test_promotion_writes_read_with_what_the_ledger_recorded() -> None:
+    details = {("t-1", "stage-verdict"): ["staging inconclusive", "staging pass"]}
+    first = with_details("record stage-verdict for t-1", details)
+    second = with_details("record stage-verdict for t-1", details)
+    assert (first, second) == (
+        "ledger: t-1 stage-verdict: staging inconclusive",
+        "ledger: t-1 stage-verdict: staging pass",
+    )
+    assert with_details("record completed for t-1", details) == "ledger: t-1 completed"
+    lines = bot_lines(MONDAY, ["record rolled-back for t-2"], [], {("t-2", "rolled-back"): ["x"]})
+    assert lines[0].text == "ledger: t-2 rolled-back: x"
 
 
 def test_lines_carry_the_virtual_day_and_time_and_stay_one_line() -> None:
