@@ -91,7 +91,10 @@ def promote_round(
         client, config, snap, now, prometheus, GitData(client), run, sleep, rng or random.Random()
     )
     plan = pm.plan_steps(config) if pm.configured(config) else ()
-    if not dry_run:
+    if dry_run:
+        for held in read_holds(client, snap.tip).held:
+            run.done.append(f"held: {held.service} (train {held.train}: {held.reason})")
+    else:
         try:
             release_holds(ctx)
         except ExternalError as exc:
@@ -224,8 +227,21 @@ def _branch(ctx: _Ctx, record: TrainRecord, step: pm.StepPlan) -> str:
     return stage.branch or ctx.config.train(record.train).base
 
 
+def _unsupported(ctx: _Ctx, step: pm.StepPlan) -> str:
+    stage = next(s for s in ctx.config.stages if s.name == step.stage)
+    if stage.repository and stage.repository != getattr(ctx.client, "repo", stage.repository):
+        return f"stage {stage.name}: a separate GitOps repository is not supported yet"
+    if stage.mode == "pull_request":
+        return f"stage {stage.name}: mode pull_request is not supported yet"
+    return ""
+
+
 def _start(ctx: _Ctx, record: TrainRecord, promotion: pm.Promotion, step: pm.StepPlan) -> None:
     branch = _branch(ctx, record, step)
+    unsupported = _unsupported(ctx, step)
+    if unsupported:
+        _stage_failed(ctx, record, promotion, step, ConfigError(unsupported))
+        return
     tags = dict(promotion.tags)
     try:
         sha, bumps = write_edits(
@@ -550,6 +566,7 @@ def _record(
     ctx.snap.tip = tip
     ctx.run.done.append(f"record {event} for {record.id}")
     _table(ctx, record)
+    _check_run(ctx, record)
 
 
 def _table(ctx: _Ctx, record: TrainRecord) -> None:
@@ -565,6 +582,42 @@ def _table(ctx: _Ctx, record: TrainRecord) -> None:
         ctx.client.update_pull(pr.number, body=body)
         ctx.snap.world.pulls[pr.number] = replace(pr, body=body)
         ctx.run.done.append(f"update the stage table on #{pr.number}")
+
+
+CHECK_RUN = "release-train/promotion"
+
+
+def check_run_body(record: TrainRecord, table: str) -> dict[str, Any]:
+    """The `release-train/promotion` check run on the merge commit: in progress while
+    promoting, then success (completed) or failure (rolled back, or a stage failed)."""
+    promotion = pm.load(record)
+    body: dict[str, Any] = {
+        "name": CHECK_RUN,
+        "head_sha": record.merge_sha,
+        "external_id": record.id,
+        "output": {"title": f"{record.id}: {record.state}", "summary": table},
+    }
+    if record.state == COMPLETED:
+        body.update(status="completed", conclusion="success")
+    elif record.state == ROLLED_BACK or promotion.error:
+        body.update(status="completed", conclusion="failure")
+    else:
+        body["status"] = "in_progress"
+    return body
+
+
+def _check_run(ctx: _Ctx, record: TrainRecord) -> None:
+    if not record.merge_sha:
+        return
+    held = sorted(read_holds(ctx.client, ctx.snap.tip).services())
+    table = pm.stage_table(pm.plan_steps(ctx.config), pm.load(record), held)
+    body = check_run_body(record, table)
+    run_id = ctx.git.check_run_id(record.merge_sha, CHECK_RUN)
+    if not run_id:
+        ctx.client.publish_check_run(body)
+    else:
+        update = {k: v for k, v in body.items() if k != "head_sha"}
+        ctx.client.publish_check_run(update, run_id)
 
 
 def read_holds(client: Any, tip: Any) -> holds_mod.Holds:
@@ -644,6 +697,12 @@ class GitData:
         body = self.client._get_ok(self._url(f"/compare/{base}...{head}"), what="compare")
         files = body.get("files") if isinstance(body, dict) else None
         return None if files is None else [str(f.get("filename", "")) for f in files]
+
+    def check_run_id(self, sha: str, name: str) -> int:
+        """The newest check run called `name` on `sha` (0: none)."""
+        url = self._url(f"/commits/{sha}/check-runs")
+        runs = self.client._pages(url, {"check_name": name}, "check_runs")
+        return max((int(r["id"]) for r in runs if r.get("name") == name), default=0)
 
     def create_deployment(self, environment: str, sha: str, payload: dict[str, Any]) -> int:
         """A deployment of `sha` to `environment`, or the one that already exists."""

@@ -136,6 +136,13 @@ def test_promotes_through_stages_and_waves_with_soak_deployments_and_holds(sandb
         assert f"| {step} | {sha[:12]} |" in body
     assert "Held services (not bumped by any train): api" in body
 
+    # and a check run on the merge commit
+    path = f"/repos/{REPO}/commits/{merge_sha}/check-runs"
+    runs = kit.call("GET", path, as_user="rm-dave")["check_runs"]
+    (run,) = [r for r in runs if r["name"] == "release-train/promotion"]
+    assert (run["status"], run["conclusion"]) == ("completed", "success")
+    assert "| production-us |" in run["output"]["summary"]
+
     mark = story.log_mark()
     assert story.reconcile(m.merged_at + 200 * M).actions_done == ()
     assert story.writes_since(mark) == []

@@ -108,6 +108,11 @@ def test_a_canary_breach_reverts_with_evidence_incident_and_holds(sandbox, prome
         assert any(k == "Evidence" for k, _ in trailers)
         assert events[1][0] == "stage-verdict" and ("Verdict", "fail") in events[1][1]
 
+        path = f"/repos/{REPO}/commits/{record['merge_sha']}/check-runs"
+        runs = m.kit.call("GET", path, as_user="rm-dave")["check_runs"]
+        (run,) = [r for r in runs if r["name"] == "release-train/promotion"]
+        assert run["conclusion"] == "failure"
+
         # nothing more to do, and nothing written
         mark = m.story.log_mark()
         m.story.reconcile(canary_at + 8 * M, prometheus=client)
