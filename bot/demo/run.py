@@ -8,6 +8,8 @@ gets the running sandbox through `on_keep` before anything stops.
 from __future__ import annotations
 
 import contextlib
+import sys
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -90,6 +92,10 @@ def run_demo(
             play(world, caps)
         except StoryFailed as exc:
             failure = str(exc)
+        except Exception as exc:  # a crash is the bot misbehaving: report it, stop the story
+            failure = f"the bot crashed: {type(exc).__name__}: {exc}"
+            world.say("demo", failure, "check")
+            traceback.print_exc(file=sys.stderr)
         requests = len(sb.server.request_log)
         audit_text, stages = audit(world)
         report = DemoReport(
