@@ -15,20 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from bot.demo.narrate import Line, Narrator
-from bot.demo.story import (
-    BOT,
-    LEDGER,
-    MONDAY,
-    Options,
-    StoryFailed,
-    VirtualClock,
-    World,
-    breach_plan,
-    capabilities,
-    iter_records,
-    play,
-    set_scene,
-)
+from bot.demo.scene import MONDAY, breach_plan
+from bot.demo.story import Options, StoryFailed, capabilities, play, set_scene
+from bot.demo.world import LEDGER, VirtualClock, World, iter_records
 
 
 @dataclass(frozen=True)
@@ -73,29 +62,18 @@ def run_demo(
 ) -> DemoReport:
     """Play the story; `on_keep(world, metrics_url)` runs before the servers stop."""
     from bot.adapters.github import ResponseCache
+    from bot.adapters.prometheus import PrometheusClient
     from bot.sandbox.runner import run_sandbox
 
     clock = VirtualClock(MONDAY)
-    narrator = Narrator(stream)
     caps = capabilities()
-    from bot.adapters.prometheus import PrometheusClient
-
     with contextlib.ExitStack() as stack:
         sb = stack.enter_context(run_sandbox(seed=options.seed, durable=False))
         url, server = stack.enter_context(_metrics(options, clock))
         prometheus = stack.enter_context(PrometheusClient(url, retries=1, timeout=10.0))
         sb.server.clock = clock
-        world = World(sb, clock, narrator, "acme/shop", ResponseCache(), prometheus)
-        failure = ""
-        try:
-            set_scene(world, url)
-            play(world, caps)
-        except StoryFailed as exc:
-            failure = str(exc)
-        except Exception as exc:  # a crash is the bot misbehaving: report it, stop the story
-            failure = f"the bot crashed: {type(exc).__name__}: {exc}"
-            world.say("demo", failure, "check")
-            traceback.print_exc(file=sys.stderr)
+        world = World(sb, clock, Narrator(stream), "acme/shop", ResponseCache(), prometheus)
+        failure = _play(world, url, caps)
         requests = len(sb.server.request_log)
         audit_text, stages = audit(world)
         report = DemoReport(
@@ -108,11 +86,26 @@ def run_demo(
             metrics_requests=server.requests if server is not None else 0,
             phases=_phases(caps),
             audit=audit_text,
-            lines=tuple(narrator.lines),
+            lines=tuple(world.narrator.lines),
         )
         if on_keep is not None:
             on_keep(world, url)
     return report
+
+
+def _play(world: World, metrics_url: str, caps: Any) -> str:
+    """Set the scene and play the story; what went wrong, or ""."""
+    try:
+        set_scene(world, metrics_url)
+        play(world, caps)
+    except StoryFailed as exc:
+        return str(exc)
+    except Exception as exc:  # a crash is the bot misbehaving: report it, stop the story
+        failure = f"the bot crashed: {type(exc).__name__}: {exc}"
+        world.say("demo", failure, "check")
+        traceback.print_exc(file=sys.stderr)
+        return failure
+    return ""
 
 
 def _phases(caps: Any) -> dict[str, str]:
@@ -189,4 +182,4 @@ def _plain_table(world: World) -> str:
     return render_table(["train", "state", "prs", "train PR"], rows) + "\n"
 
 
-__all__ = ["BOT", "DemoReport", "Options", "run_demo"]
+__all__ = ["DemoReport", "Options", "run_demo"]

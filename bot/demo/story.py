@@ -9,40 +9,35 @@ ledger and GitHub, and says plainly when a phase is not built yet.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.demo.metrics import Breach, SimulatedSLIs
-from bot.demo.narrate import Narrator, bot_lines
+from bot.demo.scene import (
+    CHECKOUT,
+    CODEOWNERS_PATH,
+    CONFIG_PATH,
+    MONDAY,
+    TRAIN_1_CHANGES,
+    UNCHECKED_GATES,
+    Change,
+    allow_unchecked_gates,
+    checkout_source,
+    demo_config,
+    reviewers_own_everything,
+)
+from bot.demo.world import StoryFailed, World, expect
 
 if TYPE_CHECKING:
-    from bot.adapters.github import ResponseCache
     from bot.core.ledger import TrainRecord
-    from bot.sandbox.runner import Sandbox
-    from bot.shell.reconcile import ReconcileResult
 
-BOT = "release-train[bot]"
-LEDGER = "release-train/ledger"
-CONFIG_PATH = ".github/release-train.yml"
-CODEOWNERS_PATH = ".github/CODEOWNERS"
-MONDAY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Berlin 09:00: the cutover window is open
 TICK = timedelta(minutes=5)
 MERGED_OR_LATER = ("merged", "promoting", "completed", "rolled_back")
 STUCK = timedelta(minutes=30)  # unsure SLO verdicts this long: the bot holds, the story stops
-CI_CHECKS = ("build", "test")
-CHECKOUT = "services/checkout/main.go"
 TRAIN_1 = "daily-2026-03-02"
 TRAIN_2 = "daily-2026-03-03"
-# Gates that report `neutral` while the bot gathers no facts for them (see
-# bot.core.gates.lifecycle); the demo's config lets them pass, as their check runs advise.
-UNCHECKED_GATES = ("security", "manifests", "error_budget")
 
-
-class StoryFailed(Exception):
-    """The bot did not do what the story expected; the message says what."""
+__all__ = ["MONDAY", "TRAIN_1", "TRAIN_2", "Capabilities", "Options", "StoryFailed", "play"]
 
 
 @dataclass(frozen=True)
@@ -83,174 +78,7 @@ def _exists(find_spec: Any, name: str) -> bool:
         return False
 
 
-def demo_config(text: str, prometheus_url: str) -> str:
-    """The demo repository's config with `prometheus.url` pointing at `prometheus_url`."""
-    pattern = re.compile(r"^(prometheus:\s*\n(?:[ \t]+.*\n)*?[ \t]+url:[ \t]*)\S+", re.MULTILINE)
-    updated, count = pattern.subn(lambda m: m.group(1) + prometheus_url, text)
-    if count != 1:
-        return text.rstrip("\n") + f"\n\nprometheus:\n  url: {prometheus_url}\n"
-    return updated
-
-
-def allow_unchecked_gates(text: str, gates: tuple[str, ...] = UNCHECKED_GATES) -> str:
-    """The config with `gates.allow_neutral` listing `gates` (kept if already set): gates
-    whose facts the bot does not gather report `neutral`, and the demo lets that pass."""
-    if re.search(r"^[ \t]+allow_neutral:", text, re.MULTILINE):
-        return text
-    line = f"  allow_neutral: [{', '.join(gates)}]\n"
-    updated, count = re.subn(
-        r"^gates:[ \t]*\n", lambda m: m.group(0) + line, text, count=1, flags=re.M
-    )
-    return updated if count else text.rstrip("\n") + f"\n\ngates:\n{line}"
-
-
-def breach_plan(seed: int) -> SimulatedSLIs:
-    """Healthy everywhere, except checkout's canary from train 2's departure day on."""
-    start = MONDAY + timedelta(days=1)
-    return SimulatedSLIs(breaches=(Breach("checkout", "canary", start, 0.05),), seed=seed)
-
-
-# -- the world the story plays in ---------------------------------------------------------
-
-
-@dataclass
-class VirtualClock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def at(self, when: datetime) -> datetime:
-        self.now = max(self.now, when)
-        return self.now
-
-
-@dataclass
-class World:
-    """The sandbox, the virtual clock, the narrator and the bot's client cache."""
-
-    sandbox: Sandbox
-    clock: VirtualClock
-    narrator: Narrator
-    repo: str
-    cache: ResponseCache
-    prometheus: Any = None  # the SLO judge's query client, handed to reconcile
-    results: list[ReconcileResult] = field(default_factory=list)
-    seen: dict[str, int] = field(default_factory=dict)  # train -> history events narrated
-
-    @property
-    def kit(self) -> Any:
-        return self.sandbox.scenario
-
-    def say(self, who: str, text: str, kind: str = "event") -> None:
-        self.narrator.say(self.clock.now, who, text, kind)
-
-    def reconcile(self) -> ReconcileResult:
-        """One reconcile of the real bot at the virtual now; its actions narrated."""
-        from bot.adapters.github import GitHubClient
-        from bot.shell.reconcile import reconcile
-
-        with GitHubClient(
-            self.repo,
-            self.sandbox.bot_token(),
-            api_url=self.sandbox.base_url,
-            cache=self.cache,
-            bot_login=BOT,
-        ) as client:
-            result = reconcile(self.repo, self.clock.now, client=client, **_judge(self.prometheus))
-        self.results.append(result)
-        details = self._new_details()
-        self.narrator.add(bot_lines(self.clock.now, result.actions_done, result.problems, details))
-        return result
-
-    def _new_details(self) -> dict[tuple[str, str], list[str]]:
-        """(train, event) -> details of the ledger history events not narrated yet."""
-        out: dict[tuple[str, str], list[str]] = {}
-        for record in iter_records(self):
-            seen = self.seen.get(record.id, 0)
-            for event in record.history[seen:]:
-                out.setdefault((record.id, event.event), []).append(event.detail)
-            self.seen[record.id] = len(record.history)
-        return out
-
-    def get(self, path: str) -> Any:
-        return self.kit.call("GET", f"/repos/{self.repo}{path}", as_user="rm-dave")
-
-    def pull(self, number: int) -> dict[str, Any]:
-        return dict(self.get(f"/pulls/{number}"))
-
-    def comments(self, number: int) -> list[str]:
-        return [str(c["body"]) for c in self.get(f"/issues/{number}/comments?per_page=100")]
-
-    def record(self, train_id: str) -> TrainRecord | None:
-        from bot.core.ledger import decode, record_path
-
-        ref = f"refs/heads/{LEDGER}:{record_path(train_id)}"
-        code, out = self.sandbox.git.run(self.repo, "show", ref, ok=(0, 128))
-        return decode(out.decode()) if code == 0 else None
-
-    def held_services(self, train_id: str) -> list[str]:
-        """Services a train's revert holds: kept in its record (``extra["holds"]``) or in
-        ``holds.json`` on the ledger branch, whichever this build uses."""
-        from bot.core import holds
-
-        record = self.record(train_id)
-        holds_of = getattr(holds, "holds_of", None)
-        if record is not None and holds_of is not None:
-            found = sorted(h.service for h in holds_of(record))
-            if found:
-                return found
-        path, decode = getattr(holds, "HOLDS_PATH", None), getattr(holds, "decode", None)
-        if path is None or decode is None:
-            return []
-        ref = f"refs/heads/{LEDGER}:{path}"
-        code, out = self.sandbox.git.run(self.repo, "show", ref, ok=(0, 128))
-        kept = decode(out.decode() if code == 0 else None)
-        return sorted(h.service for h in kept.held if h.train == train_id)
-
-    def state(self, train_id: str) -> str:
-        record = self.record(train_id)
-        return record.state if record else "missing"
-
-    def ci_green(self, number: int) -> str:
-        """CI reports build and test green on a PR's head, as a CI App would."""
-        sha = str(self.pull(number)["head"]["sha"])
-        for name in CI_CHECKS:
-            self.kit.set_check(self.repo, sha, name, "completed", "success")
-        self.say("ci", f"{' and '.join(CI_CHECKS)} green on #{number} ({sha[:7]})")
-        return sha
-
-
-def _judge(prometheus: Any) -> dict[str, Any]:
-    """The `prometheus` keyword, for a reconcile that takes one."""
-    from inspect import signature
-
-    from bot.shell.reconcile import reconcile
-
-    if prometheus is None or "prometheus" not in signature(reconcile).parameters:
-        return {}
-    return {"prometheus": prometheus}
-
-
-def expect(world: World, ok: bool, message: str) -> None:
-    """A check of the bot's behaviour; a failed one ends the story."""
-    if not ok:
-        world.say("demo", message, "check")
-        raise StoryFailed(message)
-
-
 # -- setting the scene --------------------------------------------------------------------
-
-
-def reviewers_own_everything(text: str, team: str = "@acme/reviewers") -> str:
-    """CODEOWNERS with `team` added to the catch-all ``*`` rule, so the reviewer's approval
-    counts as a code owner's for files only the catch-all matches."""
-    lines = text.splitlines(keepends=True)
-    for i, line in enumerate(lines):
-        parts = line.split()
-        if parts and parts[0] == "*" and team not in parts:
-            lines[i] = line.rstrip("\n") + f" {team}\n"
-    return "".join(lines)
 
 
 def _read(world: World, path: str) -> str:
@@ -279,50 +107,6 @@ def set_scene(world: World, prometheus_url: str) -> None:
             "for them yet; their check runs say `neutral`)",
         )
     world.say("rm-dave", f"adds @acme/reviewers to the `*` rule of {CODEOWNERS_PATH}")
-
-
-@dataclass(frozen=True)
-class Change:
-    author: str
-    branch: str
-    path: str
-    content: str
-    title: str
-    label: str  # the release-notes label
-
-
-def checkout_source(comment: str) -> str:
-    body = 'func main() { fmt.Println("checkout") }'
-    return f'package main\n\nimport "fmt"\n\n// {comment}\n{body}\n'
-
-
-# Train 1's changes; the third edits the same line as the first, so it conflicts.
-TRAIN_1_CHANGES = (
-    Change(
-        "dev-alice",
-        "faster-checkout",
-        CHECKOUT,
-        checkout_source("cache the cart total"),
-        "Faster checkout",
-        "feature",
-    ),
-    Change(
-        "dev-bob",
-        "fix-frontend-price",
-        "services/frontend/src/index.js",
-        "console.log('prices rounded');\n",
-        "Round prices in the frontend",
-        "bug",
-    ),
-    Change(
-        "dev-bob",
-        "checkout-retry",
-        CHECKOUT,
-        checkout_source("retry payments once"),
-        "Retry payments from checkout",
-        "feature",
-    ),
-)
 
 
 def open_change(world: World, change: Change) -> int:
@@ -599,18 +383,3 @@ def play(world: World, caps: Capabilities) -> None:
     check_completed(world, TRAIN_1, state, caps)
     world.say("demo", f"{TRAIN_1} is {state}; on to the next day")
     play_train_2(world, c, caps)
-
-
-def train_ids(world: World) -> list[str]:
-    ref = f"refs/heads/{LEDGER}"
-    if world.sandbox.git.ref(world.repo, ref) is None:
-        return []
-    out = world.sandbox.git.out(world.repo, "ls-tree", "--name-only", ref, "trains/")
-    return [line.split("/")[-1].removesuffix(".json") for line in out.split()]
-
-
-def iter_records(world: World) -> Iterator[TrainRecord]:
-    for train_id in train_ids(world):
-        record = world.record(train_id)
-        if record is not None:
-            yield record

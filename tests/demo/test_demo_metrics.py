@@ -23,7 +23,7 @@ from bot.demo.metrics import (
     parse_selector,
 )
 from bot.demo.metrics import evaluate as sim
-from bot.demo.story import MONDAY, breach_plan
+from bot.demo.scene import MONDAY, breach_plan
 from bot.errors import ExternalError
 
 DEMO_CONFIG = Path("bot/sandbox/demo/shop/.github/release-train.yml")

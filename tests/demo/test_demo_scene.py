@@ -1,4 +1,4 @@
-"""The demo's pure parts: narration lines, the config override, the breach plan."""
+"""The demo's pure parts: narration lines, the scene's settings, the breach plan."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.config.load import load_config_text
 from bot.demo.narrate import Line, Narrator, bot_lines, describe_action, render, with_details
-from bot.demo.story import (
+from bot.demo.scene import (
     MONDAY,
     UNCHECKED_GATES,
     allow_unchecked_gates,
