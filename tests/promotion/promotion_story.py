@@ -68,7 +68,11 @@ kind: Deployment
 metadata:
   name: web
 spec:
+  selector:
+    matchLabels: {app: web}
   template:
+    metadata:
+      labels: {app: web}
     spec:
       containers:
         - name: web
@@ -179,6 +183,8 @@ def merged_train(
     story.reconcile(t0 + timedelta(minutes=2))
     train_pr = story.open_train_pr()
     story.green(train_pr["head"]["sha"])
+    # approved after the release branch last changed (the sandbox stamps commits and
+    # reviews with its real clock)
     kit.review(REPO, train_pr["number"], "rm-dave", "APPROVE")
     return Merged(story, t0, _train_id(story), int(train_pr["number"]), t0 + timedelta(minutes=4))
 
