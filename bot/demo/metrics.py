@@ -151,6 +151,36 @@ def count(slis: SimulatedSLIs, sel: _Selector, at: datetime) -> float:
     return value / seconds if sel.func == "rate" else value
 
 
+def counter_series(
+    slis: SimulatedSLIs,
+    services: tuple[str, ...],
+    envs: tuple[str, ...],
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+    """The same traffic as raw counters (``code="200"`` and ``code="500"``, counting from
+    `start`), sampled every `step`: what a real Prometheus would scrape, e.g. to backfill one
+    for ``demo --use-prometheus``."""
+    out = []
+    for service in services:
+        for env in envs:
+            sel = _Selector(service, env, "errors", None, "")
+            rate = slis.rate(service, env)
+            good: list[tuple[float, float]] = []
+            bad: list[tuple[float, float]] = []
+            at = start
+            while at <= end:
+                errors = rate * _error_seconds(slis, sel, start, at)
+                total = rate * (at - start).total_seconds()
+                good.append((at.timestamp(), round(total - errors, 3)))
+                bad.append((at.timestamp(), round(errors, 3)))
+                at += step
+            labels = {"__name__": METRIC, "service": service, "env": env}
+            out += [({**labels, "code": "200"}, good), ({**labels, "code": "500"}, bad)]
+    return out
+
+
 def _split_division(promql: str) -> tuple[str, str] | None:
     depth = 0
     for i, ch in enumerate(promql):

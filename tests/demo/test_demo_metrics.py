@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from bot.demo.metrics import (
     SimulatedSLIs,
     answer,
     count,
+    counter_series,
     parse_selector,
 )
 from bot.demo.metrics import evaluate as sim
@@ -147,3 +149,25 @@ def test_without_a_time_parameter_the_clock_says_when(server: MetricsServer) -> 
     body = httpx.get(server.url + "/api/v1/query", params={"query": query}).json()
     assert body["data"]["result"][0]["value"][0] == T.timestamp()
     assert float(body["data"]["result"][0]["value"][1]) > 0
+
+
+def test_counters_for_a_real_prometheus_add_up_to_the_simulation() -> None:
+    slis = SimulatedSLIs(breaches=(Breach("checkout", "canary", T, 0.1),))
+    series = counter_series(
+        slis,
+        ("checkout",),
+        ("canary", "staging"),
+        T - timedelta(hours=1),
+        T + timedelta(hours=1),
+        timedelta(minutes=1),
+    )
+    by = {(lab["env"], lab["code"]): points for lab, points in series}
+    assert len(series) == 4 and all(len(p) == 121 for p in by.values())
+    ok, bad = by[("canary", "200")], by[("canary", "500")]
+    assert all(a[1] <= b[1] for a, b in itertools.pairwise(bad))  # counters only grow
+    hour = slice(60, 121)  # the hour after the breach began
+    errors = bad[hour][-1][1] - bad[hour][0][1]
+    total = errors + ok[hour][-1][1] - ok[hour][0][1]
+    assert errors / total == pytest.approx(0.1, rel=1e-3)
+    expected = sim(f"sum(increase({ALL}[1h]))", T + timedelta(hours=1), slis)
+    assert total == pytest.approx(expected, rel=1e-3)

@@ -1,0 +1,76 @@
+"""`demo --use-prometheus URL` against a real Prometheus holding the demo's traffic.
+
+The simulated traffic is written as raw counters (`bot.demo.metrics.counter_series`) and
+backfilled with promtool; the demo then judges every stage through that Prometheus'
+`increase()` (with its extrapolation), and must tell the same story as with the built-in
+source: train 1 completes, train 2's canary breach rolls it back.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_server import PrometheusServer, prometheus_bin, promtool_bin
+
+from bot.adapters.prometheus import PrometheusClient
+from bot.cli import main
+from bot.config.load import load_config_text
+from bot.core.slo import Verdict, evaluate
+from bot.demo.metrics import counter_series
+from bot.demo.scene import MONDAY, breach_plan
+from bot.demo.story import TRAIN_1, TRAIN_2
+
+SERVICES = ("checkout", "frontend", "payments")
+ENVS = ("staging", "canary", "eu-west", "us-east")
+DEMO_CONFIG = Path("bot/sandbox/demo/shop/.github/release-train.yml")
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    if prometheus_bin() is None or promtool_bin() is None:
+        pytest.fail("no prometheus/promtool: run `bash .ci/install-system-deps.sh`")
+    history = counter_series(
+        breach_plan(seed=0),
+        SERVICES,
+        ENVS,
+        MONDAY - timedelta(hours=7),
+        MONDAY + timedelta(days=1, hours=6),
+        timedelta(seconds=30),
+    )
+    with PrometheusServer.start(tmp_path_factory.mktemp("prom"), history=history) as server:
+        yield server
+
+
+def test_the_real_prometheus_agrees_with_the_built_in_source(
+    prometheus: PrometheusServer,
+) -> None:
+    config = load_config_text(DEMO_CONFIG.read_text(encoding="utf-8"), str(DEMO_CONFIG))
+    slo = config.slos[0]
+    healthy = MONDAY + timedelta(hours=2)
+    breach = MONDAY + timedelta(days=1, hours=1, minutes=30)
+    with PrometheusClient(prometheus.url, retries=0) as prom:
+        ok = evaluate(prom, slo, "canary", "checkout", healthy, healthy - timedelta(minutes=10))
+        bad = evaluate(prom, slo, "canary", "checkout", breach, breach - timedelta(minutes=10))
+    assert ok.verdict is Verdict.PASS, ok
+    assert bad.verdict is Verdict.FAIL, bad
+
+
+def test_the_demo_judges_against_the_real_prometheus(
+    prometheus: PrometheusServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    code = main(["demo", "--json", "--use-prometheus", prometheus.url])
+    summary = json.loads(out.getvalue())
+    assert (code, summary["failure"]) == (0, "")
+    trains = {t["id"]: t for t in summary["trains"]}
+    assert trains[TRAIN_1]["state"] == "completed"
+    assert trains[TRAIN_2]["state"] == "rolled_back"
+    assert trains[TRAIN_2]["stages"][-1]["verdicts"][-1] == "fail"
+    assert summary["metrics_requests"] == 0  # the built-in source was not started
