@@ -7,15 +7,14 @@ beyond landing the boarded PRs: promotion is a later seam.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from fnmatch import fnmatchcase
+from typing import Any
 
 from bot.config.model import Config, Train
 from bot.core import actions as act
 from bot.core.boarding import (
-    approved_by,
     boarded_notice,
     miss_reason,
     missed_notice,
@@ -50,38 +49,66 @@ class Ctx:
     now: datetime
     riding: dict[int, str]  # PR -> id of the open train it rides
     commands: dict[str, list[TrainCommand]] = field(default_factory=dict)
+    # train id -> facts by gate name, as `bot.shell.gate_facts` gathered them this reconcile
+    gate_facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-# -- the merge rule (the gates helper replaces this one function) ---------------------------
+# -- the merge rule: the gates' verdict -------------------------------------------------------
 
 
-def merge_verdict(config: Config, record: TrainRecord, pr: PullRequest, world: World) -> Verdict:
-    """All required checks on the train PR head green, and enough approvals from someone
-    who is neither an author of a boarded PR nor the bot."""
-    blocking: list[str] = []
-    runs = world.checks.get(pr.head_sha, ())
-    names = required_checks(config)
-    for name in names:
-        run = next((r for r in runs if fnmatchcase(r.name, name)), None)
-        if run is None or run.conclusion != "success":
-            state = "missing" if run is None else (run.conclusion or run.status)
-            blocking.append(f"required check `{name}` is {state}")
-    for run in runs:
-        if any(fnmatchcase(run.name, n) for n in names):
-            continue
-        if run.status != "completed":
-            blocking.append(f"check `{run.name}` is {run.status}")
-        elif run.conclusion not in ("success", "neutral", "skipped"):
-            blocking.append(f"check `{run.name}` is {run.conclusion}")
-    rule = config.gates.emergency_approvals if record.emergency else config.gates.approvals
-    authors = {b.author for b in record.boarded} | {world.bot_login}
-    approvers = tuple(a for a in approved_by(world.reviews.get(pr.number, ())) if a not in authors)
-    if len(approvers) < rule.required:
-        blocking.append(
-            f"needs {rule.required} approval(s) from someone who is not an author of a "
-            f"boarded PR; has {len(approvers)}"
-        )
-    return Verdict(not blocking, tuple(blocking), approvers)
+def merge_verdict(
+    config: Config,
+    record: TrainRecord,
+    pr: PullRequest,
+    world: World,
+    now: datetime,
+    extra: Mapping[str, Any] | None = None,
+) -> Verdict:
+    """The gates' verdict on the train PR head (`bot.core.gates`): every gate `success`, or
+    `neutral` where `gates.allow_neutral` allows. `extra` holds the facts the shell gathered
+    (`bot.shell.gate_facts`); without them CI and policy are judged from the World and the
+    other gates report plainly that they checked nothing."""
+    from bot.core.gates.lifecycle import gate_verdict
+
+    judged = gate_verdict(config, record, pr, world, now, extra=extra)
+    blocking = tuple(
+        f"gate `{r.gate}` is {r.conclusion}: {r.title}"
+        for r in judged.results
+        if r.gate in judged.verdict.blocking
+    )
+    return Verdict(judged.verdict.may_merge, blocking, judged.approved_by, judged.verdict.trailer)
+
+
+GATE_EVENT = "gate"
+GATE_DETAIL_LIMIT = 2000
+
+
+def gate_conclusions(record: TrainRecord) -> dict[str, str]:
+    """The last recorded conclusion of each gate (ledger events ``gate``, detail
+    ``<gate>=<conclusion>: <title>``)."""
+    out: dict[str, str] = {}
+    for event in record.history:
+        if event.event == GATE_EVENT:
+            head = event.detail.split(":", 1)[0]
+            gate, _, conclusion = head.partition("=")
+            out[gate.strip()] = conclusion.strip()
+    return out
+
+
+def record_gates(ctx: Ctx, record: TrainRecord, pr: PullRequest) -> TrainRecord:
+    """Each gate whose conclusion changed since the ledger last recorded it, as a ledger
+    event with its title and summary. Only with gathered facts (a real evaluation)."""
+    from bot.core.gates.lifecycle import gate_verdict
+    from bot.core.gates.verdict import transitions
+
+    extra = ctx.gate_facts.get(record.id)
+    if extra is None:
+        return record
+    judged = gate_verdict(ctx.config, record, pr, ctx.world, ctx.now, extra=extra)
+    for change in transitions(gate_conclusions(record), judged.results):
+        detail = f"{change.trailer()}: {change.title}\n\n{change.summary}"
+        record = record.with_event(GATE_EVENT, ctx.now, detail=detail[:GATE_DETAIL_LIMIT])
+    return record
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -311,7 +338,8 @@ def _try_merge(ctx: Ctx, record: TrainRecord, pr: PullRequest) -> tuple[TrainRec
             return record, []
         if not cutover_open(ctx.config.cutover, ctx.config.freezes, ctx.now):
             return record, []
-    verdict = merge_verdict(ctx.config, record, pr, ctx.world)
+    extra = ctx.gate_facts.get(record.id)
+    verdict = merge_verdict(ctx.config, record, pr, ctx.world, ctx.now, extra)
     if not verdict.may_merge:
         return record, []
     message = merge_message(record, verdict.approved_by, verdict.trailer)
@@ -350,6 +378,10 @@ def _departed_view(
     if record.release_branch not in ctx.world.branches:
         events.append("abort")
         return abort(record, "release branch deleted", ctx.now), []
+    gated = record_gates(ctx, record, pr)
+    if gated != record:
+        events.append(GATE_EVENT)
+        record = gated
     record, merge = _try_merge(ctx, record, pr)
     if merge:
         events.append("merge")
@@ -453,7 +485,8 @@ def status_text(ctx: Ctx, record: TrainRecord) -> str:
         lines.append(f"Departs at {when.strftime('%Y-%m-%d %H:%M UTC')}.")
     pr = ctx.world.pull(record.train_pr) if record.train_pr else None
     if record.state == DEPARTED and pr is not None:
-        verdict = merge_verdict(ctx.config, record, pr, ctx.world)
+        extra = ctx.gate_facts.get(record.id)
+        verdict = merge_verdict(ctx.config, record, pr, ctx.world, ctx.now, extra)
         waits = list(verdict.blocking)
         if active_freeze(ctx.config.freezes, ctx.now) is not None:
             waits.append("a freeze is in force")
@@ -544,15 +577,22 @@ def _new_trains(ctx: Ctx, records: list[TrainRecord], known: set[str]) -> list[T
     return created
 
 
-def decide(config: Config, ledger: Ledger, world: World, now: datetime) -> list[Action]:
-    """Every action the bot should take now, grouped per train, ledger writes last."""
+def decide(
+    config: Config,
+    ledger: Ledger,
+    world: World,
+    now: datetime,
+    gate_facts: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Action]:
+    """Every action the bot should take now, grouped per train, ledger writes last.
+    `gate_facts`: train id -> facts by gate (`bot.shell.gate_facts.gather`)."""
     records = list(ledger.records)
     known = set(ledger.known_ids) | {r.id for r in records}
     riding = riding_map(records)
     commands = pending_commands(records, world)
     actions: list[Action] = []
     for train in config.trains:
-        ctx = Ctx(config, train, world, now, riding, commands)
+        ctx = Ctx(config, train, world, now, riding, commands, gate_facts or {})
         fresh = _new_trains(ctx, records, known)
         for record in [r for r in records if r.train == train.name] + fresh:
             before = None if record in fresh else record

@@ -469,7 +469,8 @@ def _round(
     """Read, decide, act once; False when there is nothing (more) to do this reconcile."""
     run.moved = False
     snap = read_world(config, client, client.ledger_tip(config.ledger_branch), now)
-    actions = decide(config, snap.ledger, snap.world, now)
+    gate_facts = _gates(client, config, snap, now, dry_run, run)
+    actions = decide(config, snap.ledger, snap.world, now, gate_facts)
     run.trains = tuple((r.id, r.state) for r in snap.ledger.records)
     run.due = next_due(config, snap.ledger.records, now)
     run.planned += [a.describe() for a in actions]
@@ -480,6 +481,22 @@ def _round(
     for group in _groups(actions):
         _apply_group(client, config, snap, group, delivery, run)
     return True
+
+
+def _gates(
+    client: GitHubPort, config: Config, snap: _Snapshot, now: datetime, dry_run: bool, run: _Run
+) -> dict[str, dict[str, Any]]:
+    """Each departed train's gate facts (for the merge verdict), shown as check runs on
+    its train PR head (`bot.shell.gate_facts`); only what changed is written."""
+    from bot.shell.gate_facts import departed_trains, gather, publish
+
+    facts: dict[str, dict[str, Any]] = {}
+    for record, pr in departed_trains(snap.ledger.records, snap.world):
+        gathered = gather(config, client, record, pr, snap.world, now)
+        facts[record.id] = gathered.facts
+        if not dry_run:
+            run.done += publish(config, client, record, pr, snap.world, gathered, now)
+    return facts
 
 
 def _promote(

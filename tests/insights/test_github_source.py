@@ -24,7 +24,7 @@ def _merged_train(sandbox: Any) -> str:
     story.reconcile(t0 + timedelta(minutes=2))
     pr = story.open_train_pr()
     story.green(pr["head"]["sha"])
-    story.kit.review(REPO, pr["number"], "rm-dave", "APPROVE")
+    story.approve(pr["number"], "rm-dave", t0 + timedelta(minutes=3))
     story.reconcile(t0 + timedelta(minutes=4))
     return str(pr["number"])
 

@@ -127,6 +127,16 @@ class Story:
     def green(self, sha: str) -> None:
         self.kit.set_check(REPO, sha, "ci", "completed", "success")
 
+    def approve(self, number: int, user: str, at: datetime) -> None:
+        """Approve as `user` with the sandbox's clock at `at` (the story's simulated time:
+        an approval must come after the train departed to count)."""
+        real = self.sandbox.server.clock
+        self.sandbox.server.clock = lambda: at
+        try:
+            self.kit.review(REPO, number, user, "APPROVE")
+        finally:
+            self.sandbox.server.clock = real
+
     def set_config(self, text: str) -> None:
         self.kit.push(REPO, "main", {".github/release-train.yml": text}, "config", "rm-dave")
 

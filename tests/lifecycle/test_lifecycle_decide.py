@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from lifecycle_builders import BASE_SHA, FREEZE, T0, approved, config, pr, world
+from lifecycle_builders import APPROVED_AT, BASE_SHA, FREEZE, T0, approved, config, pr, world
 
 from bot.core import actions as act
 from bot.core.decide import decide, merge_verdict
@@ -62,7 +62,7 @@ def train_pr_world(record: TrainRecord, *prs: object, **kw: object) -> World:
     return replace(
         w,
         branches={**w.branches, record.release_branch: "e" * 40},
-        reviews={**w.reviews, 40: (Review("boss", "APPROVED", "e" * 40),)},
+        reviews={**w.reviews, 40: (Review("boss", "APPROVED", "e" * 40, APPROVED_AT),)},
     )
 
 
@@ -172,12 +172,15 @@ def test_verdict_rejects_author_approval_and_red_checks() -> None:
     record = departed(1)
     w = train_pr_world(record, pr(1))
     train_pr = w.pulls[40]
-    author_only = replace(w, reviews={40: (Review("dev", "APPROVED"),)})
-    assert not merge_verdict(config(), record, train_pr, author_only).may_merge
+    author_only = replace(w, reviews={40: (Review("dev", "APPROVED", "", APPROVED_AT),)})
+    at = T0.replace(hour=15)
+    assert not merge_verdict(config(), record, train_pr, author_only, at).may_merge
     red = replace(w, checks={train_pr.head_sha: (CheckRun("ci", "completed", "failure"),)})
-    verdict = merge_verdict(config(), record, train_pr, red)
-    assert verdict.blocking == ("check `ci` is failure",)
-    assert merge_verdict(config(), record, train_pr, w).may_merge
+    verdict = merge_verdict(config(), record, train_pr, red, at)
+    assert len(verdict.blocking) == 1 and verdict.blocking[0].startswith("gate `ci` is failure")
+    green = merge_verdict(config(), record, train_pr, w, at)
+    assert green.may_merge and green.approved_by == ("boss",)
+    assert "ci=success" in green.trailer and "policy=success" in green.trailer
 
 
 def test_departed_deadline_aborts_and_closes_the_train_pr() -> None:

@@ -58,22 +58,46 @@ def test_board_depart_merge_and_idempotence(sandbox) -> None:  # type: ignore[no
         "PATCH", f"/repos/{REPO}/pulls/{train_pr['number']}", {"body": edited}, as_user="rm-dave"
     )
 
-    # not approved yet: nothing to do, and no write
+    # each gate shows as a check run on the train PR head; green CI updates its run and the
+    # ledger records the ci gate's transition
     story.green(train_pr["head"]["sha"])
     mark = story.log_mark()
     story.reconcile(t0 + timedelta(minutes=3))
+    ci_run = _runs(story, train_pr)["release-train/ci"]
+    assert [w[:2] for w in story.writes_since(mark)] == [
+        ("PATCH", f"/repos/{REPO}/check-runs/{ci_run['id']}"),
+        ("POST", f"/repos/{REPO}/git/trees"),
+        ("POST", f"/repos/{REPO}/git/commits"),
+        ("PATCH", f"/repos/{REPO}/git/refs/heads/release-train/ledger"),
+    ]
+    assert "Event: gate" in story.ledger_log()[0] and ci_run["conclusion"] == "success"
+    gates = [e["detail"] for e in story.ledger(train_id)["history"] if e["event"] == "gate"]
+    assert gates[-1].startswith("ci=success: ")
+    # not approved yet: nothing else to do, and a second look writes nothing
+    mark = story.log_mark()
+    story.reconcile(t0 + timedelta(minutes=3, seconds=10))
     assert story.writes_since(mark) == []
+    runs = _runs(story, train_pr)
+    assert sorted(runs) == ["ci", *(f"release-train/{g}" for g in sorted(GATES))]
+    assert runs["release-train/policy"]["conclusion"] != "success"
+    assert runs["release-train/security"]["conclusion"] == "neutral"
+    assert "code scanning" in runs["release-train/security"]["output"]["summary"]
 
-    story.kit.review(REPO, train_pr["number"], "rm-dave", "APPROVE")
+    # a developer asks for the status (its permission is read), a release manager approves:
+    # the approval still counts
+    story.kit.comment(REPO, train_pr["number"], "dev-alice", "/train status")
+    story.approve(train_pr["number"], "rm-dave", t0 + timedelta(minutes=3))
     merged = story.reconcile(t0 + timedelta(minutes=4))
     assert merged.problems == ()
     record = story.ledger(train_id)
     assert record["state"] == "merged" and record["approved_by"] == ["rm-dave"]
+    status = [c["body"] for c in story.comments(train_pr["number"]) if "@dev-alice" in c["body"]]
+    assert len(status) == 1 and "is `departed`" in status[0]
     assert story.pull(train_pr["number"])["merged"] is True
     message = sandbox.git.out(REPO, "log", "-1", "--format=%B", record["merge_sha"])
     assert message.startswith(f"Release train {train_id} (#{train_pr['number']})")
     assert f"Train-Id: {train_id}" in message and "Approved-By: rm-dave" in message
-    assert f"Boarded: #{a} #{b}" in message
+    assert f"Boarded: #{a} #{b}" in message and "Gates: ci=success" in message
     for number in (a, b):
         assert story.pull(number)["state"] == "closed"
         assert any("Shipped in release train" in x["body"] for x in story.comments(number))
@@ -99,7 +123,7 @@ def test_no_merge_outside_the_window_nor_in_a_freeze(sandbox) -> None:  # type: 
     story.reconcile(t0 + timedelta(minutes=2))
     train_pr = story.open_train_pr()
     story.green(train_pr["head"]["sha"])
-    story.kit.review(REPO, train_pr["number"], "rm-dave", "APPROVE")
+    story.approve(train_pr["number"], "rm-dave", t0 + timedelta(minutes=3))
 
     later = t0 + timedelta(minutes=3)
     start = (later + timedelta(hours=2)).strftime("%H:%M")
@@ -246,10 +270,10 @@ def test_label_removed_or_pr_closed_deboards_and_emergency_departs_at_once(sandb
     assert "Emergency train" in train_pr["body"]
     # the emergency policy wants two approvals
     story.green(train_pr["head"]["sha"])
-    story.kit.review(REPO, train_pr["number"], "rm-dave", "APPROVE")
+    story.approve(train_pr["number"], "rm-dave", t0 + timedelta(seconds=15))
     story.reconcile(t0 + timedelta(seconds=20))
     assert story.pull(train_pr["number"])["state"] == "open"
-    story.kit.review(REPO, train_pr["number"], "rev-carol", "APPROVE")
+    story.approve(train_pr["number"], "rev-carol", t0 + timedelta(seconds=25))
     story.reconcile(t0 + timedelta(seconds=30))
     assert story.pull(train_pr["number"])["merged"] is True
     assert story.ledger(train_id)["state"] == "boarding"  # the regular train is untouched
@@ -310,3 +334,13 @@ def test_deleted_release_branch_or_closed_train_pr_ends_the_train(sandbox) -> No
     assert story.pull(train_pr["number"])["state"] == "closed"
     others = [story.ledger(i) for i in _train_ids(story) if i != train_id]
     assert any({a, b} <= {x["number"] for x in r["boarded"]} for r in others)
+
+
+GATES = ("ci", "security", "manifests", "policy", "error-budget")
+
+
+def _runs(story, train_pr) -> dict:  # type: ignore[no-untyped-def]
+    """Our newest check run of each name on the train PR head."""
+    sha = story.pull(train_pr["number"])["head"]["sha"]
+    out = story.kit.call("GET", f"/repos/{REPO}/commits/{sha}/check-runs", as_user="rm-dave")
+    return {r["name"]: r for r in sorted(out["check_runs"], key=lambda r: r["id"])}

@@ -342,7 +342,18 @@ def test_action_runs_drive_a_train_to_merged(tmp_path: Path, sandbox) -> None:  
     pulls = kit.call("GET", f"/repos/{repo}/pulls?state=open", as_user="rm-dave")
     train_pr = next(p for p in pulls if p["head"]["ref"].startswith("release/"))
     kit.set_check(repo, train_pr["head"]["sha"], "ci", "completed", "success")
-    kit.review(repo, train_pr["number"], "rm-dave", "APPROVE")
+    approve_at(sandbox, repo, train_pr["number"], "rm-dave", t0 + timedelta(minutes=3))
     merged = run(t0 + timedelta(minutes=3))
     assert (merged["train-id"], merged["state"]) == (departed["train-id"], "merged")
     assert any("merge train PR" in a for a in json.loads(merged["actions"]))
+
+
+def approve_at(sandbox, repo: str, number: int, user: str, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Approve with the sandbox's clock at the story's simulated time `at`: the policy gate
+    counts an approval only when it came after the release branch last changed."""
+    real = sandbox.server.clock
+    sandbox.server.clock = lambda: at
+    try:
+        sandbox.scenario.review(repo, number, user, "APPROVE")
+    finally:
+        sandbox.server.clock = real

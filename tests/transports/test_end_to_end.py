@@ -209,8 +209,19 @@ def test_a_train_departs_and_merges_driven_only_by_webhooks(rig: Rig) -> None:
     # delivery makes the bot merge the train
     kit.set_check(REPO, rig.pull(train_pr)["head"]["sha"], "ci", "completed", "success")
     rig.now[0] = t0 + timedelta(minutes=3)
-    kit.review(REPO, train_pr, "rm-dave", "APPROVE")
+    approve_at(rig.sandbox, REPO, train_pr, "rm-dave", t0 + timedelta(minutes=3))
     assert rig.settle(lambda: rig.train().get("state") == "merged"), rig.train()
     assert rig.pull(train_pr)["merged"] is True
     assert rig.pull(number)["state"] == "closed"
     assert all(d.status == 202 for d in rig.sandbox.deliverer.log)
+
+
+def approve_at(sandbox, repo: str, number: int, user: str, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Approve with the sandbox's clock at the story's simulated time `at`: the policy gate
+    counts an approval only when it came after the release branch last changed."""
+    real = sandbox.server.clock
+    sandbox.server.clock = lambda: at
+    try:
+        sandbox.scenario.review(repo, number, user, "APPROVE")
+    finally:
+        sandbox.server.clock = real

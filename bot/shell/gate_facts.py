@@ -1,0 +1,319 @@
+"""Gather each gate's facts for a departed train through the GitHub adapter, and publish each
+gate's result as the check run ``release-train/<gate>`` on the train PR head.
+
+Only departed trains with an open train PR are read. Every GET is conditional (the adapter's
+ETag cache), so an unchanged repository answers with 304s; facts a gate's settings do not
+need (CODEOWNERS when `codeowners` is off, team members without `teams`) are not fetched.
+A source GitHub refuses (code scanning 403/404) becomes the gate's own plain `unavailable`
+reason, never a success.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from bot.adapters.github import GitHubPort
+from bot.config.model import ApprovalRule, Config
+from bot.core.gates import ci, manifests, policy
+from bot.core.gates.checkrun import PREFIX, ExistingCheckRun, plan_check_run, publish_action
+from bot.core.gates.error_budget import ErrorBudgetFacts
+from bot.core.gates.from_github import (
+    check_runs_from_api,
+    code_scanning_unavailable,
+    commit_statuses_from_api,
+    existing_check_run_from_api,
+    open_alerts_from_api,
+    parse_time,
+)
+from bot.core.gates.lifecycle import departed_at, gate_verdict, policy_facts
+from bot.core.gates.registry import load_settings
+from bot.core.gates.security import SecurityFacts, SecuritySettings
+from bot.core.ledger import TrainRecord
+from bot.core.world import PullRequest, World
+from bot.errors import ConfigError
+
+CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+
+
+@dataclass(frozen=True)
+class TrainGates:
+    """What was read for one train: facts by gate name, and our check runs on its head."""
+
+    facts: dict[str, Any]
+    existing: dict[str, ExistingCheckRun]
+
+
+def departed_trains(
+    records: Sequence[TrainRecord], world: World
+) -> list[tuple[TrainRecord, PullRequest]]:
+    """The departed trains whose train PR is open (the only ones the gates judge)."""
+    out = []
+    for record in records:
+        pr = world.pulls.get(record.train_pr) if record.train_pr else None
+        if record.state == "departed" and pr is not None and pr.state == "open" and pr.head_sha:
+            out.append((record, pr))
+    return out
+
+
+def gather(
+    config: Config,
+    client: GitHubPort,
+    record: TrainRecord,
+    pr: PullRequest,
+    world: World,
+    now: datetime,
+) -> TrainGates:
+    """Every gate's facts for one departed train, and our existing check runs on its head."""
+    settings, _ = load_settings(config.gates)
+    raw_runs = client.get_pages(f"/commits/{pr.head_sha}/check-runs", {}, "check_runs")
+    statuses = client.get_pages(f"/commits/{pr.head_sha}/statuses", {})
+    facts: dict[str, Any] = {
+        "ci": ci.CIFacts(
+            head_sha=pr.head_sha,
+            departed_at=departed_at(record, now),
+            check_runs=check_runs_from_api(raw_runs),
+            statuses=_latest_statuses(commit_statuses_from_api(statuses)),
+        ),
+        "policy": gather_policy(config, client, record, pr, world, now),
+        "security": gather_security(client, record, settings.get("security")),
+        "error-budget": gather_error_budget(config),
+    }
+    if "manifests" in settings:
+        facts["manifests"] = gather_manifests(
+            config, client, record, pr, settings["manifests"], now
+        )
+    return TrainGates(facts, our_check_runs(raw_runs))
+
+
+def _latest_statuses(statuses: Sequence[ci.CommitStatus]) -> tuple[ci.CommitStatus, ...]:
+    """GitHub lists every status ever set, newest first: keep the newest per context."""
+    seen: dict[str, ci.CommitStatus] = {}
+    for status in statuses:
+        seen.setdefault(status.context, status)
+    return tuple(seen.values())
+
+
+def our_check_runs(raw_runs: Sequence[Any]) -> dict[str, ExistingCheckRun]:
+    """The newest `release-train/<gate>` run of each name (GitHub shows the newest)."""
+    found: dict[str, ExistingCheckRun] = {}
+    for raw in raw_runs:
+        run = existing_check_run_from_api(raw if isinstance(raw, Mapping) else {})
+        if run.name.startswith(PREFIX) and run.id >= getattr(found.get(run.name), "id", 0):
+            found[run.name] = run
+    return found
+
+
+# -- policy -------------------------------------------------------------------------------
+
+
+def approval_rule(config: Config, record: TrainRecord) -> ApprovalRule:
+    settings, _ = load_settings(config.gates)
+    found = settings.get("policy")
+    if not isinstance(found, policy.PolicySettings):
+        return config.gates.emergency_approvals if record.emergency else config.gates.approvals
+    return found.emergency_approvals if record.emergency else found.approvals
+
+
+def gather_policy(
+    config: Config,
+    client: GitHubPort,
+    record: TrainRecord,
+    pr: PullRequest,
+    world: World,
+    now: datetime,
+) -> policy.PolicyFacts:
+    """Reviews (from the World), approvers' permissions, team members, CODEOWNERS of the
+    base branch, the paths the train changes, and when the release branch last changed."""
+    rule = approval_rule(config, record)
+    approvers = sorted(
+        {r.author for r in world.reviews.get(pr.number, ()) if r.state == "APPROVED"}
+        - set(world.permissions)
+    )
+    found = {login: client.permission(login) for login in approvers}
+    world = replace(world, permissions={**world.permissions, **found})
+    codeowners_text, codeowners_path = None, CODEOWNERS_PATHS[0]
+    changed: tuple[str, ...] = ()
+    if rule.codeowners:
+        codeowners_text, codeowners_path = read_codeowners(client, pr.base)
+        changed = changed_paths(client, pr.base, pr.head_sha)
+    facts = policy_facts(
+        config,
+        record,
+        pr,
+        world,
+        now,
+        branch_changed_at=branch_changed_at(client, record, pr.head_sha, now),
+        codeowners_text=codeowners_text,
+        changed_paths=changed,
+        team_members={team: team_members(client, team) for team in rule.teams},
+    )
+    return replace(facts, codeowners_path=codeowners_path)
+
+
+def read_codeowners(client: GitHubPort, base: str) -> tuple[str | None, str]:
+    """CODEOWNERS from the base branch, where GitHub looks for it, in its order."""
+    for path in CODEOWNERS_PATHS:
+        text = client.read_file(path, ref=base)
+        if text is not None:
+            return text, path
+    return None, CODEOWNERS_PATHS[0]
+
+
+def changed_paths(client: GitHubPort, base: str, head: str) -> tuple[str, ...]:
+    """The files the train changes: compare base...head (renames count both names)."""
+    status, body = client.get_json(f"/compare/{base}...{head}")
+    if status != 200 or not isinstance(body, Mapping):
+        return ()
+    paths: list[str] = []
+    for item in body.get("files") or ():
+        if isinstance(item, Mapping):
+            paths += [str(item[k]) for k in ("filename", "previous_filename") if item.get(k)]
+    return tuple(dict.fromkeys(paths))
+
+
+def team_members(client: GitHubPort, team: str) -> frozenset[str]:
+    """Logins of a team (`org/slug`); an unknown team has no members."""
+    org, _, slug = team.rpartition("/")
+    status, _ = client.get_json(f"/orgs/{org}/teams/{slug}")
+    if status != 200:
+        return frozenset()
+    members = client.get_pages(f"/orgs/{org}/teams/{slug}/members", {})
+    return frozenset(str(m.get("login")) for m in members if isinstance(m, Mapping))
+
+
+def branch_changed_at(
+    client: GitHubPort, record: TrainRecord, head_sha: str, now: datetime
+) -> datetime:
+    """When the release branch last changed: its head commit's committer date, but never
+    before departure (boarding merges made the branch; approvals come after)."""
+    since = departed_at(record, now)
+    status, body = client.get_json(f"/git/commits/{head_sha}")
+    when = None
+    if status == 200 and isinstance(body, Mapping):
+        when = parse_time((body.get("committer") or {}).get("date"))
+    return max(since, when) if when is not None else since
+
+
+# -- security, manifests, error budget ------------------------------------------------------
+
+
+def gather_security(client: GitHubPort, record: TrainRecord, settings: Any) -> SecurityFacts:
+    """Open code-scanning alerts on the release branch, or the configured SARIF file."""
+    ref = f"refs/heads/{record.release_branch}"
+    if isinstance(settings, SecuritySettings) and settings.source == "sarif":
+        text = client.read_file(settings.sarif_path, ref=record.release_branch)
+        if text is None:
+            why = f"the SARIF file `{settings.sarif_path}` is not on the release branch"
+            return SecurityFacts(unavailable=why, ref=ref)
+        return SecurityFacts(sarif_text=text, sarif_path=settings.sarif_path, ref=ref)
+    params = {"state": "open", "ref": ref, "per_page": 100}
+    status, body = client.get_json("/code-scanning/alerts", params)
+    unavailable = code_scanning_unavailable(status)
+    if unavailable is not None:
+        return SecurityFacts(unavailable=unavailable, ref=ref)
+    if status != 200:
+        return SecurityFacts(unavailable=f"GitHub answered {status} for code scanning", ref=ref)
+    return SecurityFacts(alerts=open_alerts_from_api(body), ref=ref)
+
+
+def gather_error_budget(config: Config) -> ErrorBudgetFacts:
+    """Remaining error budgets are not read before merge yet: say so plainly (neutral)."""
+    if not config.prometheus.url:
+        return ErrorBudgetFacts(unavailable="no Prometheus is configured (`prometheus.url`)")
+    return ErrorBudgetFacts(
+        unavailable="the bot judges SLOs while promoting; it does not read remaining error "
+        "budgets before merge yet"
+    )
+
+
+def gather_manifests(
+    config: Config,
+    client: GitHubPort,
+    record: TrainRecord,
+    pr: PullRequest,
+    settings: manifests.ManifestSettings,
+    now: datetime,
+) -> manifests.ManifestFacts:
+    """The manifests the train's first promotion step will bump, read from the release
+    branch with the bump each gets (tag rendered from the train PR head), plus schemas."""
+    from bot.core import promotion
+    from bot.core.manifests import Bump
+
+    steps = promotion.plan_steps(config)
+    if not promotion.configured(config) or not steps:
+        return manifests.ManifestFacts()
+    branch = record.release_branch
+    status, tree = client.get_json(f"/git/trees/{pr.head_sha}", {"recursive": 1})
+    paths = [
+        str(e.get("path"))
+        for e in (tree or {}).get("tree", ()) if status == 200 and e.get("type") == "blob"
+    ]  # fmt: skip
+    train = config.train(record.train)
+    services = promotion.services_for(config, train, None)
+    try:
+        files = promotion.step_files(config, steps[0], paths, services)
+    except ConfigError as exc:
+        return manifests.ManifestFacts(
+            files=tuple(manifests.ManifestFile(p.file or p.message, None) for p in exc.problems)
+        )
+    tags = promotion.target_tags(config, services, pr.head_sha, record.id, now)
+    out = []
+    for path, names in sorted(files.items()):
+        bumps = tuple(Bump(config.service(n).image, tag=tags[n]) for n in names if n in tags)
+        schema_text, schema_path = _values_schema(client, path, branch, paths)
+        text = client.read_file(path, ref=branch)
+        out.append(manifests.ManifestFile(path, text, bumps, (), schema_text, schema_path))
+    schemas = {
+        p: client.read_file(p, ref=branch) for p in manifests.configured_schema_paths(settings)
+    }
+    return manifests.ManifestFacts(files=tuple(out), schemas=schemas)
+
+
+def _values_schema(
+    client: GitHubPort, path: str, branch: str, tree: Sequence[str]
+) -> tuple[str | None, str]:
+    if not posixpath.basename(path).startswith("values"):
+        return None, ""
+    present = set(tree)
+    for candidate in manifests.values_schema_candidates(path):
+        if candidate in present:
+            return client.read_file(candidate, ref=branch), candidate
+    return None, ""
+
+
+# -- check runs ---------------------------------------------------------------------------
+
+
+def publish(
+    config: Config,
+    client: GitHubPort,
+    record: TrainRecord,
+    pr: PullRequest,
+    world: World,
+    gathered: TrainGates,
+    now: datetime,
+    *,
+    force: frozenset[str] = frozenset(),
+) -> list[str]:
+    """Show every gate's result as `release-train/<gate>` on the train PR head, writing only
+    what GitHub does not already show (gates in `force` get a new run: a re-run). Returns
+    one line per write."""
+    judged = gate_verdict(config, record, pr, world, now, extra=gathered.facts)
+    done = []
+    for result in judged.results:
+        plan = plan_check_run(result, pr.head_sha, now, external_id=record.id)
+        name = plan.first["name"]
+        existing = gathered.existing.get(name)
+        how = "create" if result.gate in force else publish_action(existing, plan)
+        if how == "skip":
+            continue
+        if how == "update" and existing is not None:
+            client.publish_check_run(plan.as_update(), existing.id, plan.rest)
+        else:
+            client.publish_check_run(plan.first, 0, plan.rest)
+        done.append(f"{how} check run {name} ({result.conclusion})")
+    return done
