@@ -17,8 +17,8 @@ from bot.sandbox.runner import Sandbox, run_sandbox
 
 # p=0.2 for each bot request: 500/502/503, secondary rate limit (Retry-After), timeout
 TRANSIENT = (500, 502, 503, "secondary_rate_limit", "timeout")
-CLIENT_TIMEOUT = 0.3  # the bot's HTTP timeout in these runs; the server stalls longer
-SERVER_STALL = 0.6
+CLIENT_TIMEOUT = 0.5  # the bot's HTTP timeout in these runs (a real answer takes ~10 ms)
+SERVER_STALL = 0.8
 
 
 def transient_plan(seed: int, probability: float = 0.2) -> FaultPlan:

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from lifecycle_sandbox import REPO, board_three
 from matrix import (
+    CLIENT_TIMEOUT,
+    SERVER_STALL,
     Outcome,
     after_write_plan,
     differences,
@@ -96,10 +98,10 @@ def test_writes_applied_then_answered_502_duplicate_nothing(seed: int, baseline:
 
 
 def _scripted(sb: Any, script: dict[tuple[str, int], Any], phases: Any = None) -> Run:
-    plan = FaultPlan(script=script, timeout_s=0.6)
+    plan = FaultPlan(script=script, timeout_s=SERVER_STALL)
     return play(
         sb,
-        knobs=Knobs(timeout=0.3),
+        knobs=Knobs(timeout=CLIENT_TIMEOUT),
         before=lambda run: install(sb.server, plan),
         **({"phases": phases} if phases else {}),
     )
