@@ -99,23 +99,33 @@ def promote_round(
             release_holds(ctx)
         except ExternalError as exc:
             run.problems.append(f"holds: {exc.message}")
-    for record in snap.ledger.records:
-        if record.state not in (MERGED, PROMOTING) or not plan:
-            continue
-        if record.state == MERGED and not set(record.boarded_numbers()) <= set(record.landed):
-            continue  # the lifecycle lands the boarded PRs first
-        if dry_run:
-            move = _move(ctx, record, plan, judge=False)
-            run.done.append(f"{record.id}: {move.kind} {move.step}".rstrip())
-            continue
-        try:
-            _promote(ctx, record, plan)
-        except ExternalError as exc:
-            run.problems.append(f"{record.id}: {exc.message}")
+    try:
+        for record in snap.ledger.records:
+            _one_train(ctx, record, plan, dry_run)
+    finally:
+        if isinstance(prometheus, LazyPrometheus):
+            prometheus.close()
     return run
 
 
 # -- one train ------------------------------------------------------------------------------
+
+
+def _one_train(
+    ctx: _Ctx, record: TrainRecord, plan: tuple[pm.StepPlan, ...], dry_run: bool
+) -> None:
+    if record.state not in (MERGED, PROMOTING) or not plan:
+        return
+    if record.state == MERGED and not set(record.boarded_numbers()) <= set(record.landed):
+        return  # the lifecycle lands the boarded PRs first
+    if dry_run:
+        move = _move(ctx, record, plan, judge=False)
+        ctx.run.done.append(f"{record.id}: {move.kind} {move.step}".rstrip())
+        return
+    try:
+        _promote(ctx, record, plan)
+    except ExternalError as exc:
+        ctx.run.problems.append(f"{record.id}: {exc.message}")
 
 
 def _promote(ctx: _Ctx, record: TrainRecord, plan: tuple[pm.StepPlan, ...]) -> None:
@@ -136,7 +146,9 @@ def _promote(ctx: _Ctx, record: TrainRecord, plan: tuple[pm.StepPlan, ...]) -> N
     elif move.kind == "complete":
         _finish(ctx, record, "")
     elif move.kind == "revert":
-        _revert(ctx, record, plan, promotion, results, move.reason)
+        unsure = results and not any(r.verdict.value == "fail" for r in results)
+        reason = "SLO verdict unsure past inconclusive_after" if unsure else move.reason
+        _revert(ctx, record, plan, promotion, results, reason)
     elif move.kind in ("hold", "abort") and step is not None:
         _unsure(ctx, record, promotion, step, results, move.kind)
     elif move.kind == "wait" and step is not None:
@@ -745,19 +757,43 @@ class GitData:
         return int(response.json()["number"])
 
 
+class LazyPrometheus:
+    """The configured Prometheus, built on the first query (no SLO judged: no client) and
+    closed by `promote_round`; a missing secret makes each query an `error` verdict."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.url = config.prometheus.url
+        self._client: Any = None
+
+    def _get(self) -> Any:
+        if self._client is None:
+            import os
+
+            from bot.adapters.prometheus import client_from_config
+
+            self._client = client_from_config(self.config.prometheus, os.environ)
+        return self._client
+
+    def query(self, promql: str, at: datetime) -> Any:
+        return self._get().query(promql, at)
+
+    def query_range(self, promql: str, start: datetime, end: datetime, step: Any) -> Any:
+        return self._get().query_range(promql, start, end, step)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
 def prometheus_for(config: Config, given: Any) -> Any:
-    """The SLO query client: `given` (a client, or a factory taking the config), else one
-    from the config's `prometheus` section with credentials from the environment, else
-    None (stages with SLOs then judge `error` and hold)."""
+    """The SLO query client: `given` (a client, or a factory taking the config), else the
+    config's `prometheus` (credentials from the environment; built lazily), else None
+    (stages with SLOs then judge `error` and hold)."""
     if given is not None:
         return given(config) if callable(given) and not hasattr(given, "query") else given
-    if not config.prometheus.url:
-        return None
-    import os
-
-    from bot.adapters.prometheus import client_from_config
-
-    return client_from_config(config.prometheus, os.environ)
+    return LazyPrometheus(config) if config.prometheus.url else None
 
 
 # -- releasing holds -----------------------------------------------------------------------
