@@ -14,8 +14,9 @@ CONFIG_PATH = ".github/release-train.yml"
 CODEOWNERS_PATH = ".github/CODEOWNERS"
 MONDAY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Berlin 09:00: the cutover window is open
 CHECKOUT = "services/checkout/main.go"
-# Gates that report `neutral` while the bot gathers no facts for them (see
-# bot.core.gates.lifecycle); the demo's config lets them pass, as their check runs advise.
+# Gates that report `neutral` when the bot has no facts for them (no code scanning, no
+# error-budget history in the demo; see bot.core.gates.lifecycle); the demo's config lets
+# them pass, as their check runs advise.
 UNCHECKED_GATES = ("security", "manifests", "error_budget")
 
 

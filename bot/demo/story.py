@@ -103,8 +103,7 @@ def set_scene(world: World, prometheus_url: str) -> None:
         gates = ", ".join(UNCHECKED_GATES)
         world.say(
             "rm-dave",
-            f"sets gates.allow_neutral: [{gates}] (the bot gathers no facts "
-            "for them yet; their check runs say `neutral`)",
+            f"sets gates.allow_neutral: [{gates}] (a gate without facts says neutral)",
         )
     world.say("rm-dave", f"adds @acme/reviewers to the `*` rule of {CODEOWNERS_PATH}")
 
