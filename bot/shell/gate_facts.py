@@ -21,6 +21,7 @@ from bot.config.model import ApprovalRule, Config
 from bot.core.gates import ci, manifests, policy
 from bot.core.gates.checkrun import PREFIX, ExistingCheckRun, plan_check_run, publish_action
 from bot.core.gates.error_budget import ErrorBudgetFacts
+from bot.core.gates.events import GateRequest
 from bot.core.gates.from_github import (
     check_runs_from_api,
     code_scanning_unavailable,
@@ -30,7 +31,7 @@ from bot.core.gates.from_github import (
     parse_time,
 )
 from bot.core.gates.lifecycle import departed_at, gate_verdict, policy_facts
-from bot.core.gates.registry import load_settings
+from bot.core.gates.registry import gate_names, load_settings
 from bot.core.gates.security import SecurityFacts, SecuritySettings
 from bot.core.ledger import TrainRecord
 from bot.core.world import PullRequest, World
@@ -317,3 +318,39 @@ def publish(
             client.publish_check_run(plan.first, 0, plan.rest)
         done.append(f"{how} check run {name} ({result.conclusion})")
     return done
+
+
+# -- re-runs and buttons ------------------------------------------------------------------
+
+
+def forced_gates(request: GateRequest | None, pr: PullRequest) -> frozenset[str]:
+    """The gates a `Re-run` or `Re-evaluate` asks to evaluate afresh on this train PR head
+    (each gets a new check run); none when the request is about another commit."""
+    if request is None or request.action != "reevaluate" or request.head_sha != pr.head_sha:
+        return frozenset()
+    return frozenset(request.gates or gate_names())
+
+
+def hold_from_button(
+    config: Config,
+    client: GitHubPort,
+    request: GateRequest | None,
+    record: TrainRecord,
+    pr: PullRequest,
+    now: datetime,
+) -> TrainRecord | None:
+    """The train held by a `Hold train` button on one of its check runs, as `/train hold`
+    would hold it (same permission: maintain, admin or the release team); None when the
+    request is not that, or the presser may not hold trains."""
+    from bot.core.chatops import permitted
+
+    if request is None or request.action != "hold" or request.head_sha != pr.head_sha:
+        return None
+    if record.held or not request.actor:
+        return None
+    team = config.chatops.release_team
+    in_team = bool(team) and client.team_member(team, request.actor)
+    if not permitted("hold", client.permission(request.actor), in_team):
+        return None
+    held = replace(record, held=True, hold_reason=f"held by @{request.actor} from a check run")
+    return held.with_event("hold", now, request.actor, f"{request.source}: Hold train")
