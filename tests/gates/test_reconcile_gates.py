@@ -161,3 +161,40 @@ def test_code_scanning_alerts_fail_the_gate_with_every_annotation(sandbox: Any) 
     mark = story.log_mark()
     story.reconcile(t0 + timedelta(minutes=4, seconds=30))
     assert story.writes_since(mark) == []  # the annotated run is not published again
+
+
+BROKEN_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: three
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: ghcr.io/acme/web:1.0.0
+"""
+
+
+def test_a_manifest_that_fails_its_schema_fails_the_gate_at_its_line(sandbox: Any) -> None:
+    story, t0, train_pr = departed(sandbox, files={"deploy/web.yaml": BROKEN_DEPLOYMENT})
+    # the staging stage bumps deploy/*.yaml (config read from the default branch each time)
+    config = config_text(t0).replace(
+        "  - name: staging\n", '  - name: staging\n    manifests: ["deploy/*.yaml"]\n'
+    )
+    story.set_config(config)
+    head = train_pr["head"]["sha"]
+    story.green(head)
+    story.approve(train_pr["number"], "rm-dave", t0 + timedelta(minutes=3))
+    story.reconcile(t0 + timedelta(minutes=4))
+    gate = runs(story, head)["manifests"]
+    assert gate["conclusion"] == "failure" and not merged(story, train_pr)
+    path = f"/repos/{REPO}/check-runs/{gate['id']}/annotations"
+    notes = story.kit.call("GET", path, as_user="rm-dave")
+    assert [(n["path"], n["start_line"]) for n in notes] == [("deploy/web.yaml", 6)]
