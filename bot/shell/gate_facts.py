@@ -67,8 +67,10 @@ def gather(
     pr: PullRequest,
     world: World,
     now: datetime,
+    prometheus: Any = None,
 ) -> TrainGates:
-    """Every gate's facts for one departed train, and our existing check runs on its head."""
+    """Every gate's facts for one departed train, and our existing check runs on its head.
+    `prometheus`: the SLO query client (`bot.shell.promote.prometheus_for`), or None."""
     settings, _ = load_settings(config.gates)
     raw_runs = client.get_pages(f"/commits/{pr.head_sha}/check-runs", {}, "check_runs")
     statuses = client.get_pages(f"/commits/{pr.head_sha}/statuses", {})
@@ -81,7 +83,9 @@ def gather(
         ),
         "policy": gather_policy(config, client, record, pr, world, now),
         "security": gather_security(client, record, settings.get("security")),
-        "error-budget": gather_error_budget(config),
+        "error-budget": gather_error_budget(
+            config, record, settings.get("error-budget"), prometheus, now
+        ),
     }
     if "manifests" in settings:
         facts["manifests"] = gather_manifests(
@@ -221,14 +225,58 @@ def gather_security(client: GitHubPort, record: TrainRecord, settings: Any) -> S
     return SecurityFacts(alerts=open_alerts_from_api(body), ref=ref)
 
 
-def gather_error_budget(config: Config) -> ErrorBudgetFacts:
-    """Remaining error budgets are not read before merge yet: say so plainly (neutral)."""
-    if not config.prometheus.url:
+def gather_error_budget(
+    config: Config, record: TrainRecord, settings: Any, prometheus: Any, now: datetime
+) -> ErrorBudgetFacts:
+    """Each SLO's error budget left over its window, read from Prometheus (the worst over
+    the train's services, in the last stage that names the SLO); without a Prometheus the
+    gate says so plainly (neutral)."""
+    from bot.core import promotion
+
+    if prometheus is None:
         return ErrorBudgetFacts(unavailable="no Prometheus is configured (`prometheus.url`)")
-    return ErrorBudgetFacts(
-        unavailable="the bot judges SLOs while promoting; it does not read remaining error "
-        "budgets before merge yet"
-    )
+    wanted = getattr(settings, "slos", ()) or tuple(s.name for s in config.slos)
+    train = config.train(record.train)
+    services = promotion.services_for(config, train, None) or ("",)
+    remaining: dict[str, float | None] = {}
+    for name in wanted:
+        slo = next((s for s in config.slos if s.name == name), None)
+        stages = [st.name for st in config.stages if name in st.slos] or [
+            st.name for st in config.stages[-1:]
+        ]
+        found = [
+            _budget_left(prometheus, slo, stages[-1] if stages else "", service, now)
+            for service in services
+            if slo is not None
+        ]
+        known = [v for v in found if v is not None]
+        remaining[name] = min(known) if known else None
+    return ErrorBudgetFacts(remaining=remaining)
+
+
+def _budget_left(client: Any, slo: Any, stage: str, service: str, now: datetime) -> float | None:
+    """One SLO's budget left for one stage and service; None without an answer (latency
+    SLOs have no error budget; an unreachable Prometheus is no data)."""
+    from bot.core.gates.error_budget import budget_left
+    from bot.core.slo.promql import render_query
+    from bot.errors import ExternalError
+
+    def value(template: str) -> float | None:
+        try:
+            found = client.query(render_query(template, stage, service, slo.window), now)
+        except ExternalError:
+            return None
+        values = found.values()
+        return float(values[0]) if values else None
+
+    if slo.error_ratio:
+        ratio = value(slo.error_ratio)
+    elif slo.good and slo.total:
+        good, total = value(slo.good), value(slo.total)
+        ratio = None if good is None or not total else max(0.0, 1.0 - good / total)
+    else:
+        return None
+    return None if ratio is None or ratio != ratio else budget_left(ratio, slo.objective)
 
 
 def gather_manifests(

@@ -75,3 +75,15 @@ def test_details_are_strict_json_for_the_ledger() -> None:
         "availability": None,
         "latency": 0.5,
     }
+
+
+def test_budget_left_from_the_error_ratio_and_objective() -> None:
+    from bot.core.gates.error_budget import budget_left
+
+    assert budget_left(0.0, 99.9) == 1.0
+    assert abs(budget_left(0.0005, 99.9) - 0.5) < 1e-9  # half of 0.1% spent
+    assert abs(budget_left(0.001, 99.9)) < 1e-9  # all spent
+    assert budget_left(0.002, 99.9) < 0  # overspent
+    assert budget_left(0.0, 100.0) == 1.0
+    left = budget_left(0.01, 100.0)
+    assert left != left  # no budget at all and errors happened: NaN (the gate: no data)

@@ -114,4 +114,14 @@ def _state(left: float | None, threshold: float, on_no_data: str) -> Conclusion:
     return "success" if left >= threshold else "failure"
 
 
+def budget_left(error_ratio: float, objective: float) -> float:
+    """The fraction of the error budget left when `error_ratio` (0..1) of requests failed
+    over the SLO window against `objective` (percent): 1.0 untouched, 0 spent, negative
+    overspent; NaN when the objective allows no errors and some happened."""
+    budget = 1.0 - objective / 100.0
+    if budget <= 0:
+        return 1.0 if error_ratio <= 0 else float("nan")
+    return 1.0 - error_ratio / budget
+
+
 GATE = ErrorBudgetGate()
