@@ -510,9 +510,9 @@ def _promote(
 ) -> bool:
     """Promotion and revert of merged trains (`bot.shell.promote`) once the lifecycle has
     nothing left to do this round; True when it wrote something (look again)."""
-    from bot.shell.promote import prometheus_for, promote_round
+    from bot.shell.promote import prometheus_for, promote_round, wanted
 
-    if not config.stages or not any(r.state in (MERGED, PROMOTING) for r in snap.ledger.records):
+    if not wanted(config, snap):
         return False
     moved = promote_round(
         client, config, snap, now, prometheus=prometheus_for(config, prometheus), dry_run=dry_run
