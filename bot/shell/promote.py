@@ -73,6 +73,15 @@ class _Ctx:
     rng: random.Random
 
 
+def wanted(config: Config, snap: Any) -> bool:
+    """Whether a promotion pass has anything to look at: a merged or promoting train, or
+    services held (a `/train resume` may release them)."""
+    if not config.stages:
+        return False
+    busy = any(r.state in (MERGED, PROMOTING) for r in snap.ledger.records)
+    return busy or holds_mod.HOLDS_PATH in snap.tip.files
+
+
 def promote_round(
     client: Any,
     config: Config,
@@ -814,12 +823,11 @@ def release_holds(ctx: _Ctx) -> None:
         comments = [
             c for n in (record.train_pr, promotion.incident) if n for c in ctx.client.comments(n)
         ]
-        found = holds_mod.resume_request(comments, first, ctx.client.bot_login())
-        if found is None:
+        asked = holds_mod.resume_requests(comments, first, ctx.client.bot_login())
+        allowed = [(w, c) for w, c in asked if permitted("resume", ctx.client.permission(w))]
+        if not allowed:
             continue
-        who, comment_id = found
-        if not permitted("resume", ctx.client.permission(who)):
-            continue
+        who, comment_id = allowed[0]
         services = [h.service for h in holds.of_train(train_id)]
         holds = holds_mod.release(holds, train_id, who, ctx.now)
         detail = " ".join(services)

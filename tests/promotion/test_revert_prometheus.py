@@ -161,3 +161,21 @@ def test_rollback_by_hand_reverts_holds_and_opens_the_incident(sandbox) -> None:
     assert body.startswith(f"revert {m.train_id} staging") and f"Reverts: {staging}" in body
     assert "Actor: rm-dave" in body
     assert len(_incidents(m)) == 1
+
+    # the hold stays until someone with maintain permission resumes, and that is recorded
+    holds_path = "refs/heads/release-train/ledger:holds.json"
+    assert json.loads(sandbox.git.out(REPO, "show", holds_path))["held"]
+    m.kit.comment(REPO, m.train_pr, "dev-alice", "/train resume")
+    assert m.story.reconcile(m.merged_at + 3 * M).problems == ()
+    assert [h["service"] for h in json.loads(sandbox.git.out(REPO, "show", holds_path))["held"]]
+    m.kit.comment(REPO, m.train_pr, "rm-dave", "/train resume")
+    assert m.story.reconcile(m.merged_at + 4 * M).problems == ()
+    holds = json.loads(sandbox.git.out(REPO, "show", holds_path))
+    assert holds["held"] == []
+    assert sorted(e[2] for e in holds["history"] if e[1] == "released") == ["api", "web"]
+    event, _, trailers = parse_commit_message(m.story.ledger_log()[0].split("\x00", 1)[1])
+    assert event == "released" and ("Actor", "rm-dave") in trailers
+    assert sorted(v for k, v in trailers if k == "Service") == ["api", "web"]
+    mark = m.story.log_mark()
+    m.story.reconcile(m.merged_at + 5 * M)
+    assert m.story.writes_since(mark) == []
