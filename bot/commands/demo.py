@@ -64,38 +64,16 @@ def _keep(world: Any, metrics_url: str) -> None:
     import signal
     import threading
 
+    from bot.demo.keep import serve_dashboard
+
     stop = threading.Event()
-    dashboard = _serve_dashboard(world)
-    print(f"\nsandbox:   {world.sandbox.base_url}  (repository {world.repo})", file=sys.stderr)
-    print(f"token:     {world.sandbox.token('rm-dave')}  (rm-dave)", file=sys.stderr)
-    print(f"metrics:   {metrics_url}", file=sys.stderr)
-    if dashboard:
-        print(f"dashboard: {dashboard}", file=sys.stderr)
-    print("Ctrl-C to stop.", file=sys.stderr, flush=True)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-
-
-def _serve_dashboard(world: Any) -> str:
-    """The insights dashboard over the sandbox API in a Werkzeug thread; its URL or ""."""
-    try:
-        from bot.insights.dashboard import api_source, dashboard_blueprint
-    except ImportError:
-        return ""
-    import threading
-
-    from flask import Flask
-    from werkzeug.serving import make_server
-
-    source = api_source(
-        world.repo,
-        lambda: world.sandbox.token("reader-erin"),
-        api_url=world.sandbox.base_url,
-        clock=world.clock,
-    )
-    app = Flask("release-train-demo")
-    app.register_blueprint(dashboard_blueprint(source))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}/"
+    with serve_dashboard(world) as dashboard:
+        print(f"\nsandbox:   {world.sandbox.base_url}  (repository {world.repo})", file=sys.stderr)
+        print(f"token:     {world.sandbox.token('rm-dave')}  (rm-dave)", file=sys.stderr)
+        print(f"metrics:   {metrics_url}", file=sys.stderr)
+        if dashboard:
+            print(f"dashboard: {dashboard}", file=sys.stderr)
+        print("Ctrl-C to stop.", file=sys.stderr, flush=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        stop.wait()

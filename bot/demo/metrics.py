@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 METRIC = "http_requests_total"
 _SELECTOR = re.compile(r"(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{(?P<matchers>[^}]*)\}")
 _MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
+_BARE_NAME = re.compile(r"(?<![\w:])([a-zA-Z_:][a-zA-Z0-9_:]*)(?=\s*(?:\[|\)|$))")
 _RANGE = re.compile(r"\[\s*([0-9smhdwy]+)\s*\]")
 _DURATION = re.compile(r"([0-9]+)(ms|s|m|h|d|w|y)")
 _UNITS = {
@@ -107,6 +108,9 @@ def parse_selector(expr: str) -> _Selector:
     """One ``[sum(] [increase|rate(] http_requests_total{...}[w] [)] [)]`` expression."""
     match = _SELECTOR.search(expr)
     if match is None:
+        bare = _BARE_NAME.findall(expr)
+        if bare and METRIC not in bare:
+            raise NoSeries(bare[0])
         raise BadQuery(f"no series selector with label matchers in {expr.strip()!r}")
     if match["name"] != METRIC:
         raise NoSeries(match["name"])

@@ -15,6 +15,7 @@ from bot.config.load import load_config_text
 from bot.config.model import SLO
 from bot.core.slo import Verdict, evaluate
 from bot.demo.metrics import (
+    METRIC,
     BadQuery,
     Breach,
     MetricsServer,
@@ -95,6 +96,12 @@ def test_queries_it_cannot_answer() -> None:
     assert status == 400 and body["errorType"] == "bad_data"
     status, body = answer("/api/v1/query", {"query": 'up{job="x"}'}, SimulatedSLIs(), T)
     assert status == 200 and body["data"]["result"] == []  # no such series: empty, not an error
+    for other in ("up", "sum(rate(node_cpu_seconds_total[5m]))"):
+        assert answer("/api/v1/query", {"query": other}, SimulatedSLIs(), T)[1]["data"] == {
+            "resultType": "vector",
+            "result": [],
+        }
+    assert answer("/api/v1/query", {"query": f"sum({METRIC})"}, SimulatedSLIs(), T)[0] == 400
     assert answer("/api/v1/labels", {"query": "x"}, SimulatedSLIs(), T)[0] == 404
 
 
