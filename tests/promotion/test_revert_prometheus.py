@@ -165,6 +165,8 @@ def test_rollback_by_hand_reverts_holds_and_opens_the_incident(sandbox) -> None:
     # the hold stays until someone with maintain permission resumes, and that is recorded
     holds_path = "refs/heads/release-train/ledger:holds.json"
     assert json.loads(sandbox.git.out(REPO, "show", holds_path))["held"]
+    planned = m.story.reconcile(m.merged_at + 3 * M, dry_run=True).actions_planned
+    assert any(p.startswith("promotion: held: api (train ") for p in planned)
     m.kit.comment(REPO, m.train_pr, "dev-alice", "/train resume")
     assert m.story.reconcile(m.merged_at + 3 * M).problems == ()
     assert [h["service"] for h in json.loads(sandbox.git.out(REPO, "show", holds_path))["held"]]
