@@ -73,7 +73,7 @@ class World:
             cache=self.cache,
             bot_login=BOT,
         ) as client:
-            result = reconcile(self.repo, self.clock.now, client=client, **_judge(self.prometheus))
+            result = reconcile(self.repo, self.clock.now, client=client, prometheus=self.prometheus)
         self.results.append(result)
         details = self._new_details()
         self.narrator.add(bot_lines(self.clock.now, result.actions_done, result.problems, details))
@@ -135,17 +135,6 @@ class World:
             self.kit.set_check(self.repo, sha, name, "completed", "success")
         self.say("ci", f"{' and '.join(CI_CHECKS)} green on #{number} ({sha[:7]})")
         return sha
-
-
-def _judge(prometheus: Any) -> dict[str, Any]:
-    """The `prometheus` keyword, for a reconcile that takes one."""
-    from inspect import signature
-
-    from bot.shell.reconcile import reconcile
-
-    if prometheus is None or "prometheus" not in signature(reconcile).parameters:
-        return {}
-    return {"prometheus": prometheus}
 
 
 def expect(world: World, ok: bool, message: str) -> None:
