@@ -256,3 +256,16 @@ def test_open_pr_takes_any_mapping_of_text_bytes_and_deletions(
         "logo.bin": "added",
         "conf.txt": "removed",
     }
+
+
+def test_pr_merged_after_a_train_carried_it_still_lists_its_files(
+    sandbox: Sandbox, api: Any, repo: str
+) -> None:
+    # A release train merges the PR's head into base first; merging the PR afterwards must
+    # still show the PR's own change, as GitHub does.
+    n = sandbox.scenario.open_pr("acme/app", "dev-alice", "feat", {"new.txt": "x\n"}, title="f")
+    merged = api("dev-alice", "POST", f"{R}/merges", {"base": "main", "head": "feat"})
+    assert merged.status == 201
+    assert api("dev-alice", "PUT", f"{R}/pulls/{n}/merge", {}).status == 200
+    files = api("dev-alice", "GET", f"{R}/pulls/{n}/files")
+    assert [f["filename"] for f in files.json] == ["new.txt"]

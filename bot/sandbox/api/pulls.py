@@ -399,6 +399,19 @@ def is_merged(ctx: RequestContext) -> Response:
     return Response(204)
 
 
+def _files_base(
+    ctx: RequestContext, repo: str, pull: dict[str, Any], base: str, head: str
+) -> str | None:
+    """Where a merged PR's files and commits are counted from. When its head already reached
+    the base (a release train merged it first), the merge base is the head itself; GitHub
+    still lists the PR's own changes, so count from the base the PR was opened against."""
+    merge_base = ctx.git.merge_base(repo, base, head)
+    opened_on = str(pull.get("base_sha") or "")
+    if merge_base == head and opened_on:
+        return ctx.git.merge_base(repo, opened_on, head) or merge_base
+    return merge_base
+
+
 def merge_pull(ctx: RequestContext) -> Response:
     repo = repo_name(ctx)
     ctx.require(repo, "write")
@@ -423,6 +436,7 @@ def merge_pull(ctx: RequestContext) -> Response:
     except RefConflict:
         raise ApiError(409, "Base branch was modified. Review and try the merge again.") from None
     assert ctx.user is not None
+    merge_base = _files_base(ctx, repo, pull, base, head)
     pull.update(
         {
             "merged": True,
@@ -431,7 +445,7 @@ def merge_pull(ctx: RequestContext) -> Response:
             "merge_commit_sha": sha,
             "head_sha": head,
             "base_sha": base,
-            "merge_base": ctx.git.merge_base(repo, base, head),
+            "merge_base": merge_base,
         }
     )
     issue["state"], issue["closed_at"] = "closed", ctx.now()
