@@ -94,6 +94,13 @@ def _detail(ctx: _Ctx, name: str) -> str:
     return next((e.detail for e in ctx.added if e.event == name and e.detail), "")
 
 
+def _gate_details(ctx: _Ctx) -> str:
+    """``ci=success, policy=action_required``: each gate transition this commit recorded
+    (the ledger keeps ``<gate>=<conclusion>: <title>`` as the event detail)."""
+    heads = (e.detail.split(":", 1)[0].strip() for e in ctx.added if e.event == "gate")
+    return ", ".join(h for h in heads if h)
+
+
 def _verdict(ctx: _Ctx) -> str:
     evidence = "; ".join(ctx.values("Evidence"))
     text = f"stage {ctx.value('Stage')} verdict {ctx.value('Verdict') or '?'}"
@@ -122,7 +129,7 @@ _SUMMARIES: dict[str, Callable[[_Ctx], str]] = {
     "abort": lambda c: f"aborted: {c.value('Reason') or _detail(c, 'aborted') or '?'}",
     "hold": lambda c: f"held: {_detail(c, 'hold') or (c.record.hold_reason if c.record else '')}",
     "resume": lambda c: "resumed",
-    "gate": lambda c: f"gate results {', '.join(c.values('Gate')) or '?'}",
+    "gate": lambda c: f"gate results {', '.join(c.values('Gate')) or _gate_details(c) or '?'}",
     "stage-started": lambda c: f"stage {c.value('Stage')} started at {c.value('Commit')[:12]}",
     "stage-verdict": _verdict,
     "stage-completed": lambda c: f"stage {c.value('Stage')} completed",
