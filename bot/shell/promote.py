@@ -71,6 +71,7 @@ class _Ctx:
     run: PromoteRun
     sleep: Callable[[float], None]
     rng: random.Random
+    others: dict[str, Any] = field(default_factory=dict)  # GitOps repository -> its client
 
 
 def wanted(config: Config, snap: Any) -> bool:
@@ -114,6 +115,8 @@ def promote_round(
     finally:
         if isinstance(prometheus, LazyPrometheus):
             prometheus.close()
+        for other in ctx.others.values():
+            other.__exit__(None, None, None)
     return run
 
 
@@ -248,10 +251,26 @@ def _branch(ctx: _Ctx, record: TrainRecord, step: pm.StepPlan) -> str:
     return stage.branch or ctx.config.train(record.train).base
 
 
+def _git(ctx: _Ctx, step: pm.StepPlan) -> GitData:
+    """The repository a step writes to: this one, or the stage's separate GitOps
+    repository (same installation token, API and cache)."""
+    stage = next(s for s in ctx.config.stages if s.name == step.stage)
+    repo = stage.repository
+    if not repo or repo == getattr(ctx.client, "repo", repo):
+        return ctx.git
+    if repo not in ctx.others:
+        from bot.adapters.github import GitHubClient
+
+        c = ctx.client
+        other = GitHubClient(
+            repo, c.token, api_url=c.api_url, cache=c.cache, bot_login=c.bot_login()
+        )
+        ctx.others[repo] = other.__enter__()
+    return GitData(ctx.others[repo])
+
+
 def _unsupported(ctx: _Ctx, step: pm.StepPlan) -> str:
     stage = next(s for s in ctx.config.stages if s.name == step.stage)
-    if stage.repository and stage.repository != getattr(ctx.client, "repo", stage.repository):
-        return f"stage {stage.name}: a separate GitOps repository is not supported yet"
     if stage.mode == "pull_request":
         return f"stage {stage.name}: mode pull_request is not supported yet"
     return ""
@@ -264,9 +283,11 @@ def _start(ctx: _Ctx, record: TrainRecord, promotion: pm.Promotion, step: pm.Ste
         _stage_failed(ctx, record, promotion, step, ConfigError(unsupported))
         return
     tags = dict(promotion.tags)
+    git = _git(ctx, step)
     try:
         sha, bumps = write_edits(
             ctx,
+            git,
             branch,
             lambda tip: pm.step_files(ctx.config, step, tip.files, tags),
             tags,
@@ -276,8 +297,8 @@ def _start(ctx: _Ctx, record: TrainRecord, promotion: pm.Promotion, step: pm.Ste
         _stage_failed(ctx, record, promotion, step, exc)
         return
     payload = {"train": record.id, "stage": step.stage, "tags": tags}
-    deployment = ctx.git.create_deployment(step.name, sha, payload)
-    ctx.git.deployment_status(deployment, "in_progress", f"{record.id} soaking in {step.name}")
+    deployment = git.create_deployment(step.name, sha, payload)
+    git.deployment_status(deployment, "in_progress", f"{record.id} soaking in {step.name}")
     state = pm.StepState(step.name, pm.SOAKING, sha, ctx.now, bumps=bumps, deployment=deployment)
     promotion = promotion.with_step(state)
     if record.state == MERGED:
@@ -322,7 +343,7 @@ def _pass(
     skipped_by = "" if soaked else record.promote_requested
     summary = _summary(results) or ("soak skipped" if skipped_by else "soak passed")
     if state.deployment:
-        ctx.git.deployment_status(state.deployment, "success", f"{record.id}: {summary}")
+        _git(ctx, step).deployment_status(state.deployment, "success", f"{record.id}: {summary}")
     passed = replace(
         state,
         status=pm.PASSED,
@@ -418,12 +439,17 @@ def _revert(
         step = by_name[rs.step]
         message = pm.revert_message(record.id, rs.step, rs.reverts, evidence, actor)
         sha, _ = write_edits(
-            ctx, _branch(ctx, record, step), _files_of(rs), rs.tags, _fixed(message)
+            ctx,
+            _git(ctx, step),
+            _branch(ctx, record, step),
+            _files_of(rs),
+            rs.tags,
+            _fixed(message),
         )
         commits.append((rs.step, sha))
         state = next(s for s in promotion.steps if s.name == rs.step)
         promotion = promotion.with_step(replace(state, status=pm.REVERTED, revert_commit=sha))
-    _deployments_after_revert(ctx, record, promotion, current)
+    _deployments_after_revert(ctx, record, promotion, current, by_name)
     why = reason if not actor else f"rollback requested by @{actor}"
     services = sorted(promotion.tags)
     holds = holds_mod.hold(read_holds(ctx.client, ctx.snap.tip), services, record.id, why, ctx.now)
@@ -478,14 +504,19 @@ def _fail_verdict(
 
 
 def _deployments_after_revert(
-    ctx: _Ctx, record: TrainRecord, promotion: pm.Promotion, current: pm.StepState | None
+    ctx: _Ctx,
+    record: TrainRecord,
+    promotion: pm.Promotion,
+    current: pm.StepState | None,
+    steps: dict[str, pm.StepPlan],
 ) -> None:
     for state in promotion.steps:
-        if not state.deployment:
+        if not state.deployment or state.name not in steps:
             continue
         failed = current is not None and state.name == current.name
         what = "failure" if failed else "inactive"
-        ctx.git.deployment_status(state.deployment, what, f"{record.id} rolled back")
+        git = _git(ctx, steps[state.name])
+        git.deployment_status(state.deployment, what, f"{record.id} rolled back")
 
 
 def _incident(
@@ -525,6 +556,7 @@ def _query(config: Config, row: EvidenceRow) -> str:
 
 def write_edits(
     ctx: _Ctx,
+    git: GitData,
     branch: str,
     owners_of: Callable[[Tip], dict[str, tuple[str, ...]]],
     tags: dict[str, str],
@@ -534,13 +566,13 @@ def write_edits(
     and apply the pure edits again (bounded, jittered retries). Files already at the tags:
     no commit, and the head's sha. Raises ConfigError on bad input (nothing written)."""
     for attempt in range(RETRIES):
-        tip = ctx.git.tip(branch)
+        tip = git.tip(branch)
         owners = owners_of(tip)
-        texts = ctx.git.read(tip, sorted(owners))
+        texts = git.read(tip, sorted(owners))
         edit = pm.edit_step(ctx.config, texts, owners, tags)
         if not edit.files:
             return tip.commit, edit.bumps
-        sha = ctx.git.commit(branch, tip, edit.files, message_of(edit.bumps))
+        sha = git.commit(branch, tip, edit.files, message_of(edit.bumps))
         if sha is not None:
             return sha, edit.bumps
         ctx.sleep(ctx.rng.uniform(0, 0.05 * 2**attempt))

@@ -167,13 +167,16 @@ def merged_train(
     canary_slos: bool = False,
     files: dict[str, str] | None = None,
     t0: datetime | None = None,
+    edit_config: Any = None,
+    extra: dict[str, str] | None = None,
 ) -> Merged:
     """A repository with manifests, one PR touching src/web and src/api, its train merged.
     `t0` defaults to a few minutes before the real clock."""
     t0 = t0 or start_time() - timedelta(minutes=10)
-    story = new_story(sandbox, t0, config(t0, canary_slos=canary_slos))
+    text = config(t0, canary_slos=canary_slos)
+    story = new_story(sandbox, t0, edit_config(text) if edit_config else text)
     kit = story.kit
-    kit.push(REPO, "main", MANIFESTS, "manifests", "rm-dave")
+    kit.push(REPO, "main", {**MANIFESTS, **(extra or {})}, "manifests", "rm-dave")
     changed = files or {"src/web/app.py": "print('web')\n", "src/api/app.py": "print('api')\n"}
     number = kit.open_pr(REPO, "dev-alice", "feat-a", changed, title="Add A", labels=["feature"])
     kit.review(REPO, number, "rev-carol", "APPROVE")

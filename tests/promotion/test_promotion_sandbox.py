@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from lifecycle.lifecycle_sandbox import REPO
-from promotion.promotion_story import STEPS, merged_train
+from promotion.promotion_story import MANIFESTS, STEPS, merged_train
 
 from bot.adapters.github import GitHubClient
 from bot.core.holds import HOLDS_PATH
@@ -229,3 +229,35 @@ def test_promote_command_skips_the_rest_of_a_soak(sandbox) -> None:  # type: ign
     assert steps[1]["status"] == "soaking"  # canary soaks in full: a skip is for one soak
     m.story.reconcile(m.merged_at + 10 * M)
     assert m.record()["extra"]["promotion"]["steps"][1]["status"] == "soaking"
+
+
+MANIFESTS_STAGING = MANIFESTS["deploy/staging/web.yaml"]
+
+
+def test_a_stage_in_a_separate_gitops_repository(sandbox) -> None:  # type: ignore[no-untyped-def]
+    gitops = "acme/gitops"
+    sandbox.scenario.create_repo(gitops, {"clusters/staging/web.yaml": MANIFESTS_STAGING})
+    sandbox.scenario.install_bot(gitops)
+
+    def to_gitops(text: str) -> str:
+        old = '  - name: staging\n    manifests: ["deploy/staging/*.yaml"]\n'
+        new = (
+            f'  - name: staging\n    repository: {gitops}\n    manifests: ["clusters/staging/*"]\n'
+        )
+        assert old in text
+        return text.replace(old, new)
+
+    # the same path in the app repository (the manifests gate reads it there): untouched
+    same = {"clusters/staging/web.yaml": MANIFESTS_STAGING}
+    m = merged_train(sandbox, edit_config=to_gitops, extra=same)
+    assert m.story.reconcile(m.merged_at).problems == ()
+    step = m.record()["extra"]["promotion"]["steps"][0]
+    assert step["status"] == "soaking"
+    log = sandbox.git.out(gitops, "log", "-1", "--format=%H%x00%B", "main").split("\x00")
+    assert log[0] == step["commit"] and log[1].startswith(f"promote {m.train_id} to staging")
+    text = sandbox.git.out(gitops, "show", "main:clusters/staging/web.yaml")
+    assert "ghcr.io/acme/web:1.0.0" not in text
+    assert not [b for _, b in m.main_log() if b.startswith("promote ")]  # app repo untouched
+    assert "ghcr.io/acme/web:1.0.0" in m.main_file("clusters/staging/web.yaml")
+    deployments = m.kit.call("GET", f"/repos/{gitops}/deployments", as_user="rm-dave")
+    assert [d["environment"] for d in deployments] == ["staging"]
