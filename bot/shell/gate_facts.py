@@ -228,9 +228,9 @@ def gather_security(client: GitHubPort, record: TrainRecord, settings: Any) -> S
 def gather_error_budget(
     config: Config, record: TrainRecord, settings: Any, prometheus: Any, now: datetime
 ) -> ErrorBudgetFacts:
-    """Each SLO's error budget left over its window, read from Prometheus (the worst over
-    the train's services, in the last stage that names the SLO); without a Prometheus the
-    gate says so plainly (neutral)."""
+    """Each SLO's error budget left over its window, read from Prometheus: the worst over
+    the train's services in the last stage (where users are; earlier stages are judged
+    while promoting). Without a Prometheus the gate says so plainly (neutral)."""
     from bot.core import promotion
 
     if prometheus is None:
@@ -238,14 +238,12 @@ def gather_error_budget(
     wanted = getattr(settings, "slos", ()) or tuple(s.name for s in config.slos)
     train = config.train(record.train)
     services = promotion.services_for(config, train, None) or ("",)
+    stage = config.stages[-1].name if config.stages else ""
     remaining: dict[str, float | None] = {}
     for name in wanted:
         slo = next((s for s in config.slos if s.name == name), None)
-        stages = [st.name for st in config.stages if name in st.slos] or [
-            st.name for st in config.stages[-1:]
-        ]
         found = [
-            _budget_left(prometheus, slo, stages[-1] if stages else "", service, now)
+            _budget_left(prometheus, slo, stage, service, now)
             for service in services
             if slo is not None
         ]
@@ -287,12 +285,14 @@ def gather_manifests(
     settings: manifests.ManifestSettings,
     now: datetime,
 ) -> manifests.ManifestFacts:
-    """The manifests the train's first promotion step will bump, read from the release
-    branch with the bump each gets (tag rendered from the train PR head), plus schemas."""
+    """The manifests the train's first promotion step in this repository will bump, read
+    from the release branch with the bump each gets (tag rendered from the train PR head),
+    plus schemas. Stages in a separate GitOps repository are checked when promoted."""
     from bot.core import promotion
     from bot.core.manifests import Bump
 
-    steps = promotion.plan_steps(config)
+    here = {st.name for st in config.stages if not st.repository}  # this repository's
+    steps = [s for s in promotion.plan_steps(config) if s.stage in here]
     if not promotion.configured(config) or not steps:
         return manifests.ManifestFacts()
     branch = record.release_branch

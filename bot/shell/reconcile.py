@@ -79,6 +79,7 @@ class _Run:
     trains: tuple[tuple[str, str], ...] = ()
     due: datetime | None = None
     moved: bool = False
+    gate_request: Any = None  # a re-run or check-run button (bot.core.gates.events), once
 
 
 def load_repo_config(client: GitHubPort, path: str = CONFIG_PATH) -> Config | None:
@@ -417,14 +418,17 @@ def reconcile(
     dry_run: bool = False,
     max_rounds: int = MAX_ROUNDS,
     prometheus: Any = None,
+    gate_request: Any = None,
 ) -> ReconcileResult:
     """Bring `repo` to where its config, ledger and GitHub state say it should be.
 
     `prometheus`: the SLO judge's query client (`bot.adapters.prometheus.PrometheusClient`)
     or a factory ``(config) -> client``; None builds one from the config's `prometheus`
-    section (credentials from the environment) when it names a URL."""
+    section (credentials from the environment) when it names a URL.
+    `gate_request`: what a `check_run` delivery asked of the gates
+    (`bot.core.gates.events.gate_request`): re-evaluate gates afresh, or hold the train."""
     del repo  # the client is bound to it; kept in the signature for transports and logs
-    run = _Run()
+    run = _Run(gate_request=gate_request)
     try:
         config = load_repo_config(client)
     except ConfigError as exc:
@@ -469,7 +473,7 @@ def _round(
     """Read, decide, act once; False when there is nothing (more) to do this reconcile."""
     run.moved = False
     snap = read_world(config, client, client.ledger_tip(config.ledger_branch), now)
-    gate_facts = _gates(client, config, snap, now, dry_run, run)
+    gate_facts = _gates(client, config, snap, now, dry_run, run, prometheus)
     actions = decide(config, snap.ledger, snap.world, now, gate_facts)
     run.trains = tuple((r.id, r.state) for r in snap.ledger.records)
     run.due = next_due(config, snap.ledger.records, now)
@@ -484,18 +488,38 @@ def _round(
 
 
 def _gates(
-    client: GitHubPort, config: Config, snap: _Snapshot, now: datetime, dry_run: bool, run: _Run
+    client: GitHubPort,
+    config: Config,
+    snap: _Snapshot,
+    now: datetime,
+    dry_run: bool,
+    run: _Run,
+    prometheus: Any = None,
 ) -> dict[str, dict[str, Any]]:
     """Each departed train's gate facts (for the merge verdict), shown as check runs on
-    its train PR head (`bot.shell.gate_facts`); only what changed is written."""
-    from bot.shell.gate_facts import departed_trains, gather, publish
+    its train PR head (`bot.shell.gate_facts`); only what changed is written, except the
+    gates a re-run asks for. A `Hold train` button holds the train first."""
+    from bot.shell import gate_facts as gf
+    from bot.shell.promote import prometheus_for
 
+    trains = gf.departed_trains(snap.ledger.records, snap.world)
+    request, run.gate_request = run.gate_request, None  # acted on in the first round only
     facts: dict[str, dict[str, Any]] = {}
-    for record, pr in departed_trains(snap.ledger.records, snap.world):
-        gathered = gather(config, client, record, pr, snap.world, now)
+    query = prometheus_for(config, prometheus) if trains else None
+    for record, pr in trains:
+        held = None if dry_run else gf.hold_from_button(config, client, request, record, pr, now)
+        if held is not None:
+            _apply_group(client, config, snap, [act.WriteLedger(record.id, ("hold",), held,
+                         request.actor)], None, run)  # fmt: skip
+            records = tuple(held if r.id == held.id else r for r in snap.ledger.records)
+            snap.ledger = replace(snap.ledger, records=records)
+            record = held
+        gathered = gf.gather(config, client, record, pr, snap.world, now, query)
         facts[record.id] = gathered.facts
         if not dry_run:
-            run.done += publish(config, client, record, pr, snap.world, gathered, now)
+            force = gf.forced_gates(request, pr)
+            run.done += gf.publish(config, client, record, pr, snap.world, gathered, now,
+                                   force=force)  # fmt: skip
     return facts
 
 
