@@ -198,3 +198,56 @@ def test_a_manifest_that_fails_its_schema_fails_the_gate_at_its_line(sandbox: An
     path = f"/repos/{REPO}/check-runs/{gate['id']}/annotations"
     notes = story.kit.call("GET", path, as_user="rm-dave")
     assert [(n["path"], n["start_line"]) for n in notes] == [("deploy/web.yaml", 6)]
+
+
+def _pressed(run: dict[str, Any], who: str, identifier: str = "") -> Any:
+    """What GitHub's delivery for Re-run (or a button) on `run` asks of the gates."""
+    from bot.core.gates.events import gate_request
+
+    payload: dict[str, Any] = {"check_run": run, "sender": {"login": who}}
+    payload["action"] = "requested_action" if identifier else "rerequested"
+    if identifier:
+        payload["requested_action"] = {"identifier": identifier}
+    request = gate_request("check_run", payload)
+    assert request is not None
+    return request
+
+
+def test_rerun_and_reevaluate_publish_that_gate_afresh(sandbox: Any) -> None:
+    story, t0, train_pr = departed(sandbox)
+    head = train_pr["head"]["sha"]
+    story.reconcile(t0 + timedelta(minutes=3))
+    before = runs(story, head)
+    for identifier in ("", "reevaluate"):
+        old = runs(story, head)["policy"]
+        mark = story.log_mark()
+        request = _pressed(old, "dev-bob", identifier)
+        story.reconcile(t0 + timedelta(minutes=4), gate_request=request)
+        assert [w[:2] for w in story.writes_since(mark)] == [("POST", f"/repos/{REPO}/check-runs")]
+        new = runs(story, head)["policy"]
+        assert new["id"] > old["id"] and new["conclusion"] == old["conclusion"]
+    after = runs(story, head)
+    assert {g: r["id"] for g, r in after.items() if g != "policy"} == {
+        g: r["id"] for g, r in before.items() if g != "policy"
+    }
+
+
+def test_the_hold_button_holds_the_train_for_release_managers_only(sandbox: Any) -> None:
+    story, t0, train_pr = departed(sandbox)
+    head = train_pr["head"]["sha"]
+    train_id = train_pr["head"]["ref"].removeprefix("release/")
+    story.reconcile(t0 + timedelta(minutes=3))
+    ci_run = runs(story, head)["ci"]
+    # a developer (write permission) may not hold trains: nothing happens
+    story.reconcile(t0 + timedelta(minutes=3), gate_request=_pressed(ci_run, "dev-bob", "hold"))
+    assert story.ledger(train_id)["held"] is False
+    # the release manager holds it: recorded like /train hold, and the train does not merge
+    story.reconcile(t0 + timedelta(minutes=3), gate_request=_pressed(ci_run, "rm-dave", "hold"))
+    record = story.ledger(train_id)
+    assert record["held"] is True and "rm-dave" in record["hold_reason"]
+    assert [e["actor"] for e in record["history"] if e["event"] == "hold"] == ["rm-dave"]
+    story.green(head)
+    story.approve(train_pr["number"], "rev-carol", t0 + timedelta(minutes=4))
+    story.reconcile(t0 + timedelta(minutes=5))
+    assert not merged(story, train_pr)
+    assert runs(story, head)["policy"]["conclusion"] == "success"  # only the hold blocks
