@@ -269,19 +269,15 @@ def _git(ctx: _Ctx, step: pm.StepPlan) -> GitData:
     return GitData(ctx.others[repo])
 
 
-def _unsupported(ctx: _Ctx, step: pm.StepPlan) -> str:
+def _via_pull(ctx: _Ctx, record: TrainRecord, step: pm.StepPlan, what: str) -> str:
+    """The bot's head branch when the stage takes changes through pull requests ("" when
+    it takes direct commits)."""
     stage = next(s for s in ctx.config.stages if s.name == step.stage)
-    if stage.mode == "pull_request":
-        return f"stage {stage.name}: mode pull_request is not supported yet"
-    return ""
+    return f"release-train/{what}/{record.id}/{step.name}" if stage.mode == "pull_request" else ""
 
 
 def _start(ctx: _Ctx, record: TrainRecord, promotion: pm.Promotion, step: pm.StepPlan) -> None:
     branch = _branch(ctx, record, step)
-    unsupported = _unsupported(ctx, step)
-    if unsupported:
-        _stage_failed(ctx, record, promotion, step, ConfigError(unsupported))
-        return
     tags = dict(promotion.tags)
     git = _git(ctx, step)
     try:
@@ -292,6 +288,7 @@ def _start(ctx: _Ctx, record: TrainRecord, promotion: pm.Promotion, step: pm.Ste
             lambda tip: pm.step_files(ctx.config, step, tip.files, tags),
             tags,
             lambda lines: pm.promote_message(record.id, step, lines),
+            _via_pull(ctx, record, step, "promote"),
         )
     except ConfigError as exc:
         _stage_failed(ctx, record, promotion, step, exc)
@@ -445,6 +442,7 @@ def _revert(
             _files_of(rs),
             rs.tags,
             _fixed(message),
+            _via_pull(ctx, record, step, "revert"),
         )
         commits.append((rs.step, sha))
         state = next(s for s in promotion.steps if s.name == rs.step)
@@ -561,6 +559,7 @@ def write_edits(
     owners_of: Callable[[Tip], dict[str, tuple[str, ...]]],
     tags: dict[str, str],
     message_of: Callable[[tuple[pm.BumpLine, ...]], str],
+    via_pull: str = "",
 ) -> tuple[str, tuple[pm.BumpLine, ...]]:
     """Apply `tags` on the head of `branch` in ONE commit; on a moved ref, read the new tip
     and apply the pure edits again (bounded, jittered retries). Files already at the tags:
@@ -572,7 +571,11 @@ def write_edits(
         edit = pm.edit_step(ctx.config, texts, owners, tags)
         if not edit.files:
             return tip.commit, edit.bumps
-        sha = git.commit(branch, tip, edit.files, message_of(edit.bumps))
+        message = message_of(edit.bumps)
+        if via_pull:
+            sha = git.commit_via_pull(branch, tip, edit.files, message, via_pull)
+        else:
+            sha = git.commit(branch, tip, edit.files, message)
         if sha is not None:
             return sha, edit.bumps
         ctx.sleep(ctx.rng.uniform(0, 0.05 * 2**attempt))
@@ -718,16 +721,35 @@ class GitData:
     def read(self, tip: Tip, paths: list[str]) -> dict[str, str]:
         return {p: self.client.read_blob(tip.files[p]) for p in paths}
 
-    def commit(self, branch: str, tip: Tip, files: dict[str, str], message: str) -> str | None:
-        """One commit on `tip` setting `files`, then move `branch` to it without force.
-        The new commit's sha, or None when the branch moved since `tip` was read."""
+    def _commit_object(self, tip: Tip, files: dict[str, str], message: str) -> str:
         entries = [
             {"path": p, "mode": "100644", "type": "blob", "content": text}
             for p, text in sorted(files.items())
         ]
         tree = self._post(self._url("/git/trees"), {"tree": entries, "base_tree": tip.tree})
         body = {"message": message, "tree": tree["sha"], "parents": [tip.commit]}
-        commit = self._post(self._url("/git/commits"), body)
+        return str(self._post(self._url("/git/commits"), body)["sha"])
+
+    def commit_via_pull(
+        self, branch: str, tip: Tip, files: dict[str, str], message: str, head: str
+    ) -> str | None:
+        """For a branch that takes changes only through pull requests: the commit on
+        branch `head` (ours, moved by force), a PR into `branch` (or the open one), merged
+        at exactly that commit. The merge commit's sha, or None when GitHub refuses."""
+        sha = self._commit_object(tip, files, message)
+        url = self._url(f"/git/refs/heads/{quote(head)}")
+        response = self.client._call("PATCH", url, json={"sha": sha, "force": True})
+        if response.status_code != 200:
+            self._post(self._url("/git/refs"), {"ref": f"refs/heads/{head}", "sha": sha})
+        title, _, body = message.partition("\n")
+        pr = self.client.open_pull(head, branch, title, body.strip())
+        merged = self.client.merge_pull(pr.number, sha, title, body.strip() + "\n")
+        return None if merged is None else str(merged)
+
+    def commit(self, branch: str, tip: Tip, files: dict[str, str], message: str) -> str | None:
+        """One commit on `tip` setting `files`, then move `branch` to it without force.
+        The new commit's sha, or None when the branch moved since `tip` was read."""
+        commit = {"sha": self._commit_object(tip, files, message)}
         url = self._url(f"/git/refs/heads/{quote(branch)}")
         response = self.client._call("PATCH", url, json={"sha": commit["sha"], "force": False})
         if response.status_code == 422:

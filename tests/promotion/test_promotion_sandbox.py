@@ -261,3 +261,30 @@ def test_a_stage_in_a_separate_gitops_repository(sandbox) -> None:  # type: igno
     assert "ghcr.io/acme/web:1.0.0" in m.main_file("clusters/staging/web.yaml")
     deployments = m.kit.call("GET", f"/repos/{gitops}/deployments", as_user="rm-dave")
     assert [d["environment"] for d in deployments] == ["staging"]
+
+
+def test_a_stage_in_pull_request_mode_goes_through_a_merged_pull_request(sandbox) -> None:  # type: ignore[no-untyped-def]
+    def canary_by_pr(text: str) -> str:
+        old = '  - name: canary\n    manifests: ["deploy/canary/*"]\n'
+        assert old in text
+        return text.replace(old, old + "    mode: pull_request\n")
+
+    m = merged_train(sandbox, edit_config=canary_by_pr)
+    m.story.reconcile(m.merged_at)
+    assert m.story.reconcile(m.merged_at + 10 * M).problems == ()
+    canary = m.record()["extra"]["promotion"]["steps"][1]
+    assert canary["status"] == "soaking"
+    message = sandbox.git.out(REPO, "log", "-1", "--format=%B", canary["commit"])
+    assert message.startswith(f"promote {m.train_id} to canary")
+    assert f"Train-Id: {m.train_id}" in message and "Stage: canary" in message
+    parents = sandbox.git.out(REPO, "log", "-1", "--format=%P", canary["commit"]).split()
+    assert len(parents) == 2  # the merge of the bot's pull request
+    pulls = m.kit.call("GET", f"/repos/{REPO}/pulls?state=closed", as_user="rm-dave")
+    head = f"release-train/promote/{m.train_id}/canary"
+    (pr,) = [p for p in pulls if p["head"]["ref"] == head]
+    assert m.story.pull(pr["number"])["merged"] is True
+    assert "newTag: " in m.main_file("deploy/canary/kustomization.yaml")
+    assert '"1.0.0"' not in m.main_file("deploy/canary/kustomization.yaml")
+    mark = m.story.log_mark()
+    m.story.reconcile(m.merged_at + 12 * M)
+    assert m.story.writes_since(mark) == []
