@@ -431,22 +431,7 @@ def _revert(
         record = _fail_verdict(ctx, record, promotion, current, evidence)
         promotion = pm.load(record)
     by_name = {s.name: s for s in plan}
-    commits: list[tuple[str, str]] = []
-    for rs in revert_steps(promotion):
-        step = by_name[rs.step]
-        message = pm.revert_message(record.id, rs.step, rs.reverts, evidence, actor)
-        sha, _ = write_edits(
-            ctx,
-            _git(ctx, step),
-            _branch(ctx, record, step),
-            _files_of(rs),
-            rs.tags,
-            _fixed(message),
-            _via_pull(ctx, record, step, "revert"),
-        )
-        commits.append((rs.step, sha))
-        state = next(s for s in promotion.steps if s.name == rs.step)
-        promotion = promotion.with_step(replace(state, status=pm.REVERTED, revert_commit=sha))
+    promotion, commits = _revert_commits(ctx, record, by_name, promotion, evidence)
     _deployments_after_revert(ctx, record, promotion, current, by_name)
     why = reason if not actor else f"rollback requested by @{actor}"
     services = sorted(promotion.tags)
@@ -472,6 +457,35 @@ def _revert(
     files = {holds_mod.HOLDS_PATH: holds_mod.encode(holds)}
     _record(ctx, record, "rolled-back", trailers, files=files, actor=actor)
     ctx.run.done.append(f"roll back {record.id} ({len(commits)} revert commits)")
+
+
+def _revert_commits(
+    ctx: _Ctx,
+    record: TrainRecord,
+    steps: dict[str, pm.StepPlan],
+    promotion: pm.Promotion,
+    evidence: Sequence[str],
+) -> tuple[pm.Promotion, list[tuple[str, str]]]:
+    """One revert commit per step the train committed, newest first: (promotion with the
+    steps marked reverted, [(step, revert commit)])."""
+    actor = record.rollback_requested
+    commits: list[tuple[str, str]] = []
+    for rs in revert_steps(promotion):
+        step = steps[rs.step]
+        message = pm.revert_message(record.id, rs.step, rs.reverts, evidence, actor)
+        sha, _ = write_edits(
+            ctx,
+            _git(ctx, step),
+            _branch(ctx, record, step),
+            _files_of(rs),
+            rs.tags,
+            _fixed(message),
+            _via_pull(ctx, record, step, "revert"),
+        )
+        commits.append((rs.step, sha))
+        state = next(s for s in promotion.steps if s.name == rs.step)
+        promotion = promotion.with_step(replace(state, status=pm.REVERTED, revert_commit=sha))
+    return promotion, commits
 
 
 def _files_of(rs: RevertStep) -> Callable[[Tip], dict[str, tuple[str, ...]]]:
