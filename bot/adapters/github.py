@@ -97,6 +97,7 @@ class GitHubPort(Protocol):
     def open_issue(self, title: str, body: str, key: str) -> bool: ...
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> tuple[int, Any]: ...
     def get_pages(self, path: str, params: dict[str, Any], item_key: str = "") -> list[Any]: ...
+    def git_commit(self, sha: str) -> dict[str, Any]: ...
     def publish_check_run(
         self, body: dict[str, Any], run_id: int = 0, more: tuple[dict[str, Any], ...] = ()
     ) -> int: ...
@@ -422,6 +423,11 @@ class GitHubClient:
         """Every item of a paginated list (conditional GETs); 4xx raise ExternalError."""
         url = path if path.startswith(("/repos/", "/orgs/")) else self._repo_url(path)
         return list(self._pages(url, params, item_key))
+
+    def git_commit(self, sha: str) -> dict[str, Any]:
+        """A git commit object (author, committer, tree, parents); immutable, so cached by
+        sha: asking again costs no request."""
+        return dict(self._object("commits", sha))
 
     def bot_login(self) -> str:
         if not self._bot_login:

@@ -197,10 +197,7 @@ def branch_changed_at(
     """When the release branch last changed: its head commit's committer date, but never
     before departure (boarding merges made the branch; approvals come after)."""
     since = departed_at(record, now)
-    status, body = client.get_json(f"/git/commits/{head_sha}")
-    when = None
-    if status == 200 and isinstance(body, Mapping):
-        when = parse_time((body.get("committer") or {}).get("date"))
+    when = parse_time((client.git_commit(head_sha).get("committer") or {}).get("date"))
     return max(since, when) if when is not None else since
 
 
