@@ -397,6 +397,9 @@ def _unsure(
     worst = "error" if any(r.verdict.value == "error" for r in results) else "inconclusive"
     held = replace(state, unsure_since=state.unsure_since or ctx.now, verdict=worst)
     changed = held != state
+    limits = [ctx.config.slo(n).inconclusive_after for n in step.slos]
+    since = held.unsure_since or ctx.now
+    ctx.run.wake(min((since + x for x in limits if x and since + x > ctx.now), default=None))
     record = pm.store(record, promotion.with_step(held))
     reasons = "; ".join(f"{r.slo}/{r.service}: {r.reason}" for r in results if r.verdict != "pass")
     if action == "abort" and not record.held:

@@ -181,3 +181,23 @@ def test_rollback_by_hand_reverts_holds_and_opens_the_incident(sandbox) -> None:
     mark = m.story.log_mark()
     m.story.reconcile(m.merged_at + 5 * M)
     assert m.story.writes_since(mark) == []
+
+
+def test_unsure_past_inconclusive_after_does_what_the_config_says(sandbox) -> None:  # type: ignore[no-untyped-def]
+    def revert_when_unsure(text: str) -> str:
+        old = "    objective: 99.9\n"
+        assert old in text
+        return text.replace(old, old + "    inconclusive_after: 30m\n    on_inconclusive: revert\n")
+
+    m = merged_train(sandbox, canary_slos=True, t0=_story_start(), edit_config=revert_when_unsure)
+    url = f"http://127.0.0.1:{closed_port()}"
+    with PrometheusClient(url, retries=1, timeout=1, sleep=lambda s: None) as client:
+        canary_at = _to_canary(m, client)
+        held = m.story.reconcile(canary_at + 5 * M, prometheus=client)
+        assert m.record()["state"] == "promoting"
+        assert held.next_due == canary_at + 30 * M  # the canary's soak ends then too
+        m.story.reconcile(canary_at + 36 * M, prometheus=client)
+    record = m.record()
+    assert record["state"] == "rolled_back"
+    assert "unsure past inconclusive_after" in record["end_reason"]
+    assert len([b for _, b in m.main_log() if b.startswith("revert ")]) == 2
