@@ -788,7 +788,9 @@ class GitData:
             return None
         body = self.client._get_ok(self._url(f"/compare/{base}...{head}"), what="compare")
         files = body.get("files") if isinstance(body, dict) else None
-        return None if files is None else [str(f.get("filename", "")) for f in files]
+        if files is None or len(files) >= 300:  # GitHub lists at most 300: not the whole story
+            return None
+        return [str(f.get("filename", "")) for f in files]
 
     def check_run_id(self, sha: str, name: str) -> int:
         """The newest check run called `name` on `sha` (0: none)."""
