@@ -383,7 +383,11 @@ def _apply_group(
 
 
 def _next_step(
-    config: Config, snap: _Snapshot, actions: Sequence[act.Action], now: datetime
+    config: Config,
+    snap: _Snapshot,
+    actions: Sequence[act.Action],
+    now: datetime,
+    gate_facts: dict[str, dict[str, Any]] | None = None,
 ) -> list[act.Action]:
     """For `plan`: what the following round would do if every action succeeded (merges
     clean, branches made, labels set). Pure simulation; nothing is read or written."""
@@ -403,7 +407,7 @@ def _next_step(
             pulls[action.issue] = replace(pr, labels=labels)
     ledger = Ledger(tuple(records.values()), snap.ledger.known_ids | set(records))
     world = replace(snap.world, branches=branches, pulls=pulls)
-    return decide(config, ledger, world, now)
+    return decide(config, ledger, world, now, gate_facts)
 
 
 # -- the loop -----------------------------------------------------------------------------
@@ -479,7 +483,8 @@ def _round(
     run.due = next_due(config, snap.ledger.records, now)
     run.planned += [a.describe() for a in actions]
     if dry_run and actions:
-        run.planned += [f"then: {a.describe()}" for a in _next_step(config, snap, actions, now)]
+        then = _next_step(config, snap, actions, now, gate_facts)
+        run.planned += [f"then: {a.describe()}" for a in then]
     if dry_run or not actions:
         return _promote(client, config, snap, now, dry_run, run, prometheus)
     for group in _groups(actions):
