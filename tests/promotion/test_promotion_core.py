@@ -214,3 +214,38 @@ def test_a_revert_restores_the_bytes_of_a_promotion(old: str, new: str) -> None:
         return
     restored = pm.edit_step(CONFIG, {"staging/app.yaml": promoted}, owners, back)
     assert restored.files["staging/app.yaml"] == text
+
+
+_STATUS = st.sampled_from([pm.PENDING, pm.SOAKING, pm.PASSED])
+
+
+@given(
+    statuses=st.lists(_STATUS, min_size=3, max_size=3),
+    action=st.sampled_from(["ok", "hold", "abort", "revert"]),
+    minutes=st.integers(0, 600),
+    skip=st.booleans(),
+)
+def test_the_soak_never_promotes_past_an_unsure_or_failing_verdict(
+    statuses: list[str], action: str, minutes: int, skip: bool
+) -> None:
+    steps = tuple(
+        pm.StepState(s.name, status, "c" * 40, T0 if status != pm.PENDING else None)
+        for s, status in zip(PLAN, statuses, strict=True)
+    )
+    move = pm.next_move(
+        PLAN,
+        pm.Promotion({"web": "1"}, steps),
+        T0 + minutes * M,
+        slo_action=action,
+        skip_requested=skip,
+    )
+    current = next((s for s in steps if s.status != pm.PASSED), None)
+    if current is None:
+        assert move.kind == "complete"
+    elif current.status == pm.PENDING:
+        assert (move.kind, move.step) == ("start", current.name)  # steps run in order
+    elif action != "ok":
+        assert move.kind == action and move.kind != "pass"
+    else:
+        soak = next(p.soak for p in PLAN if p.name == current.name)
+        assert (move.kind == "pass") == (skip or minutes * M >= soak)
