@@ -251,3 +251,18 @@ def test_the_hold_button_holds_the_train_for_release_managers_only(sandbox: Any)
     story.reconcile(t0 + timedelta(minutes=5))
     assert not merged(story, train_pr)
     assert runs(story, head)["policy"]["conclusion"] == "success"  # only the hold blocks
+
+
+def test_only_members_of_the_configured_team_count(sandbox: Any) -> None:
+    policy = "  policy:\n    approvals:\n      required: 1\n      teams: [acme/release-managers]\n"
+    story, t0, train_pr = departed(sandbox, policy)
+    head = train_pr["head"]["sha"]
+    story.green(head)
+    story.approve(train_pr["number"], "rev-carol", t0 + timedelta(minutes=3))
+    story.reconcile(t0 + timedelta(minutes=4))
+    gate = runs(story, head)["policy"]
+    assert gate["conclusion"] == "action_required" and not merged(story, train_pr)
+    assert "@rev-carol" in gate["output"]["summary"]
+    story.approve(train_pr["number"], "rm-dave", t0 + timedelta(minutes=4))
+    story.reconcile(t0 + timedelta(minutes=5))
+    assert merged(story, train_pr)
