@@ -45,6 +45,8 @@ class ReconcileRequest:
     delivery: str | None
     events: tuple[str, ...] = ()
     attempt: int = 0
+    # re-runs and check-run buttons pressed (bot.core.gates.events.GateRequest), in order
+    gate_requests: tuple[Any, ...] = ()
 
 
 Reconciler = Callable[[ReconcileRequest], object]
@@ -66,7 +68,14 @@ def github_reconciler(
             req.repo, token, api_url=settings.api_url, bot_login=bot_login() or ""
         )
         with client:
-            return reconcile(req.repo, req.now, client=client, delivery=req.delivery)
+            # Each button press or re-run is acted on in its own pass (a hold must not be
+            # lost to a coalesced re-evaluation); a plain pass when there were none.
+            result: object = None
+            for request in req.gate_requests or (None,):
+                result = reconcile(
+                    req.repo, req.now, client=client, delivery=req.delivery, gate_request=request
+                )
+            return result
 
     return run
 
@@ -120,7 +129,13 @@ class Runtime:
     def _reconcile(self, job: Job) -> None:
         now = self.clock()
         req = ReconcileRequest(
-            job.repo, now, job.installation_id, job.delivery, job.events, job.attempt
+            job.repo,
+            now,
+            job.installation_id,
+            job.delivery,
+            job.events,
+            job.attempt,
+            job.gate_requests,
         )
         started = time.monotonic()
         try:

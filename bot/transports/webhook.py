@@ -142,7 +142,10 @@ def dispatch(
         rt.metrics.delivery(event, "ignored")
         LOG.info("delivery ignored: %s", where.reason, extra=extra)
         return 202, {"status": "ignored", "reason": where.reason}
-    rt.worker.submit(Trigger(where.repo, where.installation_id, delivery, event))
+    asked = _gate_request(rt, event, payload)
+    rt.worker.submit(
+        Trigger(where.repo, where.installation_id, delivery, event, (asked,) if asked else ())
+    )
     rt.metrics.delivery(event, "queued")
     LOG.info("delivery queued", extra=extra | {"repo": where.repo})
     return 202, {"status": "queued", "repository": where.repo}
@@ -197,3 +200,13 @@ def _respond(
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
     start_response(f"{code} {REASONS.get(code, '')}".strip(), headers + extra)
     return [data]
+
+
+def _gate_request(rt: Any, event: str, payload: dict[str, Any]) -> Any:
+    """A Re-run or a check-run button on one of our gates (None for anything else)."""
+    if event not in ("check_run", "check_suite"):
+        return None
+    from bot.core.gates.events import gate_request
+
+    app_id = int(rt.settings.app_id) if str(rt.settings.app_id).isdigit() else None
+    return gate_request(event, payload, app_id=app_id)

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 LOG = logging.getLogger("release_train.worker")
 
@@ -26,6 +27,8 @@ class Trigger:
     installation_id: int | None = None
     delivery: str | None = None
     event: str = "schedule"
+    # what a check_run delivery asked of the gates (bot.core.gates.events.GateRequest)
+    gate_requests: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Job:
     deliveries: tuple[str, ...] = ()
     events: tuple[str, ...] = ()
     attempt: int = 0
+    gate_requests: tuple[Any, ...] = ()  # kept in delivery order, never coalesced away
 
     @property
     def delivery(self) -> str | None:
@@ -51,6 +55,7 @@ class _Entry:
     deliveries: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     attempt: int = 0
+    gate_requests: list[Any] = field(default_factory=list)
 
     def merge(self, other: _Entry) -> None:
         self.due = min(self.due, other.due)
@@ -58,6 +63,7 @@ class _Entry:
         self.deliveries += [d for d in other.deliveries if d not in self.deliveries]
         self.events += [e for e in other.events if e not in self.events]
         self.attempt = min(self.attempt, other.attempt)
+        self.gate_requests += [g for g in other.gate_requests if g not in self.gate_requests]
 
 
 def default_backoff(attempt: int) -> float:
@@ -114,6 +120,7 @@ class Worker:
             installation_id=trigger.installation_id,
             deliveries=[trigger.delivery] if trigger.delivery else [],
             events=[trigger.event],
+            gate_requests=list(trigger.gate_requests),
         )
         self._put(trigger.repo, entry)
 
@@ -174,6 +181,7 @@ class Worker:
                 tuple(entry.deliveries),
                 tuple(entry.events),
                 entry.attempt,
+                tuple(entry.gate_requests),
             )
             try:
                 self._handle(job)
@@ -205,5 +213,6 @@ class Worker:
             list(entry.deliveries),
             list(entry.events),
             attempt,
+            list(entry.gate_requests),
         )
         self._put(job.repo, retry)
