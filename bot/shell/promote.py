@@ -816,7 +816,10 @@ class GitData:
 
     def deployment_status(self, deployment: int, state: str, description: str = "") -> None:
         url = self._url(f"/deployments/{deployment}/statuses")
-        body = {"state": state, "description": description[:140], "auto_inactive": False}
+        # a success makes the environment's earlier deployments (older trains) inactive
+        body: dict[str, Any] = {"state": state, "description": description[:140]}
+        if state != "success":
+            body["auto_inactive"] = False
         self._post(url, body)
 
     def open_incident(
