@@ -385,14 +385,19 @@ class GitHubClient:
         return self._keys
 
     def label_events(self, issue: int) -> tuple[LabelEvent, ...]:
-        """When labels were added to and removed from an issue (empty where unsupported)."""
+        """When labels were added to and removed from an issue (empty where unsupported).
+
+        Only a 404 (an API without issue events) means "unsupported"; any other failure is
+        raised, since guessing the label times would reorder who boards first."""
         if not self._events_supported:
             return ()
         url = self._repo_url(f"/issues/{issue}/events")
         try:
             raw = list(self._pages(url, {}))
         except ExternalError as exc:
-            self._events_supported = exc.status != 404
+            if exc.status != 404:
+                raise
+            self._events_supported = False
             return ()
         events = (LabelEvent.from_json(issue, e) for e in raw)
         return tuple(e for e in events if e is not None)

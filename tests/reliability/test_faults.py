@@ -107,12 +107,6 @@ def _scripted(sb: Any, script: dict[tuple[str, int], Any], phases: Any = None) -
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GitHubClient.label_events (bot/adapters/github.py) swallows every ExternalError "
-    "and answers (): a transient 503 on GET /issues/N/events boards the PRs out of label "
-    "order, so a different PR misses the train (found by the fault matrix, seed 3)",
-)
 def test_a_failed_label_event_read_keeps_the_boarding_order() -> None:
     from scenario import board
 
