@@ -349,6 +349,14 @@ def _try_merge(ctx: Ctx, record: TrainRecord, pr: PullRequest) -> tuple[TrainRec
     return _transition(record, MERGED, ctx.now), [merge]
 
 
+def _approvers(ctx: Ctx, record: TrainRecord, pr: PullRequest) -> tuple[str, ...]:
+    """Who approved a train PR found already merged: the same reading of the reviews the
+    merge rule makes, so a lost merge answer (or a crash right after the merge) still
+    records who approved it."""
+    extra = ctx.gate_facts.get(record.id)
+    return merge_verdict(ctx.config, record, pr, ctx.world, ctx.now, extra).approved_by
+
+
 def _departed_view(
     ctx: Ctx, record: TrainRecord, events: list[str]
 ) -> tuple[TrainRecord, list[Action]]:
@@ -373,6 +381,8 @@ def _departed_view(
         events.append("merge" if pr.merged else "abort")
         if pr.merged:
             merged = replace(record, merge_sha=pr.merge_commit_sha or pr.head_sha)
+            if not merged.approved_by:  # our merge landed but its answer was lost
+                merged = replace(merged, approved_by=_approvers(ctx, record, pr))
             return _transition(merged, MERGED, ctx.now), []
         return abort(record, "train PR closed by hand", ctx.now), []
     if record.release_branch not in ctx.world.branches:

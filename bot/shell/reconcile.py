@@ -262,7 +262,9 @@ def _git_state(
             continue
         branches.add(record.release_branch)  # deleted by hand? (the PR may stay open)
         pr = pulls.get(record.train_pr) if record.train_pr else None
-        if pr is not None and pr.state == "open":
+        # a merged one too: its merge answer may have been lost, and the record still
+        # has to say who approved it
+        if pr is not None and (pr.state == "open" or pr.merged):
             reviews[pr.number] = client.reviews(pr.number)
             checks[pr.head_sha] = client.check_runs(pr.head_sha)
     heads = client.branch_heads({b for b in branches if b})

@@ -79,13 +79,6 @@ def test_a_sigkilled_reconcile_process_converges(k: int, baseline: Outcome) -> N
     assert all(len(p) <= 1 for p in parents)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a crash between the train PR's merge and its ledger commit: the next round sees "
-    "the PR merged and records `merged` without approved_by and without the ChatOps comments "
-    "it had handled (bot/core/decide.py, the `pr.state != 'open'` branch of the departed "
-    "train); bench --crash-every 1 found it at k=111..113",
-)
 def test_a_crash_right_after_the_merge_keeps_the_approvals(baseline: Outcome) -> None:
     from scenario import Knobs, ledger_records
 

@@ -30,11 +30,7 @@ from bot.sandbox.faults import FaultPlan, install
 pytestmark = pytest.mark.reliability
 
 SEEDS = int(os.environ.get("RELIABILITY_SEEDS", "3"))
-LOST_MERGE = (
-    "the merge was applied but its answer lost: the ledger's merged record has no approved_by "
-    "(see test_a_lost_merge_answer_keeps_the_approvals_in_the_ledger)"
-)
-KNOWN = {("after-write", 1): LOST_MERGE}  # seeds that fail on a bug reported, not yet fixed
+KNOWN: dict[tuple[str, int], str] = {}  # seeds that fail on a bug reported, not yet fixed
 
 
 def _seeds(plan: str) -> list[Any]:
@@ -117,14 +113,6 @@ def test_a_failed_label_event_read_keeps_the_boarding_order() -> None:
     assert [x["number"] for x in record["boarded"]] == [1, 2, 3]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="merge applied but its answer lost (502, then 405 on the retry): "
-    "GitHubClient.merge_pull answers None, reconcile abandons the transition, and the next "
-    "round records the merge as 'merged on GitHub' without approved_by and without the "
-    "ChatOps comments it handled (bot/adapters/github.py merge_pull should re-read the PR; "
-    "found by the fault matrix, after-write seed 1)",
-)
 def test_a_lost_merge_answer_keeps_the_approvals_in_the_ledger() -> None:
     with fresh_sandbox() as sb:
         run = _scripted(sb, {(f"PUT /repos/{REPO}/pulls/4/merge", 0): "after"})
