@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from bot.core.holds import HOLDS_PATH
 from bot.core.ledger import (
     BOARDING,
     INDEX_PATH,
@@ -91,6 +92,8 @@ def _check_files(commit: Commit, train_id: str | None) -> Iterator[Finding]:
     for change in commit.changes:
         if change.path == INDEX_PATH or change.path == own:
             continue
+        if train_id is not None and change.path == HOLDS_PATH:
+            continue  # a train's revert holds its services; a resume releases them
         if train_id is None:
             yield _f(
                 "not-a-ledger-event",

@@ -181,6 +181,12 @@ def test_rollback_by_hand_reverts_holds_and_opens_the_incident(sandbox) -> None:
     mark = m.story.log_mark()
     m.story.reconcile(m.merged_at + 5 * M)
     assert m.story.writes_since(mark) == []
+    # the audit accepts the holds a revert and a resume wrote beside the train's record
+    from bot.insights.gitlog import read_history
+    from bot.insights.verify import verify
+
+    history = read_history(sandbox.git.path(REPO), base="main")
+    assert [f for f in verify(history) if f.kind == "foreign-file"] == []
 
 
 def test_unsure_past_inconclusive_after_does_what_the_config_says(sandbox) -> None:  # type: ignore[no-untyped-def]
