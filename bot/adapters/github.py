@@ -501,6 +501,23 @@ class GitHubClient:
             return None
         raise self._fail(response, f"merge #{number}")
 
+    def _first_with_key(self, url: str, key: str, ours: int) -> bool:
+        """Post-then-dedupe: two reconcilers that both looked before either posted have
+        both posted. The oldest comment carrying `key` stays; a younger one of ours is
+        deleted. Best effort: a failed look or delete leaves the comment as it is."""
+        from bot.core.actions import marker
+
+        try:
+            found = [
+                int(c["id"]) for c in self._pages(url, {}) if marker(key) in str(c.get("body"))
+            ]
+        except ExternalError:
+            return True
+        if not ours or not found or min(found) >= ours:
+            return True
+        self._call("DELETE", self._repo_url(f"/issues/comments/{ours}"), retry=False)
+        return False
+
     def post_comment(self, issue: int, body: str, key: str) -> bool:
         """Comment unless a comment carrying `key` exists (crash-safe once-only)."""
         from bot.core.actions import marker
@@ -513,7 +530,7 @@ class GitHubClient:
             response = self._call("POST", url, retry=False, json=payload)
             if response.status_code == 201:
                 self.comment_keys().add(key)
-                return True
+                return self._first_with_key(url, key, int(response.json().get("id") or 0))
             if _retry_after(response) is None:
                 break
             self._keys = None  # it may have been made after all: look before trying again

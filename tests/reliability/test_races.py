@@ -153,12 +153,6 @@ def test_four_processes_and_the_webhook_app_racing(tmp_path: Any, baseline: Outc
     assert codes and set(codes) <= {0, 3}, codes  # 3: held/inconclusive (a lost race)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GitHubClient.post_comment (bot/adapters/github.py) checks for the comment's key "
-    "and then posts: two reconcilers that both list before either posts both post. Seen in "
-    "the threads race as 'Shipped in release train' ×3 and a ChatOps reply ×2 on one PR",
-)
 def test_two_reconcilers_posting_the_same_comment_post_it_once(sandbox: Sandbox) -> None:
     """Deterministic interleaving: the sandbox holds each comment POST until both
     reconcilers have sent theirs (a barrier), i.e. both listed before either posted."""
