@@ -27,6 +27,13 @@ def add_repo_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="environment variable holding the token (default: GITHUB_TOKEN)",
     )
+    parser.add_argument(
+        "--config-path",
+        default=os.environ.get("RELEASE_TRAIN_CONFIG", ""),
+        metavar="PATH",
+        help="the configuration's path in the repository, read from the default branch "
+        "(default: $RELEASE_TRAIN_CONFIG or .github/release-train.yml)",
+    )
     add_now_flag(parser)
     add_json_flag(parser)
 
@@ -57,11 +64,13 @@ def open_client(args: argparse.Namespace) -> Any:
 
 
 def execute(args: argparse.Namespace, *, dry_run: bool) -> Any:
-    from bot.shell.reconcile import reconcile
+    from bot.transports.action import reconcile_at
+    from bot.transports.settings import checked_config_path
 
     now = parse_instant(args.now)
+    config_path = checked_config_path(args.config_path)
     with open_client(args) as client:
-        return reconcile(args.repo, now, client=client, dry_run=dry_run)
+        return reconcile_at(args.repo, now, client=client, config_path=config_path, dry_run=dry_run)
 
 
 def run(args: argparse.Namespace) -> int:

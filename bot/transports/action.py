@@ -1,21 +1,23 @@
 """The GitHub Action entry: one reconcile per workflow run, outputs and a job summary.
 
 Reads the runner's environment (`GITHUB_EVENT_NAME`, `GITHUB_EVENT_PATH`,
-`GITHUB_REPOSITORY`, `GITHUB_API_URL`, the token), routes the event like the App does
-(schedule, workflow_dispatch and repository_dispatch always reconcile), runs the reconciler
-and writes `train-id`, `state` and `actions` (JSON) to `GITHUB_OUTPUT` (heredoc-delimited,
-so multi-line values are safe) and a Markdown summary to `GITHUB_STEP_SUMMARY`. Config
-errors become `::error file=…,line=…::` workflow commands.
+`GITHUB_REPOSITORY`, `GITHUB_API_URL`, the token and the action's inputs), routes the event
+like the App does (schedule, workflow_dispatch and repository_dispatch always reconcile; a
+check run's Re-run or button becomes the same gate request the App's webhook makes), runs
+the reconciler and writes `train-id`, `state`, `actions-taken` (JSON) and `exit-code` to
+`GITHUB_OUTPUT` (heredoc-delimited, so multi-line values are safe) and a Markdown summary
+to `GITHUB_STEP_SUMMARY`. Config errors become `::error file=…,line=…::` workflow commands.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import sys
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -31,9 +33,29 @@ from bot.errors import (
 )
 from bot.transports.result import ResultView, view
 from bot.transports.routing import route
+from bot.transports.settings import DEFAULT_CONFIG_PATH, checked_config_path
 
 ALWAYS = frozenset({"schedule", "workflow_dispatch", "repository_dispatch"})
+# Events a workflow sees under another name than the App's webhook: same payload shape.
+ALIASES: Mapping[str, str] = {"pull_request_target": "pull_request"}
+GATE_EVENTS = frozenset({"check_run", "check_suite"})
+COMMANDS = ("reconcile", "plan")
 TRUE = frozenset({"1", "true", "yes", "on"})
+# Every variable `action.yml` may set for `release-train action` (its inputs).
+INPUT_ENV = frozenset(
+    {
+        "RELEASE_TRAIN_TOKEN",
+        "RELEASE_TRAIN_DEFAULT_TOKEN",
+        "RELEASE_TRAIN_BOT_LOGIN",
+        "RELEASE_TRAIN_CONFIG",
+        "RELEASE_TRAIN_COMMAND",
+        "RELEASE_TRAIN_NOW",
+        "RELEASE_TRAIN_DRY_RUN",
+        "PROMETHEUS_URL",
+        "PROMETHEUS_TOKEN",
+    }
+)
+OUTPUTS = ("train-id", "state", "actions-taken", "exit-code")
 
 
 @dataclass(frozen=True)
@@ -45,8 +67,9 @@ class ActionRequest:
     event: str
     delivery: str | None
     dry_run: bool
-    config: str | None = None
+    config: str = DEFAULT_CONFIG_PATH  # checked: relative, inside the repository
     bot_login: str = ""  # "" lets the client ask GET /user
+    gate_request: Any = None  # a check run's Re-run / button (bot.core.gates.events)
 
 
 ActionReconciler = Callable[[ActionRequest], object]
@@ -65,6 +88,8 @@ class ActionEnv:
     bot_login: str
     output_path: str | None
     summary_path: str | None
+    command: str = "reconcile"
+    now: str = ""  # the `now` input: an ISO instant for a plan, "" for the clock
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -74,8 +99,20 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _payload(env: Mapping[str, str]) -> dict[str, Any]:
+    path = env.get("GITHUB_EVENT_PATH", "").strip()
+    if not path:
+        return {}
+    try:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"GITHUB_EVENT_PATH: cannot read {path}: {exc}") from None
+    return loaded if isinstance(loaded, dict) else {}
+
+
 def read_env(env: Mapping[str, str], *, dry_run: bool = False) -> ActionEnv:
-    """The runner's environment as an `ActionEnv`; a missing variable is a UsageError."""
+    """The runner's environment as an `ActionEnv`; a missing variable is a UsageError.
+    The inputs (`command`, `now`, `config`) are checked later, by `checked_request`."""
     event = _required(env, "GITHUB_EVENT_NAME")
     repo = _required(env, "GITHUB_REPOSITORY")
     token = env.get("RELEASE_TRAIN_TOKEN", "").strip() or env.get("GITHUB_TOKEN", "").strip()
@@ -83,27 +120,64 @@ def read_env(env: Mapping[str, str], *, dry_run: bool = False) -> ActionEnv:
         raise UsageError(
             "RELEASE_TRAIN_TOKEN or GITHUB_TOKEN must hold a token (the action's `token` input)"
         )
-    payload: dict[str, Any] = {}
-    path = env.get("GITHUB_EVENT_PATH", "").strip()
-    if path:
-        try:
-            loaded = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"GITHUB_EVENT_PATH: cannot read {path}: {exc}") from None
-        payload = loaded if isinstance(loaded, dict) else {}
+    command = env.get("RELEASE_TRAIN_COMMAND", "").strip().lower() or "reconcile"
     return ActionEnv(
         event=event,
-        payload=payload,
+        payload=_payload(env),
         repo=repo,
         api_url=(env.get("GITHUB_API_URL", "").strip() or "https://api.github.com").rstrip("/"),
         token=token,
-        dry_run=dry_run or env.get("RELEASE_TRAIN_DRY_RUN", "").strip().lower() in TRUE,
+        dry_run=dry_run
+        or command == "plan"
+        or env.get("RELEASE_TRAIN_DRY_RUN", "").strip().lower() in TRUE,
         config=env.get("RELEASE_TRAIN_CONFIG", "").strip() or None,
         run_id=env.get("GITHUB_RUN_ID") or None,
         bot_login=bot_login_for(env, token),
         output_path=env.get("GITHUB_OUTPUT") or None,
         summary_path=env.get("GITHUB_STEP_SUMMARY") or None,
+        command=command,
+        now=env.get("RELEASE_TRAIN_NOW", "").strip(),
     )
+
+
+def checked_request(ae: ActionEnv, now: datetime) -> ActionRequest:
+    """The reconcile this run asks for, or a UsageError naming the input that is wrong.
+
+    `command` is `reconcile` or `plan`; `now` moves the clock for a plan only (a reconcile
+    that writes acts at the real time, so a run cannot depart or merge a train early);
+    `config` must stay inside the repository."""
+    from bot.commands._common import parse_instant
+
+    if ae.command not in COMMANDS:
+        raise UsageError(f"command: {ae.command!r} is neither `reconcile` nor `plan`")
+    if ae.now and not ae.dry_run:
+        raise UsageError("now: only a plan (command: plan, or dry-run) may pretend the time")
+    when = parse_instant(ae.now, what="now") if ae.now else now
+    delivery = f"actions-run-{ae.run_id}" if ae.run_id else None
+    return ActionRequest(
+        ae.repo,
+        when,
+        ae.token,
+        ae.api_url,
+        ae.event,
+        delivery,
+        ae.dry_run,
+        checked_config_path(ae.config),
+        ae.bot_login,
+        gate_request_of(ae.event, ae.payload),
+    )
+
+
+def gate_request_of(event: str, payload: Mapping[str, Any]) -> Any:
+    """A Re-run (`check_run.rerequested`, `check_suite.rerequested`) or a check-run button
+    (`check_run.requested_action`) on one of our gates, parsed by the same code as the
+    App's webhook; None for anything else. Any app's run counts: in Action mode the gate
+    runs belong to `github-actions` or to the App whose token the workflow uses."""
+    if event not in GATE_EVENTS:
+        return None
+    from bot.core.gates.events import gate_request
+
+    return gate_request(event, payload, app_id=None)
 
 
 # A rendered `Problem` about a YAML file: "path.yml:LINE:COL: [warning: ]message".
@@ -161,10 +235,11 @@ def bot_login_for(env: Mapping[str, str], token: str) -> str:
 
 
 def skip_reason(ae: ActionEnv) -> str:
-    """Why this event needs no reconcile ("" when it does)."""
+    """Why this event needs no reconcile ("" when it does). Routed like the App's
+    webhooks, the bot's own events included (with an App token they start workflows)."""
     if ae.event in ALWAYS:
         return ""
-    r = route(ae.event, ae.payload)
+    r = route(ALIASES.get(ae.event, ae.event), ae.payload, bot_login=ae.bot_login or None)
     return r.reason if r.ignored else ""
 
 
@@ -178,12 +253,14 @@ def format_outputs(outputs: Mapping[str, str], delimiter: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def outputs_of(result: ResultView) -> dict[str, str]:
+def outputs_of(result: ResultView, code: int = EXIT_OK) -> dict[str, str]:
+    """The step's outputs (`OUTPUTS`, in that order)."""
     train = result.train
     return {
         "train-id": train.id if train else "",
         "state": train.state if train else "",
-        "actions": json.dumps(list(result.actions)),
+        "actions-taken": json.dumps(list(result.actions)),
+        "exit-code": str(code),
     }
 
 
@@ -191,10 +268,28 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_summary(ae: ActionEnv, result: ResultView | None, note: str = "") -> str:
+def _trigger(ae: ActionEnv, req: ActionRequest | None) -> list[str]:
+    action = ae.payload.get("action")
+    what = f"`{ae.event}.{action}`" if isinstance(action, str) and action else f"`{ae.event}`"
+    lines = [f"Triggered by {what}."]
+    asked = req.gate_request if req else None
+    if asked is not None:
+        gates = ", ".join(f"`{g}`" for g in asked.gates) or "every gate"
+        verb = "hold the train" if asked.action == "hold" else f"re-evaluate {gates}"
+        lines.append(f"@{_cell(asked.actor)} asked to {verb} ({asked.source}).")
+    if req is not None and req.config != DEFAULT_CONFIG_PATH:
+        lines.append(f"Configuration: `{req.config}` on the default branch.")
+    if req is not None and ae.now and req.dry_run:
+        lines.append(f"Planned as of {req.now.isoformat()}.")
+    return [" ".join(lines), ""]
+
+
+def render_summary(
+    ae: ActionEnv, result: ResultView | None, note: str = "", req: ActionRequest | None = None
+) -> str:
     """The job summary in Markdown."""
     mode = " (dry run)" if ae.dry_run else ""
-    lines = [f"## Release Train — `{ae.repo}`{mode}", "", f"Triggered by `{ae.event}`.", ""]
+    lines = [f"## Release Train — `{ae.repo}`{mode}", "", *_trigger(ae, req)]
     if note:
         lines += [note, ""]
     if result is not None and result.problems:
@@ -222,15 +317,58 @@ def _append(path: str | None, text: str) -> None:
             f.write(text)
 
 
+class ConfigAt:
+    """A GitHub client that answers the shell's read of the default configuration path
+    with the file at `path` on the default branch (never a ref: a pull request cannot
+    change the configuration). Everything else goes to `client` unchanged.
+
+    Used only while `bot.shell.reconcile.reconcile` takes no `config_path` argument."""
+
+    def __init__(self, client: Any, path: str, default: str = DEFAULT_CONFIG_PATH) -> None:
+        self._client = client
+        self._path = path
+        self._default = default
+
+    def read_file(self, path: str, ref: str | None = None) -> str | None:
+        if path == self._default and ref is None:
+            return self._client.read_file(self._path)
+        return self._client.read_file(path, ref)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def reconcile_at(
+    repo: str, now: datetime, *, client: Any, config_path: str = DEFAULT_CONFIG_PATH, **kw: Any
+) -> Any:
+    """`bot.shell.reconcile.reconcile` with the configuration read from `config_path` (a
+    checked, repository-relative path) on the default branch."""
+    from bot.shell import reconcile as shell
+
+    run: Any = shell.reconcile
+    if config_path == shell.CONFIG_PATH:
+        return run(repo, now, client=client, **kw)
+    if "config_path" in inspect.signature(run).parameters:  # the shell reads the path itself
+        return run(repo, now, client=client, config_path=config_path, **kw)
+    result = run(repo, now, client=ConfigAt(client, config_path), **kw)
+    problems = tuple(p.replace(shell.CONFIG_PATH, config_path) for p in result.problems)
+    return replace(result, problems=problems)
+
+
 def default_reconciler(req: ActionRequest) -> object:
     """The shell's reconcile with a GitHub client holding the workflow's token."""
     from bot.adapters.github import GitHubClient
-    from bot.shell.reconcile import reconcile
 
     client = GitHubClient(req.repo, req.token, api_url=req.api_url, bot_login=req.bot_login)
     with client:
-        return reconcile(
-            req.repo, req.now, client=client, delivery=req.delivery, dry_run=req.dry_run
+        return reconcile_at(
+            req.repo,
+            req.now,
+            client=client,
+            config_path=req.config,
+            delivery=req.delivery,
+            dry_run=req.dry_run,
+            gate_request=req.gate_request,
         )
 
 
@@ -251,34 +389,34 @@ def run_action(
         _append(ae.summary_path, render_summary(ae, None, f"Nothing to do: {reason}."))
         print(f"release-train: nothing to do ({reason})", file=out)
         return 0, None
-    delivery = f"actions-run-{ae.run_id}" if ae.run_id else None
-    req = ActionRequest(
-        ae.repo, now, ae.token, ae.api_url, ae.event, delivery, ae.dry_run, ae.config, ae.bot_login
-    )
+    req = None
     try:
+        req = checked_request(ae, now)
         result = view((reconciler or default_reconciler)(req), dry_run=ae.dry_run)
     except ReleaseTrainError as exc:
-        return _failed(ae, exc, out), None
-    _append(ae.output_path, format_outputs(outputs_of(result), _delimiter()))
-    _append(ae.summary_path, render_summary(ae, result))
+        return _failed(ae, req, exc, out), None
+    code = exit_code_of(result)
+    _append(ae.output_path, format_outputs(outputs_of(result, code), _delimiter()))
+    _append(ae.summary_path, render_summary(ae, result, req=req))
     for text in result.problems:
         print(problem_annotation(text), file=out)
     for action in result.actions:
         print(f"release-train: {action}", file=out)
-    return exit_code_of(result), result
+    return code, result
 
 
-def _failed(ae: ActionEnv, exc: ReleaseTrainError, out: IO[str]) -> int:
-    """Report an expected failure as workflow commands and in the summary."""
+def _failed(ae: ActionEnv, req: ActionRequest | None, exc: ReleaseTrainError, out: IO[str]) -> int:
+    """Report an expected failure as workflow commands, outputs and in the summary."""
     if isinstance(exc, ConfigError):
         for problem in exc.problems:
             print(problem.github_annotation(), file=out)
         listing = "\n".join(f"- {_cell(p.render())}" for p in exc.problems)
         note = f"**The configuration is invalid:**\n\n{listing}"
     else:
-        print(f"::error::{exc.message}", file=out)
+        print(Problem(exc.message).github_annotation(), file=out)
         note = f"**Failed:** {_cell(exc.message)}"
-    _append(ae.summary_path, render_summary(ae, None, note))
+    _append(ae.output_path, format_outputs(outputs_of(ResultView(), exc.exit_code), _delimiter()))
+    _append(ae.summary_path, render_summary(ae, None, note, req))
     return exc.exit_code
 
 

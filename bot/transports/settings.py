@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.errors import ConfigError, Problem
+from bot.errors import ConfigError, Problem, UsageError
 
 DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_CONFIG_PATH = ".github/release-train.yml"
 WHERE = "environment"
 
 
@@ -32,6 +33,8 @@ class Settings:
     log_level: str = "INFO"
     # background threads per server process that run reconciles (different repositories)
     reconcile_threads: int = 4
+    # where each repository keeps its configuration (read from its default branch only)
+    config_path: str = DEFAULT_CONFIG_PATH
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for the log redaction filter."""
@@ -101,6 +104,46 @@ def _threads(env: Mapping[str, str], problems: list[Problem]) -> int:
     return int(raw)
 
 
+def config_path_problem(path: str) -> str:
+    """Why `path` cannot name the configuration ("" when it can). It must be a relative
+    path inside the repository: no `..`, not absolute, `/` separators, a file name."""
+    if not path:
+        return "is empty"
+    if "\\" in path:
+        return "uses backslashes; use / between folders"
+    if any(ord(c) < 32 or ord(c) == 127 for c in path):
+        return "contains control characters"
+    if path.startswith(("/", "~")) or (path[:1].isalpha() and path[1:2] == ":"):
+        return "is absolute; give a path relative to the repository root"
+    parts = path.split("/")
+    if ".." in parts:
+        return "leaves the repository (`..`); give a path inside it"
+    if path.endswith("/") or parts[-1] in ("", "."):
+        return "names a folder, not a file"
+    return ""
+
+
+def checked_config_path(path: str | None) -> str:
+    """`path` normalised (`./a//b.yml` -> `a/b.yml`; empty -> the default), or a
+    `UsageError` saying why it cannot name the configuration."""
+    raw = (path or "").strip()
+    if not raw:
+        return DEFAULT_CONFIG_PATH
+    why = config_path_problem(raw)
+    if why:
+        raise UsageError(f"config path {raw!r} {why}")
+    return "/".join(p for p in raw.split("/") if p not in ("", "."))
+
+
+def _config_path(env: Mapping[str, str], problems: list[Problem]) -> str:
+    raw = env.get("RELEASE_TRAIN_CONFIG", "")
+    try:
+        return checked_config_path(raw)
+    except UsageError as exc:
+        problems.append(Problem(f"RELEASE_TRAIN_CONFIG: {exc.message}", file=WHERE))
+        return DEFAULT_CONFIG_PATH
+
+
 def settings_from_env(env: Mapping[str, str]) -> Settings:
     """Read `Settings` from `env` (pass `os.environ`); every problem is reported at once."""
     problems: list[Problem] = []
@@ -119,6 +162,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     prometheus_url = _url(env, "PROMETHEUS_URL", None, problems)
     interval = _interval(env, problems)
     threads = _threads(env, problems)
+    config_path = _config_path(env, problems)
     if problems:
         raise ConfigError(problems)
     slug = env.get("APP_SLUG", "").strip()
@@ -133,4 +177,5 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         schedule_interval=interval,
         log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
         reconcile_threads=threads,
+        config_path=config_path,
     )

@@ -114,7 +114,7 @@ def test_outputs_and_summary_from_a_labeled_pull_request(tmp_path: Path) -> None
     outputs = parse_outputs((tmp_path / "output").read_text())
     assert outputs["train-id"] == "web-2026-03-02"
     assert outputs["state"] == "boarding"
-    assert json.loads(outputs["actions"]) == [
+    assert json.loads(outputs["actions-taken"]) == [
         "comment on #12: boarded web-2026-03-02",
         "record boarding\nof #12 | #13",
     ]
@@ -142,7 +142,7 @@ def test_schedule_has_no_event_file_and_still_reconciles(tmp_path: Path) -> None
     assert run_action(env, NOW, reconciler=rec, stdout=io.StringIO())[0] == 0
     assert len(rec.requests) == 1
     outputs = parse_outputs((tmp_path / "output").read_text())
-    assert outputs == {"train-id": "", "state": "", "actions": "[]"}
+    assert outputs == {"train-id": "", "state": "", "actions-taken": "[]", "exit-code": "0"}
     assert "No actions" in (tmp_path / "summary.md").read_text()
 
 
@@ -243,7 +243,7 @@ def test_action_against_the_sandbox_boards_and_writes_outputs(tmp_path: Path, sa
     assert proc.returncode == 0, proc.stdout + proc.stderr
     outputs = parse_outputs((tmp_path / "output").read_text())
     assert outputs["train-id"].startswith("web-") and outputs["state"] == "boarding"
-    actions = json.loads(outputs["actions"])
+    actions = json.loads(outputs["actions-taken"])
     assert any(f"#{number}" in a for a in actions)
     summary = (tmp_path / "summary.md").read_text()
     assert f"| `{outputs['train-id']}` | boarding |" in summary
@@ -255,7 +255,7 @@ def test_action_against_the_sandbox_boards_and_writes_outputs(tmp_path: Path, sa
         [sys.executable, "-m", "bot", "action"], env=env, capture_output=True, text=True, timeout=60
     )
     assert again.returncode == 0, again.stdout + again.stderr
-    assert json.loads(parse_outputs((tmp_path / "output").read_text())["actions"]) == []
+    assert json.loads(parse_outputs((tmp_path / "output").read_text())["actions-taken"]) == []
 
 
 @pytest.mark.slow
@@ -345,7 +345,7 @@ def test_action_runs_drive_a_train_to_merged(tmp_path: Path, sandbox) -> None:  
     approve_at(sandbox, repo, train_pr["number"], "rm-dave", t0 + timedelta(minutes=3))
     merged = run(t0 + timedelta(minutes=3))
     assert (merged["train-id"], merged["state"]) == (departed["train-id"], "merged")
-    assert any("merge train PR" in a for a in json.loads(merged["actions"]))
+    assert any("merge train PR" in a for a in json.loads(merged["actions-taken"]))
 
 
 def approve_at(sandbox, repo: str, number: int, user: str, at: datetime) -> None:  # type: ignore[no-untyped-def]
