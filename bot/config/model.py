@@ -28,6 +28,17 @@ class BoardingRules:
     allow_drafts: bool = False
 
 
+# How long a train may stay in each non-terminal state unless `trains[].deadlines` says
+# otherwise (the schema's defaults). `merged` and `promoting` count only where promotion is
+# configured; without it a merged train rests in `merged`.
+DEFAULT_DEADLINES: tuple[tuple[str, timedelta], ...] = (
+    ("boarding", timedelta(weeks=5)),
+    ("departed", timedelta(days=7)),
+    ("merged", timedelta(days=2)),
+    ("promoting", timedelta(days=14)),
+)
+
+
 @dataclass(frozen=True)
 class Train:
     """One train line: its label, cadence and the services it carries."""
@@ -45,7 +56,8 @@ class Train:
     notes: tuple[NoteCategory, ...] = ()
 
     def deadline(self, state: str) -> timedelta | None:
-        return dict(self.deadlines).get(state)
+        """The longest time a train may stay in `state` (None: terminal or unknown)."""
+        return {**dict(DEFAULT_DEADLINES), **dict(self.deadlines)}.get(state)
 
 
 @dataclass(frozen=True)

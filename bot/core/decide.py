@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config.model import Config, Train
@@ -24,8 +24,17 @@ from bot.core.boarding import (
 from bot.core.calendar import active_freeze, cutover_open, next_departure
 from bot.core.chatops import Command, TrainCommand, apply_command, pending_commands
 from bot.core.ledger import Ledger, Missed, TrainRecord
-from bot.core.notes import generated_region, release_notes, render_body
-from bot.core.train import ABORTED, BOARDING, DEPARTED, MERGED, is_terminal, new_train_id
+from bot.core.notes import deadline_notice, generated_region, release_notes, render_body
+from bot.core.notes import duration as notes_duration
+from bot.core.train import (
+    ABORTED,
+    BOARDING,
+    DEPARTED,
+    MERGED,
+    PROMOTING,
+    is_terminal,
+    new_train_id,
+)
 from bot.core.world import PullRequest, World
 
 Action = act.Action
@@ -132,8 +141,10 @@ def departs_at(config: Config, train: Train, record: TrainRecord) -> datetime | 
     return departure.at if departure is not None else None
 
 
-def _transition(record: TrainRecord, state: str, now: datetime, actor: str = "") -> TrainRecord:
-    return replace(record, state=state, state_since=now).with_event(state, now, actor)
+def _transition(
+    record: TrainRecord, state: str, now: datetime, actor: str = "", detail: str = ""
+) -> TrainRecord:
+    return replace(record, state=state, state_since=now).with_event(state, now, actor, detail)
 
 
 # The most telling event names the ledger commit; the others follow as trailers.
@@ -167,13 +178,27 @@ def _write(
     return [act.WriteLedger(after.id, tuple(ordered) or ("update",), after, actor)]
 
 
-def abort(record: TrainRecord, reason: str, now: datetime, actor: str = "") -> TrainRecord:
+def abort(
+    record: TrainRecord, reason: str, now: datetime, actor: str = "", detail: str = ""
+) -> TrainRecord:
     record = replace(record, end_reason=reason)
-    return _transition(record, ABORTED, now, actor)
+    return _transition(record, ABORTED, now, actor, detail)
 
 
-def _deadline_passed(train: Train, record: TrainRecord, now: datetime) -> bool:
-    limit = train.deadline(record.state)
+def deadline_of(config: Config, train: Train, state: str) -> timedelta | None:
+    """How long a train of `train` may stay in `state` (`trains[].deadlines`, else the
+    defaults). `merged` and `promoting` have one only where promotion is configured:
+    without it a merged train rests in `merged`, nothing left to do."""
+    if state in (MERGED, PROMOTING):
+        from bot.core.promotion import configured
+
+        if not configured(config):
+            return None
+    return None if is_terminal(state) else train.deadline(state)
+
+
+def _deadline_passed(config: Config, train: Train, record: TrainRecord, now: datetime) -> bool:
+    limit = deadline_of(config, train, record.state)
     since = record.state_since or record.created_at
     return limit is not None and since is not None and now - since > limit
 
@@ -272,7 +297,7 @@ def _depart_or_end(
     one due with nobody aboard ends."""
     when = departs_at(ctx.config, ctx.train, record)
     due = when is not None and ctx.now >= when
-    if _deadline_passed(ctx.train, record, ctx.now):
+    if _deadline_passed(ctx.config, ctx.train, record, ctx.now):
         events.append("abort")
         return abort(record, "deadline", ctx.now), []
     if record.held:
@@ -401,7 +426,7 @@ def _departed_view(
 
 def decide_departed(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -> list[Action]:
     record, actions, events, actor = _run_commands(ctx, record)
-    if record.state == DEPARTED and _deadline_passed(ctx.train, record, ctx.now):
+    if record.state == DEPARTED and _deadline_passed(ctx.config, ctx.train, record, ctx.now):
         record = abort(record, "deadline", ctx.now)
         events.append("abort")
     if record.state != DEPARTED:
@@ -420,17 +445,63 @@ def decide_departed(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -
 
 
 def decide_merged(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -> list[Action]:
-    """Land each boarded PR (merged on GitHub, or closed with a link). Promotion: later."""
+    """Land each boarded PR (merged on GitHub, or closed with a link); promotion itself is
+    `bot.shell.promote`. Past its deadline the train stops (`_stop_at_deadline`)."""
     record, actions, events, actor = _run_commands(ctx, record)
+    actions += _land(ctx, record, events)
+    record = _landed(record, actions)
+    record, stop = _stop_at_deadline(ctx, record, events)
+    return actions + stop + _write(before, record, events, actor)
+
+
+def decide_promoting(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -> list[Action]:
+    """ChatOps (hold, promote, rollback are read by `bot.shell.promote`) and the deadline."""
+    record, actions, events, actor = _run_commands(ctx, record)
+    record, stop = _stop_at_deadline(ctx, record, events)
+    return actions + stop + _write(before, record, events, actor)
+
+
+def _landed(record: TrainRecord, actions: Sequence[Action]) -> TrainRecord:
+    numbers = tuple(a.number for a in actions if isinstance(a, act.LandPullRequest))
+    return replace(record, landed=(*record.landed, *numbers)) if numbers else record
+
+
+def _land(ctx: Ctx, record: TrainRecord, events: list[str]) -> list[Action]:
+    actions: list[Action] = []
     for entry in record.boarded:
         if entry.number in record.landed:
             continue
         link = f"#{record.train_pr}" if record.train_pr else record.id
         comment = f"🚆 Shipped in release train **{record.id}** ({link})."
         actions.append(act.LandPullRequest(record.id, entry.number, entry.head_sha, comment))
-        record = replace(record, landed=(*record.landed, entry.number))
         events.append("land")
-    return actions + _write(before, record, events, actor)
+    return actions
+
+
+def _stop_at_deadline(
+    ctx: Ctx, record: TrainRecord, events: list[str]
+) -> tuple[TrainRecord, list[Action]]:
+    """A merged or promoting train past its deadline (a held stage too) ends `aborted`
+    (reason `deadline`): no further stage is bumped, bumped stages stay as they are, and
+    the train PR says so and what to do. A requested rollback is left to finish first."""
+    if record.state not in (MERGED, PROMOTING) or record.rollback_requested:
+        return record, []
+    limit = deadline_of(ctx.config, ctx.train, record.state)
+    if limit is None or not _deadline_passed(ctx.config, ctx.train, record, ctx.now):
+        return record, []
+    from bot.core import promotion as pm
+
+    steps = pm.load(record).steps or tuple(pm.StepState(p.name) for p in pm.plan_steps(ctx.config))
+    bumped = [(s.name, s.status, s.commit) for s in steps if s.commit]
+    rest = [s.name for s in steps if not s.commit]
+    left = ", ".join(name for name, _, _ in bumped) or "none"
+    detail = f"{record.state} longer than {notes_duration(limit)}; stages left bumped: {left}"
+    actions: list[Action] = []
+    if record.train_pr:
+        body = deadline_notice(record, record.state, limit, bumped, rest)
+        actions.append(act.PostComment(record.id, record.train_pr, body, f"deadline:{record.id}"))
+    events.append("abort")
+    return abort(record, "deadline", ctx.now, detail=detail), actions
 
 
 def decide_aborted(ctx: Ctx, record: TrainRecord) -> list[Action]:
@@ -461,6 +532,7 @@ HANDLERS: dict[str, Handler] = {
     BOARDING: decide_boarding,
     DEPARTED: decide_departed,
     MERGED: decide_merged,
+    PROMOTING: decide_promoting,
 }
 
 
@@ -520,7 +592,7 @@ def next_due(config: Config, records: Sequence[TrainRecord], now: datetime) -> d
         if train is None or is_terminal(record.state):
             continue
         since = record.state_since or record.created_at
-        limit = train.deadline(record.state)
+        limit = deadline_of(config, train, record.state)
         if since is not None and limit is not None:
             times.append(since + limit)
         when = departs_at(config, train, record) if record.state == BOARDING else None

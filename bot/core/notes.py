@@ -140,3 +140,38 @@ def generated_region(body: str) -> str | None:
         return None
     rest = body.split(BEGIN, 1)[1]
     return rest.split(END, 1)[0].strip("\n") if END in rest else None
+
+
+def deadline_notice(
+    record: TrainRecord,
+    state: str,
+    limit: timedelta,
+    bumped: Sequence[tuple[str, str, str]],
+    not_bumped: Sequence[str],
+) -> str:
+    """What the train PR says when a merged or promoting train passes its deadline: the
+    train is aborted, promotion stops, what stays as it is, and what a human should do.
+    `bumped`: (step, status, commit) of each step that wrote its bump; `not_bumped`: the
+    steps that never will."""
+    lines = [
+        f"⏰ Release train **{record.id}** stayed `{state}` longer than its deadline "
+        f"({duration(limit)}): it is **aborted** (reason `deadline`) and promotion has "
+        "stopped. The bot bumps no further stage for this train.",
+        "",
+    ]
+    if bumped:
+        lines.append("Stages already bumped are left as they are (nothing was reverted):")
+        lines += [f"- `{name}`: {status} (commit `{sha[:12]}`)" for name, status, sha in bumped]
+    else:
+        lines.append("No stage was bumped: every environment still runs what it ran before.")
+    if not_bumped:
+        lines.append("Not bumped: " + ", ".join(f"`{n}`" for n in not_bumped) + ".")
+    lines += [
+        "",
+        "**What to do:** the boarded pull requests are already in the base branch, so they "
+        "do not board again. Check the bumped stages; to undo one, revert its commit above. "
+        "To ship the rest, bump the remaining stages by hand, or let a later train carry a "
+        "change to these services (a train promotes only the services its own pull "
+        "requests change).",
+    ]
+    return "\n".join(lines)

@@ -25,8 +25,9 @@ TERMINAL = frozenset({COMPLETED, ROLLED_BACK, ABORTED})
 _TRANSITIONS: dict[str, frozenset[str]] = {
     BOARDING: frozenset({DEPARTED, ABORTED}),
     DEPARTED: frozenset({MERGED, ABORTED}),
-    MERGED: frozenset({PROMOTING, ROLLED_BACK, COMPLETED}),
-    PROMOTING: frozenset({COMPLETED, ROLLED_BACK}),
+    # merged and promoting end `aborted` when their deadline passes (promotion stops)
+    MERGED: frozenset({PROMOTING, ROLLED_BACK, COMPLETED, ABORTED}),
+    PROMOTING: frozenset({COMPLETED, ROLLED_BACK, ABORTED}),
 }
 
 _ID = re.compile(r"^(?P<name>.+)-(?P<date>\d{4}-\d{2}-\d{2})(?:\.(?P<n>[0-9]+))?$")

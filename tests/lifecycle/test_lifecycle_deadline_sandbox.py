@@ -1,0 +1,48 @@
+"""Against the sandbox: a train whose canary is held (Prometheus down: SLO verdict `error`)
+passes its `promoting` deadline, ends `aborted` (reason `deadline`), bumps nothing more,
+reverts nothing, and the train PR says what happened and what to do."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from promotion.promotion_story import merged_train
+from slo.prometheus_ports import closed_port
+
+from bot.adapters.prometheus import PrometheusClient
+
+M = timedelta(minutes=1)
+
+
+def test_a_held_canary_past_the_promoting_deadline_stops_the_train(sandbox) -> None:  # type: ignore[no-untyped-def]
+    t0 = datetime.now(UTC).replace(second=0, microsecond=0) - 40 * M
+    m = merged_train(sandbox, canary_slos=True, t0=t0)
+    url = f"http://127.0.0.1:{closed_port()}"
+    with PrometheusClient(url, retries=1, timeout=1, sleep=lambda s: None) as prometheus:
+        m.story.reconcile(m.merged_at, prometheus=prometheus)  # merge, staging
+        canary_at = m.merged_at + 10 * M
+        m.story.reconcile(canary_at, prometheus=prometheus)  # canary, held: no verdict
+        held = m.record()
+        assert held["state"] == "promoting"
+        steps = [s["status"] for s in held["extra"]["promotion"]["steps"]]
+        assert steps == ["passed", "soaking", "pending", "pending"]
+        main_before = m.main_log()
+
+        late = canary_at + timedelta(weeks=2, minutes=1)
+        result = m.story.reconcile(late, prometheus=prometheus)
+        assert result.problems == ()
+        record = m.record()
+        assert record["state"] == "aborted" and record["end_reason"] == "deadline"
+        # promotion stopped where it stood: no bump, no revert on main
+        assert m.main_log() == main_before
+        assert record["extra"]["promotion"] == held["extra"]["promotion"]
+        notice = [c["body"] for c in m.story.comments(m.train_pr) if "⏰" in c["body"]]
+        assert len(notice) == 1
+        assert "`canary`: soaking" in notice[0] and "Not bumped: `production-eu`" in notice[0]
+        log = m.story.ledger_log()
+        assert log[0].split("\x00", 1)[1].startswith("abort: " + m.train_id)
+        assert "Reason: deadline" in log[0]
+        # and it stays stopped: the next reconcile writes nothing
+        mark = m.story.log_mark()
+        m.story.reconcile(late + timedelta(hours=1), prometheus=prometheus)
+        assert m.story.writes_since(mark) == []
