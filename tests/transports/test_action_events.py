@@ -371,3 +371,42 @@ def test_workflow_dispatch_plans_for_a_given_time_and_writes_nothing(
     assert proc.returncode == 2 and outputs["exit-code"] == "2"
     pulls = story.kit.call("GET", f"/repos/{REPO}/pulls?state=open", as_user="rm-dave")
     assert [p["number"] for p in pulls] == [number]  # no train PR: nothing departed
+
+
+@pytest.mark.slow
+def test_plan_and_reconcile_take_a_config_path(tmp_path: Path, sandbox) -> None:  # type: ignore[no-untyped-def]
+    t0 = start_time()
+    repo = "acme/ops-config"
+    kit = sandbox.scenario
+    kit.create_repo(repo, {"ops/trains.yml": config_text(t0), "app.txt": "one\n"})
+    kit.install_bot(repo)
+    number = kit.open_pr(repo, "dev-alice", "feat-a", {"a.txt": "a\n"})
+    kit.label(repo, number, "train:next", actor="dev-alice")
+    env = {**os.environ, "GITHUB_TOKEN": sandbox.bot_token()}
+    env.pop("RELEASE_TRAIN_CONFIG", None)
+
+    def cli(command: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        args = ["--repo", repo, "--api-url", sandbox.base_url, "--now", t0.isoformat(), *extra]
+        return subprocess.run(
+            [sys.executable, "-m", "bot", command, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    planned = cli("plan", "--config-path", "ops/trains.yml", "--json")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert any(f"#{number}" in a for a in json.loads(planned.stdout)["actions_planned"])
+    refused = cli("reconcile", "--config-path", "/ops/trains.yml")
+    assert refused.returncode == 2
+    assert "config path '/ops/trains.yml' is absolute" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    done = cli("reconcile", "--config-path", "ops/trains.yml", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [t["state"] for t in json.loads(done.stdout)["trains"]] == ["boarding"]
+    missing = cli("plan", "--json")  # the default path holds nothing in this repository
+    assert missing.returncode == 1
+    assert json.loads(missing.stdout)["problems"] == [
+        "no .github/release-train.yml on the default branch"
+    ]
