@@ -410,3 +410,24 @@ def test_plan_and_reconcile_take_a_config_path(tmp_path: Path, sandbox) -> None:
     assert json.loads(missing.stdout)["problems"] == [
         "no .github/release-train.yml on the default branch"
     ]
+
+
+@pytest.mark.slow
+def test_errors_in_a_config_at_another_path_are_annotated_at_that_path(
+    tmp_path: Path,
+    sandbox,  # type: ignore[no-untyped-def]
+) -> None:
+    repo = "acme/bad-elsewhere"
+    bad = "version: 1\ntrains:\n  - name: web\n    cadense: daily\n"
+    sandbox.scenario.create_repo(repo, {"ops/trains.yaml": bad})
+    sandbox.scenario.install_bot(repo)
+    runner = Runner(sandbox, tmp_path, repo)
+    proc, outputs, summary = runner.run(
+        "schedule", None, start_time(), RELEASE_TRAIN_CONFIG="ops/trains.yaml"
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    errors = [line for line in proc.stdout.splitlines() if line.startswith("::error")]
+    assert errors and all(
+        line.startswith("::error file=ops/trains.yaml,line=") for line in errors
+    ), errors
+    assert outputs["exit-code"] == "1" and "ops/trains.yaml:4:" in summary
