@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from bot.adapters.ratelimit import RateLimiter, limiter_for
 from bot.core.world import CheckRun, Comment, LabelEvent, PullRequest, Review, parse_time
 from bot.errors import ExternalError
 
@@ -108,16 +109,22 @@ MAX_WAIT = 5.0
 
 
 def _retry_after(response: Any) -> float | None:
-    """Seconds to wait before retrying, or None when the answer is final."""
+    """Seconds to wait before retrying a 5xx, or None when the answer is final (rate-limit
+    refusals are the `RateLimiter`'s: it waits for them before the next request)."""
     status = int(response.status_code)
     if status in (500, 502, 503, 504):
         return 0.2
-    if status in (403, 429):
-        header = response.headers.get("retry-after")
-        text = response.text.lower() if status == 403 else "rate limit"
-        if header is not None or "secondary rate limit" in text:
-            return float(header or 1)
     return None
+
+
+def _message(response: Any) -> str:
+    """The error body's message of a 403/429 (where a rate limit says which one it is)."""
+    if int(response.status_code) not in (403, 429):
+        return ""
+    try:
+        return str(response.json().get("message", ""))
+    except Exception:
+        return str(response.text[:200])
 
 
 def blob_sha(text: str) -> str:
@@ -147,6 +154,7 @@ class GitHubClient:
         writes_per_minute: int = 80,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.repo = repo
         self.owner = repo.split("/", 1)[0]
@@ -163,6 +171,8 @@ class GitHubClient:
         self._events_supported = True
         self._keys: set[str] | None = None
         self._gh: Any = None
+        # shared by every client of this installation (token) in the process
+        self.limiter = limiter if limiter is not None else limiter_for(self.api_url, token)
 
     def __enter__(self) -> GitHubClient:
         from githubkit import GitHub
@@ -179,10 +189,18 @@ class GitHubClient:
     # -- transport ---------------------------------------------------------------------
 
     def _call(self, method: str, url: str, *, retry: bool = True, **kwargs: Any) -> Any:
-        """One request; 5xx and secondary rate limits are retried (a few times, honouring
-        Retry-After) unless `retry` is False (a write that must not be repeated blindly)."""
+        """One request; 5xx are retried (a few times) unless `retry` is False (a write that
+        must not be repeated blindly). A rate-limit refusal was not carried out, so it is
+        sent again once the limiter allows (it waits out Retry-After or the reset, or
+        raises `RateLimited` when that is longer than it may wait)."""
         for attempt in range(RETRIES + 1):
+            self.limiter.acquire()
             response = self._once(method, url, **kwargs)
+            status = int(response.status_code)
+            if self.limiter.observe(status, response.headers, _message(response)):
+                if attempt == RETRIES:
+                    return response
+                continue
             wait = _retry_after(response)
             if wait is None or not retry or attempt == RETRIES:
                 return response

@@ -4,7 +4,9 @@ A webhook only says "look again at this repository soon". Triggers for a reposit
 is already waiting merge into its one pending entry (a burst of deliveries becomes one
 reconcile, plus at most one more if some arrived while it ran). A repository is never
 reconciled by two threads at once. A failing reconcile is logged and retried with
-exponential backoff, up to `max_attempts`; the worker threads never die of it.
+exponential backoff, up to `max_attempts`; the worker threads never die of it. A
+reconcile stopped by GitHub's rate limit (`RateLimited`) is not a failure: it is put back
+for when the limit resets, without counting an attempt.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from bot.adapters.ratelimit import RateLimited
 
 LOG = logging.getLogger("release_train.worker")
 
@@ -193,6 +197,9 @@ class Worker:
                     self._cond.notify_all()
 
     def _failed(self, job: Job, entry: _Entry, exc: Exception) -> None:
+        if isinstance(exc, RateLimited):
+            self._defer(job, entry, exc)
+            return
         attempt = entry.attempt + 1
         extra = {
             "repo": job.repo,
@@ -207,12 +214,22 @@ class Worker:
             return
         delay = self._backoff(attempt)
         LOG.warning("reconcile failed; retrying in %.0fs", delay, extra=extra, exc_info=exc)
-        retry = _Entry(
-            self._clock() + delay,
-            entry.installation_id,
-            list(entry.deliveries),
-            list(entry.events),
-            attempt,
-            list(entry.gate_requests),
-        )
-        self._put(job.repo, retry)
+        self._put(job.repo, _again(entry, self._clock() + delay, attempt))
+
+    def _defer(self, job: Job, entry: _Entry, exc: RateLimited) -> None:
+        """Come back when GitHub's limit resets; the thread goes on with other work."""
+        extra = {"repo": job.repo, "delivery": job.delivery, "retry_in": round(exc.retry_in)}
+        LOG.warning("rate limited; reconciling again in %.0fs", exc.retry_in, extra=extra)
+        self._put(job.repo, _again(entry, self._clock() + exc.retry_in, entry.attempt))
+
+
+def _again(entry: _Entry, due: float, attempt: int) -> _Entry:
+    """The same job's triggers, due again at `due`."""
+    return _Entry(
+        due,
+        entry.installation_id,
+        list(entry.deliveries),
+        list(entry.events),
+        attempt,
+        list(entry.gate_requests),
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 from lifecycle_sandbox import REPO, Story, board_three, new_story, start_time
 
 from bot.adapters.github import GitHubClient, ResponseCache
+from bot.adapters.ratelimit import RateLimiter
 from bot.core.ledger import parse_commit_message
 from bot.errors import ExternalError
 from bot.shell.reconcile import CONFIG_PATH, ReconcileResult, reconcile
@@ -43,10 +45,23 @@ class Knobs:
     crash_after: str = ""  # ...or instead of the request after the first "METHOD url" ending so
     sent: int = 0  # requests sent by the bot in this run, over all clients
     waits: list[float] = field(default_factory=list)  # what the client chose to sleep
+    skipped: float = 0.0  # seconds of waiting recorded instead of slept
+    limiter: RateLimiter | None = None  # None: one on the virtual clock below
+    started: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        if self.limiter is None:
+            self.limiter = RateLimiter(clock=self.clock, sleep=self.sleep)
 
     def sleep(self, seconds: float) -> None:
         """Record the back-off instead of sleeping: the fault plan is not time-based."""
         self.waits.append(seconds)
+        self.skipped += seconds
+
+    def clock(self) -> float:
+        """Virtual time: the run's start plus the waits recorded instead of slept (so a
+        Retry-After of 1 s shows as a wait of exactly 1 s)."""
+        return self.started + self.skipped
 
 
 class TestClient(GitHubClient):
@@ -101,6 +116,7 @@ class Run:
             cache=ResponseCache() if self.settle_hook else self.story.cache,
             bot_login="release-train[bot]",
             sleep=self.knobs.sleep,
+            limiter=self.knobs.limiter,
         )
         client.knobs = self.knobs
         self.reconciles += 1

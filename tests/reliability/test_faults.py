@@ -6,12 +6,10 @@ ledger events), with a linear ledger. CI runs a few seeds; `bench/bench_reliabil
 from __future__ import annotations
 
 import os
-import time
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from lifecycle_sandbox import REPO, board_three
+from lifecycle_sandbox import REPO
 from matrix import (
     CLIENT_TIMEOUT,
     SERVER_STALL,
@@ -22,9 +20,8 @@ from matrix import (
     fresh_sandbox,
     transient_plan,
 )
-from scenario import Knobs, Run, bot_comment_counts, final_state, ledger_records, play
+from scenario import Knobs, Run, bot_comment_counts, ledger_records, play
 
-from bot.errors import ExternalError
 from bot.sandbox.faults import FaultPlan, install
 
 pytestmark = pytest.mark.reliability
@@ -118,65 +115,3 @@ def test_a_lost_merge_answer_keeps_the_approvals_in_the_ledger() -> None:
         run = _scripted(sb, {(f"PUT /repos/{REPO}/pulls/4/merge", 0): "after"})
         record = next(r for r in ledger_records(run).values() if r["state"] == "merged")
     assert record["approved_by"] == ["rm-dave"] and len(record["handled_comments"]) == 3
-
-
-def _exhausted_at_boarding(sb: Any) -> tuple[Run, Any, int]:
-    """Three PRs labelled; the primary limit runs out at the bot's first request (403,
-    x-ratelimit-remaining: 0, reset in 2 s); one reconcile meets it."""
-    run = play(sb, phases=[])
-    a, b, c = board_three(run.story)
-    run.prs.update(a=a, b=b, c=c)
-    injector = install(sb.server, FaultPlan(primary_exhaustion_after=0, primary_reset_s=2))
-    mark = len(sb.server.request_log)
-    assert "403" in _problem(run)
-    return run, injector, mark
-
-
-def _problem(run: Run) -> str:
-    """One reconcile's first problem (a failed config read raises out of reconcile: the
-    worker and the CLI turn that into a retry / exit 4)."""
-    try:
-        result = run.reconcile(run.t0)
-    except ExternalError as exc:
-        return exc.message
-    return result.problems[0] if result.problems else ""
-
-
-def test_primary_rate_limit_exhaustion_stops_then_resumes(baseline: Outcome) -> None:
-    """Within a reconcile the bot stops at the first refusal (one request in the window);
-    after the reset it resumes and the story ends like the fault-free run."""
-    from scenario import depart, merge
-
-    with fresh_sandbox() as sb:
-        run, injector, mark = _exhausted_at_boarding(sb)
-        assert [r[2] for r in sb.server.request_log[mark:]] == [403]
-        reset = injector.exhausted_reset()
-        assert reset is not None
-        time.sleep(max(0.0, reset - time.time()) + 0.1)
-        assert injector.exhausted_reset() is None
-        resumed = len(sb.server.request_log)
-        run.settle(run.t0)
-        assert [r for r in sb.server.request_log[resumed:] if r[2] == 403] == []
-        run.kit.comment(REPO, run.prs["a"], "dev-bob", "/train hold")
-        run.kit.comment(REPO, run.prs["b"], "dev-alice", "/train status")
-        run.settle(run.t0 + timedelta(seconds=5))
-        depart(run)
-        merge(run)
-        assert differences(baseline.state, final_state(run)) == []
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="nothing remembers X-RateLimit-Reset between reconciles: GitHubClient turns the "
-    "403 into a plain ExternalError problem, so each reconcile inside the window spends one "
-    "more refused request (bot/adapters/github.py + the worker/scheduler should defer the "
-    "repository until the reset)",
-)
-def test_no_request_is_made_before_the_reset() -> None:
-    with fresh_sandbox() as sb:
-        run, injector, _mark = _exhausted_at_boarding(sb)
-        seen = len(sb.server.request_log)
-        for _ in range(3):
-            _problem(run)
-        assert injector.exhausted_reset() is not None, "the window ended during the test"
-        assert sb.server.request_log[seen:] == []
