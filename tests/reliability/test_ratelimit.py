@@ -258,3 +258,25 @@ def test_the_worker_defers_a_rate_limited_reconcile_to_the_reset() -> None:
     assert len(jobs) == 2 and [j.attempt for j in jobs] == [0, 0]
     assert statuses[0] == 403 and statuses.count(403) == 1
     assert injector.exhausted_reset() is None
+
+
+def test_a_low_budget_is_never_spent_to_zero() -> None:
+    """The sandbox's own window allows 25 requests an hour: the bot paces itself once fewer
+    than 10 remain (one request per 1/10 of the hour: longer than it may wait, so
+    deferred) and is never refused."""
+    with fresh_sandbox() as sb:
+        sb.server.rate_limits["user"] = 25
+        run = play(sb, knobs=Knobs(limiter=RateLimiter(low_water=10)), phases=[])
+        board_three(run.story)
+        mark = len(sb.server.request_log)
+        deferred: list[RateLimited] = []
+        for _ in range(5):
+            try:
+                run.reconcile(run.t0)
+            except RateLimited as exc:
+                deferred.append(exc)
+        statuses = [r[2] for r in sb.server.request_log[mark:]]
+        window = sb.server.rate_window(run.story.sandbox.bot_token(), anonymous=False)
+    assert deferred and 403 not in statuses
+    assert window.remaining == 8  # the first request below 10 went, then the bot paused
+    assert all(300 < d.retry_in <= 400 for d in deferred)  # ~3600 s / 9 remaining
