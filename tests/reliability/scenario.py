@@ -172,20 +172,9 @@ def merge(run: Run) -> None:
     pr = run.story.open_train_pr()
     run.prs["train"] = pr["number"]
     run.story.green(pr["head"]["sha"])
-    approve(run, pr["number"], "rm-dave", run.t0 + timedelta(minutes=3))
+    run.story.approve(pr["number"], "rm-dave", run.t0 + timedelta(minutes=3))
     run.kit.comment(REPO, pr["number"], "rm-dave", "/train status")
     run.settle(run.t0 + timedelta(minutes=4))
-
-
-def approve(run: Run, number: int, user: str, at: datetime) -> None:
-    """Approve with the sandbox's clock at `at` (an approval counts after the departure)."""
-    server = run.story.sandbox.server
-    real = server.clock
-    server.clock = lambda: at
-    try:
-        run.kit.review(REPO, number, user, "APPROVE")
-    finally:
-        server.clock = real
 
 
 Phase = Callable[[Run], None]

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scenarios import offline_settings
 
 from bot.core.chatops import parse_commands
 from bot.errors import ConfigError
 from bot.transports.app import create_app, runtime
-from bot.transports.settings import Settings
 from bot.transports.signature import sign
 from bot.transports.webhook import MAX_BODY
 
@@ -72,15 +72,7 @@ class Calls:
 
 @pytest.fixture(scope="module")
 def app() -> Iterator[Any]:
-    settings = Settings(
-        app_id="1",
-        private_key="unused",
-        webhook_secret=SECRET,
-        api_url="http://127.0.0.1:9",
-        bot_login="release-train[bot]",
-        schedule_interval=0,
-    )
-    flask_app = create_app(settings, reconciler=Calls(), start=False)
+    flask_app = create_app(offline_settings(SECRET), reconciler=Calls(), start=False)
     yield flask_app
     runtime(flask_app).close()
 

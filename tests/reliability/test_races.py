@@ -10,63 +10,20 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
 from lifecycle_sandbox import REPO
 from matrix import Outcome
 from scenario import Run, final_state, ledger_parents, play
-from werkzeug.serving import make_server
+from scenarios import quiet, webhook_rig
 
-from bot.sandbox import appauth
-from bot.sandbox.runner import Sandbox, run_sandbox
-from bot.sandbox.webhooks import Deliverer
-from bot.transports.app import create_app, runtime
-from bot.transports.settings import Settings
+from bot.sandbox.runner import Sandbox
 
 pytestmark = pytest.mark.reliability
 
-SECRET = "race-webhook-secret"
 RACERS = 4
-
-
-@contextmanager
-def webhook_rig(tmp: Any, now: list[datetime]) -> Iterator[tuple[Sandbox, Any]]:
-    """A sandbox whose webhooks (duplicated, reordered) reach the real app over HTTP."""
-    holder: dict[str, Any] = {}
-    server = make_server("127.0.0.1", 0, lambda e, s: holder["app"](e, s), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with run_sandbox(tmp / "sb", durable=False) as sb:
-            url = f"http://127.0.0.1:{server.server_port}/webhook"
-            sb.deliverer = Deliverer(url, SECRET, seed=7, duplicate=0.5, reorder=3)
-            sb.server.deliver = sb.deliverer
-            settings = Settings(
-                app_id=str(appauth.app_id(sb.store)),
-                private_key=appauth.private_key_pem(sb.store),
-                webhook_secret=SECRET,
-                api_url=sb.base_url,
-                bot_login="release-train[bot]",
-                schedule_interval=0,
-            )
-            clock = lambda: now[0] if now else datetime.now(UTC)  # noqa: E731
-            holder["app"] = create_app(settings, clock=clock, debounce=0.05, worker_threads=4)
-            try:
-                yield sb, holder["app"]
-            finally:
-                sb.deliverer.close()
-                runtime(holder["app"]).close()
-    finally:
-        server.shutdown()
-
-
-def _quiet(sb: Sandbox, app: Any) -> None:
-    for _ in range(3):
-        sb.deliverer.flush(10)
-        runtime(app).worker.wait_idle(10)
 
 
 def _race_threads(now: list[datetime], sb: Sandbox, app: Any, errors: list[BaseException]) -> Any:
@@ -84,7 +41,7 @@ def _race_threads(now: list[datetime], sb: Sandbox, app: Any, errors: list[BaseE
             thread.start()
         for thread in threads:
             thread.join()
-        _quiet(sb, app)
+        quiet(sb, app)
         run.settle_alone(at)  # and then it is quiet
 
     return settle
@@ -100,7 +57,7 @@ def _race_processes(now: list[datetime], sb: Sandbox, app: Any, codes: list[int]
             subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) for _ in range(RACERS)
         ]
         codes.extend(p.wait(timeout=120) for p in procs)
-        _quiet(sb, app)
+        quiet(sb, app)
         run.settle_alone(at)
 
     return settle

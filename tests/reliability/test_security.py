@@ -13,34 +13,23 @@ from typing import Any
 
 import pytest
 from lifecycle_sandbox import REPO
-from scenario import PHASES, Run, all_comments, approve, board, depart, ledger_records, play
-from test_races import SECRET as RIG_SECRET
-from test_races import webhook_rig
+from scenario import PHASES, Run, all_comments, board, depart, ledger_records, play
+from scenarios import BOT, RIG_SECRET, offline_settings, quiet, webhook_rig
 
 from bot.errors import ConfigError
 from bot.sandbox import appauth
 from bot.sandbox.runner import Sandbox
 from bot.transports.app import create_app, runtime
-from bot.transports.settings import Settings
 from bot.transports.signature import sign
 
 pytestmark = pytest.mark.reliability
 
 SECRET = "security-webhook-secret"
-BOT = "release-train[bot]"
 
 
 @pytest.fixture
 def app() -> Iterator[Any]:
-    settings = Settings(
-        app_id="1",
-        private_key="unused",
-        webhook_secret=SECRET,
-        api_url="http://127.0.0.1:9",
-        bot_login=BOT,
-        schedule_interval=0,
-    )
-    flask_app = create_app(settings, reconciler=lambda req: None, start=False)
+    flask_app = create_app(offline_settings(SECRET), reconciler=lambda req: None, start=False)
     yield flask_app
     runtime(flask_app).close()
 
@@ -89,11 +78,11 @@ def test_a_trains_own_authors_cannot_approve_it(sandbox: Sandbox) -> None:
     pr = run.story.open_train_pr()
     run.story.green(pr["head"]["sha"])
     at = run.t0 + timedelta(minutes=3)
-    approve(run, pr["number"], "dev-alice", at)  # author of #1, on the train
-    approve(run, pr["number"], "dev-bob", at)  # author of #2, on the train
+    run.story.approve(pr["number"], "dev-alice", at)  # author of #1, on the train
+    run.story.approve(pr["number"], "dev-bob", at)  # author of #2, on the train
     run.settle(at + timedelta(minutes=1))
     assert run.story.pull(pr["number"])["state"] == "open"
-    approve(run, pr["number"], "rev-carol", at)  # not an author
+    run.story.approve(pr["number"], "rev-carol", at)  # not an author
     run.settle(at + timedelta(minutes=2))
     assert run.story.pull(pr["number"])["merged"] is True
     (merged,) = [r for r in ledger_records(run).values() if r["state"] == "merged"]
@@ -194,9 +183,7 @@ def test_no_secret_appears_in_logs_comments_or_the_ledger(
     now: list[datetime] = []
     with caplog.at_level(logging.DEBUG), webhook_rig(tmp_path, now) as (sb, app):
         run = play(sb)
-        for _ in range(3):
-            sb.deliverer.flush(10)
-            runtime(app).worker.wait_idle(10)
+        quiet(sb, app)
         secrets = _secrets(sb)
         said = _everything_said(run, sb)
     out, err = capfd.readouterr()
