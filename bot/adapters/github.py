@@ -78,6 +78,7 @@ class GitHubPort(Protocol):
     def branch_heads(self, names: set[str]) -> dict[str, str]: ...
     def reviews(self, number: int) -> tuple[Review, ...]: ...
     def check_runs(self, sha: str) -> tuple[CheckRun, ...]: ...
+    def search_pulls(self, query: str) -> frozenset[int] | None: ...
     def comments(self, issue: int, updated_at: str = "") -> tuple[Comment, ...]: ...
     def repo_comments(
         self, since: str, fingerprint: tuple[tuple[int, str], ...] = ()
@@ -353,6 +354,23 @@ class GitHubClient:
     def check_runs(self, sha: str) -> tuple[CheckRun, ...]:
         url = self._repo_url(f"/commits/{sha}/check-runs")
         return tuple(CheckRun.from_json(r) for r in self._pages(url, {}, "check_runs"))
+
+    def search_pulls(self, query: str) -> frozenset[int] | None:
+        """Numbers of the pull requests `GET /search/issues` finds for `query` (which names
+        the repository), every page; None when the server refuses the query (422: a
+        qualifier it lacks, as some GitHub Enterprise versions do)."""
+        status, body, nxt = self._get("/search/issues", {"q": query, "per_page": 100})
+        found: set[int] = set()
+        while True:
+            if status == 422:
+                return None
+            if status >= 400:
+                raise ExternalError("GitHub", f"search {query!r}: {status}", status=status)
+            items = (body or {}).get("items", []) if isinstance(body, dict) else []
+            found |= {int(i["number"]) for i in items if "pull_request" in i}
+            if not nxt:
+                return frozenset(found)
+            status, body, nxt = self._get(nxt)
 
     def comments(self, issue: int, updated_at: str = "") -> tuple[Comment, ...]:
         """An issue's comments; with `updated_at`, skipped (cached) when the issue has not

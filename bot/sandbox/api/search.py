@@ -3,9 +3,12 @@
 Supported qualifiers (each may be negated with ``-``): ``repo:o/r``, ``is:pr|issue|open|
 closed|merged|unmerged|draft``, ``type:pr|issue``, ``state:open|closed``, ``label:x``
 (several mean all of them; quote names with spaces: ``label:"needs review"``),
-``no:label``, ``author:``, ``assignee:``, ``head:``, ``base:``, ``in:`` (ignored); other
-words must all appear in the title or body. ``sort=created|updated|comments``,
-``order=asc|desc``. Only repositories the caller can read are searched.
+``no:label``, ``author:``, ``assignee:``, ``head:``, ``base:``, ``in:`` (ignored),
+``review:approved|changes_requested|none`` (each reviewer's latest decisive review:
+approved when one approves and none requests changes) and ``status:success|failure|pending``
+(the combined state of the head's commit statuses AND check runs); other words must all
+appear in the title or body. ``sort=created|updated|comments``, ``order=asc|desc``. Only
+repositories the caller can read are searched.
 """
 
 from __future__ import annotations
@@ -18,8 +21,13 @@ from bot.sandbox.http import ApiError, RequestContext, Response, Router, paginat
 
 _TOKEN = re.compile(r'(-?)([a-zA-Z_-]+):("(?:[^"]*)"|\S+)|"([^"]*)"|(\S+)')
 KNOWN = frozenset(
-    {"repo", "is", "type", "state", "label", "no", "author", "assignee", "head", "base", "in"}
-)
+    {
+        "repo", "is", "type", "state", "label", "no", "author", "assignee", "head", "base",
+        "in", "review", "status",
+    }
+)  # fmt: skip
+DECISIVE = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
+RUN_OK = ("success", "neutral", "skipped")
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,8 @@ class Candidate:
     head: str
     base: str
     text: str
+    review: str = ""  # approved | changes_requested | none (pull requests, when asked)
+    status: str = ""  # success | failure | pending: the head's combined state (when asked)
 
 
 def _facts(c: Candidate, key: str, value: str) -> bool:
@@ -83,6 +93,8 @@ def _facts(c: Candidate, key: str, value: str) -> bool:
         "head": lambda: c.head.lower() == v,
         "base": lambda: c.base.lower() == v,
         "in": lambda: True,
+        "review": lambda: c.is_pull and c.review == v.replace("-", "_"),
+        "status": lambda: c.is_pull and c.status == v,
     }
     if key == "is":
         return {
@@ -103,8 +115,56 @@ def matches(query: Query, c: Candidate) -> bool:
     return all(term in c.text for term in query.terms)
 
 
-def _candidate(ctx: RequestContext, key: str, issue: dict[str, Any]) -> Candidate:
+def review_state(latest: dict[str, str]) -> str:
+    """GitHub's review decision from each reviewer's latest decisive review (pure)."""
+    states = set(latest.values())
+    if "CHANGES_REQUESTED" in states:
+        return "changes_requested"
+    return "approved" if "APPROVED" in states else "none"
+
+
+def run_state(status: str, conclusion: str | None) -> str:
+    """A check run as a commit state (pure): neutral and skipped count as success."""
+    if status != "completed":
+        return "pending"
+    return "success" if conclusion in RUN_OK else "failure"
+
+
+def _review(ctx: RequestContext, repo: str, number: int, author: str) -> str:
+    latest: dict[str, str] = {}
+    rows = ctx.store.where("reviews", repo=repo, pull_number=number)
+    for review in sorted(rows, key=lambda r: r["id"]):
+        if review["state"] in DECISIVE and review["user"] != author:
+            latest[review["user"]] = review["state"]
+    return review_state(latest)
+
+
+def _status(ctx: RequestContext, repo: str, pull: dict[str, Any]) -> str:
+    from bot.sandbox.api.pulls import head_sha
+    from bot.sandbox.api.statuses import combined_state, statuses_for
+
+    sha = head_sha(ctx, repo, pull)
+    contexts: dict[str, str] = {}
+    for status in statuses_for(ctx, repo, sha):  # newest first
+        contexts.setdefault(status["context"], status["state"])
+    runs: dict[str, str] = {}
+    for run in sorted(
+        ctx.store.where("check_runs", repo=repo, head_sha=sha), key=lambda r: r["id"]
+    ):
+        runs[run["name"]] = run_state(run["status"], run.get("conclusion"))
+    return combined_state([*contexts.values(), *runs.values()])
+
+
+def _candidate(
+    ctx: RequestContext, key: str, issue: dict[str, Any], query: Query | None = None
+) -> Candidate:
     pull = ctx.store.data["pulls"].get(key, {}) if issue.get("is_pull") else {}
+    asked = set(query.include) | set(query.exclude) if query is not None else set()
+    review = status = ""
+    if pull and "review" in asked:
+        review = _review(ctx, issue["repo"], issue["number"], str(issue.get("user", "")))
+    if pull and "status" in asked:
+        status = _status(ctx, issue["repo"], pull)
     return Candidate(
         repo=issue["repo"],
         is_pull=bool(issue.get("is_pull")),
@@ -117,6 +177,8 @@ def _candidate(ctx: RequestContext, key: str, issue: dict[str, Any]) -> Candidat
         head=str(pull.get("head_ref", "")),
         base=str(pull.get("base_ref", "")),
         text=f"{issue.get('title', '')}\n{issue.get('body') or ''}".lower(),
+        review=review,
+        status=status,
     )
 
 
@@ -135,7 +197,8 @@ def search_issues(ctx: RequestContext) -> Response:
     query = parse_query(text)
     found = [
         issue for key, issue in ctx.store.data["issues"].items()
-        if ctx.role(issue["repo"]) is not None and matches(query, _candidate(ctx, key, issue))
+        if ctx.role(issue["repo"]) is not None
+        and matches(query, _candidate(ctx, key, issue, query))
     ]  # fmt: skip
     sort = ctx.arg("sort")
     field_name = {"created": "created_at", "updated": "updated_at"}.get(sort or "", "")
