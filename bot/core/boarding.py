@@ -103,15 +103,22 @@ def miss_reason(
     reviews: Mapping[int, tuple[Review, ...]],
     checks: Mapping[str, tuple[CheckRun, ...]],
     required: tuple[str, ...] = (),
+    *,
+    approved: Collection[int] = (),
+    green: Collection[int] = (),
 ) -> Missed | None:
     """Why this PR cannot ride (before trying to merge it), or None when it may.
 
-    `required` names (or fnmatch patterns of) checks that must have passed on its head."""
+    `required` names (or fnmatch patterns of) checks that must have passed on its head.
+    `approved` / `green`: PRs a batch answer (GitHub search `review:approved`,
+    `status:success`) already showed approved / with every check and status of its head
+    successful; their reviews / checks are then not looked at (a required check that never
+    reported on such a head is left to the train PR's CI gate)."""
     if pr is None or pr.state != "open":
         return Missed(pr.number if pr else 0, "closed", "the pull request is closed")
     if pr.draft and not rules.allow_drafts:
         return Missed(pr.number, "draft", "the pull request is a draft")
-    if rules.require_checks:
+    if rules.require_checks and pr.number not in green:
         runs = checks.get(pr.head_sha, ())
         failing = checks_failing(runs)
         if failing:
@@ -120,7 +127,7 @@ def miss_reason(
         if waiting:
             names = ", ".join(f"`{n}`" for n in waiting)
             return Missed(pr.number, "checks", f"required checks have not passed: {names}")
-    if rules.require_approval:
+    if rules.require_approval and pr.number not in approved:
         approvers = [a for a in approved_by(reviews.get(pr.number, ())) if a != pr.author]
         if not approvers:
             return Missed(pr.number, "approval", "no approving review")

@@ -229,6 +229,19 @@ def _notify_boarded(ctx: Ctx, record: TrainRecord) -> tuple[TrainRecord, list[Ac
     return record, actions
 
 
+def _miss(ctx: Ctx, pr: PullRequest | None) -> Missed | None:
+    world = ctx.world
+    return miss_reason(
+        pr,
+        ctx.train.boarding,
+        world.reviews,
+        world.checks,
+        required_checks(ctx.config),
+        approved=world.approved,
+        green=world.green,
+    )
+
+
 def _depart(ctx: Ctx, record: TrainRecord, actor: str) -> tuple[TrainRecord, list[Action]]:
     branch = ctx.train.release_branch.format(train=record.id)
     base_sha = ctx.world.branches.get(ctx.train.base, "")
@@ -238,9 +251,7 @@ def _depart(ctx: Ctx, record: TrainRecord, actor: str) -> tuple[TrainRecord, lis
     riding, missed = [], list(record.missed)
     for entry in record.boarded:
         pr = ctx.world.pull(entry.number)
-        reason = miss_reason(
-            pr, ctx.train.boarding, ctx.world.reviews, ctx.world.checks, required_checks(ctx.config)
-        )
+        reason = _miss(ctx, pr)
         if reason is not None:
             missed.append(replace(reason, number=entry.number))
             continue
@@ -625,18 +636,7 @@ def _unready_emergencies(ctx: Ctx) -> set[int]:
     return {
         pr.number
         for pr in ctx.world.pulls.values()
-        if wants_train(pr, ctx.train, label)
-        and (
-            pr.fork
-            or miss_reason(
-                pr,
-                ctx.train.boarding,
-                ctx.world.reviews,
-                ctx.world.checks,
-                required_checks(ctx.config),
-            )
-            is not None
-        )
+        if wants_train(pr, ctx.train, label) and (pr.fork or _miss(ctx, pr) is not None)
     }
 
 

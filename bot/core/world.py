@@ -171,6 +171,10 @@ class World:
     pulls: Mapping[int, PullRequest] = field(default_factory=dict)  # open + referenced PRs
     reviews: Mapping[int, tuple[Review, ...]] = field(default_factory=dict)
     checks: Mapping[str, tuple[CheckRun, ...]] = field(default_factory=dict)  # head sha -> runs
+    # batch answers (GitHub search) standing in for per-PR reads at departure: PRs approved
+    # by someone other than their author, and PRs whose head's combined state is success
+    approved: frozenset[int] = frozenset()
+    green: frozenset[int] = frozenset()
     comments: tuple[Comment, ...] = ()
     label_events: tuple[LabelEvent, ...] = ()
     permissions: Mapping[str, str] = field(default_factory=dict)  # login -> permission

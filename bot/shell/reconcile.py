@@ -82,6 +82,7 @@ class _Run:
     due: datetime | None = None
     moved: bool = False
     gate_request: Any = None  # a re-run or check-run button (bot.core.gates.events), once
+    repo: str = ""  # owner/name, for search queries
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,11 @@ def _due(config: Config, record: TrainRecord, now: datetime) -> bool:
     return record.emergency or bool(record.depart_requested) or (when is not None and now >= when)
 
 
-def read_world(config: Config, client: GitHubPort, tip: LedgerTip, now: datetime) -> _Snapshot:
+def read_world(
+    config: Config, client: GitHubPort, tip: LedgerTip, now: datetime, repo: str = ""
+) -> _Snapshot:
+    """Everything one round decides from. `repo` ("owner/name") lets departures ask GitHub
+    search in batch instead of reading each PR's reviews and checks."""
     index_sha = tip.files.get(INDEX_PATH)
     index = decode_index(client.read_blob(index_sha)) if index_sha else {}
     pulls = {p.number: p for p in client.open_pulls()}
@@ -234,7 +239,7 @@ def read_world(config: Config, client: GitHubPort, tip: LedgerTip, now: datetime
     }
     world = replace(world, **_people(config, client, commenters(commands)))
     due = [r for r in open_records if _due(config, r, now) or r.id in depart_asked]
-    world = replace(world, **_git_state(config, client, open_records, due, pulls))
+    world = replace(world, **_git_state(config, client, open_records, due, pulls, repo))
     known = frozenset(index) | {r.id for r in records}
     return _Snapshot(tip, index, Ledger(tuple(records), known), world)
 
@@ -305,6 +310,7 @@ def _git_state(
     records: Sequence[TrainRecord],
     due: Sequence[TrainRecord],
     pulls: dict[int, Any],
+    repo: str = "",
 ) -> dict[str, Any]:
     branches: set[str] = set()
     reviews: dict[int, Any] = {}
@@ -323,13 +329,14 @@ def _git_state(
             rules.update(
                 dict.fromkeys(record.boarded_numbers(), config.train(record.train).boarding)
             )
+    approved, green = _batch(config, client, repo, rules, pulls)
     for number, rule in sorted(rules.items()):
         pr = pulls.get(number)
         if pr is None:
             continue
-        if rule.require_approval:
+        if rule.require_approval and number not in approved:
             reviews[number] = client.reviews(number)
-        if rule.require_checks:
+        if rule.require_checks and number not in green:
             checks[pr.head_sha] = client.check_runs(pr.head_sha)
     for record in records:
         if record.state != DEPARTED:
@@ -342,7 +349,51 @@ def _git_state(
             reviews[pr.number] = client.reviews(pr.number)
             checks[pr.head_sha] = client.check_runs(pr.head_sha)
     heads = client.branch_heads({b for b in branches if b})
-    return {"branches": heads, "reviews": reviews, "checks": checks}
+    return {
+        "branches": heads,
+        "reviews": reviews,
+        "checks": checks,
+        "approved": approved,
+        "green": green,
+    }
+
+
+BATCH_MIN = 3  # a search (a request per page) pays off from this many per-PR reads
+
+
+def _batch(
+    config: Config,
+    client: GitHubPort,
+    repo: str,
+    rules: dict[int, BoardingRules],
+    pulls: dict[int, Any],
+) -> tuple[frozenset[int], frozenset[int]]:
+    """Which of the PRs about to ride GitHub search shows approved (`review:approved`) and
+    green (`status:success`), one search per train label and question instead of a read
+    per PR. Only a positive answer stands in for the reads: a PR the search misses (not
+    approved, red, pending, or not indexed yet) is read as before, and so is every PR when
+    the server refuses the qualifier (422)."""
+    labels = [label for t in config.trains for label in (t.label, t.emergency_label)]
+    groups: dict[str, list[int]] = {}
+    for number in sorted(rules):
+        pr = pulls.get(number)
+        label = next((x for x in labels if pr is not None and x in pr.labels), None)
+        if label is not None:
+            groups.setdefault(label, []).append(number)
+    approved: set[int] = set()
+    green: set[int] = set()
+    for label, numbers in groups.items() if repo else ():
+        asks = (
+            ("review:approved", [n for n in numbers if rules[n].require_approval], approved),
+            ("status:success", [n for n in numbers if rules[n].require_checks], green),
+        )
+        for qualifier, wanted, found in asks:
+            if len(wanted) < BATCH_MIN:
+                continue
+            query = f'repo:{repo} is:pr is:open label:"{label}" {qualifier}'
+            answer = client.search_pulls(query)
+            found |= set(answer or ()) & set(wanted)
+    return frozenset(approved), frozenset(green)
 
 
 def _rules(config: Config, base: str) -> BoardingRules:
@@ -507,7 +558,7 @@ def reconcile(
     section (credentials from the environment) when it names a URL.
     `gate_request`: what a `check_run` delivery asked of the gates
     (`bot.core.gates.events.gate_request`): re-evaluate gates afresh, or hold the train."""
-    run = _Run(gate_request=gate_request)
+    run = _Run(gate_request=gate_request, repo=repo)
     try:
         config = load_repo_config(client, repo=repo)
     except ConfigError as exc:
@@ -556,7 +607,7 @@ def _round(
 ) -> bool:
     """Read, decide, act once; False when there is nothing (more) to do this reconcile."""
     run.moved = False
-    snap = read_world(config, client, client.ledger_tip(config.ledger_branch), now)
+    snap = read_world(config, client, client.ledger_tip(config.ledger_branch), now, run.repo)
     gate_facts = _gates(client, config, snap, now, dry_run, run, prometheus)
     actions = decide(config, snap.ledger, snap.world, now, gate_facts)
     run.trains = tuple((r.id, r.state) for r in snap.ledger.records)
