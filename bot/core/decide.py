@@ -266,7 +266,13 @@ def _depart(ctx: Ctx, record: TrainRecord, actor: str) -> tuple[TrainRecord, lis
         release_branch=branch,
         release_sha=base_sha,
     )
-    return _transition(record, DEPARTED, ctx.now, actor), actions
+    record = _transition(record, DEPARTED, ctx.now, actor)
+    if riding:  # the train PR in the same step (the shell skips it when every merge fails)
+        title = f"Release train {record.id}"
+        body = render_body(record.id, release_notes(ctx.config, ctx.train, record, ctx.now))
+        actions.append(act.OpenPullRequest(record.id, branch, ctx.train.base, title, body))
+        record = record.with_event("open-pr", ctx.now)
+    return record, actions
 
 
 def decide_boarding(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -> list[Action]:
@@ -316,7 +322,9 @@ def _depart_or_end(
     # the shell read the base head only when a departure was due
     if record.boarded and (due or record.depart_requested) and ctx.train.base in ctx.world.branches:
         events.append("depart")
-        return _depart(ctx, record, actor or record.depart_requested)
+        record, actions = _depart(ctx, record, actor or record.depart_requested)
+        events += ["open-pr"] * any(isinstance(a, act.OpenPullRequest) for a in actions)
+        return record, actions
     if due and not record.boarded:
         events.append("abort")
         return abort(record, "no pull requests boarded", ctx.now), []

@@ -428,6 +428,12 @@ def _fold(record: TrainRecord, action: act.Action, outcome: Any, base: str) -> T
     return record
 
 
+def _no_train_pr(record: TrainRecord) -> TrainRecord:
+    """A departure whose every PR failed to merge opens no train PR (the next round ends
+    the train, telling each why): its history does not claim one was opened."""
+    return replace(record, history=tuple(e for e in record.history if e.event != "open-pr"))
+
+
 def perform(client: GitHubPort, action: act.Action) -> Any:
     """Do one side effect; its outcome (see `_fold`)."""
     if isinstance(action, act.CreateBranch):
@@ -492,7 +498,12 @@ def _apply_group(
     write = group[-1] if isinstance(group[-1], act.WriteLedger) else None
     record = write.record if write else None
     base = config.train(record.train).base if record and _has_line(config, record) else "main"
+    events = write.events if write else ()
     for action in group[:-1] if write else group:
+        if isinstance(action, act.OpenPullRequest) and record is not None and not record.boarded:
+            record = _no_train_pr(record)  # every merge failed: nothing to open
+            events = tuple(e for e in events if e != "open-pr")
+            continue
         outcome = perform(client, action)
         run.done.append(action.describe())
         if record is not None:
@@ -501,8 +512,8 @@ def _apply_group(
                 return  # e.g. the merge was refused: judge again next time
     if write is None or record is None:
         return
-    trailers = transition_trailers(write.events, record, actor=write.actor, delivery=delivery)
-    message = commit_message(write.events[0], record.id, trailers)
+    trailers = transition_trailers(events, record, actor=write.actor, delivery=delivery)
+    message = commit_message(events[0], record.id, trailers)
     snap.index[record.id] = index_entry(record)
     files = {record_path(record.id): encode(record), INDEX_PATH: encode_index(snap.index)}
     snap.tip = client.write_ledger(config.ledger_branch, snap.tip, files, message)

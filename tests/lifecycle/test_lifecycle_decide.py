@@ -85,10 +85,17 @@ def test_departure_at_cadence_time_cuts_branch_and_merges_in_label_order() -> No
     record = boarding(2, 1)
     record = replace(record, boarded=tuple(reversed(record.boarded)))
     actions = decide(config(), Ledger((record,)), world(pr(1), pr(2)), T0.replace(hour=14))
-    assert _kinds(actions) == ["CreateBranch", "MergeIntoBranch", "MergeIntoBranch", "WriteLedger"]
+    # the train PR opens in the same step, after the merges (one ledger commit for both)
+    assert _kinds(actions) == [
+        "CreateBranch",
+        "MergeIntoBranch",
+        "MergeIntoBranch",
+        "OpenPullRequest",
+        "WriteLedger",
+    ]
     assert [a.pr for a in actions if isinstance(a, act.MergeIntoBranch)] == [1, 2]
     written = _writes(actions)[0]
-    assert written.record.state == "departed" and "depart" in written.events
+    assert written.record.state == "departed" and written.events == ("depart", "open-pr")
     assert written.record.base_sha == BASE_SHA
 
 
