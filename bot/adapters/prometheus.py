@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.config.model import Prometheus
+from bot.config.model import Config, Prometheus
 from bot.core.slo.results import Labels, QueryResult, RangeResult, Sample, Series
 from bot.errors import ExternalError
 
@@ -253,3 +253,42 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
     if not value:
         raise ExternalError("prometheus", f"environment variable {name} is not set")
     return value
+
+
+class LazyPrometheus:
+    """The configured Prometheus, built on the first query (no SLO judged: no client) and
+    closed by `promote_round`; a missing secret makes each query an `error` verdict."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.url = config.prometheus.url
+        self._client: Any = None
+
+    def _get(self) -> Any:
+        if self._client is None:
+            import os
+
+            from bot.adapters.prometheus import client_from_config
+
+            self._client = client_from_config(self.config.prometheus, os.environ)
+        return self._client
+
+    def query(self, promql: str, at: datetime) -> Any:
+        return self._get().query(promql, at)
+
+    def query_range(self, promql: str, start: datetime, end: datetime, step: Any) -> Any:
+        return self._get().query_range(promql, start, end, step)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def prometheus_for(config: Config, given: Any) -> Any:
+    """The SLO query client: `given` (a client, or a factory taking the config), else the
+    config's `prometheus` (credentials from the environment; built lazily), else None
+    (stages with SLOs then judge `error` and hold)."""
+    if given is not None:
+        return given(config) if callable(given) and not hasattr(given, "query") else given
+    return LazyPrometheus(config) if config.prometheus.url else None
