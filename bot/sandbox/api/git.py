@@ -107,7 +107,12 @@ def move_ref(
     _emit_push(ctx, repo, ref, old or ZERO, new, forced)
     for pull in ctx.store.where("pulls", repo=repo, head_ref=branch):
         issue = ctx.store.get("issues", f"{repo}#{pull['number']}")
-        if new == ZERO or issue is None or issue["state"] != "open":
+        if issue is None or issue["state"] != "open":
+            continue
+        if new == ZERO:  # as GitHub does: deleting its head branch closes an open PR
+            from bot.sandbox.api.issues import set_state
+
+            set_state(ctx, repo, issue, "closed")
             continue
         before, pull["head_sha"] = pull["head_sha"], new
         issue["updated_at"] = ctx.now()
