@@ -34,7 +34,7 @@ from bot.core.gates.lifecycle import departed_at, gate_verdict, policy_facts
 from bot.core.gates.registry import gate_names, load_settings
 from bot.core.gates.security import SecurityFacts, SecuritySettings
 from bot.core.ledger import TrainRecord
-from bot.core.world import PullRequest, World
+from bot.core.world import CheckRun, PullRequest, World
 from bot.errors import ConfigError
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
@@ -46,6 +46,7 @@ class TrainGates:
 
     facts: dict[str, Any]
     existing: dict[str, ExistingCheckRun]
+    runs: tuple[CheckRun, ...] = ()  # every check run on the head, as the World holds them
 
 
 def departed_trains(
@@ -92,7 +93,8 @@ def gather(
         facts["manifests"] = gather_manifests(
             config, client, record, pr, settings["manifests"], now
         )
-    return TrainGates(facts, our_check_runs(raw_runs))
+    runs = tuple(CheckRun.from_json(r) for r in raw_runs if isinstance(r, Mapping))
+    return TrainGates(facts, our_check_runs(raw_runs), runs)
 
 
 def _latest_statuses(statuses: Sequence[ci.CommitStatus]) -> tuple[ci.CommitStatus, ...]:

@@ -338,17 +338,24 @@ def _git_state(
             reviews[number] = client.reviews(number)
         if rule.require_checks and number not in green:
             checks[pr.head_sha] = client.check_runs(pr.head_sha)
+    known: dict[str, str] = {}
     for record in records:
         if record.state != DEPARTED:
             continue
-        branches.add(record.release_branch)  # deleted by hand? (the PR may stay open)
         pr = pulls.get(record.train_pr) if record.train_pr else None
+        if pr is not None and _open_train_pr(record, pr):
+            # GitHub closes a PR whose head branch is deleted: open, its head is the branch's
+            # (and `bot.shell.gate_facts` reads the head's check runs for the gates)
+            known[record.release_branch] = pr.head_sha
+        else:
+            branches.add(record.release_branch)  # deleted by hand?
         # a merged one too: its merge answer may have been lost, and the record still
         # has to say who approved it
         if pr is not None and (pr.state == "open" or pr.merged):
             reviews[pr.number] = client.reviews(pr.number)
+        if pr is not None and pr.merged:
             checks[pr.head_sha] = client.check_runs(pr.head_sha)
-    heads = client.branch_heads({b for b in branches if b})
+    heads = {**client.branch_heads({b for b in branches if b}), **known}
     return {
         "branches": heads,
         "reviews": reviews,
@@ -394,6 +401,16 @@ def _batch(
             answer = client.search_pulls(query)
             found |= set(answer or ()) & set(wanted)
     return frozenset(approved), frozenset(green)
+
+
+def _open_train_pr(record: TrainRecord, pr: Any) -> bool:
+    return bool(
+        pr is not None
+        and pr.state == "open"
+        and pr.head_sha
+        and record.release_branch
+        and pr.head_ref == record.release_branch
+    )
 
 
 def _rules(config: Config, base: str) -> BoardingRules:
@@ -663,6 +680,7 @@ def _gates(
             record = held
         gathered = gf.gather(config, client, record, pr, snap.world, now, query)
         facts[record.id] = gathered.facts
+        snap.world = replace(snap.world, checks={**snap.world.checks, pr.head_sha: gathered.runs})
         if not dry_run:
             force = gf.forced_gates(request, pr)
             run.done += gf.publish(config, client, record, pr, snap.world, gathered, now,
