@@ -445,6 +445,20 @@ def _fold(record: TrainRecord, action: act.Action, outcome: Any, base: str) -> T
     return record
 
 
+def _with_notes(
+    config: Config, action: act.OpenPullRequest, record: TrainRecord
+) -> act.OpenPullRequest:
+    """The train PR opened in the departure step says what the merges made of the train
+    (who rode, who missed, the release branch head), not what was planned."""
+    from bot.core.notes import release_notes, render_body
+
+    when = record.state_since or record.created_at
+    if when is None or not _has_line(config, record):
+        return action
+    notes = release_notes(config, config.train(record.train), record, when)
+    return replace(action, body=render_body(record.id, notes))
+
+
 def _no_train_pr(record: TrainRecord) -> TrainRecord:
     """A departure whose every PR failed to merge opens no train PR (the next round ends
     the train, telling each why): its history does not claim one was opened."""
@@ -521,6 +535,8 @@ def _apply_group(
             record = _no_train_pr(record)  # every merge failed: nothing to open
             events = tuple(e for e in events if e != "open-pr")
             continue
+        if isinstance(action, act.OpenPullRequest) and record is not None:
+            action = _with_notes(config, action, record)
         outcome = perform(client, action)
         run.done.append(action.describe())
         if record is not None:
@@ -648,7 +664,18 @@ def _round(
         return _promote(client, config, snap, now, dry_run, run, prometheus)
     for group in _groups(actions):
         _apply_group(client, config, snap, group, delivery, run)
-    return True
+    if not all(isinstance(a, act.WriteLedger) for a in actions):
+        return True  # side effects changed GitHub: read it again
+    # only ledger writes: the world is as read, so the next round's decision is known
+    # without reading it again; when it is "nothing", go straight to promotion
+    if _next_step(config, snap, actions, now, gate_facts):
+        return True
+    records = {r.id: r for r in snap.ledger.records}
+    records.update({a.record.id: a.record for a in actions if isinstance(a, act.WriteLedger)})
+    snap.ledger = Ledger(tuple(records.values()), snap.ledger.known_ids | set(records))
+    run.trains = tuple((r.id, r.state) for r in snap.ledger.records)
+    run.due = next_due(config, snap.ledger.records, now)
+    return _promote(client, config, snap, now, dry_run, run, prometheus)
 
 
 def _gates(

@@ -50,3 +50,27 @@ def test_a_departure_opens_the_train_pr_in_the_same_ledger_commit(sandbox) -> No
     departed = [e for e in story.ledger_log() if "\x00depart: " in e]
     assert len(departed) == 1
     assert "Event: open-pr" in departed[0] and f"Train-PR: #{train_pr['number']}" in departed[0]
+
+
+def test_a_round_that_only_wrote_the_ledger_is_not_followed_by_a_re_read(sandbox) -> None:  # type: ignore[no-untyped-def]
+    t0 = start_time()
+    story = new_story(sandbox, t0)
+    kit = story.kit
+    number = kit.open_pr(REPO, "dev-alice", "feat-a", {"a.txt": "a\n"}, title="Add A")
+    kit.review(REPO, number, "rev-carol", "APPROVE")
+    story.green(story.pull(number)["head"]["sha"])
+    kit.label(REPO, number, "train:next", actor="dev-alice")
+    story.reconcile(t0)
+    mark = story.log_mark()
+    # round 1 departs and opens the train PR; round 2 publishes the gates and records
+    # their conclusions (ledger only): its outcome is known, so no third read
+    result = story.reconcile(t0 + timedelta(minutes=2))
+    assert result.rounds == 2 and result.problems == ()
+    ledger_reads = [
+        r for r in sandbox.server.request_log[mark:]
+        if r[0] == "GET" and r[1].endswith("/git/ref/heads/release-train/ledger")
+    ]  # fmt: skip
+    assert len(ledger_reads) == 2
+    again = story.log_mark()
+    story.reconcile(t0 + timedelta(minutes=2, seconds=5))
+    assert story.writes_since(again) == []  # and indeed nothing was left to do
