@@ -98,3 +98,39 @@ def incident_body(
         "Comment `/train resume` on the train PR to release the holds once a fix is ready.",
     ]
     return "\n".join(lines)
+
+
+def abort_notice(
+    train_id: str,
+    step: str,
+    verdict: str,
+    reasons: str,
+    bumped: Sequence[tuple[str, str, str]],  # (step, status, commit) of each bumped step
+    not_bumped: Sequence[str],
+) -> str:
+    """What the train PR says when `on_inconclusive: abort` ends a train: why, what stays
+    as it is, and what a human should do."""
+    lines = [
+        f"🛑 Release train **{train_id}** is **aborted** (reason `slo-inconclusive`): the "
+        f"SLO verdict in **{step}** stayed `{verdict}` past `inconclusive_after`, and the "
+        "config says `on_inconclusive: abort`. Promotion has stopped; the bot bumps no "
+        "further stage for this train and reverts nothing.",
+        "",
+        f"Why: {reasons}" if reasons else "",
+        "",
+    ]
+    if bumped:
+        lines.append("Stages already bumped are left as they are:")
+        lines += [f"- `{name}`: {status} (commit `{sha[:12]}`)" for name, status, sha in bumped]
+    else:
+        lines.append("No stage was bumped: every environment still runs what it ran before.")
+    if not_bumped:
+        lines.append("Not bumped: " + ", ".join(f"`{n}`" for n in not_bumped) + ".")
+    lines += [
+        "",
+        f"**What to do:** find out why `{step}` has no verdict (no traffic, Prometheus "
+        "down, a query that returns nothing) and check the bumped stages by hand. To undo "
+        "them, revert their commits above; to ship the rest, let a later train carry these "
+        "services once the SLOs can be judged.",
+    ]
+    return "\n".join(lines)

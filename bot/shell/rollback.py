@@ -16,18 +16,21 @@ from bot.core.ledger import TrainRecord, decode, record_path
 from bot.core.revert import (
     EvidenceRow,
     RevertStep,
+    abort_notice,
     incident_body,
     incident_title,
     revert_steps,
 )
 from bot.core.train import ROLLED_BACK
 from bot.shell.stage_io import (
+    Link,
     StageCtx,
     branch_for,
     git_for,
     read_holds,
     record_step,
     via_pull,
+    write_chain,
     write_edits,
 )
 
@@ -41,26 +44,67 @@ def unsure(
     action: str,
 ) -> None:
     """Inconclusive or error: hold the stage (never promote); after `inconclusive_after`,
-    `abort` holds the whole train until someone looks."""
+    `abort` ends the train `aborted` (`abort_train`)."""
     state = promotion.current()
     assert state is not None
     worst = "error" if any(r.verdict.value == "error" for r in results) else "inconclusive"
+    reasons = "; ".join(f"{r.slo}/{r.service}: {r.reason}" for r in results if r.verdict != "pass")
+    if action == "abort":
+        abort_train(ctx, record, promotion, step, worst, reasons)
+        return
     held = replace(state, unsure_since=state.unsure_since or ctx.now, verdict=worst)
-    changed = held != state
     limits = [ctx.config.slo(n).inconclusive_after for n in step.slos]
     since = held.unsure_since or ctx.now
     ctx.run.wake(min((since + x for x in limits if x and since + x > ctx.now), default=None))
-    record = pm.store(record, promotion.with_step(held))
-    reasons = "; ".join(f"{r.slo}/{r.service}: {r.reason}" for r in results if r.verdict != "pass")
-    if action == "abort" and not record.held:
-        record = replace(record, held=True, hold_reason=f"SLO verdict {worst} too long")
-        record = record.with_event("hold", ctx.now, detail=reasons)
-        changed = True
-    if not changed:
+    if held == state:
         return
+    record = pm.store(record, promotion.with_step(held))
     record = record.with_event("stage-verdict", ctx.now, detail=f"{step.name} {worst}")
     trailers = [("Stage", step.name), ("Verdict", worst), ("Evidence", reasons)]
     record_step(ctx, record, "stage-verdict", trailers)
+
+
+SLO_INCONCLUSIVE = "slo-inconclusive"
+
+
+def abort_train(
+    ctx: StageCtx,
+    record: TrainRecord,
+    promotion: pm.Promotion,
+    step: pm.StepPlan,
+    worst: str,
+    reasons: str,
+) -> None:
+    """`on_inconclusive: abort` past `inconclusive_after`: the train ends `aborted` (reason
+    `slo-inconclusive`, the same terminal transition as the lifecycle's deadline), no
+    further stage is bumped and bumped stages stay as they are; the step's deployment turns
+    `failure`, the promotion check run fails, the train PR says what to do, and the ledger
+    records it in one commit."""
+    from bot.core.decide import abort
+
+    state = promotion.current()
+    assert state is not None
+    stopped = replace(
+        state, verdict=f"{worst} (aborted)", finished=ctx.now,
+        unsure_since=state.unsure_since or ctx.now,
+    )  # fmt: skip
+    why = f"{step.name}: SLO verdict {worst} past inconclusive_after, train aborted"
+    promotion = replace(promotion.with_step(stopped), error=why)
+    bumped = [(s.name, s.status, s.commit) for s in promotion.steps if s.commit]
+    rest = [s.name for s in promotion.steps if not s.commit]
+    left = ", ".join(name for name, _, _ in bumped) or "none"
+    detail = f"{step.name} {worst}: {reasons}; stages left bumped: {left}"
+    record = abort(pm.store(record, promotion), SLO_INCONCLUSIVE, ctx.now, detail=detail)
+    if state.deployment:
+        text = f"{record.id} aborted: SLO verdict {worst}; left deployed"
+        git_for(ctx, step).deployment_status(state.deployment, "failure", text)
+    if record.train_pr:
+        body = abort_notice(record.id, step.name, worst, reasons, bumped, rest)
+        ctx.client.post_comment(record.train_pr, body, f"{SLO_INCONCLUSIVE}:{record.id}")
+    trailers = [("Stage", step.name), ("Verdict", worst), ("Reason", SLO_INCONCLUSIVE)]
+    trailers += [("Evidence", reasons)] if reasons else []
+    record_step(ctx, record, "aborted", trailers)
+    ctx.run.done.append(f"abort {record.id} ({step.name} {worst} past inconclusive_after)")
 
 
 # -- revert --------------------------------------------------------------------------------
@@ -74,15 +118,21 @@ def revert(
     results: Sequence[Any],
     reason: str,
 ) -> None:
-    """Commit the reverse of every bump the train made (newest step first), hold its
-    services, open the incident, say so on the train PR, mark the train rolled back."""
+    """Commit the reverse of every bump the train made (newest step first, one chain and
+    one ref update per branch), hold its services, open the incident, say so on the train
+    PR, mark the train rolled back: ONE ledger commit (the fail verdict, the commits, the
+    holds), the stage table and check run once. A rerun after a crash finds the files
+    already reverted, the incident and the comment by their markers, and converges."""
     actor = record.rollback_requested
     failing = [r for r in results if r.verdict.value == "fail"]
     evidence = [r.evidence for r in failing if r.evidence]
     current = promotion.current()
+    verdict: list[tuple[str, str]] = []
     if failing and current is not None:
-        record = _fail_verdict(ctx, record, promotion, current, evidence)
-        promotion = pm.load(record)
+        failed = replace(current, verdict="fail", evidence=tuple(evidence), finished=ctx.now)
+        promotion = promotion.with_step(failed)
+        record = record.with_event("stage-verdict", ctx.now, detail=f"{current.name} fail")
+        verdict = [("Stage", current.name), ("Verdict", "fail")]
     by_name = {s.name: s for s in plan}
     promotion, commits = _revert_commits(ctx, record, by_name, promotion, evidence)
     _deployments_after_revert(ctx, record, promotion, current, by_name)
@@ -104,7 +154,7 @@ def revert(
         if evidence:
             text += "\n\n" + "\n".join(f"- `{e}`" for e in evidence)
         ctx.client.post_comment(record.train_pr, text, f"rolled-back:{record.id}")
-    trailers = [("Evidence", e) for e in evidence] + [("Incident", f"#{incident}")]
+    trailers = verdict + [("Evidence", e) for e in evidence] + [("Incident", f"#{incident}")]
     trailers += [("Commit", sha) for _, sha in commits]
     trailers += [("Event", "held")] + [("Service", s) for s in services]
     files = {holds_mod.HOLDS_PATH: holds_mod.encode(holds)}
@@ -119,24 +169,38 @@ def _revert_commits(
     promotion: pm.Promotion,
     evidence: Sequence[str],
 ) -> tuple[pm.Promotion, list[tuple[str, str]]]:
-    """One revert commit per step the train committed, newest first: (promotion with the
-    steps marked reverted, [(step, revert commit)])."""
+    """One revert commit per step the train committed, newest first, chained per branch
+    (one ref update each; a stage taking pull requests: one PR per step): (promotion with
+    the steps marked reverted, [(step, revert commit)])."""
     actor = record.rollback_requested
+    chains: dict[tuple[str, str], list[RevertStep]] = {}
     commits: list[tuple[str, str]] = []
     for rs in revert_steps(promotion):
         step = steps[rs.step]
         message = pm.revert_message(record.id, rs.step, rs.reverts, evidence, actor)
-        sha, _ = write_edits(
-            ctx,
-            git_for(ctx, step),
-            branch_for(ctx, record, step),
-            _files_of(rs),
-            rs.tags,
-            _fixed(message),
-            via_pull(ctx, record, step, "revert"),
-        )
+        head = via_pull(ctx, record, step, "revert")
+        if not head:
+            repo = next(s.repository for s in ctx.config.stages if s.name == step.stage)
+            chains.setdefault((repo, branch_for(ctx, record, step)), []).append(rs)
+            continue
+        git, branch = git_for(ctx, step), branch_for(ctx, record, step)
+        sha, _ = write_edits(ctx, git, branch, _files_of(rs), rs.tags, _fixed(message), head)
         commits.append((rs.step, sha))
-        state = next(s for s in promotion.steps if s.name == rs.step)
+    for (_, branch), chain in chains.items():
+        links = [
+            Link(
+                rs.files,
+                rs.tags,
+                pm.revert_message(record.id, rs.step, rs.reverts, evidence, actor),
+            )
+            for rs in chain
+        ]
+        shas = write_chain(ctx, git_for(ctx, steps[chain[0].step]), branch, links)
+        commits += [(rs.step, sha) for rs, sha in zip(chain, shas, strict=True)]
+    order = [rs.step for rs in revert_steps(promotion)]
+    commits.sort(key=lambda c: order.index(c[0]))
+    for name, sha in commits:
+        state = next(s for s in promotion.steps if s.name == name)
         promotion = promotion.with_step(replace(state, status=pm.REVERTED, revert_commit=sha))
     return promotion, commits
 
@@ -150,22 +214,6 @@ def _files_of(rs: RevertStep) -> Callable[[Tip], dict[str, tuple[str, ...]]]:
 
 def _fixed(message: str) -> Callable[[tuple[pm.BumpLine, ...]], str]:
     return lambda _lines: message
-
-
-def _fail_verdict(
-    ctx: StageCtx,
-    record: TrainRecord,
-    promotion: pm.Promotion,
-    state: pm.StepState,
-    evidence: Sequence[str],
-) -> TrainRecord:
-    failed = replace(state, verdict="fail", evidence=tuple(evidence), finished=ctx.now)
-    record = pm.store(record, promotion.with_step(failed))
-    record = record.with_event("stage-verdict", ctx.now, detail=f"{state.name} fail")
-    trailers = [("Stage", state.name), ("Verdict", "fail")]
-    trailers += [("Evidence", e) for e in evidence]
-    record_step(ctx, record, "stage-verdict", trailers)
-    return record
 
 
 def _deployments_after_revert(

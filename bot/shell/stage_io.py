@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from bot.adapters.gitdata import GitData, Tip
 from bot.adapters.github import LedgerMoved
@@ -25,7 +26,7 @@ from bot.core.ledger import (
     record_path,
     transition_trailers,
 )
-from bot.core.train import COMPLETED, ROLLED_BACK
+from bot.core.train import ABORTED, COMPLETED, ROLLED_BACK
 from bot.errors import ExternalError
 
 RETRIES = 5
@@ -121,6 +122,50 @@ def write_edits(
     raise ExternalError("GitHub", f"{branch} kept moving; promotion goes on next time")
 
 
+@dataclass(frozen=True)
+class Link:
+    """One commit of a chain: put `files` back to `tags` (service -> tag)."""
+
+    files: tuple[str, ...]
+    tags: dict[str, str]
+    message: str
+
+
+def write_chain(ctx: StageCtx, git: GitData, branch: str, links: list[Link]) -> list[str]:
+    """One commit per link, each on the one before (its tree: the tip's tree with every
+    file changed so far), then ONE ref update without force: the tip is read once and
+    the ref moves once however many links. On a moved ref the chain is built again on
+    the new tip (bounded, jittered retries). Per link, its commit's sha (a link with
+    nothing left to change: the chain's head at that point)."""
+    for attempt in range(RETRIES):
+        tip = git.tip(branch)
+        texts = git.read(tip, sorted({f for link in links for f in link.files if f in tip.files}))
+        changed: dict[str, str] = {}
+        head, shas = tip.commit, []
+        for link in links:
+            owners = {f: tuple(link.tags) for f in link.files if f in tip.files}
+            edit = pm.edit_step(ctx.config, {**texts, **changed}, owners, link.tags)
+            if edit.files:
+                changed.update(edit.files)
+                head = git._commit_object(Tip(head, tip.tree, {}), changed, link.message)
+            shas.append(head)
+        if head == tip.commit or _move_ref(git, branch, head):
+            return shas
+        ctx.sleep(ctx.rng.uniform(0, 0.05 * 2**attempt))
+    raise ExternalError("GitHub", f"{branch} kept moving; the revert goes on next time")
+
+
+def _move_ref(git: GitData, branch: str, sha: str) -> bool:
+    """Fast-forward `branch` to `sha`; False when it moved meanwhile (422)."""
+    url = f"/repos/{git.client.repo}/git/refs/heads/{quote(branch)}"
+    response = git.client._call("PATCH", url, json={"sha": sha, "force": False})
+    if response.status_code == 422:
+        return False
+    if response.status_code != 200:
+        raise git.client._fail(response, f"move {branch}")
+    return True
+
+
 def record_step(
     ctx: StageCtx,
     record: TrainRecord,
@@ -184,7 +229,8 @@ CHECK_RUN = "release-train/promotion"
 
 def check_run_body(record: TrainRecord, table: str) -> dict[str, Any]:
     """The `release-train/promotion` check run on the merge commit: in progress while
-    promoting, then success (completed) or failure (rolled back, or a stage failed)."""
+    promoting, then success (completed) or failure (rolled back, aborted, or a stage
+    failed)."""
     promotion = pm.load(record)
     body: dict[str, Any] = {
         "name": CHECK_RUN,
@@ -194,7 +240,7 @@ def check_run_body(record: TrainRecord, table: str) -> dict[str, Any]:
     }
     if record.state == COMPLETED:
         body.update(status="completed", conclusion="success")
-    elif record.state == ROLLED_BACK or promotion.error:
+    elif record.state in (ROLLED_BACK, ABORTED) or promotion.error:
         body.update(status="completed", conclusion="failure")
     else:
         body["status"] = "in_progress"

@@ -106,7 +106,11 @@ def test_a_canary_breach_reverts_with_evidence_incident_and_holds(sandbox, prome
         assert ("Incident", f"#{incident['number']}") in trailers
         assert {v for k, v in trailers if k == "Commit"} == {s for s, _ in reverts}
         assert any(k == "Evidence" for k, _ in trailers)
-        assert events[1][0] == "stage-verdict" and ("Verdict", "fail") in events[1][1]
+        # ONE ledger commit for the whole revert: the fail verdict rides on it
+        assert ("Stage", "canary") in trailers and ("Verdict", "fail") in trailers
+        assert ("Verdict", "fail") not in events[1][1]
+        history = [e["event"] for e in record["history"]][-2:]
+        assert history == ["stage-verdict", "rolled-back"]
 
         path = f"/repos/{REPO}/commits/{record['merge_sha']}/check-runs"
         runs = m.kit.call("GET", path, as_user="rm-dave")["check_runs"]
