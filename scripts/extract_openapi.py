@@ -57,6 +57,8 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("post", "/repos/{owner}/{repo}/merges"),
     ("get", "/repos/{owner}/{repo}/branches"),
     ("get", "/repos/{owner}/{repo}/branches/{branch}"),
+    # archives (promotion reads a stage's manifests in one download)
+    ("get", "/repos/{owner}/{repo}/tarball/{ref}"),
     # pulls
     ("get", "/repos/{owner}/{repo}/pulls"),
     ("post", "/repos/{owner}/{repo}/pulls"),

@@ -76,6 +76,22 @@ class Driver:
         self.calls.append(Call(method, template, url, response.status_code, body, expect))
         return body
 
+    def redirect(self, template: str, **path: Any) -> str:
+        """A GET that GitHub answers with a redirect, not followed; its Location."""
+        import httpx
+
+        url = re.sub(
+            r"\{(\w+)\}",
+            lambda m: str({"owner": "acme", "repo": "fid", **path}[m.group(1)]),
+            template,
+        )
+        headers = {"Authorization": f"token {self.sb.bot_token()}"}
+        response = httpx.get(self.sb.base_url + url, headers=headers)
+        self.calls.append(
+            Call("GET", template, url, response.status_code, response.content or None)
+        )
+        return str(response.headers.get("location", ""))
+
 
 def _repos_and_users(d: Driver) -> None:
     d.do("GET", R)
@@ -118,6 +134,7 @@ def _commits_and_merges(d: Driver, main: str) -> None:
     d.do("GET", f"{R}/compare/{{basehead}}", basehead="main...feat")
     d.do("GET", f"{R}/branches")
     d.do("GET", f"{R}/branches/{{branch}}", branch="main")
+    assert "/legacy.tar.gz/" in d.redirect(f"{R}/tarball/{{ref}}", ref="main")  # to codeload
     d.do("POST", f"{R}/git/refs", json={"ref": "refs/heads/target", "sha": main})
     d.do("POST", f"{R}/merges", json={"base": "target", "head": "feat"})
 
@@ -311,11 +328,14 @@ def test_routes_github_does_not_document_are_few_and_known() -> None:
         for r in build_router().routes
         if (r.method, _norm(r.pattern)) not in documented
     )
-    # Aliases GitHub answers but does not document (listing refs, the root directory).
+    # Aliases GitHub answers but does not document (listing refs, the root directory),
+    # and the sandbox's stand-in for codeload.github.com.
     allowed = {
         "GET /repos/{owner}/{repo}/contents",
         "GET /repos/{owner}/{repo}/contents/",
         "GET /repos/{owner}/{repo}/git/refs",
         "GET /repos/{owner}/{repo}/git/refs/{ref+}",
+        "GET /repos/{owner}/{repo}/tarball",  # the default branch's archive
+        "GET /_codeload/{owner}/{repo}/legacy.tar.gz/{ref}",  # the archive host's download
     }
     assert set(extra) <= allowed, set(extra) - allowed
