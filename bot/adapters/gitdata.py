@@ -4,11 +4,46 @@ deployments, check-run lookup and the incident issue."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
+import tarfile
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from bot.errors import ExternalError
+
+PER_BLOB = 2  # missing blobs read one by one; more: the archive (two requests) is cheaper
+MAX_TEXT = 1 << 20  # larger files in an archive are listed, not kept (read per blob)
+
+
+def git_blob_sha(data: bytes) -> str:
+    """Git's object id of a blob with these bytes."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def unpack_archive(data: bytes) -> tuple[dict[str, str], dict[str, str]]:
+    """A GitHub tarball (gzipped tar, one top-level folder) -> (path -> blob sha of every
+    file and symlink, blob sha -> text of each UTF-8 file up to `MAX_TEXT` bytes)."""
+    files: dict[str, str] = {}
+    texts: dict[str, str] = {}
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        for member in tar:
+            _, _, path = member.name.partition("/")
+            if not path or not (member.isfile() or member.issym()):
+                continue
+            if member.issym():
+                raw = member.linkname.encode("utf-8")
+            else:
+                handle = tar.extractfile(member)
+                raw = handle.read() if handle is not None else b""
+            sha = git_blob_sha(raw)
+            files[path] = sha
+            if member.isfile() and len(raw) <= MAX_TEXT:
+                with contextlib.suppress(UnicodeDecodeError):
+                    texts[sha] = raw.decode("utf-8")
+    return files, texts
 
 
 @dataclass(frozen=True)
@@ -23,30 +58,71 @@ class Tip:
 class GitData:
     def __init__(self, client: Any) -> None:
         self.client = client
+        self._texts: dict[str, str] = {}  # blob sha -> text, from the last archive read
 
     def _url(self, path: str) -> str:
         return f"/repos/{self.client.repo}{path}"
 
     def tip(self, branch: str) -> Tip:
-        """The head of `branch` with its full file listing (one ref read, then cached)."""
-        status, body, _ = self.client._get(self._url(f"/git/ref/heads/{quote(branch)}"))
+        """The head of `branch` with its full file listing: one branch read (commit and
+        tree in one answer, conditional), then the listing from the cache or, when this
+        tree is new, from the commit's archive (which also holds the file contents that
+        `read` then answers from)."""
+        url = self._url(f"/branches/{quote(branch, safe='')}")
+        status, body, _ = self.client._get(url)
         if status >= 400 or not isinstance(body, dict):
             raise ExternalError("GitHub", f"branch {branch}: {status}", status=status)
-        commit = str(body["object"]["sha"])
-        tree = str(self.client._object("commits", commit)["tree"]["sha"])
-        key = "tree:" + tree
-        with self.client.cache.lock:
-            listing = self.client.cache.objects.get(key)
-        if listing is None:
-            url = self._url(f"/git/trees/{tree}")
-            listing = self.client._get_ok(url, {"recursive": 1}, "tree " + tree)
-            with self.client.cache.lock:
-                self.client.cache.objects[key] = listing
-        files = {e["path"]: e["sha"] for e in listing.get("tree", []) if e.get("type") == "blob"}
+        commit = str(body["commit"]["sha"])
+        tree = str(body["commit"]["commit"]["tree"]["sha"])
+        files = self._listing(tree)
+        if files is None:
+            files = self._archive(commit, tree)
         return Tip(commit, tree, files)
 
+    def _listing(self, tree: str) -> dict[str, str] | None:
+        """path -> blob sha of a tree already seen (from the trees API or an archive)."""
+        with self.client.cache.lock:
+            api = self.client.cache.objects.get("tree:" + tree)
+            known = self.client.cache.objects.get("listing:" + tree)
+        if api is not None:
+            return {e["path"]: e["sha"] for e in api.get("tree", []) if e.get("type") == "blob"}
+        return dict(known) if known is not None else None
+
+    def _archive(self, commit: str, tree: str) -> dict[str, str]:
+        """Download the commit's tarball (one API request answered 302, one download),
+        remember its listing by tree sha and keep its texts for `read`."""
+        response = self.client._call("GET", self._url(f"/tarball/{commit}"))
+        if response.status_code != 200:
+            raise self.client._fail(response, f"archive of {commit[:12]}")
+        files, texts = unpack_archive(response.content)
+        with self.client.cache.lock:
+            self.client.cache.objects["listing:" + tree] = files
+        self._texts = texts
+        return files
+
     def read(self, tip: Tip, paths: list[str]) -> dict[str, str]:
-        return {p: self.client.read_blob(tip.files[p]) for p in paths}
+        """The texts of `paths` at `tip`: from the archive `tip` was read with, the blob
+        cache, per-blob reads when at most `PER_BLOB` are missing, else the archive."""
+        shas = {p: tip.files[p] for p in paths}
+        found = {p: self._known(sha) for p, sha in shas.items()}
+        missing = [p for p, text in found.items() if text is None]
+        if len(missing) > PER_BLOB:
+            self._archive(tip.commit, tip.tree)
+            found.update({p: self._known(shas[p]) for p in missing})
+        out = {}
+        for path, text in found.items():
+            out[path] = text if text is not None else self.client.read_blob(shas[path])
+        return out
+
+    def _known(self, sha: str) -> str | None:
+        text = self._texts.get(sha)
+        if text is not None:
+            with self.client.cache.lock:  # a later pass on an unchanged file reads nothing
+                self.client.cache.objects.setdefault(sha, {"content": text, "encoding": "utf-8"})
+            return text
+        with self.client.cache.lock:
+            cached = self.client.cache.objects.get(sha)
+        return None if cached is None else str(self.client.read_blob(sha))
 
     def _commit_object(self, tip: Tip, files: dict[str, str], message: str) -> str:
         entries = [
@@ -54,8 +130,18 @@ class GitData:
             for p, text in sorted(files.items())
         ]
         tree = self._post(self._url("/git/trees"), {"tree": entries, "base_tree": tip.tree})
+        self._remember(str(tree["sha"]), tip, files)
         body = {"message": message, "tree": tree["sha"], "parents": [tip.commit]}
         return str(self._post(self._url("/git/commits"), body)["sha"])
+
+    def _remember(self, tree: str, tip: Tip, files: dict[str, str]) -> None:
+        """The listing of a tree just made (`tip`'s with `files` written) and their texts,
+        so a next step on an unmoved branch reads neither listing nor these files."""
+        written = {p: git_blob_sha(text.encode("utf-8")) for p, text in files.items()}
+        with self.client.cache.lock:
+            self.client.cache.objects["listing:" + tree] = {**tip.files, **written}
+            for path, sha in written.items():
+                self.client.cache.objects[sha] = {"content": files[path], "encoding": "utf-8"}
 
     def commit_via_pull(
         self, branch: str, tip: Tip, files: dict[str, str], message: str, head: str
