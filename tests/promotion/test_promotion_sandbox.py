@@ -28,6 +28,12 @@ def _diff_lines(sandbox: Any, sha: str) -> list[str]:
     ]
 
 
+def _yaml(text: str) -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe").load(text)
+
+
 def _ledger_events(story: Any) -> list[tuple[str, dict[str, list[str]]]]:
     out = []
     for entry in reversed(story.ledger_log()):
@@ -109,8 +115,15 @@ def test_promotes_through_stages_and_waves_with_soak_deployments_and_holds(sandb
     ]
     for sha, _ in promotes:
         assert len(_diff_lines(sandbox, sha)) == 2
-    assert "tag: 2.0.0" in m.main_file("deploy/production-us/values.yaml")
-    assert f"tag: {merge_sha[:7]}" in m.main_file("deploy/production-us/values.yaml")
+    # compared as YAML values: a short sha that reads as a number (`3084685`, `1e12345`)
+    # is rightly quoted by the updater
+    values = _yaml(m.main_file("deploy/production-us/values.yaml"))
+    assert values["api"]["image"]["tag"] == "2.0.0"
+    assert values["web"]["image"]["tag"] == merge_sha[:7]
+    kustomization = _yaml(m.main_file("deploy/canary/kustomization.yaml"))
+    assert {i["name"]: i["newTag"] for i in kustomization["images"]}["ghcr.io/acme/web"] == (
+        merge_sha[:7]
+    )
     assert 'newTag: "' + merge_sha[:7] + '"' in m.main_file("deploy/canary/kustomization.yaml")
 
     # deployments per step, success as the ledger says
