@@ -5,9 +5,12 @@ Usage: .venv/bin/python bench/bench_lifecycle.py [--quick] [--sizes 10,50,200]
 For each N it opens N approved, green, labelled PRs, then runs the real reconcile loop:
 board (comments each PR once), a no-op, the departure (release branch, N merges, train PR),
 and a no-op after departure. Requests are counted by the sandbox (server side); "304" is
-how many of them were answered Not Modified. Goals (issue 4): departure <= N + 15 plus
-pagination pages; a no-op <= 5. Write pacing (80/min) is switched off here so wall times
-show the bot, not the pacer; the last column says how long pacing would add.
+how many of them were answered Not Modified; "pages" how many were second or later pages of
+a listing or search. The departure reconcile is also split in two: the departure itself
+(release branch, merges, train PR, up to its ledger commit) and the gates' first look at the
+new train PR in the same reconcile. Goals (issue 4): departure <= N + 15 plus pagination
+pages; a no-op <= 5. Write pacing (80/min) is switched off here so wall times show the bot,
+not the pacer; the last column says how long pacing would add.
 """
 
 from __future__ import annotations
@@ -55,10 +58,40 @@ def _setup(sb: Any, n: int, t0: datetime) -> None:
         kit.label(REPO, number, "train:next", actor="dev-alice")
 
 
-def _step(sb: Any, cache: ResponseCache, now: datetime) -> tuple[int, int, int, float]:
+LEDGER_REF = "/git/refs/heads/release-train/ledger"
+
+
+class _Counting(GitHubClient):
+    """The real client, remembering each URL it asked for (a later page's URL, from the
+    Link header, carries ``page=``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.urls: list[str] = []
+
+    def _once(self, method: str, url: str, **kwargs: Any) -> Any:
+        self.urls.append(url)
+        return super()._once(method, url, **kwargs)
+
+
+def _row(
+    n: int, name: str, log: list[Any], urls: list[str], goal: str, elapsed: float | None
+) -> list[str]:
+    writes = sum(1 for r in log if r[0] != "GET")
+    not_modified = sum(1 for r in log if r[2] == 304)
+    paced = max(0.0, (writes - 80) / 80 * 60)
+    seconds = "" if elapsed is None else f"{elapsed:.2f}"
+    pages = sum("page=" in u for u in urls)
+    return [
+        str(n), name, str(len(log)), str(not_modified), str(pages), str(writes), goal, seconds,
+        f"{paced:.0f}",
+    ]  # fmt: skip
+
+
+def _step(sb: Any, cache: ResponseCache, now: datetime) -> tuple[list[Any], list[str], float]:
     mark = len(sb.server.request_log)
     started = time.perf_counter()
-    client = GitHubClient(
+    client = _Counting(
         REPO,
         sb.bot_token(),
         api_url=sb.base_url,
@@ -70,10 +103,7 @@ def _step(sb: Any, cache: ResponseCache, now: datetime) -> tuple[int, int, int, 
         result = reconcile(REPO, now, client=client)
     elapsed = time.perf_counter() - started
     assert not result.problems, result.problems
-    log = sb.server.request_log[mark:]
-    writes = sum(1 for r in log if r[0] != "GET")
-    not_modified = sum(1 for r in log if r[2] == 304)
-    return len(log), not_modified, writes, elapsed
+    return list(sb.server.request_log[mark:]), client.urls, elapsed
 
 
 def measure(n: int) -> list[list[str]]:
@@ -89,21 +119,16 @@ def measure(n: int) -> list[list[str]]:
             ("no-op", t0 + timedelta(minutes=2, seconds=5)),
         ]
         for name, at in steps:
-            total, not_modified, writes, elapsed = _step(sb, cache, at)
-            goal = {"depart": f"<= {n + 15} + pages", "no-op": "<= 5"}.get(name, "")
-            paced = max(0.0, (writes - 80) / 80 * 60)
-            rows.append(
-                [
-                    str(n),
-                    name,
-                    str(total),
-                    str(not_modified),
-                    str(writes),
-                    goal,
-                    f"{elapsed:.2f}",
-                    f"{paced:.0f}",
-                ]
-            )
+            log, urls, elapsed = _step(sb, cache, at)
+            goal = {"depart": f"<= {n + 15} + pages", "no-op": "<= 5 + pages"}.get(name, "")
+            rows.append(_row(n, name, log, urls, goal, elapsed))
+            if name == "depart":
+                cut = next(
+                    i for i, r in enumerate(log) if r[0] == "PATCH" and r[1].endswith(LEDGER_REF)
+                )
+                head, tail = (log[: cut + 1], urls[: cut + 1]), (log[cut + 1 :], urls[cut + 1 :])
+                rows.append(_row(n, "  departure", *head, f"<= {n + 15} + pages", None))
+                rows.append(_row(n, "  gates", *tail, "", None))
     return rows
 
 
@@ -113,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10,50,200", help="comma-separated N values")
     args = parser.parse_args(argv)
     sizes = [5, 20] if args.quick else [int(s) for s in args.sizes.split(",")]
-    headers = ["N", "reconcile", "requests", "304", "writes", "goal", "seconds", "pacing +s"]
+    headers = [
+        "N", "reconcile", "requests", "304", "pages", "writes", "goal", "seconds", "pacing +s"
+    ]  # fmt: skip
     rows: list[list[str]] = []
     for n in sizes:
         rows += measure(n)
