@@ -25,6 +25,8 @@ WRITE_COMMANDS = frozenset({"status", "board", "deboard"})
 RELEASE_COMMANDS = frozenset({"depart", "hold", "resume", "abort", "promote", "rollback"})
 COMMANDS = WRITE_COMMANDS | RELEASE_COMMANDS | {"help"}
 
+PROMOTE_REASON = "promote_reason"  # record.extra: the why of the last `/train promote <why>`
+
 _PR_REF = re.compile(r"^#?(\d+)$")
 
 HELP = """\
@@ -39,7 +41,7 @@ HELP = """\
 | `/train hold [reason]` | maintain, admin or release team | stop departure and merge |
 | `/train resume` | maintain, admin or release team | lift a hold |
 | `/train abort [reason]` | maintain, admin or release team | end the train |
-| `/train promote` | maintain, admin or release team | promote a merged train |
+| `/train promote [why]` | maintain, admin or release team | end the soak now (why is recorded) |
 | `/train rollback [reason]` | maintain, admin or release team | revert a train |
 | `/train help` | anyone | this text |
 """
@@ -215,8 +217,11 @@ def _act(
         text = f"{record.id} departs now."
         return replace(record, depart_requested=who), text, "depart-requested", []
     if name == "promote" and state in (MERGED, PROMOTING):
-        text = f"promotion of {record.id} requested."
-        return replace(record, promote_requested=who), text, "promote-requested", []
+        text = f"promotion of {record.id} requested" + (f": {arg}." if arg else ".")
+        extra = {k: v for k, v in record.extra.items() if k != PROMOTE_REASON}
+        extra.update({PROMOTE_REASON: arg} if arg else {})
+        asked = replace(record, promote_requested=who, extra=extra)
+        return asked.with_event("promote-requested", now, who, arg), text, "promote-requested", []
     if name == "rollback" and state in (MERGED, PROMOTING):
         text = f"rollback of {record.id} requested."
         return replace(record, rollback_requested=who), text, "rollback-requested", []
