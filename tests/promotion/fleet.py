@@ -136,9 +136,16 @@ class Count:
     log: tuple[tuple[str, str, int, float], ...]
 
 
-def stage_commit(sandbox: Any, repo: str, config: Config, tag: str = "2.0.0") -> Count:
+def stage_commit(
+    sandbox: Any,
+    repo: str,
+    config: Config,
+    tag: str = "2.0.0",
+    cache: ResponseCache | None = None,
+) -> Count:
     """One stage commit of every service of `config` to `tag`, by the bot's own code
-    (`write_edits`, cold cache), counted from the sandbox request log."""
+    (`write_edits`; a cold cache unless `cache` is given), counted from the sandbox
+    request log."""
     tags = {s.name: tag for s in config.services}
     (step,) = pm.plan_steps(config)
     mark = len(sandbox.server.request_log)
@@ -147,7 +154,7 @@ def stage_commit(sandbox: Any, repo: str, config: Config, tag: str = "2.0.0") ->
         repo,
         sandbox.bot_token(),
         api_url=sandbox.base_url,
-        cache=ResponseCache(),
+        cache=cache if cache is not None else ResponseCache(),
         bot_login="release-train[bot]",
         writes_per_minute=10_000,
     ) as client:
