@@ -291,7 +291,8 @@ def gather_manifests(
     from bot.core import promotion
     from bot.core.manifests import Bump
 
-    here = {st.name for st in config.stages if not st.repository}  # this repository's
+    this = getattr(client, "repo", "")
+    here = {st.name for st in config.stages if st.repository in ("", this)}  # this repository's
     steps = [s for s in promotion.plan_steps(config) if s.stage in here]
     if not promotion.configured(config) or not steps:
         return manifests.ManifestFacts()
