@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from lifecycle.lifecycle_sandbox import REPO
 from promotion.promotion_story import MANIFESTS, STEPS, merged_train
 
@@ -260,7 +261,7 @@ def test_a_stage_in_a_separate_gitops_repository(sandbox) -> None:  # type: igno
         assert old in text
         return text.replace(old, new)
 
-    # the same path in the app repository (the manifests gate reads it there): untouched
+    # the same path in the app repository: promotion leaves it untouched
     same = {"clusters/staging/web.yaml": MANIFESTS_STAGING}
     m = merged_train(sandbox, edit_config=to_gitops, extra=same)
     assert m.story.reconcile(m.merged_at).problems == ()
@@ -301,3 +302,39 @@ def test_a_stage_in_pull_request_mode_goes_through_a_merged_pull_request(sandbox
     mark = m.story.log_mark()
     m.story.reconcile(m.merged_at + 12 * M)
     assert m.story.writes_since(mark) == []
+
+
+def _manifests_gate_files(m: Any) -> list[str]:
+    head = m.story.pull(m.train_pr)["head"]["sha"]
+    path = f"/repos/{REPO}/commits/{head}/check-runs"
+    runs = m.kit.call("GET", path, as_user="rm-dave")["check_runs"]
+    (run,) = [r for r in runs if r["name"] == "release-train/manifests"]
+    rows = run["output"]["summary"].splitlines()
+    return [r.split("|")[1].strip() for r in rows if r.startswith("| ") and "/" in r]
+
+
+@pytest.mark.parametrize(
+    ("staging_repo", "checked"),
+    [("acme/gitops", "deploy/canary/kustomization.yaml"), (REPO, "clusters/staging/web.yaml")],
+    ids=["gitops-repository", "this-repository-named"],
+)
+def test_the_manifests_gate_reads_this_repositorys_stages_not_a_gitops_one(
+    sandbox: Any, staging_repo: str, checked: str
+) -> None:
+    """Staging lives in a separate GitOps repository: the gate checks the first step in the
+    app repository (canary), never staging's paths in the app repository. A stage naming
+    the app repository itself is this repository's."""
+    gitops = "acme/gitops"
+    sandbox.scenario.create_repo(gitops, {"clusters/staging/web.yaml": MANIFESTS_STAGING})
+    sandbox.scenario.install_bot(gitops)
+
+    def staging_in(text: str) -> str:
+        old = '  - name: staging\n    manifests: ["deploy/staging/*.yaml"]\n'
+        new = f"  - name: staging\n    repository: {staging_repo}\n"
+        new += '    manifests: ["clusters/staging/*"]\n'
+        assert old in text
+        return text.replace(old, new)
+
+    same = {"clusters/staging/web.yaml": MANIFESTS_STAGING}
+    m = merged_train(sandbox, edit_config=staging_in, extra=same)
+    assert _manifests_gate_files(m) == [checked]
