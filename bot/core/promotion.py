@@ -68,6 +68,7 @@ class StepState:
     deployment: int = 0
     skipped_by: str = ""
     revert_commit: str = ""
+    skip_reason: str = ""  # the why of `/train promote <why>`
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ def _step_json(step: StepState) -> dict[str, Any]:
         "deployment": step.deployment,
         "skipped_by": step.skipped_by,
         "revert_commit": step.revert_commit,
+        "skip_reason": step.skip_reason,
     }
 
 
@@ -147,6 +149,7 @@ def _step_from(raw: Mapping[str, Any]) -> StepState:
         deployment=int(raw.get("deployment") or 0),
         skipped_by=str(raw.get("skipped_by") or ""),
         revert_commit=str(raw.get("revert_commit") or ""),
+        skip_reason=str(raw.get("skip_reason") or ""),
     )
 
 
@@ -413,7 +416,8 @@ def stage_table(plan: Sequence[StepPlan], promotion: Promotion, held: Sequence[s
         until = _hm(state.started + step.soak) if state.started else ""
         verdict = state.verdict or state.status
         if state.skipped_by:
-            verdict += f" (soak skipped by @{state.skipped_by})"
+            why = f": {state.skip_reason}" if state.skip_reason else ""
+            verdict += f" (soak skipped by @{state.skipped_by}{why})"
         rows.append(f"| {step.name} | {state.commit[:12]} | {started} | {until} | {verdict} |")
     if promotion.error:
         rows += ["", f"🛑 Promotion stopped: {promotion.error}"]

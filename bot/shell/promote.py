@@ -22,6 +22,7 @@ from bot.adapters.prometheus import LazyPrometheus, prometheus_for
 from bot.config.model import Config
 from bot.core import holds as holds_mod
 from bot.core import promotion as pm
+from bot.core.chatops import PROMOTE_REASON
 from bot.core.ledger import TrainRecord
 from bot.core.train import COMPLETED, MERGED, PROMOTING
 from bot.errors import ConfigError, ExternalError
@@ -275,6 +276,7 @@ def _pass(
     assert state is not None
     soaked = state.started is not None and ctx.now >= state.started + step.soak
     skipped_by = "" if soaked else record.promote_requested
+    why = str(record.extra.get(PROMOTE_REASON) or "") if skipped_by else ""
     summary = _summary(results) or ("soak skipped" if skipped_by else "soak passed")
     if state.deployment:
         git_for(ctx, step).deployment_status(state.deployment, "success", f"{record.id}: {summary}")
@@ -285,13 +287,17 @@ def _pass(
         finished=ctx.now,
         unsure_since=None,
         skipped_by=skipped_by,
+        skip_reason=why,
     )
     record = pm.store(record, promotion.with_step(passed))
-    record = replace(record, promote_requested="")
-    verdict = record.with_event("stage-verdict", ctx.now, skipped_by, f"{step.name} pass")
+    extra = {k: v for k, v in record.extra.items() if k != PROMOTE_REASON}
+    record = replace(record, promote_requested="", extra=extra)
+    detail = f"{step.name} pass" + (f" (soak skipped: {why})" if why else "")
+    verdict = record.with_event("stage-verdict", ctx.now, skipped_by, detail)
     trailers = [("Stage", step.name), ("Verdict", "pass"), ("Evidence", summary)]
     if skipped_by:
         trailers.append(("Skipped-By", skipped_by))
+        trailers += [("Reason", why)] if why else []
     record_step(ctx, verdict, "stage-verdict", trailers, actor=skipped_by)
     done = verdict.with_event("stage-completed", ctx.now, detail=step.name)
     record_step(ctx, done, "stage-completed", [("Stage", step.name)])
