@@ -219,14 +219,22 @@ class GitData:
         self._post(url, body)
 
     def open_incident(
-        self, title: str, body: str, labels: list[str], assignees: list[str], key: str
+        self,
+        title: str,
+        body: str,
+        labels: list[str],
+        assignees: list[str],
+        key: str,
+        *,
+        look: bool = True,
     ) -> int:
-        """Open the incident issue, or adopt the open one carrying `key`; its number."""
+        """Open the incident issue, or adopt the one carrying `key`; its number. `look=False`:
+        the caller knows no earlier attempt opened it (no listing is read)."""
         from bot.core.actions import marker
 
         mark = marker(key)
         url = self._url("/issues")
-        for issue in self.client._pages(url, {"state": "all"}):
+        for issue in self.client._pages(url, {"state": "all"}) if look else ():
             if mark in str(issue.get("body") or ""):
                 return int(issue["number"])
         payload = {"title": title, "body": f"{body}\n\n{mark}", "labels": labels}
