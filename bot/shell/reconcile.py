@@ -36,7 +36,7 @@ from bot.core.ledger import (
     record_path,
     transition_trailers,
 )
-from bot.core.train import BOARDING, DEPARTED, MERGED, PROMOTING, is_terminal
+from bot.core.train import ABORTED, BOARDING, DEPARTED, MERGED, PROMOTING, is_terminal
 from bot.core.world import Comment, LabelEvent, World
 from bot.errors import ConfigError, ExternalError
 
@@ -551,6 +551,44 @@ def _apply_group(
     files = {record_path(record.id): encode(record), INDEX_PATH: encode_index(snap.index)}
     snap.tip = client.write_ledger(config.ledger_branch, snap.tip, files, message)
     run.done.append(write.describe())
+    if _stopped_promotion(write):
+        run.done.append(_end_promotion_check(client, record))
+
+
+def _stopped_promotion(write: act.WriteLedger) -> bool:
+    """A merged or promoting train just ended at its deadline (`decide._stop_at_deadline`)."""
+    record = write.record
+    return (
+        record.state == ABORTED
+        and record.end_reason == "deadline"
+        and bool(record.merge_sha)
+        and "abort" in write.events
+    )
+
+
+PROMOTION_CHECK = "release-train/promotion"  # the promotion's check run (bot.shell.stage_io)
+
+
+def _end_promotion_check(client: GitHubPort, record: TrainRecord) -> str:
+    """The merge commit's `release-train/promotion` check run says the promotion stopped:
+    a newer, completed run of that name (GitHub shows the newest) instead of one left
+    `in_progress` for ever."""
+    body = {
+        "name": PROMOTION_CHECK,
+        "head_sha": record.merge_sha,
+        "external_id": record.id,
+        "status": "completed",
+        "conclusion": "cancelled",
+        "output": {
+            "title": f"{record.id}: aborted (deadline)",
+            "summary": (
+                "The train passed its deadline: promotion stopped, no further stage is bumped "
+                "and stages already bumped stay as they are. The train PR says what to do."
+            ),
+        },
+    }
+    client.publish_check_run(body)
+    return f"end check run {PROMOTION_CHECK} for {record.id} (cancelled)"
 
 
 def _next_step(

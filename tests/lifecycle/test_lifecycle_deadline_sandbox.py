@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from lifecycle.lifecycle_sandbox import REPO
 from promotion.promotion_story import merged_train
 from slo.prometheus_ports import closed_port
 
@@ -46,3 +47,24 @@ def test_a_held_canary_past_the_promoting_deadline_stops_the_train(sandbox) -> N
         mark = m.story.log_mark()
         m.story.reconcile(late + timedelta(hours=1), prometheus=prometheus)
         assert m.story.writes_since(mark) == []
+
+
+def test_the_promotion_check_run_ends_cancelled_when_the_deadline_stops_the_train(sandbox) -> None:  # type: ignore[no-untyped-def]
+    t0 = datetime.now(UTC).replace(second=0, microsecond=0) - 40 * M
+    m = merged_train(sandbox, canary_slos=True, t0=t0)
+    url = f"http://127.0.0.1:{closed_port()}"
+    with PrometheusClient(url, retries=1, timeout=1, sleep=lambda s: None) as prometheus:
+        m.story.reconcile(m.merged_at, prometheus=prometheus)
+        merge_sha = m.record()["merge_sha"]
+        assert _promotion_run(m, merge_sha)["status"] == "in_progress"
+        m.story.reconcile(m.merged_at + timedelta(weeks=3), prometheus=prometheus)
+    assert m.record()["state"] == "aborted"
+    newest = _promotion_run(m, merge_sha)
+    assert (newest["status"], newest["conclusion"]) == ("completed", "cancelled")
+
+
+def _promotion_run(m, sha: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    path = f"/repos/{REPO}/commits/{sha}/check-runs?per_page=100"
+    runs = m.kit.call("GET", path, as_user="rm-dave")["check_runs"]
+    ours = [r for r in runs if r["name"] == "release-train/promotion"]
+    return dict(max(ours, key=lambda r: r["id"]))
