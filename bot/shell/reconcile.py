@@ -329,7 +329,10 @@ def _git_state(
             rules.update(
                 dict.fromkeys(record.boarded_numbers(), config.train(record.train).boarding)
             )
-    approved, green = _batch(config, client, repo, rules, pulls)
+    # search only for departures (GitHub allows 30 searches a minute), not for emergency
+    # PRs waiting to be ready, which every reconcile looks at
+    departing = {n: rules[n] for r in due for n in r.boarded_numbers() if n in rules}
+    approved, green = _batch(config, client, repo, departing, pulls)
     for number, rule in sorted(rules.items()):
         pr = pulls.get(number)
         if pr is None:
