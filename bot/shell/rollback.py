@@ -134,13 +134,13 @@ def revert(
         record = record.with_event("stage-verdict", ctx.now, detail=f"{current.name} fail")
         verdict = [("Stage", current.name), ("Verdict", "fail")]
     by_name = {s.name: s for s in plan}
-    promotion, commits = _revert_commits(ctx, record, by_name, promotion, evidence)
+    promotion, commits, fresh = _revert_commits(ctx, record, by_name, promotion, evidence)
     _deployments_after_revert(ctx, record, promotion, current, by_name)
     why = reason if not actor else f"rollback requested by @{actor}"
     services = sorted(promotion.tags)
     holds = holds_mod.hold(read_holds(ctx.client, ctx.snap.tip), services, record.id, why, ctx.now)
     rows = [EvidenceRow(r.slo, r.stage, r.service, r.verdict.value, r.evidence) for r in failing]
-    incident = _incident(ctx, record, current, why, rows, commits, services)
+    incident = _incident(ctx, record, current, why, rows, commits, services, look=not fresh)
     promotion = replace(promotion, rolled_back=True, incident=incident)
     record = replace(
         pm.store(record, promotion),
@@ -168,13 +168,15 @@ def _revert_commits(
     steps: dict[str, pm.StepPlan],
     promotion: pm.Promotion,
     evidence: Sequence[str],
-) -> tuple[pm.Promotion, list[tuple[str, str]]]:
+) -> tuple[pm.Promotion, list[tuple[str, str]], bool]:
     """One revert commit per step the train committed, newest first, chained per branch
     (one ref update each; a stage taking pull requests: one PR per step): (promotion with
-    the steps marked reverted, [(step, revert commit)])."""
+    the steps marked reverted, [(step, revert commit)], fresh). `fresh`: a chain moved its
+    ref in this round, so no earlier attempt got past its commits to open the incident."""
     actor = record.rollback_requested
     chains: dict[tuple[str, str], list[RevertStep]] = {}
     commits: list[tuple[str, str]] = []
+    fresh = False
     for rs in revert_steps(promotion):
         step = steps[rs.step]
         message = pm.revert_message(record.id, rs.step, rs.reverts, evidence, actor)
@@ -195,14 +197,15 @@ def _revert_commits(
             )
             for rs in chain
         ]
-        shas = write_chain(ctx, git_for(ctx, steps[chain[0].step]), branch, links)
+        shas, moved = write_chain(ctx, git_for(ctx, steps[chain[0].step]), branch, links)
+        fresh = fresh or moved
         commits += [(rs.step, sha) for rs, sha in zip(chain, shas, strict=True)]
     order = [rs.step for rs in revert_steps(promotion)]
     commits.sort(key=lambda c: order.index(c[0]))
     for name, sha in commits:
         state = next(s for s in promotion.steps if s.name == name)
         promotion = promotion.with_step(replace(state, status=pm.REVERTED, revert_commit=sha))
-    return promotion, commits
+    return promotion, commits, fresh
 
 
 def _files_of(rs: RevertStep) -> Callable[[Tip], dict[str, tuple[str, ...]]]:
@@ -240,6 +243,8 @@ def _incident(
     rows: Sequence[EvidenceRow],
     commits: Sequence[tuple[str, str]],
     services: Sequence[str],
+    *,
+    look: bool,
 ) -> int:
     where = current.name if current is not None else "promotion"
     url = ctx.config.prometheus.url or str(getattr(ctx.prometheus, "url", "") or "")
@@ -253,6 +258,7 @@ def _incident(
         list(config.labels),
         list(config.assignees),
         f"incident:{record.id}",
+        look=look,
     )
 
 

@@ -57,6 +57,7 @@ class StageCtx:
     sleep: Callable[[float], None]
     rng: random.Random
     others: dict[str, Any] = field(default_factory=dict)  # GitOps repository -> its client
+    check_runs: dict[str, int] = field(default_factory=dict)  # train id -> its check run
 
 
 def branch_for(ctx: StageCtx, record: TrainRecord, step: pm.StepPlan) -> str:
@@ -131,12 +132,15 @@ class Link:
     message: str
 
 
-def write_chain(ctx: StageCtx, git: GitData, branch: str, links: list[Link]) -> list[str]:
+def write_chain(
+    ctx: StageCtx, git: GitData, branch: str, links: list[Link]
+) -> tuple[list[str], bool]:
     """One commit per link, each on the one before (its tree: the tip's tree with every
     file changed so far), then ONE ref update without force: the tip is read once and
     the ref moves once however many links. On a moved ref the chain is built again on
     the new tip (bounded, jittered retries). Per link, its commit's sha (a link with
-    nothing left to change: the chain's head at that point)."""
+    nothing left to change: the chain's head at that point), and whether the ref moved
+    (False: every file was already as asked)."""
     for attempt in range(RETRIES):
         tip = git.tip(branch)
         texts = git.read(tip, sorted({f for link in links for f in link.files if f in tip.files}))
@@ -149,8 +153,10 @@ def write_chain(ctx: StageCtx, git: GitData, branch: str, links: list[Link]) -> 
                 changed.update(edit.files)
                 head = git._commit_object(Tip(head, tip.tree, {}), changed, link.message)
             shas.append(head)
-        if head == tip.commit or _move_ref(git, branch, head):
-            return shas
+        if head == tip.commit:
+            return shas, False
+        if _move_ref(git, branch, head):
+            return shas, True
         ctx.sleep(ctx.rng.uniform(0, 0.05 * 2**attempt))
     raise ExternalError("GitHub", f"{branch} kept moving; the revert goes on next time")
 
@@ -181,6 +187,9 @@ def record_step(
     written here (another train moved) is retried on the new tip: a base-branch commit
     already made is then never left out of the ledger. Otherwise `LedgerMoved` propagates
     and the caller reads again."""
+    known = ctx.check_runs.get(record.id)
+    if known and record.extra.get(CHECK_RUN_ID) != known:  # later rounds need not look it up
+        record = replace(record, extra={**record.extra, CHECK_RUN_ID: known})
     base = transition_trailers((event,), record, actor=actor)
     message = commit_message(event, record.id, base + trailers)
     own = [record_path(record.id), *(files or {})]
@@ -225,6 +234,7 @@ def update_table(ctx: StageCtx, record: TrainRecord) -> None:
 
 
 CHECK_RUN = "release-train/promotion"
+CHECK_RUN_ID = "check_run"  # record.extra: the id of the train's promotion check run
 
 
 def check_run_body(record: TrainRecord, table: str) -> dict[str, Any]:
@@ -253,12 +263,20 @@ def update_check_run(ctx: StageCtx, record: TrainRecord) -> None:
     held = sorted(read_holds(ctx.client, ctx.snap.tip).services())
     table = pm.stage_table(pm.plan_steps(ctx.config), pm.load(record), held)
     body = check_run_body(record, table)
+    update = {k: v for k, v in body.items() if k != "head_sha"}
+    run_id = ctx.check_runs.get(record.id) or int(record.extra.get(CHECK_RUN_ID) or 0)
+    if run_id:  # remembered: no lookup (a run deleted since: look it up)
+        try:
+            ctx.client.publish_check_run(update, run_id)
+            return
+        except ExternalError as exc:
+            if exc.status not in (404, 410):
+                raise
     run_id = ctx.git.check_run_id(record.merge_sha, CHECK_RUN)
     if not run_id:
-        ctx.client.publish_check_run(body)
+        ctx.check_runs[record.id] = ctx.client.publish_check_run(body)
     else:
-        update = {k: v for k, v in body.items() if k != "head_sha"}
-        ctx.client.publish_check_run(update, run_id)
+        ctx.check_runs[record.id] = ctx.client.publish_check_run(update, run_id)
 
 
 def read_holds(client: Any, tip: Any) -> holds_mod.Holds:
