@@ -122,7 +122,8 @@ def _promote(ctx: StageCtx, record: TrainRecord, plan: tuple[pm.StepPlan, ...]) 
     if move.kind == "start" and step is not None:
         _start(ctx, record, promotion, step)
     elif move.kind == "pass" and step is not None:
-        _pass(ctx, record, promotion, step, results)
+        record, promotion = _pass(ctx, record, promotion, step, results)
+        _after_pass(ctx, record, plan, promotion)
     elif move.kind == "complete":
         _finish(ctx, record, "")
     elif move.kind == "revert":
@@ -271,7 +272,7 @@ def _pass(
     promotion: pm.Promotion,
     step: pm.StepPlan,
     results: Sequence[Any],
-) -> None:
+) -> tuple[TrainRecord, pm.Promotion]:
     state = promotion.current()
     assert state is not None
     soaked = state.started is not None and ctx.now >= state.started + step.soak
@@ -301,6 +302,22 @@ def _pass(
     record_step(ctx, verdict, "stage-verdict", trailers, actor=skipped_by)
     done = verdict.with_event("stage-completed", ctx.now, detail=step.name)
     record_step(ctx, done, "stage-completed", [("Stage", step.name)])
+    return done, promotion.with_step(passed)
+
+
+def _after_pass(
+    ctx: StageCtx, record: TrainRecord, plan: Sequence[pm.StepPlan], promotion: pm.Promotion
+) -> None:
+    """The next step starts (or the train completes) in the same round as the pass: what
+    it needs is what was just written, so the world is not read again in between."""
+    if record.held or record.rollback_requested:
+        return
+    move = pm.next_move(plan, promotion, ctx.now)
+    step = next((s for s in plan if s.name == move.step), None)
+    if move.kind == "start" and step is not None:
+        _start(ctx, record, promotion, step)
+    elif move.kind == "complete":
+        _finish(ctx, record, "")
 
 
 def _summary(results: Sequence[Any]) -> str:
