@@ -1,10 +1,12 @@
 """The reliability scenario, in one place: the real bot against the sandbox over HTTP.
 
 `PHASES` is the story as a list of named steps (boarding with ChatOps → departure with a
-missed PR that rides the second train → approval and merge). Each phase does what the
-humans do (through the sandbox kit, never faulted) and then `Run.settle(at)`: reconcile at
-that virtual time until the bot reports nothing to do, as the scheduler would. Promotion
-and revert phases append here. `final_state` is what runs are compared on."""
+missed PR that rides the second train → approval and merge, which promotes to staging →
+staging soaked, production bumped → `/train rollback`: both bumps reverted, an incident
+issue, the service held). Each phase does what the humans do (through the sandbox kit,
+never faulted) and then `Run.settle(at)`: reconcile at that virtual time until the bot
+reports nothing to do, as the scheduler would. `final_state` is what runs are compared
+on."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from lifecycle_sandbox import REPO, Story, board_three, new_story, start_time
+from lifecycle_sandbox import REPO, Story, board_three, config_text, new_story, start_time
+from promotion.promotion_story import KUSTOMIZATION, WORKLOAD
 
 from bot.adapters.github import GitHubClient, ResponseCache
 from bot.adapters.ratelimit import RateLimiter
@@ -26,6 +29,35 @@ from bot.errors import ExternalError
 from bot.shell.reconcile import CONFIG_PATH, ReconcileResult, reconcile
 
 SETTLE_BOUND = 25
+
+
+MANIFESTS = {
+    "deploy/staging/web.yaml": WORKLOAD,
+    "deploy/production/kustomization.yaml": KUSTOMIZATION,
+}
+
+
+def story_config(t0: datetime) -> str:
+    """The lifecycle story's config, with manifests per stage and a tag that is the same in
+    every run (the train id, not a commit sha), so bumped trees compare equal."""
+    text = config_text(t0)
+    for old, new in (
+        ("    image: ghcr.io/acme/web\n", '    image: ghcr.io/acme/web\n    tag: "{train}"\n'),
+        ("  - name: staging\n", '  - name: staging\n    manifests: ["deploy/staging/*"]\n'),
+        (
+            "  - name: production\n",
+            '  - name: production\n    manifests: ["deploy/production/*"]\n',
+        ),
+    ):
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def new_reliability_story(sandbox: Any, t0: datetime) -> Story:
+    story = new_story(sandbox, t0, story_config(t0))
+    story.kit.push(REPO, "main", MANIFESTS, "manifests", "rm-dave")
+    return story
 
 
 class Crash(BaseException):
@@ -177,8 +209,28 @@ def merge(run: Run) -> None:
     run.settle(run.t0 + timedelta(minutes=4))
 
 
+def promote(run: Run) -> None:
+    """Staging (bumped at the merge) has soaked its 10 minutes: production is bumped."""
+    run.settle(run.t0 + timedelta(minutes=15))
+
+
+def rollback(run: Run) -> None:
+    """A release manager rolls the train back during production's soak: both bumps are
+    reverted (newest first), an incident issue opens, the service is held."""
+    run.kit.comment(REPO, run.prs["train"], "rm-dave", "/train rollback")
+    run.settle(run.t0 + timedelta(minutes=20))
+
+
 Phase = Callable[[Run], None]
-PHASES: list[tuple[str, Phase]] = [("board", board), ("depart", depart), ("merge", merge)]
+PHASES: list[tuple[str, Phase]] = [
+    ("board", board),
+    ("depart", depart),
+    ("merge", merge),
+    ("promote", promote),
+    ("rollback", rollback),
+]
+TO_MERGE = PHASES[:3]  # the story up to the train merged (and promoted to staging)
+MERGED = ("merged", "promoting", "completed", "rolled_back")  # a train that was merged
 
 
 def play(
@@ -189,7 +241,7 @@ def play(
     phases: list[tuple[str, Phase]] | None = None,
 ) -> Run:
     t0 = start_time()
-    run = Run(new_story(sandbox, t0), t0, knobs or Knobs())
+    run = Run(new_reliability_story(sandbox, t0), t0, knobs or Knobs())
     run.story.cache = ResponseCache()
     before(run)
     for _, phase in PHASES if phases is None else phases:
@@ -201,14 +253,18 @@ def play(
 
 
 def final_state(run: Run) -> dict[str, Any]:
-    """Base branch tree, ledger (states, boarded/missed PRs, approvals — no timestamps),
-    PR and issue states, comments per issue, deployments, ledger events per train."""
+    """Base branch tree and commit subjects, ledger (states, boarded/missed PRs,
+    approvals, promotion steps — no timestamps or shas), held services, PR and issue
+    states, comments per issue, deployments and their statuses, check runs, ledger
+    events per train."""
     return {
         "tree": base_tree(run),
+        "commits": base_commits(run),
         "ledger": ledger_summary(run),
+        "holds": holds_summary(run),
         "issues": issues_summary(run),
         "comments": comments_summary(run),
-        "deployments": _deployments(run),
+        "deployments": deployments_summary(run),
         "check_runs": check_run_counts(run),
         "events": Counter(f"{e}:{t}" for e, t in ledger_events(run)),
     }
@@ -219,6 +275,45 @@ def base_tree(run: Run) -> list[str]:
     the wall clock the run started at)."""
     out = run.story.sandbox.git.out(REPO, "ls-tree", "-r", "refs/heads/main")
     return [line for line in out.splitlines() if not line.endswith(CONFIG_PATH)]
+
+
+def base_commits(run: Run) -> dict[str, int]:
+    """How often each subject stands on the base branch: a merge, bump or revert made twice
+    shows here even when the tree comes out the same."""
+    out = run.story.sandbox.git.out(REPO, "log", "--format=%s", "refs/heads/main")
+    return dict(Counter(out.splitlines()))
+
+
+def holds_summary(run: Run) -> list[tuple[str, str, str]]:
+    """Held services (service, train, reason) from the ledger's holds.json."""
+    try:
+        text = run.story.sandbox.git.out(REPO, "show", "refs/heads/release-train/ledger:holds.json")
+    except Exception:  # no holds file: nothing was ever held
+        return []
+    held = json.loads(text).get("held", [])
+    return sorted((h["service"], h.get("train", ""), h.get("reason", "")) for h in held)
+
+
+def promotion_summary(record: dict[str, Any]) -> dict[str, Any]:
+    """A train's promotion without times and shas: each step's status, verdict and bumps;
+    whether a commit and a revert were made; the incident issue and tags."""
+    promotion = (record.get("extra") or {}).get("promotion")
+    if not promotion:
+        return {}
+    steps = [
+        (
+            step["name"],
+            step["status"],
+            step["verdict"],
+            [tuple(map(str, b[:3])) for b in step.get("bumps", [])],
+            bool(step.get("commit")),
+            bool(step.get("revert_commit")),
+            bool(step.get("deployment")),
+        )
+        for step in promotion.get("steps", [])
+    ]
+    keep = ("rolled_back", "incident", "error", "tags")
+    return {"steps": steps, **{k: promotion.get(k) for k in keep}}
 
 
 def ledger_records(run: Run) -> dict[str, dict[str, Any]]:
@@ -236,6 +331,7 @@ def ledger_summary(run: Run) -> dict[str, Any]:
         entry["boarded"] = [x["number"] for x in record.get("boarded", [])]
         entry["missed"] = [(m["number"], m["reason"]) for m in record.get("missed", [])]
         entry["handled_comments"] = len(record.get("handled_comments", []))
+        entry["promotion"] = promotion_summary(record)
         summary[tid] = entry
     return summary
 
@@ -283,15 +379,20 @@ def normalized(body: str) -> str:
 
 
 def check_run_counts(run: Run) -> dict[str, int]:
-    """How many check runs of each name the bot made on each train PR head."""
+    """How many check runs of each name the bot made on each train PR head and merge
+    commit (where the promotion's check run goes)."""
     counts: Counter[str] = Counter()
     for record in ledger_records(run).values():
-        if record.get("train_pr"):
-            sha = run.story.pull(int(record["train_pr"]))["head"]["sha"]
+        if not record.get("train_pr"):
+            continue
+        head = run.story.pull(int(record["train_pr"]))["head"]["sha"]
+        for where, sha in (("head", head), ("merge", record.get("merge_sha"))):
+            if not sha:
+                continue
             path = f"/repos/{REPO}/commits/{sha}/check-runs?per_page=100"
             for check in run.kit.call("GET", path, as_user="rm-dave")["check_runs"]:
                 if check["name"].startswith("release-train/"):
-                    counts[f"{record['train_pr']}:{check['name']}"] += 1
+                    counts[f"{record['train_pr']}:{where}:{check['name']}"] += 1
     return dict(counts)
 
 
@@ -302,9 +403,21 @@ def bot_comment_counts(run: Run) -> dict[int, int]:
     }
 
 
-def _deployments(run: Run) -> list[tuple[str, str]]:
+def deployments_summary(run: Run) -> list[tuple[Any, ...]]:
+    """Each deployment's environment, train, tags and statuses (newest first): a duplicate
+    deployment shows. A status repeated back to back counts once (a status POST whose
+    answer was lost and was sent again: GitHub keeps statuses as a history, and the
+    newest is what tools read)."""
     found = run.kit.call("GET", f"/repos/{REPO}/deployments?per_page=100", as_user="rm-dave")
-    return sorted((d["environment"], d["ref"]) for d in found)
+    out = []
+    for d in found:
+        path = f"/repos/{REPO}/deployments/{d['id']}/statuses?per_page=100"
+        states = [x["state"] for x in run.kit.call("GET", path, as_user="rm-dave")]
+        states = [x for i, x in enumerate(states) if i == 0 or states[i - 1] != x]
+        payload = d.get("payload") or {}
+        tags = sorted((payload.get("tags") or {}).items())
+        out.append((d["environment"], payload.get("train"), tags, states))
+    return sorted(out, key=str)
 
 
 def ledger_events(run: Run) -> list[tuple[str, str]]:

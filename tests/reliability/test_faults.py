@@ -11,16 +11,27 @@ from typing import Any
 import pytest
 from lifecycle_sandbox import REPO
 from matrix import (
+    BUGS,
     CLIENT_TIMEOUT,
     SERVER_STALL,
     Outcome,
     after_write_plan,
     differences,
+    explained,
     faulted,
     fresh_sandbox,
     transient_plan,
 )
-from scenario import Knobs, Run, bot_comment_counts, ledger_records, play
+from scenario import (
+    MERGED,
+    TO_MERGE,
+    Knobs,
+    Run,
+    bot_comment_counts,
+    deployments_summary,
+    ledger_records,
+    play,
+)
 
 from bot.sandbox.faults import FaultPlan, install
 
@@ -41,7 +52,11 @@ def _seeds(plan: str) -> list[Any]:
 
 def _same_as_baseline(outcome: Outcome, baseline: Outcome) -> None:
     assert outcome.injector is not None and outcome.injector.injected, "no fault was injected"
-    assert differences(baseline.state, outcome.state) == []
+    diffs = differences(baseline.state, outcome.state)
+    known = explained(outcome.state, diffs)
+    if known:  # each has its own strict-xfail test that pins it down
+        pytest.xfail("; ".join(f"bug {b}: {BUGS[b]}" for b in known.split()))
+    assert diffs == []
     assert outcome.linear
     counts = bot_comment_counts(outcome.run)
     assert counts == bot_comment_counts(baseline.run)
@@ -50,14 +65,23 @@ def _same_as_baseline(outcome: Outcome, baseline: Outcome) -> None:
 def test_the_fault_free_run_is_the_story(baseline: Outcome) -> None:
     ledger = baseline.state["ledger"]
     first, second = sorted(ledger)
-    assert ledger[first]["state"] == "merged" and ledger[first]["boarded"] == [1, 2]
+    assert ledger[first]["state"] == "rolled_back" and ledger[first]["boarded"] == [1, 2]
     assert ledger[first]["missed"] == [(3, "conflict")]
-    assert ledger[first]["approved_by"] == ["rm-dave"] and ledger[first]["handled_comments"] == 3
+    assert ledger[first]["approved_by"] == ["rm-dave"] and ledger[first]["handled_comments"] == 4
     assert ledger[second]["state"] == "boarding" and ledger[second]["boarded"] == [3]
     assert baseline.linear
+    # promoted to staging, then production; rolled back: both reverted, an incident issue
+    steps = ledger[first]["promotion"]["steps"]
+    assert [(s[0], s[1]) for s in steps] == [("staging", "reverted"), ("production", "reverted")]
+    assert ledger[first]["promotion"]["incident"]
+    assert baseline.state["holds"] == [("web", first, "rollback requested by @rm-dave")]
+    commits = baseline.state["commits"]
+    for step in ("staging", "production"):
+        assert commits[f"promote {first} to {step}"] == commits[f"revert {first} {step}"] == 1
+    assert [e for e, *_ in baseline.state["deployments"]] == ["production", "staging"]
     # each bot comment exactly once: boarded ×3, refusal, status ×2, missed, boarded again,
-    # shipped ×2
-    assert sum(bot_comment_counts(baseline.run).values()) == 10
+    # shipped ×2, rollback reply, rolled back
+    assert sum(bot_comment_counts(baseline.run).values()) == 12
 
 
 @pytest.mark.parametrize("seed", _seeds("transient"))
@@ -112,6 +136,20 @@ def test_a_failed_label_event_read_keeps_the_boarding_order() -> None:
 
 def test_a_lost_merge_answer_keeps_the_approvals_in_the_ledger() -> None:
     with fresh_sandbox() as sb:
-        run = _scripted(sb, {(f"PUT /repos/{REPO}/pulls/4/merge", 0): "after"})
-        record = next(r for r in ledger_records(run).values() if r["state"] == "merged")
+        run = _scripted(sb, {(f"PUT /repos/{REPO}/pulls/4/merge", 0): "after"}, TO_MERGE)
+        record = next(r for r in ledger_records(run).values() if r["state"] in MERGED)
     assert record["approved_by"] == ["rm-dave"] and len(record["handled_comments"]) == 3
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug F: GitDataClient.create_deployment (bot/adapters/gitdata.py) POSTs through "
+    "_call with retry=True, so a deployment created but answered 502 is created again at "
+    "once: an orphan deployment with no status. Its POST should not be retried blindly "
+    "(retry=False): the next reconcile adopts the one that exists, as it already looks first",
+)
+def test_a_lost_deployment_answer_creates_no_second_deployment() -> None:
+    with fresh_sandbox() as sb:
+        run = _scripted(sb, {(f"POST /repos/{REPO}/deployments", 0): "after"}, TO_MERGE)
+        environments = [d[0] for d in deployments_summary(run)]
+    assert environments == ["staging"]

@@ -63,7 +63,7 @@ def _race_processes(now: list[datetime], sb: Sandbox, app: Any, codes: list[int]
     return settle
 
 
-ONCE = ("create", "depart", "open-pr", "merge", "land")
+ONCE = ("create", "depart", "open-pr", "merge", "land", "rollback-requested", "rolled-back")
 
 
 def _check(run: Run, baseline: Outcome, sb: Sandbox) -> dict[str, Any]:
@@ -81,7 +81,7 @@ def _check(run: Run, baseline: Outcome, sb: Sandbox) -> dict[str, Any]:
     assert sum(line.startswith("Release train ") for line in merges.splitlines()) == 1
     ledger = state["ledger"]
     first, second = (ledger[tid] for tid in sorted(ledger, key=len))  # web-D, then web-D.2
-    assert (first["state"], second["state"]) == ("merged", "boarding")
+    assert (first["state"], second["state"]) == ("rolled_back", "boarding")
     assert len(first["boarded"]) == 2 and first["landed"] == first["boarded"]
     assert second["boarded"] == [m[0] for m in first["missed"]]
     assert any(d.duplicate for d in sb.deliverer.log)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from lifecycle_sandbox import REPO, board_three
 from matrix import Outcome, differences, fresh_sandbox
-from scenario import Knobs, Run, depart, final_state, merge, play
+from scenario import Knobs, Run, depart, final_state, merge, play, promote, rollback
 
 from bot.adapters.ratelimit import (
     Budget,
@@ -168,8 +168,8 @@ def test_primary_exhaustion_waits_for_the_reset_then_resumes(baseline: Outcome) 
         run.kit.comment(REPO, run.prs["a"], "dev-bob", "/train hold")
         run.kit.comment(REPO, run.prs["b"], "dev-alice", "/train status")
         run.settle(run.t0 + timedelta(seconds=5))
-        depart(run)
-        merge(run)
+        for phase in (depart, merge, promote, rollback):
+            phase(run)
         assert differences(baseline.state, final_state(run)) == []
         assert [r for r in sb.server.request_log[mark:] if r[2] == 403] == [
             sb.server.request_log[mark]
