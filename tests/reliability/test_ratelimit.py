@@ -280,3 +280,25 @@ def test_a_low_budget_is_never_spent_to_zero() -> None:
     assert deferred and 403 not in statuses
     assert window.remaining == 8  # the first request below 10 went, then the bot paused
     assert all(300 < d.retry_in <= 400 for d in deferred)  # ~3600 s / 9 remaining
+
+
+def test_the_cli_exits_3_naming_the_reset(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`release-train reconcile` meets a limit that resets in two minutes: one refused
+    request, then exit 3 (held: try again later) with the reset time, no traceback."""
+    from bot.cli import main
+
+    with fresh_sandbox() as sb:
+        run = play(sb, phases=[])
+        board_three(run.story)
+        install(sb.server, FaultPlan(primary_exhaustion_after=0, primary_reset_s=120))
+        mark = len(sb.server.request_log)
+        monkeypatch.setenv("GITHUB_TOKEN", sb.bot_token())
+        args = ["reconcile", "--repo", REPO, "--api-url", sb.base_url]
+        code = main([*args, "--now", run.t0.isoformat()])
+        statuses = [r[2] for r in sb.server.request_log[mark:]]
+    err = capsys.readouterr().err
+    assert code == 3 and statuses == [403]
+    assert "GitHub primary rate limit: no request before" in err and "UTC" in err
+    assert "Traceback" not in err
