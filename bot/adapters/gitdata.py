@@ -16,6 +16,7 @@ from bot.errors import ExternalError
 
 PER_BLOB = 2  # missing blobs read one by one; more: the archive (two requests) is cheaper
 MAX_TEXT = 1 << 20  # larger files in an archive are listed, not kept (read per blob)
+MAX_KEPT = 64 << 20  # texts kept from one archive at most (a monorepo's: the rest per blob)
 
 
 def git_blob_sha(data: bytes) -> str:
@@ -25,9 +26,11 @@ def git_blob_sha(data: bytes) -> str:
 
 def unpack_archive(data: bytes) -> tuple[dict[str, str], dict[str, str]]:
     """A GitHub tarball (gzipped tar, one top-level folder) -> (path -> blob sha of every
-    file and symlink, blob sha -> text of each UTF-8 file up to `MAX_TEXT` bytes)."""
+    file and symlink, blob sha -> text of each UTF-8 file up to `MAX_TEXT` bytes, while
+    they add up to at most `MAX_KEPT`)."""
     files: dict[str, str] = {}
     texts: dict[str, str] = {}
+    kept = 0
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         for member in tar:
             _, _, path = member.name.partition("/")
@@ -40,9 +43,10 @@ def unpack_archive(data: bytes) -> tuple[dict[str, str], dict[str, str]]:
                 raw = handle.read() if handle is not None else b""
             sha = git_blob_sha(raw)
             files[path] = sha
-            if member.isfile() and len(raw) <= MAX_TEXT:
+            if member.isfile() and len(raw) <= MAX_TEXT and kept + len(raw) <= MAX_KEPT:
                 with contextlib.suppress(UnicodeDecodeError):
                     texts[sha] = raw.decode("utf-8")
+                    kept += len(raw)
     return files, texts
 
 
@@ -59,6 +63,7 @@ class GitData:
     def __init__(self, client: Any) -> None:
         self.client = client
         self._texts: dict[str, str] = {}  # blob sha -> text, from the last archive read
+        self._archived = ""  # the commit whose archive that was
 
     def _url(self, path: str) -> str:
         return f"/repos/{self.client.repo}{path}"
@@ -97,7 +102,7 @@ class GitData:
         files, texts = unpack_archive(response.content)
         with self.client.cache.lock:
             self.client.cache.objects["listing:" + tree] = files
-        self._texts = texts
+        self._texts, self._archived = texts, commit
         return files
 
     def read(self, tip: Tip, paths: list[str]) -> dict[str, str]:
@@ -106,7 +111,7 @@ class GitData:
         shas = {p: tip.files[p] for p in paths}
         found = {p: self._known(sha) for p, sha in shas.items()}
         missing = [p for p, text in found.items() if text is None]
-        if len(missing) > PER_BLOB:
+        if len(missing) > PER_BLOB and self._archived != tip.commit:
             self._archive(tip.commit, tip.tree)
             found.update({p: self._known(shas[p]) for p in missing})
         out = {}

@@ -115,3 +115,54 @@ def test_a_codeload_link_needs_its_token(sandbox) -> None:  # type: ignore[no-un
     assert httpx.get(location.split("?")[0]).status_code == 404
     forged = location[:-1] + ("1" if location.endswith("0") else "0")
     assert httpx.get(forged).status_code == 404
+
+
+def _tarball(entries: list[tuple[str, bytes | str]]) -> bytes:
+    """A gzipped tar like GitHub's: one top folder; a str value is a symlink target."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        top = tarfile.TarInfo("acme-x-1234567")
+        top.type = tarfile.DIRTYPE
+        tar.addfile(top)
+        for path, value in entries:
+            info = tarfile.TarInfo(f"acme-x-1234567/{path}")
+            if isinstance(value, str):
+                info.type, info.linkname = tarfile.SYMTYPE, value
+                tar.addfile(info)
+            else:
+                info.size = len(value)
+                tar.addfile(info, io.BytesIO(value))
+    return gzip.compress(buffer.getvalue())
+
+
+def test_unpack_keeps_utf8_texts_and_lists_every_file() -> None:
+    big = b"# " + b"x" * (1 << 20) + b"\n"
+    data = _tarball(
+        [("a.yaml", b"a: 1\n"), ("bin/logo.png", b"\x89PNG\xff"), ("big.yaml", big),
+         ("link.yaml", "a.yaml")]
+    )  # fmt: skip
+    files, texts = unpack_archive(data)
+    assert files == {
+        "a.yaml": git_blob_sha(b"a: 1\n"),
+        "bin/logo.png": git_blob_sha(b"\x89PNG\xff"),
+        "big.yaml": git_blob_sha(big),
+        "link.yaml": git_blob_sha(b"a.yaml"),  # git stores a symlink as its target
+    }
+    assert texts == {git_blob_sha(b"a: 1\n"): "a: 1\n"}  # binary and too big: read per blob
+
+
+def test_files_the_archive_does_not_keep_are_read_per_blob_without_a_second_archive(
+    sandbox: Any,
+) -> None:
+    bigs = {f"deploy/big{i}.yaml": "#" + "x" * (1 << 20) + f"\nimage: a/b{i}:1\n" for i in range(3)}
+    files = {f"deploy/f{i}.yaml": f"image: ghcr.io/acme/s{i}:1.0.0\n" for i in range(4)}
+    create(sandbox, REPO, {**files, **bigs})
+    with GitHubClient(REPO, sandbox.bot_token(), api_url=sandbox.base_url) as client:
+        git = GitData(client)
+        mark = len(sandbox.server.request_log)
+        tip = git.tip("main")
+        texts = git.read(tip, sorted([*files, *bigs]))
+        log = sandbox.server.request_log[mark:]
+    assert texts == {**files, **bigs}
+    kinds = [p.split("/")[4] if p.startswith("/repos/") else "codeload" for _, p, _, _ in log]
+    assert kinds == ["branches", "tarball", "codeload", "git", "git", "git"]  # 3 blobs
