@@ -73,7 +73,7 @@ class GitData:
         tree in one answer, conditional), then the listing from the cache or, when this
         tree is new, from the commit's archive (which also holds the file contents that
         `read` then answers from)."""
-        url = self._url(f"/branches/{quote(branch, safe='')}")
+        url = self._url(f"/branches/{quote(branch)}")
         status, body, _ = self.client._get(url)
         if status >= 400 or not isinstance(body, dict):
             raise ExternalError("GitHub", f"branch {branch}: {status}", status=status)

@@ -166,3 +166,15 @@ def test_files_the_archive_does_not_keep_are_read_per_blob_without_a_second_arch
     assert texts == {**files, **bigs}
     kinds = [p.split("/")[4] if p.startswith("/repos/") else "codeload" for _, p, _, _ in log]
     assert kinds == ["branches", "tarball", "codeload", "git", "git", "git"]  # 3 blobs
+
+
+def test_a_stage_branch_with_a_slash_is_read_and_written(sandbox: Any) -> None:
+    head = create(sandbox, REPO, {"deploy/a.yaml": "image: ghcr.io/acme/a:1\n"})
+    sandbox.git.run(REPO, "update-ref", "refs/heads/env/prod", head)
+    with GitHubClient(REPO, sandbox.bot_token(), api_url=sandbox.base_url) as client:
+        git = GitData(client)
+        tip = git.tip("env/prod")
+        assert tip.commit == head and git.read(tip, ["deploy/a.yaml"])
+        sha = git.commit("env/prod", tip, {"deploy/a.yaml": "image: ghcr.io/acme/a:2\n"}, "m")
+    assert sha == sandbox.git.out(REPO, "rev-parse", "refs/heads/env/prod")
+    assert sandbox.git.out(REPO, "rev-parse", "refs/heads/main") == head
