@@ -87,7 +87,7 @@ def faults(matrix: Any, baseline: dict[str, Any], args: argparse.Namespace) -> l
 
 def crashes(matrix: Any, baseline: Any, args: argparse.Namespace) -> list[list[str]]:
     total = baseline.run.knobs.sent
-    ks = range(0, total, args.crash_every)
+    ks = range(args.crash_start, min(total, args.crash_stop or total), args.crash_every)
     failed: list[str] = []
     why: Counter[str] = Counter()
     started = time.monotonic()
@@ -101,7 +101,7 @@ def crashes(matrix: Any, baseline: Any, args: argparse.Namespace) -> list[list[s
     n = len(ks)
     return [
         [
-            f"crash every {args.crash_every} of {total}",
+            f"crash every {args.crash_every} of {total} (k {ks.start}–{ks.stop - 1})",
             str(n),
             str(n - len(failed)),
             " ".join(failed) or "-",
@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, help="run this one seed (with -v to see why)")
     parser.add_argument("--plan", choices=["transient", "after-write"])
     parser.add_argument("--crash-every", type=int, default=0, help="crash at every n-th k")
+    parser.add_argument("--crash-start", type=int, default=0, help="first k (to split a sweep)")
+    parser.add_argument("--crash-stop", type=int, default=0, help="stop before this k")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--quick", action="store_true", help="5 seeds, a crash every 16th k")
     args = parser.parse_args(argv)
