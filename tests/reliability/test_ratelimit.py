@@ -10,6 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lifecycle_sandbox import REPO, board_three
 from matrix import Outcome, differences, fresh_sandbox
 from scenario import Knobs, Run, depart, final_state, merge, play, promote, rollback
@@ -302,3 +304,43 @@ def test_the_cli_exits_3_naming_the_reset(
     assert code == 3 and statuses == [403]
     assert "GitHub primary rate limit: no request before" in err and "UTC" in err
     assert "Traceback" not in err
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["primary", "secondary", "ok", "low"]),
+            st.integers(min_value=0, max_value=200),  # seconds to the reset / Retry-After
+            st.integers(min_value=0, max_value=30),  # seconds that pass before the next one
+        ),
+        max_size=12,
+    )
+)
+def test_no_request_is_ever_let_through_before_a_refusal_ends(events: list[Any]) -> None:
+    """Any sequence of answers: each `acquire` either returns at or after the end of every
+    refusal seen (and of a spent budget), or raises `RateLimited` without sleeping, with a
+    retry time that is not earlier than that end."""
+    t = FakeTime()
+    limiter = RateLimiter(clock=t.clock, sleep=t.sleep, max_wait=60, low_water=5)
+    not_before = NOW
+    for kind, seconds, idle in events:
+        if kind == "primary":
+            limiter.observe(403, _spent(t.now + seconds), PRIMARY)
+            not_before = max(not_before, int(t.now + seconds) + 1)
+        elif kind == "secondary":
+            limiter.observe(429, {"retry-after": str(seconds)}, SECONDARY)
+            not_before = max(not_before, t.now + seconds)
+        elif kind == "low":
+            reset = str(int(t.now + seconds))
+            limiter.observe(200, {"x-ratelimit-remaining": "2", "x-ratelimit-reset": reset})
+        else:
+            limiter.observe(200, {"x-ratelimit-remaining": "4000", "x-ratelimit-reset": "0"})
+        slept = len(t.slept)
+        try:
+            limiter.acquire()
+        except RateLimited as exc:
+            assert len(t.slept) == slept and exc.retry_at >= not_before - 1e-6
+        else:
+            assert t.now >= not_before - 1e-6
+        t.now += idle
