@@ -574,14 +574,14 @@ PROMOTION_CHECK = "release-train/promotion"  # the promotion's check run (bot.sh
 
 def _end_promotion_check(client: GitHubPort, record: TrainRecord) -> str:
     """The merge commit's `release-train/promotion` check run says the promotion stopped:
-    a newer, completed run of that name (GitHub shows the newest) instead of one left
+    a newer run of that name, completed `timed_out` (GitHub shows the newest), not one left
     `in_progress` for ever."""
     body = {
         "name": PROMOTION_CHECK,
         "head_sha": record.merge_sha,
         "external_id": record.id,
         "status": "completed",
-        "conclusion": "cancelled",
+        "conclusion": "timed_out",
         "output": {
             "title": f"{record.id}: aborted (deadline)",
             "summary": (
@@ -591,7 +591,7 @@ def _end_promotion_check(client: GitHubPort, record: TrainRecord) -> str:
         },
     }
     client.publish_check_run(body)
-    return f"end check run {PROMOTION_CHECK} for {record.id} (cancelled)"
+    return f"end check run {PROMOTION_CHECK} for {record.id} (timed_out)"
 
 
 def _next_step(

@@ -49,7 +49,7 @@ def test_a_held_canary_past_the_promoting_deadline_stops_the_train(sandbox) -> N
         assert m.story.writes_since(mark) == []
 
 
-def test_the_promotion_check_run_ends_cancelled_when_the_deadline_stops_the_train(sandbox) -> None:  # type: ignore[no-untyped-def]
+def test_the_promotion_check_run_ends_timed_out_when_the_deadline_stops_the_train(sandbox) -> None:  # type: ignore[no-untyped-def]
     t0 = datetime.now(UTC).replace(second=0, microsecond=0) - 40 * M
     m = merged_train(sandbox, canary_slos=True, t0=t0)
     url = f"http://127.0.0.1:{closed_port()}"
@@ -60,7 +60,7 @@ def test_the_promotion_check_run_ends_cancelled_when_the_deadline_stops_the_trai
         m.story.reconcile(m.merged_at + timedelta(weeks=3), prometheus=prometheus)
     assert m.record()["state"] == "aborted"
     newest = _promotion_run(m, merge_sha)
-    assert (newest["status"], newest["conclusion"]) == ("completed", "cancelled")
+    assert (newest["status"], newest["conclusion"]) == ("completed", "timed_out")
 
 
 def _promotion_run(m, sha: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
