@@ -10,15 +10,14 @@ hidden key) so a crash between a side effect and its ledger commit never duplica
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.adapters.github import GitHubPort, LedgerMoved, LedgerTip, blob_sha
+from bot.adapters.github import GitHubPort, LedgerMoved, LedgerTip
 from bot.config.model import BoardingRules, Config
+from bot.config.repo import CONFIG_PATH, load_repo_config
 from bot.core import actions as act
 from bot.core.chatops import commenters, pending_commands
 from bot.core.decide import decide, departs_at, next_due
@@ -40,7 +39,6 @@ from bot.core.train import ABORTED, BOARDING, DEPARTED, MERGED, PROMOTING, is_te
 from bot.core.world import Comment, LabelEvent, World
 from bot.errors import ConfigError, ExternalError
 
-CONFIG_PATH = ".github/release-train.yml"
 MAX_ROUNDS = 6
 
 
@@ -83,92 +81,6 @@ class _Run:
     moved: bool = False
     gate_request: Any = None  # a re-run or check-run button (bot.core.gates.events), once
     repo: str = ""  # owner/name, for search queries
-
-
-@dataclass(frozen=True)
-class _Parsed:
-    """A configuration file's outcome (the model, or the problems that make it invalid) and
-    the files its `extends:` read, as (path, blob sha or None when absent)."""
-
-    config: Config | None
-    problems: tuple[Any, ...]
-    deps: tuple[tuple[str, str | None], ...]
-
-
-class ConfigCache:
-    """Parsed and validated configurations by (repo, path, blob sha), bounded (least
-    recently used goes first), shared by the process: validation costs ~0.2 s, and the
-    config rarely changes. Thread-safe."""
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple[str, str, str], _Parsed] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str, str]) -> _Parsed | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[str, str, str], parsed: _Parsed) -> None:
-        with self._lock:
-            self._entries[key] = parsed
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-CONFIG_CACHE = ConfigCache()
-
-
-def _sha_of(text: str | None) -> str | None:
-    return None if text is None else blob_sha(text)
-
-
-def load_repo_config(
-    client: GitHubPort, path: str = CONFIG_PATH, *, repo: str = "", cache: ConfigCache | None = None
-) -> Config | None:
-    """The configuration from the default branch (never a PR's head); None if absent.
-
-    The read is conditional (an unchanged file answers 304 from the adapter's ETag cache);
-    an unchanged file whose extended policies are unchanged too is not parsed nor
-    validated again. Raises ConfigError when invalid, ExternalError when unreadable."""
-    from bot.config.load import load_config_text
-
-    cache = CONFIG_CACHE if cache is None else cache
-    text = client.read_file(path)
-    if text is None:
-        return None
-    key = (repo, path, blob_sha(text))
-    hit = cache.get(key)
-    if hit is not None and all(_sha_of(client.read_file(p)) == sha for p, sha in hit.deps):
-        return _outcome(hit)
-    deps: list[tuple[str, str | None]] = []
-
-    def read_file(name: str) -> str | None:
-        found = client.read_file(name)
-        deps.append((name, _sha_of(found)))
-        return found
-
-    try:
-        config = load_config_text(text, path, read_file=read_file)
-    except ConfigError as exc:
-        cache.put(key, _Parsed(None, tuple(exc.problems), tuple(deps)))
-        raise
-    cache.put(key, _Parsed(config, (), tuple(deps)))
-    return config
-
-
-def _outcome(parsed: _Parsed) -> Config:
-    if parsed.config is None:
-        raise ConfigError(list(parsed.problems))
-    return parsed.config
 
 
 # -- reading ------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from lifecycle.lifecycle_sandbox import REPO, config_text, new_story, start_time
 
+from bot.config.repo import ConfigCache, load_repo_config
 from bot.sandbox import faults
 from bot.sandbox.faults import FaultPlan
-from bot.shell.reconcile import ConfigCache, load_repo_config
 
 CONTENTS = f"GET /repos/{REPO}/contents/*"
 
