@@ -132,6 +132,36 @@ def measure(n: int) -> list[list[str]]:
     return rows
 
 
+def config_cost(repeat: int = 5) -> str:
+    """Parsing + validating the demo's config: first in the process, again (another repo,
+    so no cache hit), and a cache hit (same blob sha)."""
+    from bot.config.repo import ConfigCache, load_repo_config
+
+    text = (Path(__file__).resolve().parent.parent / "bot/sandbox/demo/shop/.github/"
+            "release-train.yml").read_text(encoding="utf-8")  # fmt: skip
+
+    class Reader:
+        def read_file(self, path: str, ref: str | None = None) -> str | None:
+            return text if path.endswith("release-train.yml") else None
+
+    cache = ConfigCache()
+    started = time.perf_counter()
+    load_repo_config(Reader(), repo="first", cache=cache)
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    for i in range(repeat):
+        load_repo_config(Reader(), repo=f"other-{i}", cache=cache)
+    again = (time.perf_counter() - started) / repeat
+    started = time.perf_counter()
+    for _ in range(100):
+        load_repo_config(Reader(), repo="first", cache=cache)
+    hit = (time.perf_counter() - started) / 100
+    return (
+        f"config parse+validate: first {first * 1000:.0f} ms, again {again * 1000:.0f} ms, "
+        f"cache hit {hit * 1e6:.0f} us"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 5, 20")
@@ -145,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in sizes:
         rows += measure(n)
     print(render_table(headers, rows))
+    print(config_cost())
     return 0
 
 
