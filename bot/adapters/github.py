@@ -357,20 +357,28 @@ class GitHubClient:
 
     def search_pulls(self, query: str) -> frozenset[int] | None:
         """Numbers of the pull requests `GET /search/issues` finds for `query` (which names
-        the repository), every page; None when the server refuses the query (422: a
-        qualifier it lacks, as some GitHub Enterprise versions do)."""
-        status, body, nxt = self._get("/search/issues", {"q": query, "per_page": 100})
+        the repository), every page; None when there is no answer to rely on: the server
+        refuses the query (422: a qualifier it lacks, as some GitHub Enterprise versions
+        do), the search rate limit (30 a minute) is spent, or the server fails. The caller
+        then reads each PR instead.
+
+        Search has its own rate-limit window: its ``X-RateLimit-*`` headers are not the core
+        budget, so its answers bypass the shared limiter (which would otherwise pace every
+        later request as if 30 were all that is left); a block the limiter already knows
+        of is still respected."""
+        url: str | None = "/search/issues"
+        params: dict[str, Any] | None = {"q": query, "per_page": 100}
         found: set[int] = set()
-        while True:
-            if status == 422:
+        while url:
+            self.limiter.acquire()
+            response = self._once("GET", url, params=params)
+            if int(response.status_code) != 200:
                 return None
-            if status >= 400:
-                raise ExternalError("GitHub", f"search {query!r}: {status}", status=status)
-            items = (body or {}).get("items", []) if isinstance(body, dict) else []
+            body = response.json() if response.content else {}
+            items = body.get("items", []) if isinstance(body, dict) else []
             found |= {int(i["number"]) for i in items if "pull_request" in i}
-            if not nxt:
-                return frozenset(found)
-            status, body, nxt = self._get(nxt)
+            url, params = _next_link(response.headers.get("link", "")) or None, None
+        return frozenset(found)
 
     def comments(self, issue: int, updated_at: str = "") -> tuple[Comment, ...]:
         """An issue's comments; with `updated_at`, skipped (cached) when the issue has not

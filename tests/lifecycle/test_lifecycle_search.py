@@ -3,6 +3,8 @@ GitHub adapter's `search_pulls`: the batch answers the departure uses."""
 
 from __future__ import annotations
 
+import time
+
 from lifecycle.lifecycle_sandbox import REPO, new_story, start_time
 
 from bot.sandbox.api.search import parse_query, review_state, run_state
@@ -53,3 +55,66 @@ def test_search_finds_approved_and_green_pull_requests(sandbox) -> None:  # type
         assert client.search_pulls(f"{base} status:failure") == {red, status_red}
         assert client.search_pulls(f"{base} status:pending") == {pending}
         assert client.search_pulls(f"{base} review:approved status:success") == {approved}
+
+
+def _client(story, limiter):  # type: ignore[no-untyped-def]
+    from bot.adapters.github import GitHubClient, ResponseCache
+
+    return GitHubClient(
+        REPO,
+        story.sandbox.bot_token(),
+        api_url=story.sandbox.base_url,
+        cache=ResponseCache(),
+        bot_login="release-train[bot]",
+        limiter=limiter,
+    )
+
+
+def test_a_spent_search_limit_is_no_answer_and_blocks_nothing_else(sandbox) -> None:  # type: ignore[no-untyped-def]
+    from bot.adapters.ratelimit import RateLimiter
+    from bot.sandbox import faults
+    from bot.sandbox.faults import FaultPlan
+
+    story = new_story(sandbox, start_time())
+    slept: list[float] = []
+    limiter = RateLimiter(sleep=slept.append)
+    plan = FaultPlan(per_endpoint={"GET /search/issues": 1.0}, kinds=("secondary_rate_limit",))
+    faults.install(sandbox.server, plan)
+    try:
+        with _client(story, limiter) as client:
+            assert client.search_pulls(f"repo:{REPO} is:pr review:approved") is None
+            assert client.read_file("README.md") is not None  # the core window is not blocked
+    finally:
+        faults.uninstall(sandbox.server)
+    assert limiter.refused == 0 and limiter.blocked_until() is None and slept == []
+
+
+def test_search_rate_headers_are_not_taken_for_the_core_budget(sandbox) -> None:  # type: ignore[no-untyped-def]
+    from bot.adapters.ratelimit import RateLimiter
+    from bot.sandbox.http import RequestContext, Response
+
+    story = new_story(sandbox, start_time())
+
+    def search_window(ctx: RequestContext) -> Response | None:
+        if ctx.path != "/search/issues":
+            return None
+        headers = {
+            "X-RateLimit-Resource": "search",
+            "X-RateLimit-Limit": "30",
+            "X-RateLimit-Remaining": "3",
+            "X-RateLimit-Reset": str(int(time.time()) + 50),
+        }
+        items = {"total_count": 0, "incomplete_results": False, "items": []}
+        return Response(200, items, headers)
+
+    slept: list[float] = []
+    limiter = RateLimiter(sleep=slept.append)
+    before, sandbox.server.before_request = sandbox.server.before_request, search_window
+    try:
+        with _client(story, limiter) as client:
+            assert client.search_pulls(f"repo:{REPO} is:pr status:success") == frozenset()
+            for _ in range(3):
+                client.read_file("README.md")
+    finally:
+        sandbox.server.before_request = before
+    assert slept == []  # no pacing as if 3 core requests were left
