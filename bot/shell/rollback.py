@@ -101,7 +101,7 @@ def abort_train(
     if record.train_pr:
         body = abort_notice(record.id, step.name, worst, reasons, bumped, rest)
         ctx.client.post_comment(record.train_pr, body, f"{SLO_INCONCLUSIVE}:{record.id}")
-    trailers = [("Stage", step.name), ("Verdict", worst), ("Reason", SLO_INCONCLUSIVE)]
+    trailers = [("Stage", step.name), ("Verdict", worst)]  # Reason: the record's end_reason
     trailers += [("Evidence", reasons)] if reasons else []
     record_step(ctx, record, "aborted", trailers)
     ctx.run.done.append(f"abort {record.id} ({step.name} {worst} past inconclusive_after)")
@@ -158,7 +158,10 @@ def revert(
     trailers += [("Commit", sha) for _, sha in commits]
     trailers += [("Event", "held")] + [("Service", s) for s in services]
     files = {holds_mod.HOLDS_PATH: holds_mod.encode(holds)}
-    record_step(ctx, record, "rolled-back", trailers, files=files, actor=actor)
+    # a breach: the commit is named by its fail verdict (audit and metrics read a stage's
+    # verdicts from `stage-verdict` commits), `rolled-back` rides as an Event trailer
+    named = ("stage-verdict", "rolled-back") if verdict else ("rolled-back",)
+    record_step(ctx, record, named[0], trailers, files=files, actor=actor, also=named[1:])
     ctx.run.done.append(f"roll back {record.id} ({len(commits)} revert commits)")
 
 

@@ -180,8 +180,10 @@ def record_step(
     *,
     files: dict[str, str] | None = None,
     actor: str = "",
+    also: tuple[str, ...] = (),
 ) -> None:
-    """One ledger commit (compare-and-swap), then the stage table on the train PR.
+    """One ledger commit (compare-and-swap) named `event` (`also`: further events it
+    records, as `Event` trailers), then the stage table on the train PR.
 
     A lost swap to a write that touched neither this train's file nor the other files
     written here (another train moved) is retried on the new tip: a base-branch commit
@@ -190,7 +192,7 @@ def record_step(
     known = ctx.check_runs.get(record.id)
     if known and record.extra.get(CHECK_RUN_ID) != known:  # later rounds need not look it up
         record = replace(record, extra={**record.extra, CHECK_RUN_ID: known})
-    base = transition_trailers((event,), record, actor=actor)
+    base = transition_trailers((event, *also), record, actor=actor)
     message = commit_message(event, record.id, base + trailers)
     own = [record_path(record.id), *(files or {})]
     for attempt in range(RETRIES):
@@ -213,7 +215,7 @@ def record_step(
             ctx.snap.index = decode_index(ctx.client.read_blob(index_sha)) if index_sha else {}
             ctx.snap.tip = fresh
     ctx.snap.tip = tip
-    ctx.run.done.append(f"record {event} for {record.id}")
+    ctx.run.done += [f"record {e} for {record.id}" for e in (event, *also)]
     update_table(ctx, record)
     update_check_run(ctx, record)
 

@@ -102,7 +102,8 @@ def test_a_canary_breach_reverts_with_evidence_incident_and_holds(sandbox, prome
             event, _, trailers = parse_commit_message(entry.split("\x00", 1)[1])
             events.append((event, trailers))
         event, trailers = events[0]
-        assert event == "rolled-back"
+        assert event == "stage-verdict"  # named by the verdict; rolled-back rides along
+        assert [v for k, v in trailers if k == "Event"] == ["stage-verdict", "rolled-back", "held"]
         assert ("Incident", f"#{incident['number']}") in trailers
         assert {v for k, v in trailers if k == "Commit"} == {s for s, _ in reverts}
         assert any(k == "Evidence" for k, _ in trailers)
@@ -116,6 +117,19 @@ def test_a_canary_breach_reverts_with_evidence_incident_and_holds(sandbox, prome
         runs = m.kit.call("GET", path, as_user="rm-dave")["check_runs"]
         (run,) = [r for r in runs if r["name"] == "release-train/promotion"]
         assert run["conclusion"] == "failure"
+
+        # the audit reads the canary's fail verdict and the breach from that one commit
+        from bot.insights.facts import train_facts
+        from bot.insights.gitlog import read_history
+        from bot.insights.timeline import build_timelines
+        from bot.insights.verify import verify
+
+        history = read_history(sandbox.git.path(REPO), base="main")
+        (timeline,) = [t for t in build_timelines(history) if t.train_id == m.train_id]
+        facts = train_facts(timeline)
+        assert {s.stage: s.verdicts for s in facts.stages}["canary"][-1] == "fail"
+        assert facts.breach is not None and facts.rolled_back is not None
+        assert [f for f in verify(history) if f.kind == "missing-event"] == []
 
         # nothing more to do, and nothing written
         mark = m.story.log_mark()
