@@ -36,7 +36,7 @@ from bot.core.ledger import (
     transition_trailers,
 )
 from bot.core.train import ABORTED, BOARDING, DEPARTED, MERGED, PROMOTING, is_terminal
-from bot.core.world import Comment, LabelEvent, World
+from bot.core.world import Comment, LabelEvent, PullRequest, World
 from bot.errors import ConfigError, ExternalError
 
 MAX_ROUNDS = 6
@@ -514,21 +514,33 @@ def _next_step(
     gate_facts: dict[str, dict[str, Any]] | None = None,
 ) -> list[act.Action]:
     """For `plan`: what the following round would do if every action succeeded (merges
-    clean, branches made, labels set). Pure simulation; nothing is read or written."""
+    clean, branches made, labels set, train PRs opened). Pure simulation; nothing is read
+    or written."""
     records = {r.id: r for r in snap.ledger.records}
     branches = dict(snap.world.branches)
     pulls = dict(snap.world.pulls)
+    opened: dict[str, int] = {}
     for action in actions:
         if isinstance(action, act.WriteLedger):
             records[action.record.id] = action.record
         elif isinstance(action, act.CreateBranch):
             branches[action.branch] = action.sha
+        elif isinstance(action, act.OpenPullRequest):
+            number = max(pulls, default=0) + 1
+            pulls[number] = PullRequest(
+                number, action.title, snap.world.bot_login, base=action.base,
+                head_ref=action.head, head_sha=branches.get(action.head, ""), body=action.body,
+            )  # fmt: skip
+            opened[action.train_id] = number
         elif isinstance(action, act.AddLabel | act.RemoveLabel) and action.issue in pulls:
             pr = pulls[action.issue]
             labels = tuple(x for x in pr.labels if x != action.label)
             if isinstance(action, act.AddLabel):
                 labels += (action.label,)
             pulls[action.issue] = replace(pr, labels=labels)
+    for train_id, number in opened.items():
+        if train_id in records and not records[train_id].train_pr:
+            records[train_id] = replace(records[train_id], train_pr=number)
     ledger = Ledger(tuple(records.values()), snap.ledger.known_ids | set(records))
     world = replace(snap.world, branches=branches, pulls=pulls)
     return decide(config, ledger, world, now, gate_facts)

@@ -34,13 +34,15 @@ def test_plan_prints_numbered_actions_and_writes_nothing(sandbox, monkeypatch, c
     out = capsys.readouterr().out
     assert "nothing to do" in out and "boarding" in out
 
-    # at departure time the plan shows the departure and the step after it
+    # at departure time the plan shows the departure, the train PR it opens, and the step
+    # after it (which does not open the train PR again)
     mark = story.log_mark()
     departure = (t0 + timedelta(minutes=2)).isoformat()
     assert main(["plan", *args, "--now", departure]) == 0
     out = capsys.readouterr().out
     assert "create branch release/" in out and f"merge #{a}" in out
-    assert "then: open pull request release/" in out
+    assert "open pull request release/" in out
+    assert "then: open pull request" not in out
     assert story.writes_since(mark) == []
 
 
