@@ -11,6 +11,8 @@ from promotion.promotion_story import merged_train
 from slo.prometheus_ports import closed_port
 
 from bot.adapters.prometheus import PrometheusClient
+from bot.insights.github import read_history_api
+from bot.insights.verify import verify
 
 M = timedelta(minutes=1)
 
@@ -47,6 +49,9 @@ def test_a_held_canary_past_the_promoting_deadline_stops_the_train(sandbox) -> N
         mark = m.story.log_mark()
         m.story.reconcile(late + timedelta(hours=1), prometheus=prometheus)
         assert m.story.writes_since(mark) == []
+    # the audit accepts promoting -> aborted, and the ledger agrees with the base branch
+    history = read_history_api(REPO, sandbox.bot_token(), api_url=sandbox.base_url)
+    assert verify(history) == ()
 
 
 def test_the_promotion_check_run_ends_timed_out_when_the_deadline_stops_the_train(sandbox) -> None:  # type: ignore[no-untyped-def]
