@@ -130,3 +130,42 @@ def test_a_train_that_made_no_bump_reverts_as_a_recorded_no_op(sandbox) -> None:
     assert "rolled-back" in [e["event"] for e in record["history"]]
     (incident,) = _incidents(m)
     assert "none (no bump was made)" in incident["body"]
+
+
+def test_a_bump_whose_ledger_write_was_lost_is_still_reverted(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """The staging bump lands on `main`, the ledger never hears of it (the bot dies, here:
+    every ledger write refused): the next round finds the files at the tags, takes the
+    tags they replaced from its own commit's `Bump:` trailers, and a rollback restores
+    them (no `tag -> tag` bump that nothing reverts)."""
+    from bot.sandbox.http import Response
+
+    m = merged_train(sandbox)
+    server = sandbox.server
+    bumped = [False]
+
+    def refuse_the_ledger_after_the_bump(ctx: Any) -> Response | None:
+        if ctx.method == "PATCH" and ctx.path.endswith("/git/refs/heads/main"):
+            bumped[0] = True
+        elif bumped[0] and ctx.method == "PATCH" and ctx.path.endswith(LEDGER_REF):
+            return Response(500, {"message": "Server Error"})
+        return None
+
+    server.before_request = refuse_the_ledger_after_the_bump
+    try:
+        assert m.story.reconcile(m.merged_at).problems != ()
+    finally:
+        server.before_request = None
+    assert bumped[0] and "ghcr.io/acme/web:1.0.0" not in m.main_file("deploy/staging/web.yaml")
+    assert "promotion" not in m.record()["extra"]  # the ledger knows of no bump
+
+    m.story.reconcile(m.merged_at + 1 * M)  # the rerun records the bump it finds
+    staging = m.record()["extra"]["promotion"]["steps"][0]
+    assert staging["status"] == "soaking" and staging["commit"]
+    assert all(b[1] != b[2] for b in staging["bumps"]), staging["bumps"]
+    assert {b[0]: b[1] for b in staging["bumps"]} == {"web": "1.0.0", "api": "2.0.0"}
+
+    m.kit.comment(REPO, m.train_pr, "rm-dave", "/train rollback")
+    assert m.story.reconcile(m.merged_at + 2 * M).problems == ()
+    assert m.record()["state"] == "rolled_back"
+    assert "ghcr.io/acme/web:1.0.0" in m.main_file("deploy/staging/web.yaml")
+    assert 'image: "ghcr.io/acme/api:2.0.0"' in m.main_file("deploy/staging/web.yaml")
