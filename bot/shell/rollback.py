@@ -103,7 +103,7 @@ def abort_train(
         ctx.client.post_comment(record.train_pr, body, f"{SLO_INCONCLUSIVE}:{record.id}")
     trailers = [("Stage", step.name), ("Verdict", worst)]  # Reason: the record's end_reason
     trailers += [("Evidence", reasons)] if reasons else []
-    record_step(ctx, record, "aborted", trailers)
+    record_step(ctx, record, "abort", trailers)  # the lifecycle names an abort so too
     ctx.run.done.append(f"abort {record.id} ({step.name} {worst} past inconclusive_after)")
 
 

@@ -84,9 +84,18 @@ def test_unsure_past_inconclusive_after_aborts_the_train(sandbox, prometheus) ->
 
         # the ledger: one `aborted` commit with the stage, verdict and reason
         event, trailers = _ledger_events(m)[0]
-        assert event == "aborted"
+        assert event == "abort"  # as the lifecycle names it (history: aborted)
         assert ("Stage", "canary") in trailers and ("Verdict", "inconclusive") in trailers
         assert ("Reason", "slo-inconclusive") in trailers and ("State", "aborted") in trailers
+
+        # the audit tells it: "aborted: slo-inconclusive"
+        from bot.insights.gitlog import read_history
+        from bot.insights.timeline import build_timelines
+
+        history = read_history(sandbox.git.path(REPO), base="main")
+        (timeline,) = [t for t in build_timelines(history) if t.train_id == m.train_id]
+        assert timeline.state == "aborted"
+        assert timeline.events[-1].summary.startswith("aborted: slo-inconclusive")
 
         # terminal: later rounds (even past every soak) write nothing
         mark = m.story.log_mark()
