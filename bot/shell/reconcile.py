@@ -559,6 +559,7 @@ def reconcile(
     max_rounds: int = MAX_ROUNDS,
     prometheus: Any = None,
     gate_request: Any = None,
+    config_path: str = CONFIG_PATH,
 ) -> ReconcileResult:
     """Bring `repo` to where its config, ledger and GitHub state say it should be.
 
@@ -566,10 +567,12 @@ def reconcile(
     or a factory ``(config) -> client``; None builds one from the config's `prometheus`
     section (credentials from the environment) when it names a URL.
     `gate_request`: what a `check_run` delivery asked of the gates
-    (`bot.core.gates.events.gate_request`): re-evaluate gates afresh, or hold the train."""
+    (`bot.core.gates.events.gate_request`): re-evaluate gates afresh, or hold the train.
+    `config_path`: where the configuration lives on the default branch (a checked,
+    repository-relative path: `bot.transports.settings.checked_config_path`)."""
     run = _Run(gate_request=gate_request, repo=repo)
     try:
-        config = load_repo_config(client, repo=repo)
+        config = load_repo_config(client, config_path, repo=repo)
     except ConfigError as exc:
         return _config_error(client, exc, dry_run, run)
     except ExternalError as exc:
@@ -579,7 +582,7 @@ def reconcile(
         return ReconcileResult(problems=(problem,), requests=client.requests)
     if config is None:
         return ReconcileResult(
-            problems=(f"no {CONFIG_PATH} on the default branch",), requests=client.requests
+            problems=(f"no {config_path} on the default branch",), requests=client.requests
         )
     rounds = 0
     for rounds in range(1, max_rounds + 1):  # noqa: B007

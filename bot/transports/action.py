@@ -11,13 +11,12 @@ to `GITHUB_STEP_SUMMARY`. Config errors become `::error file=…,line=…::` wor
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 import sys
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -317,42 +316,14 @@ def _append(path: str | None, text: str) -> None:
             f.write(text)
 
 
-class ConfigAt:
-    """A GitHub client that answers the shell's read of the default configuration path
-    with the file at `path` on the default branch (never a ref: a pull request cannot
-    change the configuration). Everything else goes to `client` unchanged.
-
-    Used only while `bot.shell.reconcile.reconcile` takes no `config_path` argument."""
-
-    def __init__(self, client: Any, path: str, default: str = DEFAULT_CONFIG_PATH) -> None:
-        self._client = client
-        self._path = path
-        self._default = default
-
-    def read_file(self, path: str, ref: str | None = None) -> str | None:
-        if path == self._default and ref is None:
-            return self._client.read_file(self._path)
-        return self._client.read_file(path, ref)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-
 def reconcile_at(
     repo: str, now: datetime, *, client: Any, config_path: str = DEFAULT_CONFIG_PATH, **kw: Any
 ) -> Any:
     """`bot.shell.reconcile.reconcile` with the configuration read from `config_path` (a
     checked, repository-relative path) on the default branch."""
-    from bot.shell import reconcile as shell
+    from bot.shell.reconcile import reconcile
 
-    run: Any = shell.reconcile
-    if config_path == shell.CONFIG_PATH:
-        return run(repo, now, client=client, **kw)
-    if "config_path" in inspect.signature(run).parameters:  # the shell reads the path itself
-        return run(repo, now, client=client, config_path=config_path, **kw)
-    result = run(repo, now, client=ConfigAt(client, config_path), **kw)
-    problems = tuple(p.replace(shell.CONFIG_PATH, config_path) for p in result.problems)
-    return replace(result, problems=problems)
+    return reconcile(repo, now, client=client, config_path=config_path, **kw)
 
 
 def default_reconciler(req: ActionRequest) -> object:

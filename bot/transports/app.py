@@ -27,7 +27,7 @@ from bot.transports.auth import AppAuth
 from bot.transports.logging import Redactor, configure
 from bot.transports.metrics import Metrics
 from bot.transports.result import ResultView, view
-from bot.transports.scheduler import CONFIG_PATH, STAGGER_WINDOW, Scheduler, discover, stagger
+from bot.transports.scheduler import STAGGER_WINDOW, Scheduler, discover, stagger
 from bot.transports.settings import Settings
 from bot.transports.webhook import MAX_BODY, SeenDeliveries, WebhookEndpoint
 from bot.transports.worker import Job, Worker
@@ -73,7 +73,12 @@ def github_reconciler(
             result: object = None
             for request in req.gate_requests or (None,):
                 result = reconcile(
-                    req.repo, req.now, client=client, delivery=req.delivery, gate_request=request
+                    req.repo,
+                    req.now,
+                    client=client,
+                    delivery=req.delivery,
+                    gate_request=request,
+                    config_path=settings.config_path,
                 )
             return result
 
@@ -146,7 +151,7 @@ class Runtime:
         took = time.monotonic() - started
         seen = view(result)
         self._record(job, seen, took)
-        if any(CONFIG_PATH in p for p in seen.problems) and not seen.trains:
+        if any(self.settings.config_path in p for p in seen.problems) and not seen.trains:
             self.scheduler.unwatch(job.repo)  # no config: nothing to tick until one lands
         elif self.settings.schedule_interval > 0:
             self.scheduler.report(job.repo, job.installation_id, seen.seconds_until_due(now))
@@ -202,7 +207,7 @@ class Runtime:
         found = discover(
             self.auth.installations,
             self.auth.repositories,
-            lambda repo, inst: self.auth.has_file(repo, inst, CONFIG_PATH),
+            lambda repo, inst: self.auth.has_file(repo, inst, self.settings.config_path),
         )
         window = min(self.settings.schedule_interval, STAGGER_WINDOW)
         for i, (repo, inst) in enumerate(found):
