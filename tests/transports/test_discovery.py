@@ -58,3 +58,32 @@ def test_discovery_and_scheduler_ticks(sandbox: Sandbox, recorder: Recorder) -> 
         assert "acme/new-one" in [w.repo for w in rt.scheduler.watched()]
     finally:
         rt.close()
+
+
+def test_discovery_follows_the_configured_path(sandbox: Sandbox, recorder: Recorder) -> None:
+    """With RELEASE_TRAIN_CONFIG set, a repository is watched for that file, not the
+    default one."""
+    kit = sandbox.scenario
+    kit.create_repo("acme/custom", {"ops/trains.yml": "version: 1\n"})
+    kit.create_repo("acme/default-only", {".github/release-train.yml": "version: 1\n"})
+    for repo in ("acme/custom", "acme/default-only"):
+        kit.install_bot(repo)
+    settings = Settings(
+        app_id=str(appauth.app_id(sandbox.store)),
+        private_key=appauth.private_key_pem(sandbox.store),
+        webhook_secret="s",
+        api_url=sandbox.base_url,
+        schedule_interval=3600,
+        config_path="ops/trains.yml",
+    )
+    app = create_app(settings, reconciler=recorder, debounce=0.0)
+    rt = runtime(app)
+    try:
+        deadline = time.monotonic() + 20
+        while not recorder.calls and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert rt.worker.wait_idle(5)
+        assert recorder.repos() == ["acme/custom"]
+        assert [w.repo for w in rt.scheduler.watched()] == ["acme/custom"]
+    finally:
+        rt.close()
