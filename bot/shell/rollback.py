@@ -177,32 +177,25 @@ def _revert_commits(
     the steps marked reverted, [(step, revert commit)], fresh). `fresh`: a chain moved its
     ref in this round, so no earlier attempt got past its commits to open the incident."""
     actor = record.rollback_requested
-    chains: dict[tuple[str, str], list[RevertStep]] = {}
+    chains: dict[tuple[str, str], list[tuple[str, Link]]] = {}
     commits: list[tuple[str, str]] = []
     fresh = False
     for rs in revert_steps(promotion):
         step = steps[rs.step]
+        git, branch = git_for(ctx, step), branch_for(ctx, record, step)
         message = pm.revert_message(record.id, rs.step, rs.reverts, evidence, actor)
         head = via_pull(ctx, record, step, "revert")
-        if not head:
-            repo = next(s.repository for s in ctx.config.stages if s.name == step.stage)
-            chains.setdefault((repo, branch_for(ctx, record, step)), []).append(rs)
-            continue
-        git, branch = git_for(ctx, step), branch_for(ctx, record, step)
-        sha, _ = write_edits(ctx, git, branch, _files_of(rs), rs.tags, _fixed(message), head)
-        commits.append((rs.step, sha))
+        if head:
+            sha, _ = write_edits(ctx, git, branch, _files_of(rs), rs.tags, _fixed(message), head)
+            commits.append((rs.step, sha))
+        else:
+            link = Link(rs.files, rs.tags, message)
+            chains.setdefault((git.client.repo, branch), []).append((rs.step, link))
     for (_, branch), chain in chains.items():
-        links = [
-            Link(
-                rs.files,
-                rs.tags,
-                pm.revert_message(record.id, rs.step, rs.reverts, evidence, actor),
-            )
-            for rs in chain
-        ]
-        shas, moved = write_chain(ctx, git_for(ctx, steps[chain[0].step]), branch, links)
+        git = git_for(ctx, steps[chain[0][0]])
+        shas, moved = write_chain(ctx, git, branch, [link for _, link in chain])
         fresh = fresh or moved
-        commits += [(rs.step, sha) for rs, sha in zip(chain, shas, strict=True)]
+        commits += [(name, sha) for (name, _), sha in zip(chain, shas, strict=True)]
     order = [rs.step for rs in revert_steps(promotion)]
     commits.sort(key=lambda c: order.index(c[0]))
     for name, sha in commits:
