@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.core.gates.verdict import parse_trailer
 from bot.core.train import ABORTED, COMPLETED, DEPARTED, MERGED, ROLLED_BACK
-from bot.insights.timeline import BASE, TrainTimeline
+from bot.insights.timeline import BASE, TimelineEvent, TrainTimeline
 
 _EVIDENCE = re.compile(
     r"^(?P<slo>\S+)\s+(?P<value>[-+0-9.eE]+)\s*(?P<op>[<>]=?)\s*(?P<threshold>[-+0-9.eE]+)"
@@ -85,6 +85,13 @@ def _state_time(timeline: TrainTimeline, *names: str) -> datetime | None:
     return _first(times)
 
 
+def kinds(event: TimelineEvent) -> tuple[str, ...]:
+    """Every event a timeline entry records: a ledger commit's `Event` trailers (one commit
+    may record several, e.g. a stage's verdict and its completion), else its kind."""
+    named = event.details_of("Event") if event.branch != BASE else ()
+    return named or (event.kind,)
+
+
 def _stages(timeline: TrainTimeline) -> tuple[StageRun, ...]:
     runs: dict[str, dict[str, object]] = {}
     for event in timeline.events:
@@ -92,11 +99,12 @@ def _stages(timeline: TrainTimeline) -> tuple[StageRun, ...]:
         if not stage or event.branch == BASE:
             continue
         run = runs.setdefault(stage, {"verdicts": []})
-        if event.kind == "stage-started":
+        names = kinds(event)
+        if "stage-started" in names:
             run.setdefault("started", event.at)
-        elif event.kind == "stage-completed":
+        if "stage-completed" in names:
             run["completed"] = event.at
-        elif event.kind == "stage-verdict":
+        if "stage-verdict" in names:
             run["verdicts"].append(event.detail("Verdict"))  # type: ignore[attr-defined]
     return tuple(
         StageRun(name, r.get("started"), r.get("completed"), tuple(r["verdicts"]))  # type: ignore[arg-type]
@@ -123,8 +131,8 @@ def train_facts(timeline: TrainTimeline) -> TrainFacts:
             ev for e in events for text in e.details_of("Evidence") if (ev := parse_evidence(text))
         )
     )
-    fails = [e.at for e in events if e.kind == "stage-verdict" and e.detail("Verdict") == "fail"]
-    rolled = [e.at for e in events if e.kind in ("rolled-back", "revert")]
+    fails = [e.at for e in events if "stage-verdict" in kinds(e) and e.detail("Verdict") == "fail"]
+    rolled = [e.at for e in events if {"rolled-back", "revert"} & set(kinds(e))]
     incidents = tuple((e.detail("Incident"), e.at) for e in events if e.detail("Incident"))
     merge = next((e for e in events if e.kind == "train-merge"), None)
     services = {s for e in events for v in e.details_of("Services") for s in v.split()}

@@ -320,7 +320,8 @@ def check_cross(history: History) -> Iterator[Finding]:
         if parsed is None:
             continue
         event, train_id, trailers = parsed
-        if event == "stage-started" and not any(k == "Commit" for k, _ in trailers):
+        started = ("Event", "stage-started") in trailers or event == "stage-started"
+        if started and not any(k == "Commit" for k, _ in trailers):
             yield _f("missing-commit", commit, train_id, "stage-started event names no Commit")
         for key, sha in trailers:
             if key in ("Commit", "Merge-Sha") and sha and sha not in on_base:
