@@ -294,14 +294,16 @@ def _pass(
     extra = {k: v for k, v in record.extra.items() if k != PROMOTE_REASON}
     record = replace(record, promote_requested="", extra=extra)
     detail = f"{step.name} pass" + (f" (soak skipped: {why})" if why else "")
-    verdict = record.with_event("stage-verdict", ctx.now, skipped_by, detail)
+    done = record.with_event("stage-verdict", ctx.now, skipped_by, detail)
+    done = done.with_event("stage-completed", ctx.now, detail=step.name)
     trailers = [("Stage", step.name), ("Verdict", "pass"), ("Evidence", summary)]
     if skipped_by:
         trailers.append(("Skipped-By", skipped_by))
         trailers += [("Reason", why)] if why else []
-    record_step(ctx, verdict, "stage-verdict", trailers, actor=skipped_by)
-    done = verdict.with_event("stage-completed", ctx.now, detail=step.name)
-    record_step(ctx, done, "stage-completed", [("Stage", step.name)])
+    # the verdict and the completion in ONE ledger commit (both `Event` trailers): a crash
+    # cannot record the one without the other, and a pass costs one write, not two
+    also = ("stage-completed",)
+    record_step(ctx, done, "stage-verdict", trailers, actor=skipped_by, also=also)
     return done, promotion.with_step(passed)
 
 

@@ -140,7 +140,10 @@ def test_promotes_through_stages_and_waves_with_soak_deployments_and_holds(sandb
     assert all(t["Commit"][0] for t in started)
     verdicts = [t["Verdict"][0] for e, t in events if e == "stage-verdict"]
     assert verdicts == ["pass"] * 4
-    assert [t["Stage"][0] for e, t in events if e == "stage-completed"] == list(STEPS)
+    # each pass: its verdict and the stage's completion in one commit (two Event trailers)
+    completed = [t for e, t in events if "stage-completed" in t.get("Event", [])]
+    assert [t["Stage"][0] for t in completed] == list(STEPS)
+    assert all(t["Event"] == ["stage-verdict", "stage-completed"] for t in completed)
     assert events[-1][0] == "completed"
 
     # progress on the train PR: a stage table

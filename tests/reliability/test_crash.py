@@ -68,7 +68,6 @@ def _crash_in_promotion(sb: Any, after: str) -> tuple[Run, int]:
     return run, len(crashes)
 
 
-@pytest.mark.xfail(strict=True, reason=f"bug H: {BUGS['H']}")
 def test_a_crash_after_the_production_bump_lands_still_reverts_it(baseline: Outcome) -> None:
     with fresh_sandbox() as sb:
         run, crashes = _crash_in_promotion(sb, f"PATCH /repos/{REPO}/git/refs/heads/main")
@@ -78,7 +77,6 @@ def test_a_crash_after_the_production_bump_lands_still_reverts_it(baseline: Outc
     assert state["tree"] == baseline.state["tree"]  # production back at 1.0.0
 
 
-@pytest.mark.xfail(strict=True, reason=f"bug G: {BUGS['G']}")
 def test_a_crash_after_the_stage_verdict_keeps_every_ledger_event(baseline: Outcome) -> None:
     ledger = f"PATCH /repos/{REPO}/git/refs/heads/release-train/ledger"
     with fresh_sandbox() as sb:
