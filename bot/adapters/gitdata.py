@@ -200,11 +200,14 @@ class GitData:
         return max((int(r["id"]) for r in runs if r.get("name") == name), default=0)
 
     def create_deployment(self, environment: str, sha: str, payload: dict[str, Any]) -> int:
-        """A deployment of `sha` to `environment`, or the one that already exists."""
+        """A deployment of `sha` to `environment`, or the one that already exists. The POST
+        is never repeated blindly: when its answer is lost (5xx, timeout) the deployment may
+        exist, so the listing is read again and it is adopted; only when it is not there is
+        it sent once more (a second loss raises: the next reconcile looks first, as here)."""
         url = self._url("/deployments")
-        for found in self.client._pages(url, {"environment": environment, "sha": sha}):
-            if (found.get("payload") or {}).get("train") == payload.get("train"):
-                return int(found["id"])
+        found = self._deployment_of(url, environment, sha, payload)
+        if found:
+            return found
         body = {
             "ref": sha,
             "environment": environment,
@@ -213,15 +216,51 @@ class GitData:
             "auto_merge": False,
             "description": f"release train {payload.get('train', '')}",
         }
-        return int(self._post(url, body)["id"])
+        try:
+            return int(self._post_once(url, body, "create a deployment")["id"])
+        except ExternalError as exc:
+            if not exc.retryable:
+                raise
+        return self._deployment_of(url, environment, sha, payload) or int(
+            self._post_once(url, body, "create a deployment")["id"]
+        )
+
+    def _deployment_of(self, url: str, environment: str, sha: str, payload: dict[str, Any]) -> int:
+        """The deployment of `sha` to `environment` made for this train (0: none)."""
+        for found in self.client._pages(url, {"environment": environment, "sha": sha}):
+            if (found.get("payload") or {}).get("train") == payload.get("train"):
+                return int(found["id"])
+        return 0
 
     def deployment_status(self, deployment: int, state: str, description: str = "") -> None:
+        """Add a status. Statuses are a history, and the newest is what GitHub and tools
+        show, so a status posted twice in a row is harmless; still the POST is not repeated
+        blindly: when its answer is lost, the newest status is read and the POST sent once
+        more only when it is not this one (a second loss raises: the caller has not
+        recorded the step, so the next reconcile does it again)."""
         url = self._url(f"/deployments/{deployment}/statuses")
         # a success makes the environment's earlier deployments (older trains) inactive
         body: dict[str, Any] = {"state": state, "description": description[:140]}
         if state != "success":
             body["auto_inactive"] = False
-        self._post(url, body)
+        try:
+            self._post_once(url, body, "add a deployment status")
+            return
+        except ExternalError as exc:
+            if not exc.retryable:
+                raise
+        status, newest, _ = self.client._get(url, {"per_page": 1})
+        latest = newest[0] if status == 200 and isinstance(newest, list) and newest else {}
+        if (latest.get("state"), latest.get("description") or "") == (state, body["description"]):
+            return
+        self._post_once(url, body, "add a deployment status")
+
+    def _post_once(self, url: str, body: dict[str, Any], what: str) -> Any:
+        """A POST that is not retried on a 5xx (it may have been applied)."""
+        response = self.client._call("POST", url, retry=False, json=body)
+        if response.status_code != 201:
+            raise self.client._fail(response, what)
+        return response.json()
 
     def open_incident(
         self,

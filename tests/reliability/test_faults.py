@@ -141,13 +141,6 @@ def test_a_lost_merge_answer_keeps_the_approvals_in_the_ledger() -> None:
     assert record["approved_by"] == ["rm-dave"] and len(record["handled_comments"]) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug F: GitDataClient.create_deployment (bot/adapters/gitdata.py) POSTs through "
-    "_call with retry=True, so a deployment created but answered 502 is created again at "
-    "once: an orphan deployment with no status. Its POST should not be retried blindly "
-    "(retry=False): the next reconcile adopts the one that exists, as it already looks first",
-)
 def test_a_lost_deployment_answer_creates_no_second_deployment() -> None:
     with fresh_sandbox() as sb:
         run = _scripted(sb, {(f"POST /repos/{REPO}/deployments", 0): "after"}, TO_MERGE)
