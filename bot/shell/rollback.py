@@ -158,10 +158,8 @@ def revert(
     trailers += [("Commit", sha) for _, sha in commits]
     trailers += [("Event", "held")] + [("Service", s) for s in services]
     files = {holds_mod.HOLDS_PATH: holds_mod.encode(holds)}
-    # a breach: the commit is named by its fail verdict (audit and metrics read a stage's
-    # verdicts from `stage-verdict` commits), `rolled-back` rides as an Event trailer
-    named = ("stage-verdict", "rolled-back") if verdict else ("rolled-back",)
-    record_step(ctx, record, named[0], trailers, files=files, actor=actor, also=named[1:])
+    also = ("stage-verdict",) if verdict else ()  # a breach: its fail verdict rides along
+    record_step(ctx, record, "rolled-back", trailers, files=files, actor=actor, also=also)
     ctx.run.done.append(f"roll back {record.id} ({len(commits)} revert commits)")
 
 

@@ -102,8 +102,8 @@ def test_a_canary_breach_reverts_with_evidence_incident_and_holds(sandbox, prome
             event, _, trailers = parse_commit_message(entry.split("\x00", 1)[1])
             events.append((event, trailers))
         event, trailers = events[0]
-        assert event == "stage-verdict"  # named by the verdict; rolled-back rides along
-        assert [v for k, v in trailers if k == "Event"] == ["stage-verdict", "rolled-back", "held"]
+        assert event == "rolled-back"  # the fail verdict rides along as an Event trailer
+        assert [v for k, v in trailers if k == "Event"] == ["rolled-back", "stage-verdict", "held"]
         assert ("Incident", f"#{incident['number']}") in trailers
         assert {v for k, v in trailers if k == "Commit"} == {s for s, _ in reverts}
         assert any(k == "Evidence" for k, _ in trailers)
