@@ -84,3 +84,40 @@ def test_a_stage_taking_pull_requests_is_reverted_through_one(sandbox) -> None: 
     mark = m.story.log_mark()
     m.story.reconcile(m.merged_at + 13 * M)
     assert m.story.writes_since(mark) == []
+
+
+def test_a_push_racing_the_revert_is_kept_and_the_chain_is_rebuilt_on_it(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """Somebody pushes to `main` between the revert's read of the tip and its ref update:
+    the update is refused (not a fast forward), the chain is built again on the new tip,
+    and both the push and the revert commits end on `main`."""
+    m = merged_train(sandbox)
+    m.story.reconcile(m.merged_at)
+    m.story.reconcile(m.merged_at + 11 * M)
+    m.kit.comment(REPO, m.train_pr, "rm-dave", "/train rollback")
+    pushed: list[str] = []
+
+    def push_first(ctx: object) -> None:
+        method, path = getattr(ctx, "method", ""), getattr(ctx, "path", "")
+        if method == "PATCH" and path.endswith("/git/refs/heads/main") and not pushed:
+            pushed.append(m.kit.push(REPO, "main", {"NOTES.md": "racing\n"}, "notes", "dev-bob"))
+
+    sandbox.server.before_request = push_first
+    try:
+        assert m.story.reconcile(m.merged_at + 12 * M).problems == ()
+    finally:
+        sandbox.server.before_request = None
+    assert m.record()["state"] == "rolled_back" and pushed
+    log = m.main_log()
+    subjects = [body.split("\n")[0] for _, body in log[:3]]
+    assert subjects == [
+        f"revert {m.train_id} staging",
+        f"revert {m.train_id} canary",
+        "notes",
+    ]
+    assert log[2][0] == pushed[0] and m.main_file("NOTES.md").strip() == "racing"
+    assert "ghcr.io/acme/web:1.0.0" in m.main_file("deploy/staging/web.yaml")
+    steps = m.record()["extra"]["promotion"]["steps"]
+    assert {s["name"]: s["revert_commit"] for s in steps[:2]} == {
+        "staging": log[0][0],
+        "canary": log[1][0],
+    }
