@@ -193,6 +193,17 @@ class GitData:
             return None
         return [str(f.get("filename", "")) for f in files]
 
+    def recent_commits(self, branch: str, path: str = "", count: int = 30) -> list[tuple[str, str]]:
+        """(sha, message) of the newest `count` commits on `branch` (touching `path`, when
+        given), newest first: one request, one page."""
+        params: dict[str, Any] = {"sha": branch, "per_page": count}
+        if path:
+            params["path"] = path
+        status, body, _ = self.client._get(self._url("/commits"), params)
+        if status >= 400 or not isinstance(body, list):
+            raise ExternalError("GitHub", f"commits of {branch}: {status}", status=status)
+        return [(str(c["sha"]), str((c.get("commit") or {}).get("message") or "")) for c in body]
+
     def check_run_id(self, sha: str, name: str) -> int:
         """The newest check run called `name` on `sha` (0: none)."""
         url = self._url(f"/commits/{sha}/check-runs")
@@ -200,14 +211,19 @@ class GitData:
         return max((int(r["id"]) for r in runs if r.get("name") == name), default=0)
 
     def create_deployment(self, environment: str, sha: str, payload: dict[str, Any]) -> int:
-        """A deployment of `sha` to `environment`, or the one that already exists. The POST
-        is never repeated blindly: when its answer is lost (5xx, timeout) the deployment may
-        exist, so the listing is read again and it is adopted; only when it is not there is
-        it sent once more (a second loss raises: the next reconcile looks first, as here)."""
+        """A deployment of `sha` to `environment`, or the one that already exists."""
+        return self.deployment(environment, sha, payload)[0]
+
+    def deployment(self, environment: str, sha: str, payload: dict[str, Any]) -> tuple[int, bool]:
+        """(id, made now) of this train's deployment of `sha` to `environment`: the one that
+        exists (an earlier attempt made it), or a new one. The POST is never repeated
+        blindly: when its answer is lost (5xx, timeout) the deployment may exist, so the
+        listing is read again and it is adopted; only when it is not there is it sent once
+        more (a second loss raises: the next reconcile looks first, as here)."""
         url = self._url("/deployments")
         found = self._deployment_of(url, environment, sha, payload)
         if found:
-            return found
+            return found, False
         body = {
             "ref": sha,
             "environment": environment,
@@ -217,13 +233,14 @@ class GitData:
             "description": f"release train {payload.get('train', '')}",
         }
         try:
-            return int(self._post_once(url, body, "create a deployment")["id"])
+            return int(self._post_once(url, body, "create a deployment")["id"]), True
         except ExternalError as exc:
             if not exc.retryable:
                 raise
-        return self._deployment_of(url, environment, sha, payload) or int(
-            self._post_once(url, body, "create a deployment")["id"]
-        )
+        found = self._deployment_of(url, environment, sha, payload)
+        if found:
+            return found, True  # made by the POST whose answer was lost
+        return int(self._post_once(url, body, "create a deployment")["id"]), True
 
     def _deployment_of(self, url: str, environment: str, sha: str, payload: dict[str, Any]) -> int:
         """The deployment of `sha` to `environment` made for this train (0: none)."""
@@ -232,28 +249,36 @@ class GitData:
                 return int(found["id"])
         return 0
 
-    def deployment_status(self, deployment: int, state: str, description: str = "") -> None:
+    def deployment_status(
+        self, deployment: int, state: str, description: str = "", *, look: bool = False
+    ) -> None:
         """Add a status. Statuses are a history, and the newest is what GitHub and tools
-        show, so a status posted twice in a row is harmless; still the POST is not repeated
+        show, so the same status twice in a row is harmless; still the POST is not repeated
         blindly: when its answer is lost, the newest status is read and the POST sent once
         more only when it is not this one (a second loss raises: the caller has not
-        recorded the step, so the next reconcile does it again)."""
+        recorded the step, so the next reconcile does it again). `look`: read the newest
+        first and post nothing when it already is this one (an adopted deployment)."""
         url = self._url(f"/deployments/{deployment}/statuses")
         # a success makes the environment's earlier deployments (older trains) inactive
         body: dict[str, Any] = {"state": state, "description": description[:140]}
         if state != "success":
             body["auto_inactive"] = False
+        if look and self._newest_status(url) == (state, body["description"]):
+            return
         try:
             self._post_once(url, body, "add a deployment status")
             return
         except ExternalError as exc:
             if not exc.retryable:
                 raise
+        if self._newest_status(url) != (state, body["description"]):
+            self._post_once(url, body, "add a deployment status")
+
+    def _newest_status(self, url: str) -> tuple[str, str]:
+        """(state, description) of a deployment's newest status (("", "") when none)."""
         status, newest, _ = self.client._get(url, {"per_page": 1})
         latest = newest[0] if status == 200 and isinstance(newest, list) and newest else {}
-        if (latest.get("state"), latest.get("description") or "") == (state, body["description"]):
-            return
-        self._post_once(url, body, "add a deployment status")
+        return str(latest.get("state") or ""), str(latest.get("description") or "")
 
     def _post_once(self, url: str, body: dict[str, Any], what: str) -> Any:
         """A POST that is not retried on a 5xx (it may have been applied)."""

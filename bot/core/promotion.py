@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config.model import Config, Service, Train
-from bot.core.ledger import TrainRecord
+from bot.core.ledger import TrainRecord, parse_commit_message
 from bot.core.manifests import Bump, plan_many
 from bot.errors import ConfigError, Problem
 
@@ -310,6 +310,38 @@ def _same(repository: str, image: str) -> bool:
 def reverse_tags(bumps: Iterable[BumpLine]) -> dict[str, str]:
     """Service -> the tag it had before the step (services that had none are left out)."""
     return {b.service: b.old for b in bumps if b.old and b.old != b.new}
+
+
+def landed_step(
+    commits: Iterable[tuple[str, str]], train_id: str, step: str, bumps: Sequence[BumpLine]
+) -> tuple[str, tuple[BumpLine, ...]] | None:
+    """Adopt a bump that landed but was never recorded (the bot died between its ref update
+    and its ledger write): in `commits` (sha, message; newest first), the newest commit of
+    `train_id` for `step` (its `Train-Id` and `Stage` trailers). When it is that step's
+    promote commit: its sha, and `bumps` (read from files already at the tags, so
+    `tag -> tag`) with the tags it replaced, from its `Bump:` trailers, so a revert restores
+    them. None when there is none, or the newest is a revert (the bump was undone)."""
+    for sha, message in commits:
+        _, _, trailers = parse_commit_message(message)
+        if (("Train-Id", train_id) not in trailers) or (("Stage", step) not in trailers):
+            continue
+        if not message.startswith(f"promote {train_id} to {step}"):
+            return None
+        made = dict(_bump_trailer(v) for k, v in trailers if k == "Bump" and " -> " in v)
+        return sha, tuple(
+            replace(b, old=made[b.service][0])
+            if b.old == b.new and made.get(b.service, ("", ""))[1] == b.new
+            else b
+            for b in bumps
+        )
+    return None
+
+
+def _bump_trailer(value: str) -> tuple[str, tuple[str, str]]:
+    """``web 1.0.0 -> 1.1.0`` (`BumpLine.trailer`) -> ("web", ("1.0.0", "1.1.0"))."""
+    service, _, change = value.strip().partition(" ")
+    old, _, new = change.partition(" -> ")
+    return service, ("" if old.strip() == "(none)" else old.strip(), new.strip())
 
 
 # -- messages ----------------------------------------------------------------------------

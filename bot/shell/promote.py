@@ -232,9 +232,12 @@ def _start(ctx: StageCtx, record: TrainRecord, promotion: pm.Promotion, step: pm
     except ConfigError as exc:
         _stage_failed(ctx, record, promotion, step, exc)
         return
+    if any(b.old == b.new for b in bumps):  # the files were at the tags already
+        sha, bumps = _adopt(git, branch, record, step, sha, bumps)
     payload = {"train": record.id, "stage": step.stage, "tags": tags}
-    deployment = git.create_deployment(step.name, sha, payload)
-    git.deployment_status(deployment, "in_progress", f"{record.id} soaking in {step.name}")
+    deployment, made = git.deployment(step.name, sha, payload)
+    soaking = f"{record.id} soaking in {step.name}"
+    git.deployment_status(deployment, "in_progress", soaking, look=not made)
     state = pm.StepState(step.name, pm.SOAKING, sha, ctx.now, bumps=bumps, deployment=deployment)
     promotion = promotion.with_step(state)
     if record.state == MERGED:
@@ -246,6 +249,24 @@ def _start(ctx: StageCtx, record: TrainRecord, promotion: pm.Promotion, step: pm
     record_step(ctx, record, "stage-started", trailers)
     ctx.run.done.append(f"promote {record.id} to {step.name} at {sha[:12]}")
     ctx.run.wake(ctx.now + step.soak)
+
+
+def _adopt(
+    git: GitData,
+    branch: str,
+    record: TrainRecord,
+    step: pm.StepPlan,
+    sha: str,
+    bumps: tuple[pm.BumpLine, ...],
+) -> tuple[str, tuple[pm.BumpLine, ...]]:
+    """Files already at the train's tags: after a crash between a bump's ref update and
+    its ledger write, that bump is this train's own promote commit, somewhere in the
+    branch's recent history (others may have pushed since). Adopt it, its sha and the
+    tags it replaced, so the deployment names it and a revert restores them. One request
+    (the newest commits touching one of the step's files), paid only in this case."""
+    path = next((f for b in bumps for f in b.files), "")
+    found = pm.landed_step(git.recent_commits(branch, path), record.id, step.name, bumps)
+    return found if found is not None else (sha, bumps)
 
 
 def _stage_failed(
