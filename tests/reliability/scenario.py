@@ -266,7 +266,7 @@ def final_state(run: Run) -> dict[str, Any]:
         "comments": comments_summary(run),
         "deployments": deployments_summary(run),
         "check_runs": check_run_counts(run),
-        "events": Counter(f"{e}:{t}" for e, t in ledger_events(run)),
+        "events": Counter(f"{e}:{t}" for e, t in ledger_events(run) if e not in GROUPED),
     }
 
 
@@ -420,13 +420,22 @@ def deployments_summary(run: Run) -> list[tuple[Any, ...]]:
     return sorted(out, key=str)
 
 
+# Events whose count follows how a run's rounds happened to group the work (a gate result,
+# a notice or a ChatOps answer recorded with another transition, or on its own): what they
+# record is compared directly instead (check runs, comments, handled ChatOps comments).
+GROUPED = frozenset({"gate", "notify", "chatops"})
+
+
 def ledger_events(run: Run) -> list[tuple[str, str]]:
-    """(event, train id) per ledger commit, oldest first."""
+    """(event, train id) for every event of every ledger commit, oldest first: a commit's
+    `Event` trailers (one commit may carry several, e.g. a stage's verdict and its
+    completion), or its subject's event when it has none."""
     out = []
     for entry in reversed(run.story.ledger_log()):
         message = entry.split("\x00", 1)[1]
-        event, train_id, _ = parse_commit_message(message)
-        out.append((event, train_id))
+        event, train_id, trailers = parse_commit_message(message)
+        named = [value for key, value in trailers if key == "Event"]
+        out += [(e, train_id) for e in named or [event]]
     return out
 
 
