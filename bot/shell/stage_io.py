@@ -111,7 +111,7 @@ def write_edits(
         texts = git.read(tip, sorted(owners))
         edit = pm.edit_step(ctx.config, texts, owners, tags)
         if not edit.files:
-            return tip.commit, _landed_bumps(git, tip, edit.bumps, message_of(edit.bumps))
+            return tip.commit, edit.bumps  # `tag -> tag`: promote._adopt finds the bump
         message = message_of(edit.bumps)
         if via_pull:
             sha = git.commit_via_pull(branch, tip, edit.files, message, via_pull)
@@ -121,29 +121,6 @@ def write_edits(
             return sha, edit.bumps
         ctx.sleep(ctx.rng.uniform(0, 0.05 * 2**attempt))
     raise ExternalError("GitHub", f"{branch} kept moving; promotion goes on next time")
-
-
-def _landed_bumps(
-    git: GitData, tip: Tip, bumps: tuple[pm.BumpLine, ...], message: str
-) -> tuple[pm.BumpLine, ...]:
-    """Files already at the tags read as `tag -> tag`. When the head is this very step's
-    own commit (the bot died after its ref moved, before the ledger recorded it), the tags
-    it replaced are in that commit's `Bump:` trailers: take them, so a revert restores
-    them. One commit read (cached), only in that case."""
-    if all(b.old != b.new for b in bumps):
-        return bumps
-    text = str(git.client.git_commit(tip.commit).get("message") or "")
-    if text.split("\n", 1)[0] != message.split("\n", 1)[0]:
-        return bumps
-    before: dict[str, str] = {}
-    for line in text.splitlines():
-        service, _, change = line.removeprefix("Bump: ").partition(" ")
-        old, arrow, _new = change.partition(" -> ")
-        if line.startswith("Bump: ") and arrow:
-            before[service] = "" if old == "(none)" else old
-    return tuple(
-        replace(b, old=before.get(b.service, b.old)) if b.old == b.new else b for b in bumps
-    )
 
 
 @dataclass(frozen=True)
