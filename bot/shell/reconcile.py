@@ -468,6 +468,9 @@ def _apply_group(
     run.done.append(write.describe())
     if _stopped_promotion(write):
         run.done.append(_end_promotion_check(client, record))
+        ended = _end_soaking_deployment(client, config, record)
+        if ended:
+            run.done.append(ended)
 
 
 def _stopped_promotion(write: act.WriteLedger) -> bool:
@@ -504,6 +507,33 @@ def _end_promotion_check(client: GitHubPort, record: TrainRecord) -> str:
     }
     client.publish_check_run(body)
     return f"end check run {PROMOTION_CHECK} for {record.id} (timed_out)"
+
+
+def _end_soaking_deployment(client: GitHubPort, config: Config, record: TrainRecord) -> str:
+    """The deployment of the step that was soaking when the deadline stopped the train turns
+    `failure` (as an `slo-inconclusive` abort's does), not one left `in_progress` for ever.
+    The step's tags stay deployed; the train PR says what to do."""
+    from bot.adapters.gitdata import GitData
+    from bot.core import promotion as pm
+
+    state = pm.load(record).current()
+    if state is None or state.status != pm.SOAKING or not state.deployment:
+        return ""
+    step = next((s for s in pm.plan_steps(config) if s.name == state.name), None)
+    stage = next((s for s in config.stages if step is not None and s.name == step.stage), None)
+    other = stage.repository if stage is not None else ""
+    text = f"{record.id} stopped at its deadline; the stage stays as it is"
+    if not other or other == getattr(client, "repo", other):
+        GitData(client).deployment_status(state.deployment, "failure", text)
+    else:
+        from bot.adapters.github import GitHubClient
+
+        c: Any = client
+        with GitHubClient(
+            other, c.token, api_url=c.api_url, cache=c.cache, bot_login=c.bot_login()
+        ) as gitops:
+            GitData(gitops).deployment_status(state.deployment, "failure", text)
+    return f"mark the {state.name} deployment of {record.id} failed (deadline)"
 
 
 def _next_step(

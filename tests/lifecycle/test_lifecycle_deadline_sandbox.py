@@ -66,6 +66,13 @@ def test_the_promotion_check_run_ends_timed_out_when_the_deadline_stops_the_trai
     assert m.record()["state"] == "aborted"
     newest = _promotion_run(m, merge_sha)
     assert (newest["status"], newest["conclusion"]) == ("completed", "timed_out")
+    # the step soaking when the train stopped: its deployment is not left in_progress
+    staging = m.kit.call("GET", f"/repos/{REPO}/deployments?environment=staging", as_user="rm-dave")
+    [deployment] = staging
+    path = f"/repos/{REPO}/deployments/{deployment['id']}/statuses"
+    newest_status = m.kit.call("GET", path, as_user="rm-dave")[0]
+    assert newest_status["state"] == "failure"
+    assert "deadline" in newest_status["description"]
 
 
 def _promotion_run(m, sha: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
