@@ -447,9 +447,16 @@ class GitHubClient:
         return tuple(e for e in events if e is not None)
 
     def permission(self, login: str) -> str:
+        """`login`'s role on the repository ("none" when GitHub says it is no collaborator).
+        A failed read raises: a refusal must never be answered for an unknown permission
+        (the comment stays unhandled and the next reconcile asks again)."""
         url = self._repo_url(f"/collaborators/{quote(login)}/permission")
         status, body, _ = self._get(url)
-        if status == 404 or not isinstance(body, dict):
+        if status == 404:
+            return "none"
+        if status >= 400:
+            raise ExternalError("GitHub", f"permission of {login}: {status}", status=status)
+        if not isinstance(body, dict):
             return "none"
         role = str(body.get("role_name") or "")
         return role if role in ROLES else str(body.get("permission") or "none")
@@ -458,6 +465,10 @@ class GitHubClient:
         org, _, slug = team.rpartition("/")
         url = f"/orgs/{org or self.owner}/teams/{slug}/memberships/{quote(login)}"
         status, body, _ = self._get(url)
+        if status >= 500 or status == 429:
+            raise ExternalError(
+                "GitHub", f"membership of {login} in {team}: {status}", status=status
+            )
         return status == 200 and isinstance(body, dict) and body.get("state") == "active"
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> tuple[int, Any]:

@@ -148,14 +148,6 @@ def test_a_lost_deployment_answer_creates_no_second_deployment() -> None:
     assert environments == ["staging"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug I: GitHubClient.permission (bot/adapters/github.py) answers 'none' when the "
-    "permission read fails (5xx or rate limit after the retries), so ChatOps is refused as "
-    "if the commenter had no access and the comment is marked handled: never retried. Seen "
-    "in the full run (transient seeds 85, 89); a maintainer's /train rollback could be lost "
-    "the same way. Fix: raise ExternalError unless the answer is 200 or 404",
-)
 def test_a_failed_permission_read_does_not_answer_for_the_commenter() -> None:
     from scenario import board
 
