@@ -149,6 +149,8 @@ def test_a_lost_deployment_answer_creates_no_second_deployment() -> None:
 
 
 def test_a_failed_permission_read_does_not_answer_for_the_commenter() -> None:
+    """Bug I: the permission read fails (503 through the retries); the bot must not refuse
+    `/train hold` as if dev-bob had no access. Later it answers with his real role."""
     from scenario import board
 
     permission = f"GET /repos/{REPO}/collaborators/dev-bob/permission"
