@@ -189,6 +189,9 @@ def record_step(
     written here (another train moved) is retried on the new tip: a base-branch commit
     already made is then never left out of the ledger. Otherwise `LedgerMoved` propagates
     and the caller reads again."""
+    published = not _check_run_known(ctx, record) and bool(record.merge_sha)
+    if published:  # the train's first: made before the write, so the write keeps its id
+        update_check_run(ctx, record)
     known = ctx.check_runs.get(record.id)
     if known and record.extra.get(CHECK_RUN_ID) != known:  # later rounds need not look it up
         record = replace(record, extra={**record.extra, CHECK_RUN_ID: known})
@@ -217,7 +220,16 @@ def record_step(
     ctx.snap.tip = tip
     ctx.run.done += [f"record {e} for {record.id}" for e in (event, *also)]
     update_table(ctx, record)
-    update_check_run(ctx, record)
+    if not published:
+        update_check_run(ctx, record)
+
+
+def _check_run_known(ctx: StageCtx, record: TrainRecord) -> bool:
+    """Whether the train's promotion check run id is known (this pass, or the ledger).
+    When it is not, the check run is published before the ledger write that follows, so a
+    refused POST stops the round and the next one tries again: the run cannot go missing
+    with no later write to make it (reliability bug J)."""
+    return bool(ctx.check_runs.get(record.id) or record.extra.get(CHECK_RUN_ID))
 
 
 def update_table(ctx: StageCtx, record: TrainRecord) -> None:
