@@ -159,13 +159,9 @@ def deadline_notice(
         "stopped. The bot bumps no further stage for this train.",
         "",
     ]
-    if bumped:
-        lines.append("Stages already bumped are left as they are (nothing was reverted):")
-        lines += [f"- `{name}`: {status} (commit `{sha[:12]}`)" for name, status, sha in bumped]
-    else:
-        lines.append("No stage was bumped: every environment still runs what it ran before.")
-    if not_bumped:
-        lines.append("Not bumped: " + ", ".join(f"`{n}`" for n in not_bumped) + ".")
+    lines += stages_left(
+        bumped, not_bumped, "Stages already bumped are left as they are (nothing was reverted):"
+    )
     lines += [
         "",
         "**What to do:** the boarded pull requests are already in the base branch, so they "
@@ -175,3 +171,16 @@ def deadline_notice(
         "requests change).",
     ]
     return "\n".join(lines)
+
+
+def stages_left(
+    bumped: Sequence[tuple[str, str, str]], not_bumped: Sequence[str], header: str
+) -> list[str]:
+    """Where a stopped train left each stage: (name, status, commit) bumped, and the rest."""
+    lines = [header] if bumped else []
+    lines += [f"- `{name}`: {status} (commit `{sha[:12]}`)" for name, status, sha in bumped]
+    if not bumped:
+        lines.append("No stage was bumped: every environment still runs what it ran before.")
+    if not_bumped:
+        lines.append("Not bumped: " + ", ".join(f"`{n}`" for n in not_bumped) + ".")
+    return lines

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from bot.core.notes import stages_left
 from bot.core.promotion import PASSED, SOAKING, Promotion, reverse_tags
 
 
@@ -119,13 +120,7 @@ def abort_notice(
         f"Why: {reasons}" if reasons else "",
         "",
     ]
-    if bumped:
-        lines.append("Stages already bumped are left as they are:")
-        lines += [f"- `{name}`: {status} (commit `{sha[:12]}`)" for name, status, sha in bumped]
-    else:
-        lines.append("No stage was bumped: every environment still runs what it ran before.")
-    if not_bumped:
-        lines.append("Not bumped: " + ", ".join(f"`{n}`" for n in not_bumped) + ".")
+    lines += stages_left(bumped, not_bumped, "Stages already bumped are left as they are:")
     lines += [
         "",
         f"**What to do:** find out why `{step}` has no verdict (no traffic, Prometheus "
