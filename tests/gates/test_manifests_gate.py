@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from corpus import CORPUS, needs_corpus
 
 from bot.core.gates.manifests import (
     GATE,
@@ -20,7 +21,6 @@ from bot.errors import ConfigError
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 DATA = Path(__file__).parent / "data" / "manifests"
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "manifests"
 CHECKOUT = Bump("ghcr.io/acme/checkout", tag="1.5.0")
 
 
@@ -167,7 +167,7 @@ def _corpus_files() -> list[Path]:
     )
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared manifest corpus is not checked out")
+@needs_corpus
 def test_real_world_corpus_has_no_false_positives() -> None:
     files = _corpus_files()
     assert len(files) > 100
@@ -182,7 +182,7 @@ def test_real_world_corpus_has_no_false_positives() -> None:
     assert validated >= 80
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared manifest corpus is not checked out")
+@needs_corpus
 def test_bumping_corpus_workloads_still_validates() -> None:
     from bot.core.manifests import find_images
 

@@ -9,8 +9,6 @@ from bot.core.manifests import Edit
 from bot.core.manifests.yaml_path import parse_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# The shared real-world corpus, read in place (never copied into the project).
-CORPUS = (Path(__file__).parents[2] / ".." / "shared" / "corpus" / "manifests").resolve()
 TRICKY = Path(__file__).parent / "tricky"
 
 

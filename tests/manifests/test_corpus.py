@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from corpus import CORPUS, needs_corpus
 
 from bot.core.manifests import Bump, ImageSite, bump_text, find_images
 
 from .support import (
-    CORPUS,
     TRICKY,
     assert_only_edited_lines_changed,
     assert_reads_back,
@@ -53,20 +53,24 @@ def _check_file(path: Path, tag: str, *, always_digest: bool = False) -> int:
     return checked
 
 
+@needs_corpus
 def test_the_corpus_is_there() -> None:
     assert len(CORPUS_FILES) > 100, f"expected the shared corpus at {CORPUS}"
 
 
+@needs_corpus
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=_ids(CORPUS_FILES, CORPUS))
 def test_real_world_corpus_bumps_change_only_the_value(path: Path) -> None:
     _check_file(path, "1.10")
 
 
+@needs_corpus
 def test_real_world_corpus_has_many_sites() -> None:
     total = sum(len(find_images(read(p), p.name)) for p in CORPUS_FILES)
     assert total >= 100
 
 
+@needs_corpus
 def test_real_world_corpus_each_site_is_one_line() -> None:
     path = CORPUS / "stefanprodan+podinfo/deploy/bases/frontend/cronjob-warm-cache.yaml"
     text = read(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from corpus import CORPUS, needs_corpus
 
 from bot.core.manifests import Bump, bump_text, find_images, plan_many, plan_text
 from bot.errors import ConfigError
@@ -242,9 +243,8 @@ def test_skim_skips_documents_that_cannot_name_the_image() -> None:
     assert edits[0].line == 6
 
 
+@needs_corpus
 def test_skim_gives_the_same_result_on_the_corpus() -> None:
-    from .support import CORPUS
-
     path = CORPUS / "GoogleCloudPlatform+microservices-demo/release/kubernetes-manifests.yaml"
     text = read(path)
     for image in (
