@@ -98,6 +98,8 @@ def build_slo(data: dict[str, Any]) -> SLO:
     }
     if "objective" in plain:
         plain["objective"] = float(plain["objective"])
+    if "by" in plain:
+        plain["by"] = tuple(plain["by"])
     if "threshold" in plain:
         plain["threshold"] = float(plain["threshold"])
     rules = tuple(

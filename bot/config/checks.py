@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.config.build import build_slo
 from bot.config.durations import parse_duration
 from bot.config.schemas import path_text
+from bot.config.slo_defaults import derived_min_requests
 from bot.errors import Problem
 
 Path_ = tuple[str | int, ...]
@@ -346,12 +349,40 @@ def check_slos(checker: Checker) -> None:
                 (*path, "min_requests"),
                 f"SLO '{name}' sets min_requests but has no requests (or total) query",
             )
+        _check_traffic(checker, path, slo)
         for key in _PROMQL_KEYS:
             _check_promql(checker, (*path, key), slo.get(key))
         compare = slo.get("compare")
         if isinstance(compare, dict):
             for key in ("canary", "baseline"):
                 _check_promql(checker, (*path, "compare", key), compare.get(key))
+
+
+def _check_traffic(checker: Checker, path: Path_, slo: dict[str, Any]) -> None:
+    """Warnings: a `min_requests` at which one bad request can breach, and an error-ratio
+    SLO with nothing to count requests (too little traffic then looks like a breach)."""
+    try:
+        built = build_slo(slo)
+    except (KeyError, TypeError, ValueError):
+        return  # the schema or the checks above say what is wrong
+    least = derived_min_requests(replace(built, min_requests=None))
+    name = built.name
+    if built.min_requests is not None and 0 <= built.min_requests < least:
+        checker.error(
+            (*path, "min_requests"),
+            f"SLO '{name}': min_requests {built.min_requests} is below {least}, the fewest "
+            "requests at which one bad request cannot breach its fastest burn rule; "
+            "leave it out to use that minimum",
+            severity="warning",
+        )
+    if built.error_ratio and not built.requests:
+        checker.error(
+            (*path, "error_ratio"),
+            f"SLO '{name}' has no requests query: the judge cannot tell too little traffic "
+            "from a breach; add requests (a count over {window}, e.g. sum(increase(...)))",
+            value=False,
+            severity="warning",
+        )
 
 
 def promql_problem(query: str) -> str | None:

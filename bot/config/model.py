@@ -162,7 +162,8 @@ class SLO:
     latency: str = ""
     threshold: float = 0.0  # seconds, for latency SLOs
     requests: str = ""  # PromQL for request count over {window}, for min_requests
-    min_requests: int = 0
+    min_requests: int | None = None  # None: derived from the objective (config.slo_defaults)
+    by: tuple[str, ...] = ()  # labels that tell the queries' series apart; () = one series
     burn_rates: tuple[BurnRate, ...] = ()
     compare: Comparison | None = None
     inconclusive_after: timedelta | None = None

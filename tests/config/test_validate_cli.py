@@ -168,3 +168,28 @@ def test_file_over_one_mebibyte(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["validate", str(path)]) == 1
     out = capsys.readouterr().out
     assert out.startswith(f"{path}: file is ") and "the limit is 1048576 (1 MiB)" in out
+
+
+def test_low_min_requests_and_an_uncounted_error_ratio_are_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slos = (
+        "slos:\n"
+        "  - name: ratio\n"
+        "    error_ratio: sum(rate(e[{window}])) / sum(rate(t[{window}]))\n"
+        "  - name: counted\n"
+        "    good: sum(increase(g[{window}]))\n"
+        "    total: sum(increase(t[{window}]))\n"
+        "    min_requests: 3\n"
+    )
+    path = _write(tmp_path, GOOD + slos)
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"{path}:6:5: warning: SLO 'ratio' has no requests query: the judge cannot tell too "
+        "little traffic from a breach; add requests (a count over {window}, e.g. "
+        "sum(increase(...)))",
+        f"{path}:10:19: warning: SLO 'counted': min_requests 3 is below 70, the fewest requests "
+        "at which one bad request cannot breach its fastest burn rule; leave it out to use "
+        "that minimum",
+    ]

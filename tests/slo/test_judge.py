@@ -132,7 +132,7 @@ def test_an_objective_of_100_percent_fails_on_any_error() -> None:
 def test_good_over_total() -> None:
     def answer(spec: QuerySpec) -> Answer:
         if spec.role == "total":
-            return vec(60.0, 40.0)  # two series: summed
+            return vec(100.0)
         bad = 0.2 if spec.window in (5 * M, H) else 0.0
         return vec(100.0 * (1 - bad))
 

@@ -5,7 +5,8 @@ same stage/service/at/since; it does no I/O. Verdicts are four, never two:
 
 - ``fail``: a burn-rate rule fired (long and short window both burn), the latency is above
   its threshold over both windows, or the canary is significantly worse than the baseline;
-- ``inconclusive``: no data, NaN, fewer requests than `min_requests`, too few comparison
+- ``inconclusive``: no data, NaN, fewer requests than `min_requests` (by default the fewest
+  at which one bad request cannot breach: `bot.core.slo.traffic`), too few comparison
   samples, or the stage was bumped less than a second ago;
 - ``error``: Prometheus unreachable or the query rejected;
 - ``pass``: otherwise.
@@ -20,9 +21,9 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from bot.config.model import SLO, BurnRate, Comparison
+from bot.core.slo.answers import ONE, Answers, NoAnswer, Part, Verdict, series_name
 from bot.core.slo.plan import (
     QuerySpec,
     burn_rules,
@@ -33,16 +34,10 @@ from bot.core.slo.plan import (
 )
 from bot.core.slo.promql import format_duration
 from bot.core.slo.ranktest import mann_whitney_greater
-from bot.core.slo.results import Answer, ErrorValue, QueryResult, RangeResult
+from bot.core.slo.results import Answer, Labels, QueryResult, RangeResult
+from bot.core.slo.traffic import as_count, count_source, min_requests
 
 Number = float | int | str
-
-
-class Verdict(StrEnum):
-    PASS = "pass"
-    FAIL = "fail"
-    INCONCLUSIVE = "inconclusive"
-    ERROR = "error"
 
 
 # When parts disagree, the more severe wins: fail > error > inconclusive > pass.
@@ -73,20 +68,6 @@ class SLOResult:
         }
 
 
-@dataclass(frozen=True)
-class _Part:
-    verdict: Verdict
-    reason: str
-    numbers: dict[str, Number] = field(default_factory=dict)
-    evidence: str = ""
-
-
-class _NoAnswer(Exception):
-    def __init__(self, part: _Part) -> None:
-        super().__init__(part.reason)
-        self.part = part
-
-
 def fmt(value: float) -> str:
     """Four significant digits: 0.021, 0.0144, 14.4, 1.235e+05, +Inf, NaN."""
     if math.isnan(value):
@@ -106,61 +87,32 @@ def _dur(value: timedelta) -> str:
     return format_duration(value)
 
 
-class _Answers:
-    """Looks answers up by role and window, turning missing or failed ones into parts."""
-
-    def __init__(self, specs: list[QuerySpec], answers: Mapping[QuerySpec, Answer]) -> None:
-        self._by_key = {(s.role, s.window): s for s in specs}
-        self._answers = answers
-        # Once Prometheus is unreachable the rest is not asked: that is the reason to give.
-        self._down = next(
-            (a for a in answers.values() if isinstance(a, ErrorValue) and not a.rejected), None
-        )
-
-    def get(self, role: str, window: timedelta | None) -> Answer:
-        spec = self._by_key[(role, window)]
-        answer = self._answers.get(spec, self._down)
-        if answer is None:
-            raise _NoAnswer(_Part(Verdict.ERROR, f"no answer for {role} query: {spec.promql}"))
-        if isinstance(answer, ErrorValue):
-            what = "query rejected" if answer.rejected else "prometheus"
-            raise _NoAnswer(_Part(Verdict.ERROR, f"{what}: {answer.message}"))
-        return answer
-
-    def value(self, role: str, window: timedelta | None, combine: str = "max") -> float:
-        """One number from an instant query: the max (or sum) over its series."""
-        answer = self.get(role, window)
-        where = f"{role} over {_dur(window)}" if window else role
-        if not isinstance(answer, QueryResult) or answer.empty:
-            raise _NoAnswer(_Part(Verdict.INCONCLUSIVE, f"no data for {where}"))
-        values = answer.values()
-        if any(math.isnan(v) for v in values):
-            raise _NoAnswer(_Part(Verdict.INCONCLUSIVE, f"{where} is NaN"))
-        return sum(values) if combine == "sum" else max(values)
-
-    def samples(self, role: str) -> list[float]:
-        """Every non-NaN value of a range query (all its series pooled)."""
-        window = next(w for (r, w) in self._by_key if r == role)
-        answer = self.get(role, window)
-        return answer.values() if isinstance(answer, RangeResult) else []
+Ratios = dict[Labels, float]
 
 
-def _error_ratios(slo: SLO, windows: list[timedelta], got: _Answers) -> dict[timedelta, float]:
-    ratios: dict[timedelta, float] = {}
+def _error_ratios(slo: SLO, windows: list[timedelta], got: Answers) -> dict[timedelta, Ratios]:
+    """Per window, each series' error ratio."""
+    ratios: dict[timedelta, Ratios] = {}
     for w in windows:
         if kind(slo) == "error_ratio":
-            ratio = got.value("error_ratio", w)
+            per = got.series("error_ratio", w)
         else:
-            good, total = got.value("good", w, "sum"), got.value("total", w, "sum")
-            if total <= 0:
-                raise _NoAnswer(_Part(Verdict.INCONCLUSIVE, f"no traffic over {_dur(w)}"))
-            ratio = max(0.0, 1.0 - good / total)
-        if math.isinf(ratio):
-            raise _NoAnswer(
-                _Part(Verdict.INCONCLUSIVE, f"error ratio over {_dur(w)} is {fmt(ratio)}")
-            )
-        ratios[w] = ratio
+            total = got.series("total", w)
+            good = got.series("good", w, empty_ok=True)  # no good series: all bad
+            per = {key: _bad_share(good.get(key, 0.0), t) for key, t in total.items() if t > 0}
+            if not per:
+                raise NoAnswer(Part(Verdict.INCONCLUSIVE, f"no traffic over {_dur(w)}"))
+        for key, ratio in per.items():
+            if math.isinf(ratio):
+                named = f" {series_name(key)}" if key else ""
+                reason = f"error ratio over {_dur(w)}{named} is {fmt(ratio)}"
+                raise NoAnswer(Part(Verdict.INCONCLUSIVE, reason))
+        ratios[w] = per
     return ratios
+
+
+def _bad_share(good: float, total: float) -> float:
+    return max(0.0, 1.0 - good / total)
 
 
 def _burn(ratio: float, budget: float) -> float:
@@ -169,56 +121,107 @@ def _burn(ratio: float, budget: float) -> float:
     return math.inf if ratio > 0 else 0.0
 
 
-def _judge_burn_rates(slo: SLO, rules: tuple[BurnRate, ...], got: _Answers) -> _Part:
+def _judged_keys(ratios: dict[timedelta, Ratios], quiet: frozenset[Labels]) -> list[Labels]:
+    """Series present in every window, less those with too little traffic of their own."""
+    keys = set.intersection(*(set(r) for r in ratios.values())) if ratios else set()
+    return sorted(keys - quiet)
+
+
+def _series_numbers(judged: list[Labels], worst: Labels) -> dict[str, Number]:
+    if judged == [ONE]:
+        return {}
+    return {"series": len(judged), "worst_series": series_name(worst)}
+
+
+def _judge_burn_rates(
+    slo: SLO, rules: tuple[BurnRate, ...], got: Answers, quiet: frozenset[Labels]
+) -> Part:
     ratios = _error_ratios(slo, primary_windows(slo, rules), got)
+    judged = _judged_keys(ratios, quiet)
+    if not judged:
+        return Part(Verdict.INCONCLUSIVE, "every series has too little traffic")
     budget = 1.0 - slo.objective / 100.0
+
+    def peak(key: Labels) -> float:
+        return max(_burn(r[key], budget) for r in ratios.values())
+
+    fired = [(rule, key) for rule in rules for key in judged if _fires(rule, key, ratios, budget)]
+    worst = fired[0][1] if fired else max(judged, key=peak)
     numbers: dict[str, Number] = {"allowed_error_ratio": budget}
-    for w, ratio in ratios.items():
-        numbers[f"error_ratio[{_dur(w)}]"] = ratio
-        numbers[f"burn_rate[{_dur(w)}]"] = _burn(ratio, budget)
-    for rule in rules:
-        long, short = ratios[rule.long], ratios[rule.short]
-        if _burn(long, budget) > rule.factor and _burn(short, budget) > rule.factor:
-            windows = f"{_dur(rule.long)}/{_dur(rule.short)}"
-            limit = rule.factor * budget
-            evidence = f"{slo.name} {fmt(min(long, short))} > {fmt(limit)} ({windows})"
-            reason = f"burn rate above {fmt(rule.factor)}x over {windows}"
-            return _Part(Verdict.FAIL, reason, numbers, evidence)
-    worst = max(_burn(r, budget) for r in ratios.values())
-    return _Part(Verdict.PASS, f"highest burn rate {fmt(worst)}x", numbers)
+    for w, per in ratios.items():
+        numbers[f"error_ratio[{_dur(w)}]"] = per[worst]
+        numbers[f"burn_rate[{_dur(w)}]"] = _burn(per[worst], budget)
+    numbers |= _series_numbers(judged, worst)
+    named = f" on {series_name(worst)}" if worst else ""
+    if fired:
+        rule, key = fired[0]
+        long, short = ratios[rule.long][key], ratios[rule.short][key]
+        windows = f"{_dur(rule.long)}/{_dur(rule.short)}"
+        limit = rule.factor * budget
+        evidence = f"{slo.name}{named} {fmt(min(long, short))} > {fmt(limit)} ({windows})"
+        reason = f"burn rate above {fmt(rule.factor)}x over {windows}{named}"
+        return Part(Verdict.FAIL, reason, numbers, evidence)
+    return Part(Verdict.PASS, f"highest burn rate {fmt(peak(worst))}x{named}", numbers)
 
 
-def _judge_latency(slo: SLO, rules: tuple[BurnRate, ...], got: _Answers) -> _Part:
+def _fires(rule: BurnRate, key: Labels, ratios: dict[timedelta, Ratios], budget: float) -> bool:
+    long, short = ratios[rule.long][key], ratios[rule.short][key]
+    return _burn(long, budget) > rule.factor and _burn(short, budget) > rule.factor
+
+
+def _judge_latency(
+    slo: SLO, rules: tuple[BurnRate, ...], got: Answers, quiet: frozenset[Labels]
+) -> Part:
     rule = rules[0]
-    long, short = got.value("latency", rule.long), got.value("latency", rule.short)
+    long, short = got.series("latency", rule.long), got.series("latency", rule.short)
+    judged = sorted((set(long) & set(short)) - quiet)
+    if not judged:
+        return Part(Verdict.INCONCLUSIVE, "every series has too little traffic")
+    over = [k for k in judged if long[k] > slo.threshold and short[k] > slo.threshold]
+    worst = over[0] if over else max(judged, key=lambda k: max(long[k], short[k]))
     numbers: dict[str, Number] = {
         "threshold": slo.threshold,
-        f"latency[{_dur(rule.long)}]": long,
-        f"latency[{_dur(rule.short)}]": short,
+        f"latency[{_dur(rule.long)}]": long[worst],
+        f"latency[{_dur(rule.short)}]": short[worst],
     }
+    numbers |= _series_numbers(judged, worst)
     windows = f"{_dur(rule.long)}/{_dur(rule.short)}"
-    if long > slo.threshold and short > slo.threshold:
-        evidence = f"{slo.name} {fmt(min(long, short))} > {fmt(slo.threshold)} ({windows})"
-        return _Part(
-            Verdict.FAIL, f"latency above {fmt(slo.threshold)}s over {windows}", numbers, evidence
-        )
-    return _Part(Verdict.PASS, f"latency {fmt(max(long, short))}s ({windows})", numbers)
+    named = f" on {series_name(worst)}" if worst else ""
+    if over:
+        lo = min(long[worst], short[worst])
+        evidence = f"{slo.name}{named} {fmt(lo)} > {fmt(slo.threshold)} ({windows})"
+        reason = f"latency above {fmt(slo.threshold)}s over {windows}{named}"
+        return Part(Verdict.FAIL, reason, numbers, evidence)
+    high = max(long[worst], short[worst])
+    return Part(Verdict.PASS, f"latency {fmt(high)}s ({windows}){named}", numbers)
 
 
-def _judge_requests(slo: SLO, rules: tuple[BurnRate, ...], got: _Answers) -> _Part | None:
-    """Too few requests makes any verdict inconclusive; None when there is no count."""
+def _judge_requests(
+    slo: SLO, rules: tuple[BurnRate, ...], got: Answers
+) -> tuple[Part | None, frozenset[Labels]]:
+    """Too little traffic: the part (inconclusive when every series has too little, None
+    when nothing counts requests) and the series too quiet to judge on their own."""
     longest = max(r.long for r in rules)
-    if slo.requests:
-        count = got.value("requests", longest, "sum")
-    elif kind(slo) == "good_total":
-        count = got.value("total", longest, "sum")
-    else:
-        return None
-    numbers: dict[str, Number] = {"requests": count, "min_requests": slo.min_requests}
-    if count < slo.min_requests:
-        reason = f"{fmt(count)} requests over {_dur(longest)} < min_requests {slo.min_requests}"
-        return _Part(Verdict.INCONCLUSIVE, reason, numbers)
-    return _Part(Verdict.PASS, f"{fmt(count)} requests", numbers)
+    source, least = count_source(slo), min_requests(slo, rules)
+    if not source or least <= 0:
+        return None, frozenset()
+    counts = {
+        key: as_count(slo, source, value, longest)
+        for key, value in got.series(source, longest).items()
+    }
+    count = sum(counts.values())
+    quiet = frozenset(k for k, c in counts.items() if c < least)
+    numbers: dict[str, Number] = {"requests": count, "min_requests": least}
+    if count <= 0:
+        return Part(Verdict.INCONCLUSIVE, f"no traffic over {_dur(longest)}", numbers), quiet
+    if len(quiet) < len(counts):
+        return Part(Verdict.PASS, f"{fmt(count)} requests", numbers), quiet
+    why = "min_requests" if slo.min_requests is not None else "the minimum for this objective"
+    fewest = fmt(max(counts.values()))
+    reason = f"{fewest} requests over {_dur(longest)} < {why} {least}"
+    if slo.min_requests is None:
+        reason += " (one bad request could breach)"
+    return Part(Verdict.INCONCLUSIVE, reason, numbers), quiet
 
 
 def _median(values: list[float]) -> float:
@@ -227,7 +230,7 @@ def _median(values: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-def _judge_comparison(name: str, compare: Comparison, got: _Answers) -> _Part:
+def _judge_comparison(name: str, compare: Comparison, got: Answers) -> Part:
     """Fail when the canary is significantly worse (higher) than the baseline plus tolerance."""
     canary, baseline = got.samples("canary"), got.samples("baseline")
     numbers: dict[str, Number] = {"canary_samples": len(canary), "baseline_samples": len(baseline)}
@@ -236,7 +239,7 @@ def _judge_comparison(name: str, compare: Comparison, got: _Answers) -> _Part:
             f"{min(len(canary), len(baseline))} comparison samples"
             f" < min_samples {compare.min_samples}"
         )
-        return _Part(Verdict.INCONCLUSIVE, reason, numbers)
+        return Part(Verdict.INCONCLUSIVE, reason, numbers)
     allowed = [
         v * (1 + compare.tolerance) if v >= 0 else v * (1 - compare.tolerance) for v in baseline
     ]
@@ -253,30 +256,39 @@ def _judge_comparison(name: str, compare: Comparison, got: _Answers) -> _Part:
             f"{name} {fmt(_median(canary))} > {fmt(_median(allowed))}"
             f" (canary vs baseline, p={test.p_value:.2g})"
         )
-        return _Part(
+        return Part(
             Verdict.FAIL, f"canary worse than baseline (p={test.p_value:.2g})", numbers, evidence
         )
-    return _Part(Verdict.PASS, f"canary not worse than baseline (p={test.p_value:.2g})", numbers)
+    return Part(Verdict.PASS, f"canary not worse than baseline (p={test.p_value:.2g})", numbers)
 
 
-def _guard(step: Callable[[], _Part | None]) -> _Part | None:
+def _guard(step: Callable[[], Part | None]) -> Part | None:
     try:
         return step()
-    except _NoAnswer as exc:
+    except NoAnswer as exc:
         return exc.part
 
 
-def _worst(parts: list[_Part]) -> _Part:
+def _traffic(
+    slo: SLO, rules: tuple[BurnRate, ...], got: Answers
+) -> tuple[Part | None, frozenset[Labels]]:
+    try:
+        return _judge_requests(slo, rules, got)
+    except NoAnswer as exc:
+        return exc.part, frozenset()
+
+
+def _worst(parts: list[Part]) -> Part:
     return max(parts, key=lambda p: _SEVERITY[p.verdict])
 
 
-def _combine(primary: _Part | None, requests: _Part | None, comparison: _Part | None) -> _Part:
+def _combine(primary: Part | None, requests: Part | None, comparison: Part | None) -> Part:
     if primary is not None and requests is not None and requests.verdict != Verdict.PASS:
         primary = requests  # too few requests: a burn rate proves nothing either way
     if primary is not None and comparison is not None:
         if primary.verdict == Verdict.FAIL and comparison.verdict == Verdict.PASS:
             reason = f"{primary.reason}, but the baseline is as bad: {comparison.reason}"
-            return _Part(Verdict.PASS, reason)
+            return Part(Verdict.PASS, reason)
         if primary.verdict == Verdict.FAIL:
             return primary
     parts = [p for p in (primary, requests, comparison) if p is not None]
@@ -311,14 +323,13 @@ def judge(
         reason = "the stage was bumped less than a second ago"
         return SLOResult(slo.name, stage, service, Verdict.INCONCLUSIVE, reason)
     rules = burn_rules(slo, at, since)
-    got = _Answers(plan_queries(slo, stage, service, at, since), answers)
-    primary = requests = comparison = None
+    got = Answers(plan_queries(slo, stage, service, at, since), answers, slo.by)
+    primary = comparison = None
+    requests, quiet = _traffic(slo, rules, got)
     if kind(slo) == "latency":
-        primary = _guard(lambda: _judge_latency(slo, rules, got))
+        primary = _guard(lambda: _judge_latency(slo, rules, got, quiet))
     elif kind(slo) != "compare":
-        primary = _guard(lambda: _judge_burn_rates(slo, rules, got))
-    if slo.min_requests > 0:
-        requests = _guard(lambda: _judge_requests(slo, rules, got))
+        primary = _guard(lambda: _judge_burn_rates(slo, rules, got, quiet))
     if slo.compare is not None:
         compare = slo.compare
         comparison = _guard(lambda: _judge_comparison(slo.name, compare, got))

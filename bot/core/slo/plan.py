@@ -11,12 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config.model import SLO, BurnRate
+from bot.config.slo_defaults import DEFAULT_BURN_RATES
 from bot.core.slo.promql import render_query
 
-DEFAULT_BURN_RATES = (
-    BurnRate(long=timedelta(hours=1), short=timedelta(minutes=5), factor=14.4),
-    BurnRate(long=timedelta(hours=6), short=timedelta(minutes=30), factor=6.0),
-)
 MIN_WINDOW = timedelta(seconds=1)
 MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
 
