@@ -29,6 +29,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.demo.preflight import openmetrics
+
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = """\
 global:
@@ -121,29 +123,6 @@ def snappy_block(data: bytes) -> bytes:
 
 
 # --- OpenMetrics text for `promtool tsdb create-blocks-from openmetrics` -------------------
-
-
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def openmetrics(series: Iterable[SeriesData]) -> str:
-    """OpenMetrics text of `series` (timestamps in seconds), families kept together, `# EOF`."""
-    by_family: dict[str, list[str]] = {}
-    for labels, samples in series:
-        name = labels["__name__"]
-        rest = ",".join(
-            f'{k}="{_escape_label(v)}"' for k, v in sorted(labels.items()) if k != "__name__"
-        )
-        selector = f"{name}{{{rest}}}" if rest else name
-        lines = by_family.setdefault(name, [])
-        lines += [f"{selector} {float(v)!r} {t:.3f}" for t, v in samples]
-    out = []
-    for name, lines in by_family.items():
-        out.append(f"# TYPE {name} unknown")
-        out += lines
-    out.append("# EOF")
-    return "\n".join(out) + "\n"
 
 
 def backfill(data_dir: Path, series: Iterable[SeriesData]) -> None:

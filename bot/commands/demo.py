@@ -18,7 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "simulated SLIs, and the bot; then play two trains on a virtual clock: train 1 "
         "boards three PRs (one misses for a conflict), departs, passes its gates, is "
         "approved, merges and promotes; train 2's canary breaches. One line per event, then "
-        "the audit table from the ledger. Exits 1 when the bot does not behave as expected.",
+        "the audit table from the ledger. Exits 1 when the bot does not behave as expected; "
+        "with --use-prometheus, 4 when that Prometheus does not answer and 1 when it holds "
+        "none of the demo's traffic (--print-metrics gives it).",
     )
     add_json_flag(parser)
     parser.add_argument(
@@ -32,6 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="judge SLOs against this Prometheus instead of the built-in metrics source",
     )
     parser.add_argument(
+        "--print-metrics",
+        action="store_true",
+        help="print the demo's simulated traffic as OpenMetrics text (to backfill a real "
+        "Prometheus with promtool for --use-prometheus) and exit",
+    )
+    parser.add_argument(
         "--seed", type=int, default=0, metavar="N", help="seed for ids and simulated traffic"
     )
     parser.set_defaults(func=run)
@@ -41,6 +49,11 @@ def run(args: argparse.Namespace) -> int:
     from bot.demo.run import run_demo
     from bot.demo.story import Options
 
+    if args.print_metrics:
+        from bot.demo.preflight import demo_history, openmetrics
+
+        sys.stdout.write(openmetrics(demo_history(args.seed)))
+        return 0
     options = Options(seed=args.seed, prometheus_url=args.use_prometheus)
     stream = None if args.json else sys.stdout
     report = run_demo(options, stream, on_keep=_keep if args.keep else None)

@@ -71,6 +71,10 @@ def run_demo(
         sb = stack.enter_context(run_sandbox(seed=options.seed, durable=False))
         url, server = stack.enter_context(_metrics(options, clock))
         prometheus = stack.enter_context(PrometheusClient(url, retries=1, timeout=10.0))
+        if options.prometheus_url:
+            from bot.demo.preflight import check_prometheus
+
+            check_prometheus(prometheus, url)
         sb.server.clock = clock
         world = World(sb, clock, Narrator(stream), "acme/shop", ResponseCache(), prometheus)
         failure = _play(world, url, caps)

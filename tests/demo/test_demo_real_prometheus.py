@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pytest
 from prometheus_server import PrometheusServer, prometheus_bin, promtool_bin
+from slo.prometheus_ports import closed_port
 
 from bot.adapters.prometheus import PrometheusClient
 from bot.cli import main
 from bot.config.load import load_config_text
 from bot.core.slo import Verdict, evaluate
-from bot.demo.metrics import counter_series
-from bot.demo.scene import MONDAY, breach_plan
+from bot.demo.preflight import demo_history, openmetrics
+from bot.demo.scene import MONDAY
 from bot.demo.story import TRAIN_1, TRAIN_2
 
 SERVICES = ("checkout", "frontend", "payments")
@@ -35,14 +36,7 @@ DEMO_CONFIG = Path("bot/sandbox/demo/shop/.github/release-train.yml")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
     if prometheus_bin() is None or promtool_bin() is None:
         pytest.fail("no prometheus/promtool: run `bash .ci/install-system-deps.sh`")
-    history = counter_series(
-        breach_plan(seed=0),
-        SERVICES,
-        ENVS,
-        MONDAY - timedelta(hours=7),
-        MONDAY + timedelta(days=1, hours=6),
-        timedelta(seconds=30),
-    )
+    history = demo_history(seed=0)
     with PrometheusServer.start(tmp_path_factory.mktemp("prom"), history=history) as server:
         yield server
 
@@ -74,3 +68,34 @@ def test_the_demo_judges_against_the_real_prometheus(
     assert trains[TRAIN_2]["state"] == "rolled_back"
     assert trains[TRAIN_2]["stages"][-1]["verdicts"][-1] == "fail"
     assert summary["metrics_requests"] == 0  # the built-in source was not started
+
+
+def test_an_unreachable_prometheus_exits_4_naming_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    assert main(["demo", "--use-prometheus", url]) == 4
+    err = capsys.readouterr().err
+    assert f"--use-prometheus {url} did not answer" in err
+    assert "misbehaved" not in err and "Traceback" not in err
+
+
+def test_a_prometheus_without_the_demo_traffic_says_what_to_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with PrometheusServer.start(tmp_path) as empty:
+        assert main(["demo", "--use-prometheus", empty.url]) == 1
+    err = capsys.readouterr().err
+    assert "answers but has no http_requests_total for the demo's dates" in err
+    assert "release-train demo --print-metrics > demo.om" in err
+    assert "misbehaved" not in err
+
+
+def test_print_metrics_is_what_the_real_prometheus_test_loads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo", "--print-metrics"]) == 0
+    text = capsys.readouterr().out
+    assert text == openmetrics(demo_history(seed=0))
+    assert text.startswith("# TYPE http_requests_total unknown\n") and text.endswith("# EOF\n")
+    assert 'env="canary",service="checkout"' in text
