@@ -129,7 +129,7 @@ def test_the_judge_passes_train_1_stages_and_fails_train_2_canary(
             prom, slo, "canary", "frontend", tuesday, tuesday - timedelta(minutes=20)
         )
     assert breach.verdict is Verdict.FAIL
-    assert breach.evidence.startswith("availability 0.05 > 0.0144")
+    assert breach.evidence.startswith("availability 0.05 > 0.0432 over the 20m soak (of 1h)")
     assert healthy.verdict is Verdict.PASS
     assert server.requests > 0
 

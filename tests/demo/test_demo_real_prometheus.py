@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from prometheus_server import PrometheusServer, prometheus_bin, promtool_bin
-from slo.prometheus_ports import closed_port
 
 from bot.adapters.prometheus import PrometheusClient
 from bot.cli import main
@@ -50,7 +49,8 @@ def test_the_real_prometheus_agrees_with_the_built_in_source(
     breach = MONDAY + timedelta(days=1, hours=1, minutes=30)
     with PrometheusClient(prometheus.url, retries=0) as prom:
         ok = evaluate(prom, slo, "canary", "checkout", healthy, healthy - timedelta(minutes=10))
-        bad = evaluate(prom, slo, "canary", "checkout", breach, breach - timedelta(minutes=10))
+        # 5 % errors use the fast rule's budget share 17 minutes into a soak (docs/slo.md)
+        bad = evaluate(prom, slo, "canary", "checkout", breach, breach - timedelta(minutes=20))
     assert ok.verdict is Verdict.PASS, ok
     assert bad.verdict is Verdict.FAIL, bad
 
@@ -68,16 +68,6 @@ def test_the_demo_judges_against_the_real_prometheus(
     assert trains[TRAIN_2]["state"] == "rolled_back"
     assert trains[TRAIN_2]["stages"][-1]["verdicts"][-1] == "fail"
     assert summary["metrics_requests"] == 0  # the built-in source was not started
-
-
-def test_an_unreachable_prometheus_exits_4_naming_it(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    url = f"http://127.0.0.1:{closed_port()}"
-    assert main(["demo", "--use-prometheus", url]) == 4
-    err = capsys.readouterr().err
-    assert f"--use-prometheus {url} did not answer" in err
-    assert "misbehaved" not in err and "Traceback" not in err
 
 
 def test_a_prometheus_without_the_demo_traffic_says_what_to_load(

@@ -115,10 +115,17 @@ def test_own_burn_rates_replace_the_defaults() -> None:
     assert result.evidence == "availability 0.025 > 0.02 (2h/10m)"
 
 
-def test_clipped_windows_show_in_the_evidence() -> None:
-    result = run(AVAILABILITY, by_window({5 * M: 0.05, 20 * M: 0.02}), since=AT - 20 * M)
+def test_a_cut_long_window_must_have_used_the_whole_windows_budget() -> None:
+    # 20 minutes into the soak, 2 % errors burn 20x: above 14.4x, but the 1h window's
+    # budget share (14.4x over 60 minutes) is not used up yet, so this is no breach.
+    young = run(AVAILABILITY, by_window({5 * M: 0.05, 20 * M: 0.02}), since=AT - 20 * M)
+    assert young.verdict == Verdict.PASS, young.reason
+    result = run(AVAILABILITY, by_window({5 * M: 0.05, 20 * M: 0.05}), since=AT - 20 * M)
     assert result.verdict == Verdict.FAIL
-    assert result.evidence == "availability 0.02 > 0.0144 (20m/5m)"
+    assert result.reason == "burn rate above 14.4x (43.2x over the 20m soak) over 20m/5m"
+    assert result.evidence == (
+        "availability 0.05 > 0.0432 over the 20m soak (of 1h) and 0.05 > 0.0144 (20m/5m)"
+    )
 
 
 def test_an_objective_of_100_percent_fails_on_any_error() -> None:

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from bot.config.model import SLO, BurnRate, Comparison
 from bot.core.slo.answers import ONE, Answers, NoAnswer, Part, Verdict, series_name
 from bot.core.slo.plan import (
+    DEFAULT_BURN_RATES,
     QuerySpec,
     burn_rules,
     kind,
@@ -133,10 +134,46 @@ def _series_numbers(judged: list[Labels], worst: Labels) -> dict[str, Number]:
     return {"series": len(judged), "worst_series": series_name(worst)}
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """A burn-rate rule as judged now: its windows cut to the soak, and the burn its long
+    window must show. Cut to a part of its length, the long window must have burned as much
+    of the budget as the whole window would need: the time before the bump counts as
+    error-free, never against the new version, and a blip shorter than the budget the rule
+    allows cannot fire it however young the soak."""
+
+    rule: BurnRate  # windows cut to the soak
+    full: BurnRate  # as configured
+
+    @property
+    def long_factor(self) -> float:
+        return self.rule.factor * (self.full.long / self.rule.long)
+
+    @property
+    def cut(self) -> bool:
+        return self.rule.long < self.full.long
+
+
+def _fires(rule: _Rule, key: Labels, ratios: dict[timedelta, Ratios], budget: float) -> bool:
+    long, short = ratios[rule.rule.long][key], ratios[rule.rule.short][key]
+    return _burn(long, budget) > rule.long_factor and _burn(short, budget) > rule.rule.factor
+
+
+def _evidence(name: str, rule: _Rule, long: float, short: float, budget: float) -> str:
+    cut, limit = rule.rule, rule.rule.factor * budget
+    windows = f"{_dur(cut.long)}/{_dur(cut.short)}"
+    if not rule.cut:
+        return f"{name} {fmt(min(long, short))} > {fmt(limit)} ({windows})"
+    return (
+        f"{name} {fmt(long)} > {fmt(rule.long_factor * budget)} over the {_dur(cut.long)} "
+        f"soak (of {_dur(rule.full.long)}) and {fmt(short)} > {fmt(limit)} ({windows})"
+    )
+
+
 def _judge_burn_rates(
-    slo: SLO, rules: tuple[BurnRate, ...], got: Answers, quiet: frozenset[Labels]
+    slo: SLO, rules: tuple[_Rule, ...], got: Answers, quiet: frozenset[Labels]
 ) -> Part:
-    ratios = _error_ratios(slo, primary_windows(slo, rules), got)
+    ratios = _error_ratios(slo, primary_windows(slo, tuple(r.rule for r in rules)), got)
     judged = _judged_keys(ratios, quiet)
     if not judged:
         return Part(Verdict.INCONCLUSIVE, "every series has too little traffic")
@@ -155,18 +192,15 @@ def _judge_burn_rates(
     named = f" on {series_name(worst)}" if worst else ""
     if fired:
         rule, key = fired[0]
-        long, short = ratios[rule.long][key], ratios[rule.short][key]
-        windows = f"{_dur(rule.long)}/{_dur(rule.short)}"
-        limit = rule.factor * budget
-        evidence = f"{slo.name}{named} {fmt(min(long, short))} > {fmt(limit)} ({windows})"
-        reason = f"burn rate above {fmt(rule.factor)}x over {windows}{named}"
+        long, short = ratios[rule.rule.long][key], ratios[rule.rule.short][key]
+        windows = f"{_dur(rule.rule.long)}/{_dur(rule.rule.short)}"
+        evidence = _evidence(f"{slo.name}{named}", rule, long, short, budget)
+        factor = f"{fmt(rule.rule.factor)}x"
+        if rule.cut:
+            factor += f" ({fmt(rule.long_factor)}x over the {_dur(rule.rule.long)} soak)"
+        reason = f"burn rate above {factor} over {windows}{named}"
         return Part(Verdict.FAIL, reason, numbers, evidence)
     return Part(Verdict.PASS, f"highest burn rate {fmt(peak(worst))}x{named}", numbers)
-
-
-def _fires(rule: BurnRate, key: Labels, ratios: dict[timedelta, Ratios], budget: float) -> bool:
-    long, short = ratios[rule.long][key], ratios[rule.short][key]
-    return _burn(long, budget) > rule.factor and _burn(short, budget) > rule.factor
 
 
 def _judge_latency(
@@ -329,7 +363,9 @@ def judge(
     if kind(slo) == "latency":
         primary = _guard(lambda: _judge_latency(slo, rules, got, quiet))
     elif kind(slo) != "compare":
-        primary = _guard(lambda: _judge_burn_rates(slo, rules, got, quiet))
+        full = slo.burn_rates or DEFAULT_BURN_RATES
+        judged = tuple(_Rule(cut, whole) for cut, whole in zip(rules, full, strict=True))
+        primary = _guard(lambda: _judge_burn_rates(slo, judged, got, quiet))
     if slo.compare is not None:
         compare = slo.compare
         comparison = _guard(lambda: _judge_comparison(slo.name, compare, got))
