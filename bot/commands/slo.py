@@ -143,7 +143,7 @@ def _iso(value: datetime | None) -> str | None:
 def render_text(
     stage: str, at: datetime, since: datetime | None, results: list[SLOResult], verdict: str
 ) -> str:
-    from bot.core.slo.judge import fmt
+    from bot.core.slo.answers import fmt
 
     head = f"stage {stage} at {_iso(at)}" + (f" (bumped {_iso(since)})" if since else "")
     if not results:

@@ -142,6 +142,7 @@ class Comparison:
     confidence: float = 0.95
     min_samples: int = 20
     step: timedelta = timedelta(minutes=1)
+    worse: str = "higher"  # "higher" (error ratios, latency) or "lower" (success, throughput)
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ class SLO:
     compare: Comparison | None = None
     inconclusive_after: timedelta | None = None
     on_inconclusive: str = "hold"  # "hold", "abort" or "revert" once inconclusive_after passes
+    mode: str = "enforce"  # "observe": judged and shown, never holds, aborts or reverts
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,15 @@ class NoAnswer(Exception):
         self.part = part
 
 
+def fmt(value: float) -> str:
+    """Four significant digits: 0.021, 0.0144, 14.4, 1.235e+05, +Inf, NaN."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return f"{value:.4g}"
+
+
 def series_name(key: Labels) -> str:
     """`{instance="a",zone="b"}`; `{}` for the single series."""
     return "{" + ",".join(f'{k}="{v}"' for k, v in key) + "}"

@@ -30,8 +30,9 @@ def stage_action(
     now: datetime,
 ) -> str:
     """One tick's decision for a soaking stage: ``revert`` on any fail; while any SLO is
-    unsure, the strongest of their `unsure_action`s (revert > abort > hold); else ``ok``."""
-    results = list(results)
+    unsure, the strongest of their `unsure_action`s (revert > abort > hold); else ``ok``.
+    Results of observe-only SLOs (`mode: observe`) are left out: shown, never acted on."""
+    results = [r for r in results if not r.observe]  # observe-only SLOs never act
     if any(r.verdict == Verdict.FAIL for r in results):
         return "revert"
     by_name = {s.name: s for s in slos}

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from bot.config.model import SLO, BurnRate, Comparison
-from bot.core.slo.answers import ONE, Answers, NoAnswer, Part, Verdict, series_name
+from bot.config.model import SLO, BurnRate
+from bot.core.slo.answers import ONE, Answers, NoAnswer, Part, Verdict, fmt, series_name
+from bot.core.slo.compare import judge_comparison
 from bot.core.slo.plan import (
     DEFAULT_BURN_RATES,
     QuerySpec,
@@ -34,7 +35,6 @@ from bot.core.slo.plan import (
     soak_too_short,
 )
 from bot.core.slo.promql import format_duration
-from bot.core.slo.ranktest import mann_whitney_greater
 from bot.core.slo.results import Answer, Labels, QueryResult, RangeResult
 from bot.core.slo.traffic import as_count, count_source, min_requests
 
@@ -56,6 +56,7 @@ class SLOResult:
     reason: str
     numbers: dict[str, Number] = field(default_factory=dict)
     evidence: str = ""  # one line for an `Evidence:` trailer, set when the verdict is fail
+    observe: bool = False  # `mode: observe`: judged and shown, never holds or reverts
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -66,16 +67,8 @@ class SLOResult:
             "reason": self.reason,
             "numbers": {k: _json_number(v) for k, v in self.numbers.items()},
             "evidence": self.evidence,
+            "observe": self.observe,
         }
-
-
-def fmt(value: float) -> str:
-    """Four significant digits: 0.021, 0.0144, 14.4, 1.235e+05, +Inf, NaN."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return f"{value:.4g}"
 
 
 def _json_number(value: Number) -> Number:
@@ -258,44 +251,6 @@ def _judge_requests(
     return Part(Verdict.INCONCLUSIVE, reason, numbers), quiet
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
-def _judge_comparison(name: str, compare: Comparison, got: Answers) -> Part:
-    """Fail when the canary is significantly worse (higher) than the baseline plus tolerance."""
-    canary, baseline = got.samples("canary"), got.samples("baseline")
-    numbers: dict[str, Number] = {"canary_samples": len(canary), "baseline_samples": len(baseline)}
-    if min(len(canary), len(baseline)) < compare.min_samples:
-        reason = (
-            f"{min(len(canary), len(baseline))} comparison samples"
-            f" < min_samples {compare.min_samples}"
-        )
-        return Part(Verdict.INCONCLUSIVE, reason, numbers)
-    allowed = [
-        v * (1 + compare.tolerance) if v >= 0 else v * (1 - compare.tolerance) for v in baseline
-    ]
-    test = mann_whitney_greater(canary, allowed)
-    numbers |= {
-        "canary_median": _median(canary),
-        "baseline_median": _median(baseline),
-        "mann_whitney_u": test.u,
-        "p_value": test.p_value,
-    }
-    alpha = 1.0 - compare.confidence
-    if test.p_value < alpha:
-        evidence = (
-            f"{name} {fmt(_median(canary))} > {fmt(_median(allowed))}"
-            f" (canary vs baseline, p={test.p_value:.2g})"
-        )
-        return Part(
-            Verdict.FAIL, f"canary worse than baseline (p={test.p_value:.2g})", numbers, evidence
-        )
-    return Part(Verdict.PASS, f"canary not worse than baseline (p={test.p_value:.2g})", numbers)
-
-
 def _guard(step: Callable[[], Part | None]) -> Part | None:
     try:
         return step()
@@ -330,9 +285,11 @@ def _combine(primary: Part | None, requests: Part | None, comparison: Part | Non
 
 
 def stage_verdict(results: Iterable[SLOResult]) -> Verdict:
-    """The verdict on a stage from its SLOs': any fail, else any error, else any
-    inconclusive, else pass (also when there is nothing to judge)."""
-    return max((r.verdict for r in results), key=_SEVERITY.__getitem__, default=Verdict.PASS)
+    """The verdict on a stage from its enforced SLOs': any fail, else any error, else any
+    inconclusive, else pass (also when there is nothing to judge). Observe-only SLOs are
+    shown, never counted."""
+    verdicts = (r.verdict for r in results if not r.observe)
+    return max(verdicts, key=_SEVERITY.__getitem__, default=Verdict.PASS)
 
 
 def _warnings(answers: Iterable[Answer]) -> str:
@@ -352,7 +309,22 @@ def judge(
     at: datetime,
     since: datetime | None,
 ) -> SLOResult:
-    """Judge one SLO from the answers to `plan_queries(slo, stage, service, at, since)`."""
+    """Judge one SLO from the answers to `plan_queries(slo, stage, service, at, since)`;
+    an observe-only SLO's result says so (and is never counted by `stage_verdict`)."""
+    result = _judge(slo, answers, stage, service, at, since)
+    if slo.mode != "observe":
+        return result
+    return replace(result, reason=f"observe only: {result.reason}", observe=True)
+
+
+def _judge(
+    slo: SLO,
+    answers: Mapping[QuerySpec, Answer],
+    stage: str,
+    service: str,
+    at: datetime,
+    since: datetime | None,
+) -> SLOResult:
     if soak_too_short(at, since):
         reason = "the stage was bumped less than a second ago"
         return SLOResult(slo.name, stage, service, Verdict.INCONCLUSIVE, reason)
@@ -368,7 +340,7 @@ def judge(
         primary = _guard(lambda: _judge_burn_rates(slo, judged, got, quiet))
     if slo.compare is not None:
         compare = slo.compare
-        comparison = _guard(lambda: _judge_comparison(slo.name, compare, got))
+        comparison = _guard(lambda: judge_comparison(slo.name, compare, got))
     parts = [p for p in (primary, requests, comparison) if p is not None]
     if not parts:
         reason = "nothing to judge: no error_ratio, good/total, latency or compare"
