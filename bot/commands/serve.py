@@ -86,6 +86,25 @@ def _gunicorn(factory: Callable[[], Any], options: dict[str, Any]) -> Any:
     return Server()
 
 
+def scrubbed_logger_class(secrets: Any) -> type:
+    """gunicorn's own logger (worker timeouts, tracebacks of a crashed request) with the
+    same secret scrubbing as the bot's log lines: every handler it sets up gets the filter."""
+    from gunicorn.glogging import Logger
+
+    from bot.transports.logging import RedactionFilter, Redactor
+
+    redact = RedactionFilter(Redactor(secrets))
+
+    class ScrubbedLogger(Logger):
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            for log in (self.error_log, self.access_log):
+                for handler in log.handlers:
+                    handler.addFilter(redact)
+
+    return ScrubbedLogger
+
+
 def run(args: argparse.Namespace) -> int:
     from bot.errors import UsageError
     from bot.transports.app import create_app
@@ -113,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         "accesslog": None,
         "proc_name": "release-train",
         "control_socket_disable": True,  # no $HOME/.gunicorn socket (read-only filesystems)
+        "logger_class": scrubbed_logger_class(settings.secrets()),
     }
     _gunicorn(lambda: create_app(settings, dashboard=dashboard), options).run()
     return 0

@@ -116,6 +116,9 @@ class RedactionFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self.redactor(record.getMessage())
         record.args = None
+        if record.exc_info:  # a traceback's text is redacted too, once, here
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text, record.exc_info = self.redactor(text), None
         for key in CONTEXT_KEYS:
             value = record.__dict__.get(key)
             if isinstance(value, str):
@@ -143,6 +146,8 @@ class JsonFormatter(logging.Formatter):
                 doc[key] = value
         if record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # already rendered (and redacted) by RedactionFilter
+            doc["exc"] = record.exc_text
         return self.redactor(json.dumps(doc, default=str))
 
 

@@ -13,6 +13,91 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 RECONCILE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+# GitHub's webhook event names (those of @octokit/webhooks-examples, and a few newer ones).
+# A label comes from this set or is "other": a header anyone can send never grows /metrics.
+KNOWN_EVENTS = frozenset(
+    [
+        "branch_protection_configuration",
+        "branch_protection_rule",
+        "check_run",
+        "check_suite",
+        "code_scanning_alert",
+        "commit_comment",
+        "create",
+        "custom_property",
+        "custom_property_values",
+        "delete",
+        "dependabot_alert",
+        "deploy_key",
+        "deployment",
+        "deployment_protection_rule",
+        "deployment_review",
+        "deployment_status",
+        "discussion",
+        "discussion_comment",
+        "fork",
+        "github_app_authorization",
+        "gollum",
+        "installation",
+        "installation_repositories",
+        "installation_target",
+        "issue_comment",
+        "issues",
+        "label",
+        "marketplace_purchase",
+        "member",
+        "membership",
+        "merge_group",
+        "meta",
+        "milestone",
+        "org_block",
+        "organization",
+        "package",
+        "page_build",
+        "ping",
+        "project",
+        "project_card",
+        "project_column",
+        "projects_v2",
+        "projects_v2_item",
+        "public",
+        "pull_request",
+        "pull_request_review",
+        "pull_request_review_comment",
+        "pull_request_review_thread",
+        "push",
+        "registry_package",
+        "release",
+        "repository",
+        "repository_advisory",
+        "repository_dispatch",
+        "repository_import",
+        "repository_ruleset",
+        "repository_vulnerability_alert",
+        "secret_scanning_alert",
+        "secret_scanning_alert_location",
+        "security_advisory",
+        "security_and_analysis",
+        "sponsorship",
+        "star",
+        "status",
+        "sub_issues",
+        "team",
+        "team_add",
+        "watch",
+        "workflow_dispatch",
+        "workflow_job",
+        "workflow_run",
+    ]
+)
+
+
+def event_label(event: str) -> str:
+    """The metric label for an `X-GitHub-Event` value: itself when GitHub sends such
+    events, "unknown" when absent, "other" for anything else."""
+    if not event:
+        return "unknown"
+    return event if event in KNOWN_EVENTS else "other"
 
 
 class Metrics:
@@ -66,7 +151,7 @@ class Metrics:
         self._lock = threading.Lock()
 
     def delivery(self, event: str, outcome: str) -> None:
-        self.deliveries.labels(event=event or "unknown", outcome=outcome).inc()
+        self.deliveries.labels(event=event_label(event), outcome=outcome).inc()
 
     def reconciled(self, outcome: str, seconds: float) -> None:
         self.reconciles.labels(outcome=outcome).inc()

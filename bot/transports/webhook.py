@@ -92,7 +92,7 @@ def parse_payload(body: bytes, mimetype: str) -> dict[str, Any] | None:
         text = values[0]
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return None
     return doc if isinstance(doc, dict) else None
 
@@ -114,15 +114,24 @@ def handle(
         reason = "missing X-Hub-Signature-256" if not header else "bad signature"
         LOG.warning("delivery refused: %s", reason, extra=extra)
         return 401, {"status": "refused", "reason": reason}
-    if not rt.seen.add(delivery):
-        rt.metrics.delivery(event, "duplicate")
-        LOG.info("duplicate delivery ignored", extra=extra)
-        return 202, {"status": "duplicate", "delivery": delivery}
     payload = parse_payload(body, mimetype)
     if payload is None:
         rt.metrics.delivery(event, "bad_payload")
         return 400, {"status": "refused", "reason": "payload is not a JSON object"}
-    return dispatch(rt, event, delivery, payload, extra)
+    # Seen only once valid: a malformed body must not use up its delivery id.
+    if not rt.seen.add(delivery):
+        rt.metrics.delivery(event, "duplicate")
+        LOG.info("duplicate delivery ignored", extra=extra)
+        return 202, {"status": "duplicate", "delivery": delivery}
+    try:
+        return dispatch(rt, event, delivery, payload, extra)
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        # A signed payload of a shape routing did not expect: refused, never a 500.
+        rt.metrics.delivery(event, "bad_payload")
+        LOG.warning(
+            "delivery refused: unexpected payload shape (%s)", type(exc).__name__, extra=extra
+        )
+        return 400, {"status": "refused", "reason": "payload not understood"}
 
 
 def dispatch(

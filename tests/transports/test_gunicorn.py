@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from transport_kit import SECRET, example, signed_headers
@@ -152,3 +153,25 @@ def test_dev_server_answers_a_signed_delivery(private_key_pem: str) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_gunicorns_own_log_lines_are_scrubbed(tmp_path: Path) -> None:
+    """gunicorn's error log (worker timeouts, a crashed request's traceback) passes the same
+    redaction as the bot's lines: a secret in a message or an exception never reaches it."""
+    from gunicorn.config import Config
+
+    from bot.commands.serve import scrubbed_logger_class
+
+    path = tmp_path / "error.log"
+    cfg = Config()
+    cfg.set("errorlog", str(path))
+    log = scrubbed_logger_class([SECRET])(cfg)
+    log.error("worker failed with %s", SECRET)
+    try:
+        raise RuntimeError(f"token {SECRET} refused")
+    except RuntimeError:
+        log.exception("request crashed")
+    text = path.read_text()
+    assert "worker failed with" in text and "request crashed" in text
+    assert "RuntimeError: token" in text  # the traceback is there, redacted
+    assert SECRET not in text

@@ -270,3 +270,40 @@ def test_next_due_from_a_reconcile_brings_the_next_tick_forward(settings: Settin
         assert watched.due - time.monotonic() <= 60  # not the 3600 s interval
     finally:
         rt.close()
+
+
+def test_signed_json_nested_too_deep_is_400_not_500(app: Flask, recorder: Recorder) -> None:
+    body = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
+    response = app.test_client().post(
+        "/webhook", data=body, headers=signed_headers("push", body, delivery="deep-1")
+    )
+    assert response.status_code == 400
+    assert response.get_json() == {"status": "refused", "reason": "payload is not a JSON object"}
+    assert recorder.calls == []
+
+
+def test_a_malformed_body_does_not_use_up_its_delivery_id(app: Flask, recorder: Recorder) -> None:
+    garbage = b"{not json"
+    headers = signed_headers("issue_comment", garbage, delivery="retry-1")
+    assert app.test_client().post("/webhook", data=garbage, headers=headers).status_code == 400
+    # GitHub redelivers the same id with the real body: it is still acted on
+    response = post(app, "issue_comment", example("issue_comment", "created"), delivery="retry-1")
+    assert response.get_json()["status"] == "queued"
+    assert runtime(app).worker.wait_idle(5)
+    assert len(recorder.calls) == 1
+
+
+def test_unverified_event_names_never_grow_the_metrics(app: Flask) -> None:
+    client = app.test_client()
+    client.post("/webhook", data=b"{}", headers={"X-GitHub-Event": "warmup"})
+    before = client.get("/metrics").get_data(as_text=True).splitlines()
+    for i in range(2000):
+        client.post("/webhook", data=b"{}", headers={"X-GitHub-Event": f"event-{i}-{'x' * 40}"})
+    text = client.get("/metrics").get_data(as_text=True)
+    assert len(text.splitlines()) == len(before)  # no new series: only counts grew
+    assert len(text) - len("\n".join(before)) < 16
+    assert (
+        'release_train_webhook_deliveries_total{event="other",outcome="unauthorized"} 2001.0'
+        in (text)
+    )
+    assert "event-1" not in text
