@@ -114,6 +114,7 @@ class Runtime:
             threads=worker_threads or settings.reconcile_threads,
             debounce=debounce,
             on_depth=self.metrics.queue_depth.set,
+            on_outcome=self.metrics.worker_failure,
         )
         self.scheduler = Scheduler(self.worker.submit, interval=settings.schedule_interval)
         self._stop = threading.Event()

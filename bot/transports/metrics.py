@@ -142,6 +142,13 @@ class Metrics:
             ["state"],
             registry=r,
         )
+        self.worker_outcomes = Counter(
+            "release_train_worker_failures",
+            "Failed reconciles by what the worker did next: retry, give_up (the attempt "
+            "budget is spent) or permanent (not retried).",
+            ["outcome"],
+            registry=r,
+        )
         self.queue_depth = Gauge(
             "release_train_worker_pending_repos",
             "Repositories waiting for a reconcile.",
@@ -152,6 +159,9 @@ class Metrics:
 
     def delivery(self, event: str, outcome: str) -> None:
         self.deliveries.labels(event=event_label(event), outcome=outcome).inc()
+
+    def worker_failure(self, outcome: str) -> None:
+        self.worker_outcomes.labels(outcome=outcome).inc()
 
     def reconciled(self, outcome: str, seconds: float) -> None:
         self.reconciles.labels(outcome=outcome).inc()

@@ -184,6 +184,8 @@ def test_a_failing_reconciler_is_retried_and_the_server_survives(
         assert len(recorder.calls) == 3  # two failures, then success
         assert [c.attempt for c in recorder.calls] == [0, 1, 2]
         assert post(app, "ping", example("ping")).status_code == 202
+        text = app.test_client().get("/metrics").get_data(as_text=True)
+        assert 'release_train_worker_failures_total{outcome="retry"} 2.0' in text
     finally:
         rt.close()
 

@@ -100,9 +100,83 @@ def test_failures_retry_with_backoff_then_give_up(worker: Worker, handler: Handl
     assert [j.repo for j in handler.jobs].count("o/good") == 2
 
 
-def test_default_backoff_grows_and_caps() -> None:
-    assert [default_backoff(n) for n in (1, 2, 3)] == [2, 4, 8]
-    assert default_backoff(30) == 300
+def test_default_backoff_grows_and_caps_with_jitter() -> None:
+    for n, base in ((1, 2), (2, 4), (3, 8), (30, 300)):
+        delays = {default_backoff(n) for _ in range(50)}
+        assert all(0.8 * base <= d <= 1.2 * base for d in delays)
+        assert len(delays) > 1  # jittered: failing repositories do not retry in step
+
+
+def test_a_new_delivery_does_not_reset_the_attempt_budget() -> None:
+    jobs: list[Job] = []
+
+    def always_fails(job: Job) -> None:
+        jobs.append(job)
+        raise RuntimeError("GitHub is down")
+
+    outcomes: list[str] = []
+    w = Worker(always_fails, threads=1, debounce=0.0, max_attempts=3, backoff=lambda n: 0.05,
+               on_outcome=outcomes.append, cooldown=60.0)  # fmt: skip
+    w.start()
+    try:
+        for i in range(10):  # a delivery arrives while the repository keeps failing
+            w.submit(Trigger("o/bad", delivery=f"d{i}"))
+            threading.Event().wait(0.02)
+        assert w.wait_idle(5)
+        assert [j.attempt for j in jobs] == [0, 1, 2]  # three attempts, then it gave up
+        assert outcomes == ["retry", "retry", "give_up"]
+        w.submit(Trigger("o/bad", delivery="later"))  # within the cool-down: dropped
+        assert w.wait_idle(1) and len(jobs) == 3
+    finally:
+        w.stop()
+
+
+def test_a_permanent_error_is_not_retried() -> None:
+    from bot.errors import ExternalError
+
+    jobs: list[Job] = []
+
+    def unknown_installation(job: Job) -> None:
+        jobs.append(job)
+        raise ExternalError("github", "installation 42 not found", status=404)
+
+    outcomes: list[str] = []
+    w = Worker(unknown_installation, threads=1, debounce=0.0, backoff=lambda n: 0.01,
+               on_outcome=outcomes.append)  # fmt: skip
+    w.start()
+    try:
+        w.submit(Trigger("o/gone", delivery="d1"))
+        assert w.wait_idle(5)
+        assert len(jobs) == 1 and outcomes == ["permanent"]
+    finally:
+        w.stop()
+
+
+def test_a_long_burst_keeps_only_the_newest_delivery_ids() -> None:
+    from bot.transports.worker import KEEP_DELIVERIES
+
+    gate = threading.Event()
+    jobs: list[Job] = []
+
+    def slow(job: Job) -> None:
+        jobs.append(job)
+        gate.wait(5)
+
+    w = Worker(slow, threads=1, debounce=0.0)
+    w.start()
+    try:
+        w.submit(Trigger("o/a", delivery="first"))
+        while not jobs:
+            threading.Event().wait(0.005)
+        for i in range(5000):  # while it runs, a burst piles up behind it
+            w.submit(Trigger("o/a", delivery=f"d{i}"))
+        gate.set()
+        assert w.wait_idle(5)
+        assert len(jobs) == 2
+        assert len(jobs[1].deliveries) == KEEP_DELIVERIES
+        assert jobs[1].delivery == "d4999"
+    finally:
+        w.stop()
 
 
 def test_next_tick() -> None:
