@@ -64,13 +64,24 @@ def open_client(args: argparse.Namespace) -> Any:
 
 
 def execute(args: argparse.Namespace, *, dry_run: bool) -> Any:
+    from bot.adapters.prometheus import judge_client
+    from bot.config.operator import outbound_from_env
     from bot.transports.action import reconcile_at
     from bot.transports.settings import checked_config_path
 
     now = parse_instant(args.now)
     config_path = checked_config_path(args.config_path)
+    policy = outbound_from_env(os.environ)  # the operator's: PROMETHEUS_*, sources file
     with open_client(args) as client:
-        return reconcile_at(args.repo, now, client=client, config_path=config_path, dry_run=dry_run)
+        return reconcile_at(
+            args.repo,
+            now,
+            client=client,
+            config_path=config_path,
+            dry_run=dry_run,
+            outbound=policy,
+            prometheus=judge_client(policy),
+        )
 
 
 def run(args: argparse.Namespace) -> int:
