@@ -73,10 +73,7 @@ def _default_prometheus(env: Mapping[str, str], problems: list[Problem]) -> Endp
     url = env.get("PROMETHEUS_URL", "").strip()
     token = env.get("PROMETHEUS_TOKEN", "").strip() or None
     user, password = env.get("PROMETHEUS_USERNAME", ""), env.get("PROMETHEUS_PASSWORD", "")
-    if not url:
-        if token or user or password:
-            problems.append(Problem("PROMETHEUS_TOKEN/USERNAME/PASSWORD need PROMETHEUS_URL",
-                                    file=WHERE))  # fmt: skip
+    if not url:  # the credentials then serve nothing (a sources file may name them)
         return None
     if not _http_url(url):
         problems.append(Problem(f"PROMETHEUS_URL: {url!r} is not an http(s) URL", file=WHERE))
