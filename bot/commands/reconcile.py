@@ -101,8 +101,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def exit_code(result: Any) -> int:
+    """4 when GitHub failed; 1 for an invalid configuration (a FILE:LINE:COL problem,
+    e.g. a target the outbound policy refuses) or when nothing could run; else 0."""
+    from bot.transports.action import is_config_error
+
     if any(p.startswith("GitHub") for p in result.problems):
         return EXIT_EXTERNAL
+    if any(is_config_error(p) for p in result.problems):
+        return 1
     if result.problems and not result.trains and not result.actions_planned:
         return 1
     return EXIT_OK

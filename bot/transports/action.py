@@ -214,14 +214,15 @@ def exit_code_of(result: ResultView) -> int:
     """4 when GitHub failed; 1 for an invalid config or when nothing could run; else 0."""
     if any(p.startswith("GitHub") for p in result.problems):
         return EXIT_EXTERNAL
-    if any(_is_config_error(p) for p in result.problems):
+    if any(is_config_error(p) for p in result.problems):
         return EXIT_CHECK_FAILED
     if result.problems and not result.trains and not result.actions:
         return EXIT_CHECK_FAILED
     return EXIT_OK
 
 
-def _is_config_error(text: str) -> bool:
+def is_config_error(text: str) -> bool:
+    """Whether a reconcile problem is a configuration error (rendered FILE:LINE:COL)."""
     found = _RENDERED.match(text)
     return found is not None and not found["warning"]
 
