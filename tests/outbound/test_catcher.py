@@ -201,3 +201,26 @@ def test_app_mode_refuses_a_hostname_resolving_to_an_internal_address(answer: st
         client_from_config(Prometheus(url="http://metadata.example"), policy, retries=0) as c,
     ):
         c.query("up", AT)
+
+
+def test_the_slo_judge_holds_with_the_refusal_as_its_reason(catchers: list[Catcher]) -> None:
+    """At promotion time (App mode), a name that now resolves to loopback gives an `error`
+    verdict that says why: the train holds, never promotes, and nothing is sent."""
+    from bot.adapters.prometheus import prometheus_for
+    from bot.core.slo import evaluate
+
+    catcher = catchers[0]
+    policy = OutboundPolicy(Mode.APP, allow_urls=("*",), resolver=lambda h, p: ["127.0.0.1"])
+    text = BASE + (
+        "slos: [{name: errors, error_ratio: 'sum(rate(e[{window}])) / sum(rate(r[{window}]))'}]\n"
+        f"prometheus: {{url: 'http://prom.example:{catcher.port}'}}\n"
+    )
+    config = load_config_text(text, "c.yml", outbound=policy)
+    client = prometheus_for(config, None, policy)
+    try:
+        result = evaluate(client, config.slos[0], "staging", "web", AT, None)
+    finally:
+        client.close()
+    assert result.verdict.value == "error"
+    assert "refused to connect to prom.example" in result.reason
+    assert catcher.connections == 0
