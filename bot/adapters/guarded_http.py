@@ -13,6 +13,7 @@ configuration can point somewhere.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable
 from typing import Any
 
@@ -63,7 +64,12 @@ class GuardedTransport(httpx.HTTPTransport):
     """`httpx.HTTPTransport` whose connections go through `GuardedBackend`."""
 
     def __init__(self, policy: OutboundPolicy, endpoint: Endpoint) -> None:
-        super().__init__(verify=endpoint.verify, trust_env=False)
+        verify: bool | ssl.SSLContext = True
+        if isinstance(endpoint.verify, str):  # a CA bundle's path (the operator's sources)
+            verify = ssl.create_default_context(cafile=endpoint.verify)
+        else:
+            verify = endpoint.verify
+        super().__init__(verify=verify, trust_env=False)
         _, host, port = endpoint.origin
         backend = GuardedBackend(policy, (host, port) if endpoint.trusted else None)
         self._pool = httpcore.ConnectionPool(

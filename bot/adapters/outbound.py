@@ -279,11 +279,11 @@ def choose_endpoint(
             )
         return _with_headers(found, headers)
     if url:
+        if default is not None and default.origin == origin_of(url):  # the operator's own
+            return _with_headers(replace(default, url=url), headers)
         why = url_problem(url, policy)
         if why:
             raise OutboundRefused(f"{what}.url: {why}")
-        if default is not None and default.origin == origin_of(url):
-            return _with_headers(replace(default, url=url), headers)
         return Endpoint(url, f"{what}.url", trusted=False, headers=_merged_headers(headers, ()),
                         verify=verify)  # fmt: skip
     return None if default is None else _with_headers(default, headers)

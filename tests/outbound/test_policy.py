@@ -159,3 +159,11 @@ def test_repository_headers_never_override_credentials() -> None:
     )
     assert got is not None
     assert dict(got.headers) == {"X-Scope-OrgID": "ops", "X-Team": "a"}
+
+
+def test_app_mode_accepts_the_operators_own_url_in_the_config() -> None:
+    default = Endpoint("http://127.0.0.1:9090", "PROMETHEUS_URL", True, token="t")
+    policy = OutboundPolicy(Mode.APP, prometheus=default)
+    got = choose_endpoint("prometheus", source="", url="http://127.0.0.1:9090/", headers=(),
+                          policy=policy, default=default)  # fmt: skip
+    assert got is not None and got.trusted and got.token == "t"
