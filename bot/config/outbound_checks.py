@@ -93,5 +93,5 @@ def _resolved_problem(url: str, policy: OutboundPolicy) -> str:
     for ip in found:
         why = connect_problem(ip, port, policy)
         if why:
-            return f"{host} resolves to {why}"
+            return f"{host} resolves to a refused address: {why}"
     return ""

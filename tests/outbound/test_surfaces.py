@@ -201,3 +201,29 @@ def private_key() -> str:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
+
+
+def test_a_shared_policy_file_may_not_set_credential_headers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "policies" / "team.yml"
+    path.parent.mkdir()
+    path.write_text("prometheus:\n  headers:\n    Cookie: session=abc\n")
+    assert main(["validate", "--policy", str(path)]) == 1
+    assert f"{path}:3:5: prometheus.headers: header 'Cookie'" in capsys.readouterr().out
+
+
+def test_a_hostname_resolving_inward_is_a_positioned_problem() -> None:
+    from bot.adapters.outbound import OutboundPolicy
+    from bot.config.load import analyse
+
+    policy = OutboundPolicy(
+        Mode.APP, allow_urls=("*",), resolver=lambda host, port: ["169.254.169.254"]
+    )
+    text = BASE + "prometheus:\n  url: http://metadata.example/latest\n"
+    [problem] = analyse(text, "c.yml", outbound=policy, resolve=True).errors
+    assert problem.render() == (
+        "c.yml:9:8: prometheus.url: refused: metadata.example resolves to a refused address: "
+        "169.254.169.254 "
+        "is a link-local address (cloud metadata lives there)"
+    )
