@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import Catcher
 
 from bot.adapters.outbound import Mode, OutboundPolicy, OutboundRefused
 from bot.adapters.prometheus import client_from_config
@@ -19,6 +18,8 @@ from bot.config.load import analyse, load_config_text
 from bot.config.model import Prometheus
 from bot.config.operator import outbound_from_env
 from bot.errors import ConfigError
+
+from .catcher import Catcher
 
 AT = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 SECRETS = {

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Catcher
 
 from bot.adapters.outbound import Mode
 from bot.cli import main
@@ -23,6 +22,8 @@ from bot.transports.action import run_action
 from bot.transports.app import ReconcileRequest, github_reconciler
 from bot.transports.auth import AppAuth
 from bot.transports.settings import Settings, settings_from_env
+
+from .catcher import Catcher
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 BASE = """\

@@ -11,7 +11,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import OK_BODY
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -20,6 +19,8 @@ from cryptography.x509.oid import NameOID
 from bot.adapters.outbound import Endpoint, Mode, OutboundPolicy
 from bot.adapters.prometheus import PrometheusClient
 from bot.errors import ExternalError
+
+from .catcher import OK_BODY
 
 AT = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC)
 
