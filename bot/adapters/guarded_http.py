@@ -30,6 +30,7 @@ from bot.adapters.outbound import (
 from bot.errors import ExternalError
 
 MAX_REDIRECTS = 5
+MAX_BYTES = 64 * 1024 * 1024  # a response body larger than this is refused, not buffered
 _REDIRECTS = (301, 302, 303, 307, 308)
 
 
@@ -82,9 +83,15 @@ class GuardedClient:
     """Requests to one `Endpoint` under one `OutboundPolicy`. Use in a ``with`` block."""
 
     def __init__(
-        self, endpoint: Endpoint, policy: OutboundPolicy, *, timeout: float = 10.0
+        self,
+        endpoint: Endpoint,
+        policy: OutboundPolicy,
+        *,
+        timeout: float = 10.0,
+        max_bytes: int = MAX_BYTES,
     ) -> None:
         self.endpoint = endpoint
+        self.max_bytes = max_bytes
         self._http = httpx.Client(
             transport=GuardedTransport(policy, endpoint),
             timeout=httpx.Timeout(timeout),
@@ -104,7 +111,7 @@ class GuardedClient:
     def request(self, method: str, url: str, **kw: Any) -> httpx.Response:
         """`method url`, following redirects hop by hop under the policy."""
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._http.request(method, url, **self._credentials(url, kw))
+            response = self._send(method, url, self._credentials(url, kw))
             location = response.headers.get("location")
             if response.status_code not in _REDIRECTS or not location:
                 return response
@@ -114,8 +121,32 @@ class GuardedClient:
                 response.status_code in (301, 302) and method == "POST"
             ):
                 method, kw = "GET", {k: v for k, v in kw.items() if k not in ("data", "content")}
-            response.close()
         raise ExternalError("outbound", f"more than {MAX_REDIRECTS} redirects from {url}")
+
+    def _send(self, method: str, url: str, kw: dict[str, Any]) -> httpx.Response:
+        """One request; the body read in chunks and refused past `max_bytes` (bounded
+        memory whatever the other side sends)."""
+        auth = kw.pop("auth", None)
+        request = self._http.build_request(method, url, **kw)
+        response = self._http.send(request, auth=auth, stream=True)
+        body = bytearray()
+        try:
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise ExternalError(
+                        "outbound", f"the response from {url} is larger than {self.max_bytes} bytes"
+                    )
+        finally:
+            response.close()
+        headers = [  # the body is decoded already: it must not be decoded again
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code, headers=headers, content=bytes(body), request=request
+        )
 
     def _credentials(self, url: str, kw: dict[str, Any]) -> dict[str, Any]:
         """`kw` with the endpoint's headers and credentials when `url` is its origin."""

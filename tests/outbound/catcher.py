@@ -3,10 +3,11 @@ request, answering like Prometheus (or with a redirect)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,6 +25,8 @@ class Catcher:
     connections: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
     redirect_to: str = ""  # answer every request with a 302 there
+    body: bytes = OK_BODY  # what a 200 answers
+    gzip: bool = False  # send the body gzip-encoded
 
     def raw(self) -> str:
         """Everything received (request lines, headers and bodies), for secret scanning."""
@@ -48,11 +51,15 @@ def _serve(catcher: Catcher) -> ThreadingHTTPServer:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+            body = gzip.compress(catcher.body) if catcher.gzip else catcher.body
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(OK_BODY)))
+            if catcher.gzip:
+                self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(OK_BODY)
+            with suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(body)
 
         do_GET = _answer
         do_POST = _answer

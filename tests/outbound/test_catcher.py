@@ -17,7 +17,7 @@ from bot.adapters.prometheus import client_from_config
 from bot.config.load import analyse, load_config_text
 from bot.config.model import Prometheus
 from bot.config.operator import outbound_from_env
-from bot.errors import ConfigError
+from bot.errors import ConfigError, ExternalError
 
 from .catcher import Catcher
 
@@ -225,3 +225,25 @@ def test_the_slo_judge_holds_with_the_refusal_as_its_reason(catchers: list[Catch
     assert result.verdict.value == "error"
     assert "refused to connect to prom.example" in result.reason
     assert catcher.connections == 0
+
+
+def test_a_huge_answer_is_refused_not_buffered(catchers: list[Catcher]) -> None:
+    """Bounded work per untrusted input: the body is read in chunks up to a limit."""
+    from bot.adapters.guarded_http import GuardedClient
+    from bot.adapters.outbound import Endpoint
+
+    catcher = catchers[0]
+    catcher.body = b"x" * 300_000
+    endpoint = Endpoint(catcher.url, "prometheus.url")
+    with (
+        GuardedClient(endpoint, OutboundPolicy(), max_bytes=100_000) as client,
+        pytest.raises(ExternalError, match="larger than 100000 bytes"),
+    ):
+        client.request("GET", catcher.url + "/api/v1/query")
+
+
+def test_a_gzipped_answer_is_decoded_once(catchers: list[Catcher]) -> None:
+    catcher = catchers[0]
+    catcher.gzip = True
+    with client_from_config(Prometheus(url=catcher.url), OutboundPolicy(), retries=0) as c:
+        assert c.query("up", AT).values() == [0.25]
