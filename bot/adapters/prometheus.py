@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import httpx
 
 LONG_QUERY = 1000  # characters; longer queries are POSTed
+MAX_TIMEOUT = 60.0  # seconds: a configuration's `timeout` above this is cut to it
 BACKOFF_BASE = 0.25  # seconds
 BACKOFF_CAP = 8.0
 
@@ -121,6 +122,7 @@ class PrometheusClient:
                 headers=tuple((headers or {}).items()), verify=verify,
             )  # fmt: skip
         self.url = endpoint.url.rstrip("/")
+        self.timeout = timeout  # seconds per request
         self.retries = retries
         self.post = post
         self.requests = 0  # HTTP requests sent, retries included
@@ -240,7 +242,7 @@ def client_from_config(
         endpoint.url,
         endpoint=endpoint,
         policy=policy,
-        timeout=config.timeout.total_seconds(),
+        timeout=min(config.timeout.total_seconds(), MAX_TIMEOUT),
         **kwargs,
     )
 

@@ -167,3 +167,14 @@ def test_app_mode_accepts_the_operators_own_url_in_the_config() -> None:
     got = choose_endpoint("prometheus", source="", url="http://127.0.0.1:9090/", headers=(),
                           policy=policy, default=default)  # fmt: skip
     assert got is not None and got.trusted and got.token == "t"
+
+
+def test_a_configured_timeout_is_cut_to_a_minute() -> None:
+    from datetime import timedelta
+
+    from bot.adapters.prometheus import MAX_TIMEOUT, client_from_config
+    from bot.config.model import Prometheus
+
+    config = Prometheus(url="http://127.0.0.1:1", timeout=timedelta(hours=1))
+    with client_from_config(config, OutboundPolicy()) as client:
+        assert client.timeout == MAX_TIMEOUT == 60.0
