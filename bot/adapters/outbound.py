@@ -90,7 +90,10 @@ class Endpoint:
         return origin_of(self.url)
 
     def secrets(self) -> tuple[str, ...]:
-        values = [self.token or "", *(self.basic_auth or ()), *(v for _, v in self.headers)]
+        """Values to redact from logs: the token, the password, and header values long
+        enough to be keys (a short one such as an org id would blank out ordinary words)."""
+        password = self.basic_auth[1] if self.basic_auth else ""
+        values = [self.token or "", password, *(v for _, v in self.headers if len(v) >= 12)]
         return tuple(v for v in values if v)
 
 

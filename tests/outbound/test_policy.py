@@ -178,3 +178,15 @@ def test_a_configured_timeout_is_cut_to_a_minute() -> None:
     config = Prometheus(url="http://127.0.0.1:1", timeout=timedelta(hours=1))
     with client_from_config(config, OutboundPolicy()) as client:
         assert client.timeout == MAX_TIMEOUT == 60.0
+
+
+def test_secrets_to_redact_are_the_credentials_not_every_header() -> None:
+    endpoint = Endpoint(
+        "http://p",
+        "source s",
+        True,
+        token="tok-123",
+        basic_auth=("admin", "pw-456"),
+        headers=(("X-Scope-OrgID", "acme"), ("X-Api-Key", "k" * 24)),
+    )
+    assert set(endpoint.secrets()) == {"tok-123", "pw-456", "k" * 24}
