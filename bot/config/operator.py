@@ -139,14 +139,7 @@ def _source(
                                     value=True))  # fmt: skip
 
     def secret(key: str) -> str | None:
-        var = data.get(key)
-        if var is None:
-            return None
-        value = env.get(str(var), "")
-        if not value:
-            problems.append(doc.problem((*at, key), f"source {name!r}: {key}: the environment "
-                                        f"variable {var} is not set", value=True))  # fmt: skip
-        return value or None
+        return _secret(doc, (*at, key), f"source {name!r}: {key}", data.get(key), env, problems)
 
     token, user, password = secret("token_env"), secret("username_env"), secret("password_env")
     headers = data.get("headers") or {}
@@ -164,3 +157,17 @@ def _source(
         headers=tuple((str(k), str(v)) for k, v in headers.items()),
         verify=data.get("verify_tls", True),
     )
+
+
+def _secret(
+    doc: YamlDoc, at: tuple[str, ...], what: str, var: Any, env: Mapping[str, str],
+    problems: list[Problem],
+) -> str | None:  # fmt: skip
+    """The value of the operator's environment variable `var` (None when not named)."""
+    if var is None:
+        return None
+    value = env.get(str(var), "")
+    if not value:
+        problems.append(doc.problem(at, f"{what}: the environment variable {var} is not set",
+                                    value=True))  # fmt: skip
+    return value or None
