@@ -14,9 +14,11 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.adapters.outbound import Endpoint, OutboundPolicy, choose_endpoint
 from bot.config.model import Config, Prometheus
 from bot.core.slo.results import Labels, QueryResult, RangeResult, Sample, Series
 from bot.errors import ExternalError
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     import httpx
 
 LONG_QUERY = 1000  # characters; longer queries are POSTed
+MAX_TIMEOUT = 60.0  # seconds: a configuration's `timeout` above this is cut to it
 BACKOFF_BASE = 0.25  # seconds
 BACKOFF_CAP = 8.0
 
@@ -106,25 +109,26 @@ class PrometheusClient:
         sleep: Callable[[float], None] = time.sleep,
         post: bool = False,
         rng: random.Random | None = None,
+        endpoint: Endpoint | None = None,
+        policy: OutboundPolicy | None = None,
     ) -> None:
-        import httpx
+        """`url` and its credentials as the operator gives them; or `endpoint`, chosen by
+        `client_from_config` under `policy` (default: operator mode)."""
+        from bot.adapters.guarded_http import GuardedClient
 
-        all_headers = {"Accept": "application/json", **(headers or {})}
-        if token:
-            all_headers["Authorization"] = f"Bearer {token}"
-        self.url = url.rstrip("/")
+        if endpoint is None:
+            endpoint = Endpoint(
+                url, "prometheus", trusted=True, token=token, basic_auth=basic_auth,
+                headers=tuple((headers or {}).items()), verify=verify,
+            )  # fmt: skip
+        self.url = endpoint.url.rstrip("/")
+        self.timeout = timeout  # seconds per request
         self.retries = retries
         self.post = post
         self.requests = 0  # HTTP requests sent, retries included
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self._http = httpx.Client(
-            headers=all_headers,
-            auth=basic_auth,
-            timeout=httpx.Timeout(timeout),
-            verify=verify,
-            follow_redirects=True,
-        )
+        self._http = GuardedClient(endpoint, policy or OutboundPolicy(), timeout=timeout)
 
     def __enter__(self) -> PrometheusClient:
         return self
@@ -179,8 +183,8 @@ class PrometheusClient:
 
     def _send(self, path: str, params: dict[str, str]) -> httpx.Response:
         if self.post or len(params["query"]) > LONG_QUERY:
-            return self._http.post(self.url + path, data=params)
-        return self._http.get(self.url + path, params=params)
+            return self._http.request("POST", self.url + path, data=params)
+        return self._http.request("GET", self.url + path, params=params)
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
         """Exponential backoff with jitter (50-100 %), at least a numeric Retry-After."""
@@ -220,57 +224,65 @@ def _decode(response: httpx.Response) -> dict[str, Any]:
 
 def client_from_config(
     config: Prometheus,
-    env: Mapping[str, str],
+    policy: OutboundPolicy,
     url_override: str | None = None,
     **kwargs: Any,
 ) -> PrometheusClient:
-    """A client for the configured Prometheus; secrets come from the named env variables."""
-    url = url_override or config.url
-    if not url:
-        raise ExternalError("prometheus", "no URL configured (prometheus.url or --prometheus)")
-    token = _secret(env, config.token_env)
-    basic_auth = None
-    if config.username_env or config.password_env:
-        basic_auth = (
-            _secret(env, config.username_env) or "",
-            _secret(env, config.password_env) or "",
+    """A client for the configured Prometheus under the operator's `policy`: the source the
+    configuration names, its `url`, or the operator's PROMETHEUS_URL; `url_override` (the
+    CLI's --prometheus) is the operator's own choice. Credentials only ever come from
+    `policy`; a refusal raises `OutboundRefused` before anything is sent."""
+    endpoint = _endpoint(config, policy, url_override)
+    if endpoint is None:
+        raise ExternalError(
+            "prometheus",
+            "no Prometheus configured (prometheus.source, PROMETHEUS_URL or --prometheus)",
         )
     return PrometheusClient(
-        url,
-        token=token,
-        basic_auth=basic_auth,
-        headers=dict(config.headers),
-        timeout=config.timeout.total_seconds(),
-        verify=config.verify_tls,
+        endpoint.url,
+        endpoint=endpoint,
+        policy=policy,
+        timeout=min(config.timeout.total_seconds(), MAX_TIMEOUT),
         **kwargs,
     )
 
 
-def _secret(env: Mapping[str, str], name: str) -> str | None:
-    if not name:
-        return None
-    value = env.get(name)
-    if not value:
-        raise ExternalError("prometheus", f"environment variable {name} is not set")
-    return value
+def _endpoint(config: Prometheus, policy: OutboundPolicy, override: str | None) -> Endpoint | None:
+    source, url, default = config.source, config.url, policy.prometheus
+    if override:  # the operator's own choice: its credentials go with it
+        given = Endpoint(override, "--prometheus", trusted=True, verify=config.verify_tls)
+        default = replace(default or given, url=override, label="--prometheus")
+        source = url = ""
+    return choose_endpoint(
+        "prometheus",
+        source=source,
+        url=url,
+        headers=config.headers,
+        policy=policy,
+        default=default,
+        verify=config.verify_tls,
+    )
+
+
+def configured(config: Prometheus, policy: OutboundPolicy) -> bool:
+    """Whether SLO queries have somewhere to go (refused or not: a refusal is reported)."""
+    return bool(config.source or config.url or policy.prometheus)
 
 
 class LazyPrometheus:
     """The configured Prometheus, built on the first query (no SLO judged: no client) and
-    closed by `promote_round`; a missing secret makes each query an `error` verdict."""
+    closed by `promote_round`; a refused target makes each query an `error` verdict that
+    says why (the configuration check reports it first, as a configuration problem)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, policy: OutboundPolicy) -> None:
         self.config = config
+        self.policy = policy
         self.url = config.prometheus.url
         self._client: Any = None
 
     def _get(self) -> Any:
         if self._client is None:
-            import os
-
-            from bot.adapters.prometheus import client_from_config
-
-            self._client = client_from_config(self.config.prometheus, os.environ)
+            self._client = client_from_config(self.config.prometheus, self.policy)
         return self._client
 
     def query(self, promql: str, at: datetime) -> Any:
@@ -285,10 +297,23 @@ class LazyPrometheus:
             self._client = None
 
 
-def prometheus_for(config: Config, given: Any) -> Any:
+def prometheus_for(config: Config, given: Any, policy: OutboundPolicy | None = None) -> Any:
     """The SLO query client: `given` (a client, or a factory taking the config), else the
-    config's `prometheus` (credentials from the environment; built lazily), else None
-    (stages with SLOs then judge `error` and hold)."""
+    configured Prometheus under `policy` (default: the operator's settings from this
+    process's environment, operator mode; built lazily), else None (stages with SLOs then
+    judge `error` and hold)."""
     if given is not None:
         return given(config) if callable(given) and not hasattr(given, "query") else given
-    return LazyPrometheus(config) if config.prometheus.url else None
+    if policy is None:
+        import os
+
+        from bot.config.operator import outbound_from_env
+
+        policy = outbound_from_env(os.environ)
+    return LazyPrometheus(config, policy) if configured(config.prometheus, policy) else None
+
+
+def judge_client(policy: OutboundPolicy) -> Callable[[Config], Any]:
+    """The `prometheus` factory a transport hands to reconcile: each repository's
+    configured Prometheus under the operator's `policy`."""
+    return lambda config: prometheus_for(config, None, policy)

@@ -64,13 +64,24 @@ def open_client(args: argparse.Namespace) -> Any:
 
 
 def execute(args: argparse.Namespace, *, dry_run: bool) -> Any:
+    from bot.adapters.prometheus import judge_client
+    from bot.config.operator import outbound_from_env
     from bot.transports.action import reconcile_at
     from bot.transports.settings import checked_config_path
 
     now = parse_instant(args.now)
     config_path = checked_config_path(args.config_path)
+    policy = outbound_from_env(os.environ)  # the operator's: PROMETHEUS_*, sources file
     with open_client(args) as client:
-        return reconcile_at(args.repo, now, client=client, config_path=config_path, dry_run=dry_run)
+        return reconcile_at(
+            args.repo,
+            now,
+            client=client,
+            config_path=config_path,
+            dry_run=dry_run,
+            outbound=policy,
+            prometheus=judge_client(policy),
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,8 +101,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def exit_code(result: Any) -> int:
+    """4 when GitHub failed; 1 for an invalid configuration (a FILE:LINE:COL problem,
+    e.g. a target the outbound policy refuses) or when nothing could run; else 0."""
+    from bot.transports.action import is_config_error
+
     if any(p.startswith("GitHub") for p in result.problems):
         return EXIT_EXTERNAL
+    if any(is_config_error(p) for p in result.problems):
+        return 1
     if result.problems and not result.trains and not result.actions_planned:
         return 1
     return EXIT_OK

@@ -3,7 +3,8 @@
 Production runs gunicorn in-process (its `BaseApplication`), one `create_app` per worker
 process; `--dev` runs Werkzeug's development server instead. Settings come from the
 environment (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, GITHUB_API_URL,
-PROMETHEUS_URL, PROMETHEUS_TOKEN, APP_SLUG, SCHEDULE_INTERVAL, LOG_LEVEL); a missing one
+PROMETHEUS_*, RELEASE_TRAIN_SOURCES, RELEASE_TRAIN_ALLOW_URLS, APP_SLUG, SCHEDULE_INTERVAL,
+LOG_LEVEL); a missing one
 stops the command before it listens, naming the variable.
 """
 
@@ -22,7 +23,12 @@ environment:
   PRIVATE_KEY            the App's private key, PEM (or PRIVATE_KEY_PATH: a file holding it)
   WEBHOOK_SECRET         the webhook secret (required)
   GITHUB_API_URL         default https://api.github.com (GitHub Enterprise: https://HOST/api/v3)
-  PROMETHEUS_URL         Prometheus for SLO judgement; PROMETHEUS_TOKEN a bearer token
+  PROMETHEUS_URL         the default Prometheus for SLO judgement; PROMETHEUS_TOKEN a bearer
+                         token (or PROMETHEUS_USERNAME + PROMETHEUS_PASSWORD), sent to it only
+  RELEASE_TRAIN_SOURCES  a YAML file of named sources (URL + credentials) a repository's
+                         config may pick by name (prometheus.source)
+  RELEASE_TRAIN_ALLOW_URLS  host patterns a repository's own prometheus.url may name
+                         (default: none; internal addresses are refused regardless)
   APP_SLUG               the App's slug (else asked from GET /app at start)
   SCHEDULE_INTERVAL      seconds between ticks of each repository (default 300; 0: off)
   RECONCILE_THREADS      reconcile threads per process (default 4)
@@ -114,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--workers and --threads must be at least 1")
     from bot.insights.dashboard import source_from_env
 
-    settings = settings_from_env(os.environ)  # fail before listening, naming the variable
+    # fail before listening, naming the variable; repositories may not reach these listeners
+    settings = settings_from_env(os.environ, listeners=((args.host, args.port),))
     dashboard = source_from_env(os.environ)
     if args.dev:
         create_app(settings, dashboard=dashboard).run(

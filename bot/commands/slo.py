@@ -52,7 +52,10 @@ def register(subparsers: Any) -> None:
             "  error         Prometheus unreachable or the query rejected\n"
             "Windows never reach before --since (when the stage was bumped).\n"
             "Exit 0 if all pass, 1 if any fails, else 4 if any errs, else 3 if any is\n"
-            "inconclusive."
+            "inconclusive; 1 also for a configuration the outbound policy refuses.\n\n"
+            "Prometheus and its credentials come from the operator: PROMETHEUS_URL with\n"
+            "PROMETHEUS_TOKEN (or PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD), or a named\n"
+            "source in the file RELEASE_TRAIN_SOURCES points to (prometheus.source)."
         ),
     )
     check.add_argument(
@@ -69,7 +72,8 @@ def register(subparsers: Any) -> None:
     check.add_argument(
         "--prometheus",
         metavar="URL",
-        help="Prometheus base URL (overrides prometheus.url in the config)",
+        help="Prometheus base URL (overrides the config's prometheus section; credentials "
+        "from PROMETHEUS_TOKEN or PROMETHEUS_USERNAME/PROMETHEUS_PASSWORD)",
     )
     add_json_flag(check)
     check.set_defaults(func=run)
@@ -102,21 +106,26 @@ def services_for(config: Config, slo: SLO, only: str | None) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.adapters.prometheus import client_from_config
+    from bot.adapters.prometheus import client_from_config, configured
     from bot.config.load import load_config
+    from bot.config.operator import outbound_from_env
     from bot.core.slo import evaluate, stage_verdict
 
-    config = load_config(Path(args.config))
+    policy = outbound_from_env(os.environ)
+    config = load_config(Path(args.config), outbound=policy)
     stage = find_stage(config, args.stage)
     at = parse_instant(args.at, what="--at")
     since = parse_instant(args.since, what="--since") if args.since else None
     if since is not None and since > at:
         raise UsageError("--since is after --at")
-    if not (args.prometheus or config.prometheus.url):
-        raise UsageError("no Prometheus URL: set prometheus.url in the config or --prometheus")
+    if not (args.prometheus or configured(config.prometheus, policy)):
+        raise UsageError(
+            "no Prometheus: set prometheus.source or prometheus.url in the config, "
+            "PROMETHEUS_URL, or --prometheus"
+        )
     slos = [config.slo(name) for name in stage.slos]
     results = []
-    with client_from_config(config.prometheus, os.environ, args.prometheus) as client:
+    with client_from_config(config.prometheus, policy, args.prometheus) as client:
         for slo in slos:
             for service in services_for(config, slo, args.service):
                 results.append(evaluate(client, slo, stage.name, service, at, since))

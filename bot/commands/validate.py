@@ -20,7 +20,13 @@ def register(subparsers: Any) -> None:
             "and freezes, with the shipped defaults and any extends: policy merged in.\n\n"
             "Prints FILE:LINE:COL: message for each problem (FILE:LINE:COL: warning: ...\n"
             "for warnings); with GITHUB_ACTIONS=true also ::error/::warning lines.\n"
-            "Exits 1 on any error; warnings alone exit 0."
+            "Exits 1 on any error; warnings alone exit 0.\n\n"
+            "Always refused: keys naming environment variables (the old prometheus.*_env)\n"
+            "and headers that carry credentials (Authorization, Cookie, ...). With --app,\n"
+            "also where the configuration points the bot, checked as the GitHub App would\n"
+            "with the operator's settings in this environment (RELEASE_TRAIN_SOURCES,\n"
+            "RELEASE_TRAIN_ALLOW_URLS, PROMETHEUS_URL): unknown sources, URLs the operator\n"
+            "did not allow, and hosts that are or resolve to internal addresses."
         ),
     )
     parser.add_argument(
@@ -44,6 +50,12 @@ def register(subparsers: Any) -> None:
         "--merged",
         action="store_true",
         help="also print the effective configuration (defaults and extends merged) as JSON",
+    )
+    parser.add_argument(
+        "--app",
+        action="store_true",
+        help="also check outbound targets as the GitHub App would, with the operator's "
+        "settings from this environment (see docs/threat-model.md)",
     )
     add_now_flag(parser)
     add_json_flag(parser)
@@ -71,9 +83,25 @@ def run(args: argparse.Namespace) -> int:
     from bot.config.load import analyse, repo_reader, repo_relative
 
     result = analyse(
-        data, str(path), read_file=repo_reader(root), now=now, repo_path=repo_relative(path, root)
+        data,
+        str(path),
+        read_file=repo_reader(root),
+        now=now,
+        repo_path=repo_relative(path, root),
+        outbound=_app_policy() if args.app else None,
+        resolve=True,
     )
     return _report(args, str(path), list(result.problems), _in_schema_order(result.merged))
+
+
+def _app_policy() -> Any:
+    """The operator's outbound policy from this environment, in App mode."""
+    import os
+
+    from bot.adapters.outbound import Mode
+    from bot.config.operator import outbound_from_env
+
+    return outbound_from_env(os.environ, Mode.APP)
 
 
 def _in_schema_order(merged: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config.merge import Merged, merge_layers
 from bot.config.model import Config
 from bot.config.yaml_source import MAX_BYTES, YamlDoc, read_yaml
 from bot.errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from bot.adapters.outbound import OutboundPolicy
 
 ReadFile = Callable[[str], "str | None"]
 
@@ -50,13 +53,21 @@ class Analysis:
         return [p for p in self.problems if p.severity == "error"]
 
 
-def load_config(path: Path, *, repo_root: Path | None = None) -> Config:
+def load_config(
+    path: Path, *, repo_root: Path | None = None, outbound: OutboundPolicy | None = None
+) -> Config:
     """Load a configuration file from disk; `extends:` resolves inside `repo_root` (default:
-    the nearest enclosing Git checkout, else the file's folder)."""
+    the nearest enclosing Git checkout, else the file's folder). With `outbound` (the
+    operator's policy), targets it refuses are problems too (host names resolved)."""
     data = read_config_bytes(path)
     root = repo_root if repo_root is not None else guess_repo_root(path)
     result = analyse(
-        data, str(path), read_file=repo_reader(root), repo_path=repo_relative(path, root)
+        data,
+        str(path),
+        read_file=repo_reader(root),
+        repo_path=repo_relative(path, root),
+        outbound=outbound,
+        resolve=True,
     )
     if result.errors or result.config is None:
         raise ConfigError(result.errors or [Problem("configuration did not load", str(path))])
@@ -64,10 +75,15 @@ def load_config(path: Path, *, repo_root: Path | None = None) -> Config:
 
 
 def load_config_text(
-    text: str | bytes, filename: str, *, read_file: ReadFile | None = None
+    text: str | bytes,
+    filename: str,
+    *,
+    read_file: ReadFile | None = None,
+    outbound: OutboundPolicy | None = None,
 ) -> Config:
-    """Load a configuration from its text; raise ConfigError with every error found."""
-    result = analyse(text, filename, read_file=read_file)
+    """Load a configuration from its text; raise ConfigError with every error found
+    (with `outbound`, the targets the operator's policy refuses, before any lookup)."""
+    result = analyse(text, filename, read_file=read_file, outbound=outbound)
     if result.errors or result.config is None:
         raise ConfigError(result.errors or [Problem("configuration did not load", filename)])
     return result.config
@@ -104,7 +120,10 @@ def validate_policy_text(text: str | bytes, filename: str) -> list[Problem]:
         if why:
             problems.append(doc.problem(("extends",), why, value=True))
     if not problems:
+        from bot.config.outbound_checks import outbound_problems
+
         problems = semantic_problems(doc.data, _local(doc), references=False)
+        problems += outbound_problems(doc.data, _local(doc))
     return _sorted(_dedupe(problems), filename)
 
 
@@ -164,8 +183,12 @@ def analyse(
     read_file: ReadFile | None = None,
     now: datetime | None = None,
     repo_path: str | None = None,
+    outbound: OutboundPolicy | None = None,
+    resolve: bool = False,
 ) -> Analysis:
-    """The whole pipeline, never raising for bad input."""
+    """The whole pipeline, never raising for bad input. `outbound`: also check where the
+    configuration points the bot against the operator's policy (`resolve`: look host
+    names up too; otherwise that happens at connect time)."""
     top, problems = read_yaml(text, filename)
     if top is None:
         return Analysis(tuple(problems), None)
@@ -179,6 +202,10 @@ def analyse(
     config = None
     schema_ok = not any(p.severity == "error" for p in problems)
     problems += _semantic(merged, now if schema_ok else None)
+    if schema_ok:
+        from bot.config.outbound_checks import outbound_problems
+
+        problems += outbound_problems(merged.data, merged.locate, outbound, resolve=resolve)
     if not any(p.severity == "error" for p in problems):
         config, problems = _build(merged, problems, filename)
     return Analysis(tuple(_sorted(_dedupe(problems), filename)), config, merged.data)

@@ -174,10 +174,11 @@ class SLO:
 
 @dataclass(frozen=True)
 class Prometheus:
+    """Where SLO queries go: an operator source by name, or a URL (credentials never come
+    from the repository: `bot.adapters.outbound`)."""
+
+    source: str = ""
     url: str = ""
-    token_env: str = ""  # bearer token from this environment variable
-    username_env: str = ""
-    password_env: str = ""
     headers: tuple[tuple[str, str], ...] = ()
     timeout: timedelta = timedelta(seconds=10)
     verify_tls: bool = True

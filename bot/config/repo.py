@@ -8,10 +8,13 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config.model import Config
 from bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.adapters.outbound import OutboundPolicy
 
 CONFIG_PATH = ".github/release-train.yml"
 
@@ -75,13 +78,20 @@ def _sha_of(text: str | None) -> str | None:
 
 
 def load_repo_config(
-    client: FileReader, path: str = CONFIG_PATH, *, repo: str = "", cache: ConfigCache | None = None
+    client: FileReader,
+    path: str = CONFIG_PATH,
+    *,
+    repo: str = "",
+    cache: ConfigCache | None = None,
+    outbound: OutboundPolicy | None = None,
 ) -> Config | None:
     """The configuration from the default branch (never a PR's head); None if absent.
 
     The read is conditional (an unchanged file answers 304 from the adapter's ETag cache);
     an unchanged file whose extended policies are unchanged too is not parsed nor
-    validated again. Raises ConfigError when invalid, ExternalError when unreadable."""
+    validated again. Raises ConfigError when invalid, ExternalError when unreadable.
+    `outbound`: the operator's policy; where the configuration points the bot is checked
+    against it on every load (cheap, no lookups), so a refusal is a configuration problem."""
     from bot.config.load import load_config_text
 
     cache = CONFIG_CACHE if cache is None else cache
@@ -91,7 +101,7 @@ def load_repo_config(
     key = (repo, path, blob_sha(text))
     hit = cache.get(key)
     if hit is not None and all(_sha_of(client.read_file(p)) == sha for p, sha in hit.deps):
-        return _outcome(hit)
+        return _against(_outcome(hit), text, path, outbound)
     deps: list[tuple[str, str | None]] = []
 
     def read_file(name: str) -> str | None:
@@ -105,7 +115,35 @@ def load_repo_config(
         cache.put(key, _Parsed(None, tuple(exc.problems), tuple(deps)))
         raise
     cache.put(key, _Parsed(config, (), tuple(deps)))
-    return config
+    return _against(config, text, path, outbound)
+
+
+def _against(config: Config, text: str, path: str, outbound: OutboundPolicy | None) -> Config:
+    """`config`, or ConfigError when the operator's policy refuses where it points."""
+    if outbound is None:
+        return config
+    from bot.config.outbound_checks import outbound_problems
+    from bot.config.yaml_source import read_yaml
+
+    section = {"prometheus": {"source": config.prometheus.source, "url": config.prometheus.url}}
+    if not outbound_problems(section, lambda where, value: (path, 0, 0), outbound):
+        return config
+    doc, _ = read_yaml(text, path)  # refused: read the file again for the positions
+    data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+    if "prometheus" not in data:  # it came from an extended policy file
+        data = section
+    problems = outbound_problems(data, _locator(doc, path), outbound)
+    raise ConfigError(problems or outbound_problems(section, _locator(None, path), outbound))
+
+
+def _locator(doc: Any, path: str) -> Any:
+    def locate(where: tuple[str | int, ...], value: bool = False) -> tuple[str, int, int]:
+        if doc is None:
+            return (path, 1, 1)
+        line, col = doc.where(where, value=value)
+        return (doc.filename, line, col)
+
+    return locate
 
 
 def _outcome(parsed: _Parsed) -> Config:

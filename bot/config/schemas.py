@@ -140,6 +140,20 @@ def _error_problems(error: Any, locate: Locate) -> list[Problem]:
     return [_problem(locate, path, f"{prefix}{_describe(error)}", value=True)]
 
 
+_OPERATOR_CREDENTIALS = (
+    "was removed: a repository's configuration may not name environment variables; the "
+    "operator supplies credentials (PROMETHEUS_TOKEN, or PROMETHEUS_USERNAME and "
+    "PROMETHEUS_PASSWORD, for PROMETHEUS_URL; or a source in the operator's sources file, "
+    "RELEASE_TRAIN_SOURCES, named here by `prometheus.source`); see docs/threat-model.md"
+)
+# Keys that existed once, with what replaced them: (parent path, key) -> message.
+REMOVED_KEYS: dict[tuple[Path_, str], str] = {
+    (("prometheus",), "token_env"): _OPERATOR_CREDENTIALS,
+    (("prometheus",), "username_env"): _OPERATOR_CREDENTIALS,
+    (("prometheus",), "password_env"): _OPERATOR_CREDENTIALS,
+}
+
+
 def _unknown_keys(error: Any, path: Path_, locate: Locate) -> list[Problem]:
     known = list(error.schema.get("properties", {}))
     patterns = list(error.schema.get("patternProperties", {}))
@@ -148,6 +162,11 @@ def _unknown_keys(error: Any, path: Path_, locate: Locate) -> list[Problem]:
     out = []
     for key in error.instance:
         if key in known or any(re.search(p, key) for p in patterns):
+            continue
+        removed = REMOVED_KEYS.get((path, key))
+        if removed:
+            out.append(_problem(locate, (*path, key), f"{path_text((*path, key))} {removed}",
+                                value=False))  # fmt: skip
             continue
         hint = difflib.get_close_matches(str(key), known, n=1)
         if hint:

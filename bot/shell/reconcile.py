@@ -590,6 +590,7 @@ def reconcile(
     prometheus: Any = None,
     gate_request: Any = None,
     config_path: str = CONFIG_PATH,
+    outbound: Any = None,
 ) -> ReconcileResult:
     """Bring `repo` to where its config, ledger and GitHub state say it should be.
 
@@ -599,10 +600,12 @@ def reconcile(
     `gate_request`: what a `check_run` delivery asked of the gates
     (`bot.core.gates.events.gate_request`): re-evaluate gates afresh, or hold the train.
     `config_path`: where the configuration lives on the default branch (a checked,
-    repository-relative path: `bot.transports.settings.checked_config_path`)."""
+    repository-relative path: `bot.transports.settings.checked_config_path`).
+    `outbound`: the operator's `bot.adapters.outbound.OutboundPolicy`; a configuration
+    pointing where it refuses is a configuration error (None: not checked here)."""
     run = _Run(gate_request=gate_request, repo=repo)
     try:
-        config = load_repo_config(client, config_path, repo=repo)
+        config = load_repo_config(client, config_path, repo=repo, outbound=outbound)
     except ConfigError as exc:
         return _config_error(client, exc, dry_run, run)
     except ExternalError as exc:

@@ -16,7 +16,7 @@ import re
 import sys
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -52,6 +52,9 @@ INPUT_ENV = frozenset(
         "RELEASE_TRAIN_DRY_RUN",
         "PROMETHEUS_URL",
         "PROMETHEUS_TOKEN",
+        "PROMETHEUS_USERNAME",
+        "PROMETHEUS_PASSWORD",
+        "RELEASE_TRAIN_SOURCES",
     }
 )
 OUTPUTS = ("train-id", "state", "actions-taken", "exit-code")
@@ -69,6 +72,7 @@ class ActionRequest:
     config: str = DEFAULT_CONFIG_PATH  # checked: relative, inside the repository
     bot_login: str = ""  # "" lets the client ask GET /user
     gate_request: Any = None  # a check run's Re-run / button (bot.core.gates.events)
+    outbound: Any = None  # the operator's OutboundPolicy (the workflow's inputs)
 
 
 ActionReconciler = Callable[[ActionRequest], object]
@@ -210,14 +214,15 @@ def exit_code_of(result: ResultView) -> int:
     """4 when GitHub failed; 1 for an invalid config or when nothing could run; else 0."""
     if any(p.startswith("GitHub") for p in result.problems):
         return EXIT_EXTERNAL
-    if any(_is_config_error(p) for p in result.problems):
+    if any(is_config_error(p) for p in result.problems):
         return EXIT_CHECK_FAILED
     if result.problems and not result.trains and not result.actions:
         return EXIT_CHECK_FAILED
     return EXIT_OK
 
 
-def _is_config_error(text: str) -> bool:
+def is_config_error(text: str) -> bool:
+    """Whether a reconcile problem is a configuration error (rendered FILE:LINE:COL)."""
     found = _RENDERED.match(text)
     return found is not None and not found["warning"]
 
@@ -327,8 +332,10 @@ def reconcile_at(
 
 
 def default_reconciler(req: ActionRequest) -> object:
-    """The shell's reconcile with a GitHub client holding the workflow's token."""
+    """The shell's reconcile with a GitHub client holding the workflow's token, and the
+    Prometheus the workflow's inputs (the operator's settings) define."""
     from bot.adapters.github import GitHubClient
+    from bot.adapters.prometheus import judge_client
 
     client = GitHubClient(req.repo, req.token, api_url=req.api_url, bot_login=req.bot_login)
     with client:
@@ -340,6 +347,8 @@ def default_reconciler(req: ActionRequest) -> object:
             delivery=req.delivery,
             dry_run=req.dry_run,
             gate_request=req.gate_request,
+            outbound=req.outbound,
+            prometheus=judge_client(req.outbound) if req.outbound is not None else None,
         )
 
 
@@ -362,7 +371,9 @@ def run_action(
         return 0, None
     req = None
     try:
-        req = checked_request(ae, now)
+        from bot.config.operator import outbound_from_env
+
+        req = replace(checked_request(ae, now), outbound=outbound_from_env(env))
         result = view((reconciler or default_reconciler)(req), dry_run=ae.dry_run)
     except ReleaseTrainError as exc:
         return _failed(ae, req, exc, out), None

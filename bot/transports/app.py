@@ -60,6 +60,7 @@ def github_reconciler(
 
     def run(req: ReconcileRequest) -> object:
         from bot.adapters.github import GitHubClient
+        from bot.adapters.prometheus import judge_client
         from bot.shell.reconcile import reconcile
 
         inst = req.installation_id or auth.installation_for(req.repo)
@@ -79,6 +80,8 @@ def github_reconciler(
                     delivery=req.delivery,
                     gate_request=request,
                     config_path=settings.config_path,
+                    outbound=settings.outbound,
+                    prometheus=judge_client(settings.outbound),
                 )
             return result
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.adapters.outbound import Mode, OutboundPolicy
 from bot.errors import ConfigError, Problem, UsageError
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -24,8 +25,8 @@ class Settings:
     private_key: str = field(repr=False)
     webhook_secret: str = field(repr=False)
     api_url: str = DEFAULT_API_URL
-    prometheus_url: str | None = None
-    prometheus_token: str | None = field(default=None, repr=False)
+    # the operator's outbound settings (PROMETHEUS_*, RELEASE_TRAIN_SOURCES, ..._ALLOW_URLS)
+    outbound: OutboundPolicy = field(default_factory=lambda: OutboundPolicy(Mode.APP))
     # "<slug>[bot]": deliveries sent by it are the bot's own; None: ask GET /app at start.
     bot_login: str | None = None
     # seconds between scheduler ticks of a repository; 0 turns the scheduler off.
@@ -38,8 +39,14 @@ class Settings:
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for the log redaction filter."""
-        values = (self.private_key, self.webhook_secret, self.prometheus_token or "")
+        values = (self.private_key, self.webhook_secret, *self.outbound.secrets())
         return tuple(v for v in values if v)
+
+    @property
+    def prometheus_url(self) -> str | None:
+        """The operator's default Prometheus (PROMETHEUS_URL), if any."""
+        default = self.outbound.prometheus
+        return default.url if default is not None else None
 
 
 def _private_key(env: Mapping[str, str], problems: list[Problem]) -> str:
@@ -144,8 +151,23 @@ def _config_path(env: Mapping[str, str], problems: list[Problem]) -> str:
         return DEFAULT_CONFIG_PATH
 
 
-def settings_from_env(env: Mapping[str, str]) -> Settings:
-    """Read `Settings` from `env` (pass `os.environ`); every problem is reported at once."""
+def _outbound(
+    env: Mapping[str, str], listeners: tuple[tuple[str, int], ...], problems: list[Problem]
+) -> OutboundPolicy:
+    from bot.config.operator import outbound_from_env
+
+    try:
+        return outbound_from_env(env, Mode.APP, listeners=listeners)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return OutboundPolicy(Mode.APP)
+
+
+def settings_from_env(
+    env: Mapping[str, str], *, listeners: tuple[tuple[str, int], ...] = ()
+) -> Settings:
+    """Read `Settings` from `env` (pass `os.environ`); every problem is reported at once.
+    `listeners`: the (host, port) pairs this server binds, which repositories may not reach."""
     problems: list[Problem] = []
     app_id = env.get("APP_ID", "").strip()
     if not app_id:
@@ -159,7 +181,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
             Problem("WEBHOOK_SECRET must be set (the App's webhook secret)", file=WHERE)
         )
     api_url = _url(env, "GITHUB_API_URL", DEFAULT_API_URL, problems) or DEFAULT_API_URL
-    prometheus_url = _url(env, "PROMETHEUS_URL", None, problems)
+    outbound = _outbound(env, listeners, problems)
     interval = _interval(env, problems)
     threads = _threads(env, problems)
     config_path = _config_path(env, problems)
@@ -171,8 +193,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         private_key=key,
         webhook_secret=secret,
         api_url=api_url,
-        prometheus_url=prometheus_url,
-        prometheus_token=env.get("PROMETHEUS_TOKEN") or None,
+        outbound=outbound,
         bot_login=f"{slug}[bot]" if slug else None,
         schedule_interval=interval,
         log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",

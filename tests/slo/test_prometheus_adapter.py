@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.adapters.outbound import OutboundPolicy
 from bot.adapters.prometheus import (
     PrometheusClient,
     client_from_config,
@@ -15,6 +16,7 @@ from bot.adapters.prometheus import (
     parse_range,
 )
 from bot.config.model import Prometheus
+from bot.config.operator import outbound_from_env
 from bot.errors import ExternalError
 
 from .helpers import AT
@@ -192,35 +194,32 @@ def test_unreachable_raises_after_the_retries() -> None:
     assert exc.value.system == "prometheus" and "unreachable" in exc.value.message
 
 
-def test_client_from_config_uses_env_secrets_and_headers() -> None:
-    config = Prometheus(
-        url="http://unused",
-        token_env="PROM_TOKEN",
-        headers=(("X-Scope-OrgID", "team-a"),),
-    )
-    with (
-        scripted(success(VECTOR)) as server,
-        client_from_config(config, {"PROM_TOKEN": "s3cret"}, server.url) as client,
-    ):
-        client.query("up", AT)
+def test_client_from_config_uses_operator_credentials_and_repo_headers() -> None:
+    config = Prometheus(headers=(("X-Scope-OrgID", "team-a"),))
+    with scripted(success(VECTOR)) as server:
+        policy = outbound_from_env({"PROMETHEUS_URL": server.url, "PROMETHEUS_TOKEN": "s3cret"})
+        with client_from_config(config, policy) as client:
+            client.query("up", AT)
     headers = server.seen[0].headers
     assert headers["Authorization"] == "Bearer s3cret"
     assert headers["X-Scope-OrgID"] == "team-a"
 
 
-def test_client_from_config_basic_auth() -> None:
-    config = Prometheus(username_env="PU", password_env="PP")
+def test_client_from_config_basic_auth_for_the_override() -> None:
+    env = {
+        "PROMETHEUS_URL": "http://unused",
+        "PROMETHEUS_USERNAME": "u",
+        "PROMETHEUS_PASSWORD": "p",
+    }
     with (
         scripted(success(VECTOR)) as server,
-        client_from_config(config, {"PU": "u", "PP": "p"}, server.url) as client,
+        client_from_config(Prometheus(), outbound_from_env(env), server.url) as client,
     ):
         client.query("up", AT)
     expected = "Basic " + base64.b64encode(b"u:p").decode()
     assert server.seen[0].headers["Authorization"] == expected
 
 
-def test_client_from_config_needs_its_env_and_url() -> None:
-    with pytest.raises(ExternalError, match="PROM_TOKEN"):
-        client_from_config(Prometheus(url="http://x", token_env="PROM_TOKEN"), {})
-    with pytest.raises(ExternalError, match="no URL"):
-        client_from_config(Prometheus(), {})
+def test_client_from_config_needs_somewhere_to_go() -> None:
+    with pytest.raises(ExternalError, match="no Prometheus configured"):
+        client_from_config(Prometheus(), OutboundPolicy())

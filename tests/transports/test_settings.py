@@ -29,7 +29,9 @@ def test_complete_environment(private_key_pem: str) -> None:
 
 
 def test_secrets_stay_out_of_repr(private_key_pem: str) -> None:
-    s = settings_from_env(env(private_key_pem, PROMETHEUS_TOKEN="ptok-value"))
+    s = settings_from_env(
+        env(private_key_pem, PROMETHEUS_URL="http://prom:9090", PROMETHEUS_TOKEN="ptok-value")
+    )
     text = repr(s)
     assert "webhook_secret" not in text and "private_key" not in text
     assert "PRIVATE KEY" not in text and "ptok-value" not in text
