@@ -290,11 +290,11 @@ def _batch(
     rules: dict[int, BoardingRules],
     pulls: dict[int, Any],
 ) -> tuple[frozenset[int], frozenset[int]]:
-    """Which of the PRs about to ride GitHub search shows approved (`review:approved`) and
-    green (`status:success`), one search per train label and question instead of a read
-    per PR. Only a positive answer stands in for the reads: a PR the search misses (not
-    approved, red, pending, or not indexed yet) is read as before, and so is every PR when
-    the server refuses the qualifier (422)."""
+    """Which of the PRs about to ride GitHub search shows green (`status:success`), one
+    search per train label instead of a read per PR (approved: always empty; reviews are
+    always read). Only a positive answer stands in for the reads: a PR the search misses
+    (red, pending, or not indexed yet) is read as before, and so is every PR when the
+    server refuses the qualifier (422)."""
     labels = [label for t in config.trains for label in (t.label, t.emergency_label)]
     groups: dict[str, list[int]] = {}
     for number in sorted(rules):
@@ -305,10 +305,8 @@ def _batch(
     approved: set[int] = set()
     green: set[int] = set()
     for label, numbers in groups.items() if repo else ():
-        asks = (
-            ("review:approved", [n for n in numbers if rules[n].require_approval], approved),
-            ("status:success", [n for n in numbers if rules[n].require_checks], green),
-        )
+        # not `review:approved`: it cannot say who approved, or on which commit (issue 27)
+        asks = (("status:success", [n for n in numbers if rules[n].require_checks], green),)
         for qualifier, wanted, found in asks:
             if len(wanted) < BATCH_MIN:
                 continue
