@@ -20,6 +20,7 @@ from bot.config.model import BoardingRules, Config
 from bot.config.repo import CONFIG_PATH, load_repo_config
 from bot.core import actions as act
 from bot.core.chatops import commenters, pending_commands
+from bot.core.consent import OperatorPolicy
 from bot.core.decide import decide, departs_at, next_due
 from bot.core.ledger import (
     INDEX_PATH,
@@ -38,6 +39,7 @@ from bot.core.ledger import (
 from bot.core.train import ABORTED, BOARDING, DEPARTED, MERGED, PROMOTING, is_terminal
 from bot.core.world import Comment, LabelEvent, PullRequest, World
 from bot.errors import ConfigError, ExternalError
+from bot.shell.consent import require_consent
 
 MAX_ROUNDS = 6
 
@@ -588,6 +590,7 @@ def reconcile(
     prometheus: Any = None,
     gate_request: Any = None,
     config_path: str = CONFIG_PATH,
+    cross_repo: OperatorPolicy | None = None,
 ) -> ReconcileResult:
     """Bring `repo` to where its config, ledger and GitHub state say it should be.
 
@@ -597,10 +600,14 @@ def reconcile(
     `gate_request`: what a `check_run` delivery asked of the gates
     (`bot.core.gates.events.gate_request`): re-evaluate gates afresh, or hold the train.
     `config_path`: where the configuration lives on the default branch (a checked,
-    repository-relative path: `bot.transports.settings.checked_config_path`)."""
+    repository-relative path: `bot.transports.settings.checked_config_path`).
+    `cross_repo`: the operator's allowlist of writes into other repositories (App mode);
+    each needs the other repository's consent too (`bot.shell.consent`)."""
     run = _Run(gate_request=gate_request, repo=repo)
     try:
         config = load_repo_config(client, config_path, repo=repo)
+        if config is not None:
+            require_consent(client, config, repo, config_path, cross_repo)
     except ConfigError as exc:
         return _config_error(client, exc, dry_run, run)
     except ExternalError as exc:
