@@ -35,6 +35,9 @@ class Settings:
     reconcile_threads: int = 4
     # where each repository keeps its configuration (read from its default branch only)
     config_path: str = DEFAULT_CONFIG_PATH
+    # (source, target) owner/name patterns: which repositories' trains may write into which
+    # other repositories (each also needs the target's own `accept_from`); () allows none
+    cross_repo_writes: tuple[tuple[str, str], ...] = ()
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for the log redaction filter."""
@@ -144,6 +147,16 @@ def _config_path(env: Mapping[str, str], problems: list[Problem]) -> str:
         return DEFAULT_CONFIG_PATH
 
 
+def _cross_repo(env: Mapping[str, str], problems: list[Problem]) -> tuple[tuple[str, str], ...]:
+    from bot.core.consent import parse_operator_pairs
+
+    try:
+        return parse_operator_pairs(env.get("CROSS_REPO_WRITES", ""))
+    except ValueError as exc:
+        problems.append(Problem(f"CROSS_REPO_WRITES: {exc}", file=WHERE))
+        return ()
+
+
 def settings_from_env(env: Mapping[str, str]) -> Settings:
     """Read `Settings` from `env` (pass `os.environ`); every problem is reported at once."""
     problems: list[Problem] = []
@@ -163,6 +176,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     interval = _interval(env, problems)
     threads = _threads(env, problems)
     config_path = _config_path(env, problems)
+    cross_repo = _cross_repo(env, problems)
     if problems:
         raise ConfigError(problems)
     slug = env.get("APP_SLUG", "").strip()
@@ -178,4 +192,5 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
         reconcile_threads=threads,
         config_path=config_path,
+        cross_repo_writes=cross_repo,
     )
