@@ -186,6 +186,7 @@ class ApprovalRule:
     teams: tuple[str, ...] = ()
     codeowners: bool = False
     dismiss_stale: bool = True
+    boarded_authors_may_approve: bool = False
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,17 @@ def test_self_approval_by_a_boarded_author_does_not_count() -> None:
     assert ["Dev-Bob", "author of a boarded PR"] in result.details["ignored"]
 
 
+def test_boarded_authors_count_only_when_the_policy_allows() -> None:
+    allow = PolicySettings(approvals=ApprovalRule(required=1, boarded_authors_may_approve=True))
+    result = GATE.evaluate(facts(review("dev-ann")), allow, NOW)
+    assert result.conclusion == "success" and result.details["approved_by"] == ["dev-ann"]
+    # still a writer's approval on the head, and never the train PR's own author
+    read_only = facts(review("dev-ann"), permissions={"dev-ann": "read"})
+    assert GATE.evaluate(read_only, allow, NOW).details["approved_by"] == []
+    parsed = settings_from_config({"approvals": {"boarded_authors_may_approve": True}})
+    assert parsed.approvals.boarded_authors_may_approve is True
+
+
 def test_the_bot_never_counts() -> None:
     result = GATE.evaluate(facts(review("release-train[bot]")), ONE, NOW)
     assert result.conclusion == "action_required"

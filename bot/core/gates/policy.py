@@ -2,13 +2,14 @@
 
 The calendar decides freeze and cutover (plain facts here). Approvals follow GitHub's review
 model: each reviewer's latest APPROVED / CHANGES_REQUESTED / DISMISSED review is what counts
-(a later COMMENTED does not cancel an approval); a standing CHANGES_REQUESTED blocks; the
-authors of boarded PRs and the bot never count; an approval counts only on the train PR's
-head commit and from someone with write access, failing closed when either is unknown
-(`bot.core.approvals`); with `dismiss_stale` an approval submitted before the release branch
-last changed does not count either. Approvers may be restricted to teams
-and/or to the CODEOWNERS of the changed paths (then every owned path also needs one of its
-owners). Emergency trains use the emergency rule. Waiting on people is `action_required`.
+(a later COMMENTED does not cancel an approval); a standing CHANGES_REQUESTED blocks. The bot
+and the authors of boarded PRs (unless `boarded_authors_may_approve`) never count; an
+approval counts only on the train PR's head commit and from someone with write access,
+failing closed when either is unknown (`bot.core.approvals`); with `dismiss_stale` an
+approval submitted before the release branch last changed does not count either. Approvers
+may be restricted to teams and/or to the CODEOWNERS of the changed paths (then every owned
+path also needs one of its owners). Emergency trains use the emergency rule. Waiting on
+people is `action_required`.
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ def _rule(value: object, default: ApprovalRule, what: str) -> ApprovalRule:
         return default
     if not isinstance(value, Mapping):
         raise config_error(f"gates.policy.{what}: expected a mapping")
-    settings_keys(value, ("required", "teams", "codeowners", "dismiss_stale"), f"policy.{what}")
+    keys = ("required", "teams", "codeowners", "dismiss_stale", "boarded_authors_may_approve")
+    settings_keys(value, keys, f"policy.{what}")
     required = value.get("required", default.required)
     if isinstance(required, bool) or not isinstance(required, int) or required < 0:
         raise config_error(f"gates.policy.{what}.required: expected a count (0 or more)")
@@ -129,6 +131,10 @@ def _rule(value: object, default: ApprovalRule, what: str) -> ApprovalRule:
         codeowners=as_bool(value.get("codeowners", default.codeowners), f"{what}.codeowners"),
         dismiss_stale=as_bool(
             value.get("dismiss_stale", default.dismiss_stale), f"{what}.dismiss_stale"
+        ),
+        boarded_authors_may_approve=as_bool(
+            value.get("boarded_authors_may_approve", default.boarded_authors_may_approve),
+            f"{what}.boarded_authors_may_approve",
         ),
     )
 
@@ -275,7 +281,7 @@ def _why_not(login: str, review: Review, who: _Who) -> str:
     (`bot.core.approvals`: head commit, write access, not an author), then this policy's."""
     if login == who.bot:
         return "the bot"
-    if login in who.authors:
+    if login in who.authors and not who.rule.boarded_authors_may_approve:
         return "author of a boarded PR"
     role = "write" if login in who.writers else permission_of(login, who.permissions)
     approver = Approver(login, review.commit_id, role)
