@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -171,6 +171,7 @@ class GitHubClient:
         self._sleep = sleep
         self._events_supported = True
         self._keys: set[str] | None = None
+        self._roles: dict[str, str] = {}  # login -> role, read for approvals
         self._gh: Any = None
         # shared by every client of this installation (token) in the process
         self.limiter = limiter if limiter is not None else limiter_for(self.api_url, token)
@@ -348,8 +349,17 @@ class GitHubClient:
         return heads
 
     def reviews(self, number: int) -> tuple[Review, ...]:
+        """The PR's reviews, each approval with its author's role on the repository (read
+        once per login and client), so that whoever judges it can fail closed."""
         url = self._repo_url(f"/pulls/{number}/reviews")
-        return tuple(Review.from_json(r) for r in self._pages(url, {}))
+        found = [Review.from_json(r) for r in self._pages(url, {})]
+        for login in sorted({r.author for r in found if r.state == "APPROVED" and r.author}):
+            if login not in self._roles:
+                self._roles[login] = self.permission(login)
+        return tuple(
+            replace(r, permission=self._roles[r.author]) if r.author in self._roles else r
+            for r in found
+        )
 
     def check_runs(self, sha: str) -> tuple[CheckRun, ...]:
         url = self._repo_url(f"/commits/{sha}/check-runs")

@@ -46,6 +46,7 @@ def build_config(data: dict[str, Any]) -> Config:
         incident=Incident(**_tuples(data.get("incident", {}))),
         chatops=ChatOps(**data.get("chatops", {})),
         ledger_branch=data.get("ledger", {}).get("branch", Config.ledger_branch),
+        accept_from=tuple(data.get("accept_from", [])),
     )
 
 

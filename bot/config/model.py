@@ -190,6 +190,7 @@ class ApprovalRule:
     teams: tuple[str, ...] = ()
     codeowners: bool = False
     dismiss_stale: bool = True
+    boarded_authors_may_approve: bool = False
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,8 @@ class Config:
     incident: Incident = field(default_factory=Incident)
     chatops: ChatOps = field(default_factory=ChatOps)
     ledger_branch: str = "release-train/ledger"
+    # repositories (owner/name) whose trains may write here through a stage's `repository:`
+    accept_from: tuple[str, ...] = ()
 
     def train(self, name: str) -> Train:
         return next(t for t in self.trains if t.name == name)

@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
 from bot.config.model import BoardingRules, Train
+from bot.core.approvals import Approver, why_not_counted
 from bot.core.ledger import Boarded, Missed, TrainRecord
 from bot.core.world import CheckRun, PullRequest, Review, World, last_labeled
 
+BOT_LOGIN = "release-train[bot]"
 FAILING = frozenset({"failure", "cancelled", "timed_out", "action_required", "startup_failure"})
 
 
@@ -83,12 +85,43 @@ def sync_boarding(
 
 
 def approved_by(reviews: tuple[Review, ...]) -> tuple[str, ...]:
-    """Logins whose latest decisive review is an approval."""
-    latest: dict[str, str] = {}
+    """Logins whose latest decisive review is an approval (whether it counts or not)."""
+    return tuple(sorted(r.author for r in _latest_approvals(reviews)))
+
+
+def _latest_approvals(reviews: tuple[Review, ...]) -> list[Review]:
+    latest: dict[str, Review] = {}
     for review in reviews:
         if review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
-            latest[review.author] = review.state
-    return tuple(sorted(login for login, state in latest.items() if state == "APPROVED"))
+            latest[review.author.lower()] = review
+    return [r for r in latest.values() if r.state == "APPROVED"]
+
+
+def approval_verdicts(
+    pr: PullRequest, reviews: tuple[Review, ...]
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """(approvers that count, (approver, why not) for the others) on this PR: an approval
+    counts on the PR's head commit, from a writer, not from its author (`bot.core.approvals`)."""
+    counted: list[str] = []
+    ignored: list[tuple[str, str]] = []
+    for review in sorted(_latest_approvals(reviews), key=lambda r: r.author.lower()):
+        approver = Approver(review.author, review.commit_id, review.permission or None)
+        why = why_not_counted(approver, pr.head_sha, (pr.author,), BOT_LOGIN)
+        if why:
+            ignored.append((review.author, why))
+        else:
+            counted.append(review.author)
+    return tuple(counted), tuple(ignored)
+
+
+def _no_approval(pr: PullRequest, reviews: tuple[Review, ...]) -> Missed | None:
+    counted, ignored = approval_verdicts(pr, reviews)
+    if counted:
+        return None
+    if not ignored:
+        return Missed(pr.number, "approval", "no approving review")
+    why = "; ".join(f"@{login}: {reason}" for login, reason in ignored[:5])
+    return Missed(pr.number, "approval", f"no approving review that counts ({why})")
 
 
 def checks_failing(runs: tuple[CheckRun, ...]) -> tuple[str, ...]:
@@ -110,10 +143,11 @@ def miss_reason(
     """Why this PR cannot ride (before trying to merge it), or None when it may.
 
     `required` names (or fnmatch patterns of) checks that must have passed on its head.
-    `approved` / `green`: PRs a batch answer (GitHub search `review:approved`,
-    `status:success`) already showed approved / with every check and status of its head
-    successful; their reviews / checks are then not looked at (a required check that never
-    reported on such a head is left to the train PR's CI gate)."""
+    `green`: PRs a batch answer (GitHub search `status:success`) already showed with every
+    check and status of its head successful; their checks are then not looked at (a
+    required check that never reported on such a head is left to the train PR's CI gate).
+    `approved` (a search `review:approved` answer) is not trusted: it says nothing of who
+    approved or on which commit, so approvals are always judged from the reviews."""
     if pr is None or pr.state != "open":
         return Missed(pr.number if pr else 0, "closed", "the pull request is closed")
     if pr.draft and not rules.allow_drafts:
@@ -127,10 +161,8 @@ def miss_reason(
         if waiting:
             names = ", ".join(f"`{n}`" for n in waiting)
             return Missed(pr.number, "checks", f"required checks have not passed: {names}")
-    if rules.require_approval and pr.number not in approved:
-        approvers = [a for a in approved_by(reviews.get(pr.number, ())) if a != pr.author]
-        if not approvers:
-            return Missed(pr.number, "approval", "no approving review")
+    if rules.require_approval:
+        return _no_approval(pr, reviews.get(pr.number, ()))
     return None
 
 

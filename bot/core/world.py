@@ -75,6 +75,9 @@ class Review:
     state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED | PENDING
     commit_id: str = ""
     submitted_at: datetime | None = None
+    # the reviewer's role on the repository, filled by the adapter for approvals ("" when
+    # not read: such an approval never counts)
+    permission: str = ""
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Review:

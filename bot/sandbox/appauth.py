@@ -159,10 +159,24 @@ def make_jwt(store: Store, now: datetime, *, lifetime_s: int = 540) -> str:
     return str(jwt.encode(claims, private_key_pem(store), algorithm="RS256"))
 
 
-def mint_installation_token(store: Store, installation_id: int, now: datetime) -> tuple[str, str]:
-    """A new installation token acting as the App's bot: ``(token, expires_at)``."""
+def mint_installation_token(
+    store: Store,
+    installation_id: int,
+    now: datetime,
+    *,
+    repositories: list[str] | None = None,
+    permissions: dict[str, str] | None = None,
+) -> tuple[str, str]:
+    """A new installation token acting as the App's bot: ``(token, expires_at)``; with
+    `repositories` (full names) / `permissions` it reaches only those."""
     expires = (now.astimezone(UTC) + TOKEN_LIFETIME).strftime("%Y-%m-%dT%H:%M:%SZ")
-    token = store.add_token(BOT_LOGIN, installation_id=installation_id, expires_at=expires)
+    token = store.add_token(
+        BOT_LOGIN,
+        installation_id=installation_id,
+        expires_at=expires,
+        repositories=repositories,
+        permissions=permissions,
+    )
     return token, expires
 
 

@@ -109,6 +109,9 @@ class RequestContext:
     base_url: str
     user: User | None = None
     installation_id: int | None = None
+    # an installation token minted for some repositories / permissions only (None: all)
+    token_repos: frozenset[str] | None = None
+    token_permissions: dict[str, str] | None = None
     token: str | None = None  # the raw token, e.g. an App JWT that no user owns
     deliver: Callable[[str, dict[str, Any], str], None] | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -145,12 +148,19 @@ class RequestContext:
         self.deliver(event, payload, repo)
 
     def role(self, repo_full_name: str) -> str | None:
-        """The caller's role on a repository (None: no access)."""
-        return self.store.role_of(
+        """The caller's role on a repository (None: no access). A narrowed installation
+        token reaches only its repositories, and only reads unless it may write something."""
+        if self.token_repos is not None and repo_full_name.lower() not in self.token_repos:
+            return None
+        role = self.store.role_of(
             repo_full_name,
             self.user.login if self.user else None,
             installation_id=self.installation_id,
         )
+        perms = self.token_permissions
+        if role is not None and perms is not None and "write" not in perms.values():
+            return "read"
+        return role
 
     def require(self, repo_full_name: str, role: str = "read") -> dict[str, Any]:
         """The repository record, or 404/403 as GitHub answers for missing access."""

@@ -177,6 +177,9 @@ class Server:
             raise ApiError(401, "Bad credentials")
         ctx.user = User(user["login"], user["id"], user["type"], user["site_admin"])
         ctx.installation_id = record.get("installation_id")
+        scope = record.get("repositories")
+        ctx.token_repos = frozenset(r.lower() for r in scope) if scope is not None else None
+        ctx.token_permissions = record.get("permissions")
 
     def dispatch(self, ctx: RequestContext) -> Response:
         """Route and run a handler under the store lock (a transaction for writes)."""

@@ -251,8 +251,11 @@ class Store:
         token: str | None = None,
         installation_id: int | None = None,
         expires_at: str | None = None,
+        repositories: list[str] | None = None,
+        permissions: dict[str, str] | None = None,
     ) -> str:
-        """Register a token for a user (or an installation acting as `login`)."""
+        """Register a token for a user (or an installation acting as `login`, optionally
+        narrowed to some repositories and permissions)."""
         with self.transaction() as data:
             data["counters"]["tokens"] = data["counters"].get("tokens", 0) + 1
             if token is None:
@@ -264,6 +267,10 @@ class Store:
                 "installation_id": installation_id,
                 "expires_at": expires_at,
             }
+            if repositories is not None:
+                data["tokens"][token]["repositories"] = list(repositories)
+            if permissions is not None:
+                data["tokens"][token]["permissions"] = dict(permissions)
             return token
 
     def token_of(self, login: str) -> str | None:

@@ -138,7 +138,11 @@ def gather_policy(
     base branch, the paths the train changes, and when the release branch last changed."""
     rule = approval_rule(config, record)
     approvers = sorted(
-        {r.author for r in world.reviews.get(pr.number, ()) if r.state == "APPROVED"}
+        {
+            r.author
+            for r in world.reviews.get(pr.number, ())
+            if r.state == "APPROVED" and not r.permission
+        }
         - set(world.permissions)
     )
     found = {login: client.permission(login) for login in approvers}

@@ -20,6 +20,7 @@ from bot.config.model import BoardingRules, Config
 from bot.config.repo import CONFIG_PATH, load_repo_config
 from bot.core import actions as act
 from bot.core.chatops import commenters, pending_commands
+from bot.core.consent import OperatorPolicy
 from bot.core.decide import decide, departs_at, next_due
 from bot.core.ledger import (
     INDEX_PATH,
@@ -38,6 +39,7 @@ from bot.core.ledger import (
 from bot.core.train import ABORTED, BOARDING, DEPARTED, MERGED, PROMOTING, is_terminal
 from bot.core.world import Comment, LabelEvent, PullRequest, World
 from bot.errors import ConfigError, ExternalError
+from bot.shell.consent import require_consent
 
 MAX_ROUNDS = 6
 
@@ -290,11 +292,11 @@ def _batch(
     rules: dict[int, BoardingRules],
     pulls: dict[int, Any],
 ) -> tuple[frozenset[int], frozenset[int]]:
-    """Which of the PRs about to ride GitHub search shows approved (`review:approved`) and
-    green (`status:success`), one search per train label and question instead of a read
-    per PR. Only a positive answer stands in for the reads: a PR the search misses (not
-    approved, red, pending, or not indexed yet) is read as before, and so is every PR when
-    the server refuses the qualifier (422)."""
+    """Which of the PRs about to ride GitHub search shows green (`status:success`), one
+    search per train label instead of a read per PR (approved: always empty; reviews are
+    always read). Only a positive answer stands in for the reads: a PR the search misses
+    (red, pending, or not indexed yet) is read as before, and so is every PR when the
+    server refuses the qualifier (422)."""
     labels = [label for t in config.trains for label in (t.label, t.emergency_label)]
     groups: dict[str, list[int]] = {}
     for number in sorted(rules):
@@ -305,10 +307,8 @@ def _batch(
     approved: set[int] = set()
     green: set[int] = set()
     for label, numbers in groups.items() if repo else ():
-        asks = (
-            ("review:approved", [n for n in numbers if rules[n].require_approval], approved),
-            ("status:success", [n for n in numbers if rules[n].require_checks], green),
-        )
+        # not `review:approved`: it cannot say who approved, or on which commit (issue 27)
+        asks = (("status:success", [n for n in numbers if rules[n].require_checks], green),)
         for qualifier, wanted, found in asks:
             if len(wanted) < BATCH_MIN:
                 continue
@@ -591,6 +591,7 @@ def reconcile(
     gate_request: Any = None,
     config_path: str = CONFIG_PATH,
     outbound: Any = None,
+    cross_repo: OperatorPolicy | None = None,
 ) -> ReconcileResult:
     """Bring `repo` to where its config, ledger and GitHub state say it should be.
 
@@ -602,10 +603,14 @@ def reconcile(
     `config_path`: where the configuration lives on the default branch (a checked,
     repository-relative path: `bot.transports.settings.checked_config_path`).
     `outbound`: the operator's `bot.adapters.outbound.OutboundPolicy`; a configuration
-    pointing where it refuses is a configuration error (None: not checked here)."""
+    pointing where it refuses is a configuration error (None: not checked here).
+    `cross_repo`: the operator's allowlist of writes into other repositories (App mode);
+    each needs the other repository's consent too (`bot.shell.consent`)."""
     run = _Run(gate_request=gate_request, repo=repo)
     try:
         config = load_repo_config(client, config_path, repo=repo, outbound=outbound)
+        if config is not None:
+            require_consent(client, config, repo, config_path, cross_repo)
     except ConfigError as exc:
         return _config_error(client, exc, dry_run, run)
     except ExternalError as exc:

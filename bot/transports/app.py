@@ -58,15 +58,33 @@ def github_reconciler(
 ) -> Reconciler:
     """The production reconcile: installation token → `GitHubClient` → `reconcile`."""
 
+    from bot.core.consent import operator_policy
+
+    operator = operator_policy(settings.cross_repo_writes)
+
     def run(req: ReconcileRequest) -> object:
         from bot.adapters.github import GitHubClient
         from bot.adapters.prometheus import judge_client
+        from bot.adapters.ratelimit import limiter_for
+        from bot.config.repo import load_repo_config
         from bot.shell.reconcile import reconcile
+        from bot.transports.scoped import reconcile_token
 
         inst = req.installation_id or auth.installation_for(req.repo)
-        token = auth.installation_token(inst)
+        # tokens are narrowed per reconcile; GitHub's rate limit is the installation's
+        limiter = limiter_for(settings.api_url, f"installation:{inst}")
+
+        def read_config(token: str) -> object:
+            with GitHubClient(req.repo, token, api_url=settings.api_url, limiter=limiter) as reader:
+                return load_repo_config(reader, settings.config_path, repo=req.repo)
+
+        token = reconcile_token(auth, inst, req.repo, operator, read_config)
         client = GitHubClient(
-            req.repo, token, api_url=settings.api_url, bot_login=bot_login() or ""
+            req.repo,
+            token,
+            api_url=settings.api_url,
+            bot_login=bot_login() or "",
+            limiter=limiter,
         )
         with client:
             # Each button press or re-run is acted on in its own pass (a hold must not be
@@ -82,6 +100,7 @@ def github_reconciler(
                     config_path=settings.config_path,
                     outbound=settings.outbound,
                     prometheus=judge_client(settings.outbound),
+                    cross_repo=operator,
                 )
             return result
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,8 @@ from bot.errors import ExternalError
 JWT_LIFETIME = 540  # seconds; GitHub allows at most 10 minutes
 JWT_BACKDATE = 60  # seconds, for clock drift, as GitHub recommends
 REFRESH_MARGIN = 300  # refresh installation tokens 5 minutes before they expire
+LEVELS = {"read": 1, "write": 2, "admin": 3}
+TokenKey = tuple[int, tuple[str, ...], tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,9 @@ class AppAuth:
         self._timeout = timeout
         self._lock = threading.Lock()
         self._jwt: CachedToken | None = None
-        self._tokens: dict[int, CachedToken] = {}
+        # by (installation, repositories, permissions); () and None: the whole installation
+        self._tokens: dict[TokenKey, CachedToken] = {}
+        self._granted: dict[int, dict[str, str]] = {}
 
     def jwt(self) -> str:
         now = self._clock()
@@ -79,23 +83,54 @@ class AppAuth:
                 self._on_token(token)
             return self._jwt.token
 
-    def installation_token(self, installation_id: int) -> str:
-        """A token for `installation_id`, minted once and reused until near expiry."""
+    def installation_token(
+        self,
+        installation_id: int,
+        repositories: tuple[str, ...] = (),
+        permissions: Mapping[str, str] | None = None,
+    ) -> str:
+        """A token for `installation_id`, minted once and reused until near expiry. With
+        `repositories` (owner/name or name) and/or `permissions` it is narrowed to them
+        (permissions the installation lacks are left out, so the request stays valid)."""
+        names = tuple(sorted({r.rsplit("/", 1)[-1] for r in repositories}))
+        wanted = self._within_grant(installation_id, permissions) if permissions else None
+        key: TokenKey = (installation_id, names, tuple(sorted((wanted or {}).items())))
         now = self._clock()
         with self._lock:
-            cached = self._tokens.get(installation_id)
+            cached = self._tokens.get(key)
             if cached is not None and cached.fresh(now):
                 return cached.token
-        body = self._request(
-            "POST", f"/app/installations/{installation_id}/access_tokens", self.jwt()
-        )
-        token, expires = body.get("token"), body.get("expires_at")
+        body: dict[str, Any] = {}
+        if names:
+            body["repositories"] = list(names)
+        if wanted:
+            body["permissions"] = wanted
+        path = f"/app/installations/{installation_id}/access_tokens"
+        answer = self._request("POST", path, self.jwt(), body or None)
+        token, expires = answer.get("token"), answer.get("expires_at")
         if not isinstance(token, str) or not isinstance(expires, str):
             raise ExternalError("GitHub", "installation token response lacks token/expires_at")
         self._on_token(token)
         with self._lock:
-            self._tokens[installation_id] = CachedToken(token, parse_expiry(expires))
+            self._tokens[key] = CachedToken(token, parse_expiry(expires))
         return token
+
+    def _within_grant(self, installation_id: int, wanted: Mapping[str, str]) -> dict[str, str]:
+        """`wanted` capped at what the installation was granted (asked once per process)."""
+        with self._lock:
+            granted = self._granted.get(installation_id)
+        if granted is None:
+            body = self._request("GET", f"/app/installations/{installation_id}", self.jwt())
+            raw = body.get("permissions")
+            granted = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+            with self._lock:
+                self._granted[installation_id] = granted
+        out = {}
+        for name, level in wanted.items():
+            have = granted.get(name)
+            if have is not None:
+                out[name] = level if LEVELS.get(level, 0) <= LEVELS.get(have, 0) else have
+        return out
 
     def app_slug(self) -> str:
         slug = self._request("GET", "/app", self.jwt()).get("slug")
@@ -140,11 +175,15 @@ class AppAuth:
             yield response.json()
             url = response.links.get("next", {}).get("url")
 
-    def _request(self, method: str, path: str, token: str) -> dict[str, Any]:
-        body = self._send(method, self.api_url + path, token).json()
+    def _request(
+        self, method: str, path: str, token: str, json: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        body = self._send(method, self.api_url + path, token, json).json()
         return body if isinstance(body, dict) else {}
 
-    def _send(self, method: str, url: str, token: str) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, token: str, json: dict[str, Any] | None = None
+    ) -> httpx.Response:
         headers = {
             "Authorization": f"Bearer {token}",
             "Accept": "application/vnd.github+json",
@@ -152,7 +191,7 @@ class AppAuth:
             "User-Agent": "release-train",
         }
         try:
-            response = httpx.request(method, url, headers=headers, timeout=self._timeout)
+            response = httpx.request(method, url, headers=headers, json=json, timeout=self._timeout)
         except httpx.HTTPError as exc:
             raise ExternalError(
                 "GitHub", f"{method} {url}: {type(exc).__name__}", retryable=True

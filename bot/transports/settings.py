@@ -36,6 +36,9 @@ class Settings:
     reconcile_threads: int = 4
     # where each repository keeps its configuration (read from its default branch only)
     config_path: str = DEFAULT_CONFIG_PATH
+    # (source, target) owner/name patterns: which repositories' trains may write into which
+    # other repositories (each also needs the target's own `accept_from`); () allows none
+    cross_repo_writes: tuple[tuple[str, str], ...] = ()
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for the log redaction filter."""
@@ -163,6 +166,16 @@ def _outbound(
         return OutboundPolicy(Mode.APP)
 
 
+def _cross_repo(env: Mapping[str, str], problems: list[Problem]) -> tuple[tuple[str, str], ...]:
+    from bot.core.consent import parse_operator_pairs
+
+    try:
+        return parse_operator_pairs(env.get("CROSS_REPO_WRITES", ""))
+    except ValueError as exc:
+        problems.append(Problem(f"CROSS_REPO_WRITES: {exc}", file=WHERE))
+        return ()
+
+
 def settings_from_env(
     env: Mapping[str, str], *, listeners: tuple[tuple[str, int], ...] = ()
 ) -> Settings:
@@ -185,6 +198,7 @@ def settings_from_env(
     interval = _interval(env, problems)
     threads = _threads(env, problems)
     config_path = _config_path(env, problems)
+    cross_repo = _cross_repo(env, problems)
     if problems:
         raise ConfigError(problems)
     slug = env.get("APP_SLUG", "").strip()
@@ -199,4 +213,5 @@ def settings_from_env(
         log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
         reconcile_threads=threads,
         config_path=config_path,
+        cross_repo_writes=cross_repo,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.config.model import (
@@ -48,8 +49,10 @@ def world(
     return World(pulls={42: PR}, reviews={42: reviews}, checks={HEAD: checks}, **kw)  # type: ignore[arg-type]
 
 
-def approval(who: str, minutes: int = 30) -> Review:
-    return Review(who, "APPROVED", submitted_at=DEPARTED + timedelta(minutes=minutes))
+def approval(who: str, minutes: int = 30, role: str = "write") -> Review:
+    """An approval on the head, its author's role as the adapter read it."""
+    at = DEPARTED + timedelta(minutes=minutes)
+    return Review(who, "APPROVED", HEAD, at, permission=role)
 
 
 def test_departed_at_comes_from_the_history() -> None:
@@ -111,6 +114,16 @@ def test_permissions_from_the_world_limit_who_counts() -> None:
     w = world(approval("drive-by"), permissions={"rel-mgr": "write", "drive-by": "read"})
     result = gate_verdict(CONFIG, RECORD, PR, w, NOW)
     assert not result.verdict.may_merge and result.approved_by == ()
+
+
+def test_approvals_fail_closed_on_unread_roles_and_old_commits() -> None:
+    unread = gate_verdict(CONFIG, RECORD, PR, world(approval("rel-mgr", role="")), NOW)
+    assert not unread.verdict.may_merge and unread.approved_by == ()
+    old = replace(approval("rel-mgr"), commit_id="0" * 40)
+    stale = gate_verdict(CONFIG, RECORD, PR, world(old), NOW)
+    assert not stale.verdict.may_merge and stale.approved_by == ()
+    policy = next(r for r in stale.results if r.gate == "policy")
+    assert "stale: given on commit 0000000" in policy.summary
 
 
 def test_bot_login_from_the_world() -> None:

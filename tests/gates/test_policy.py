@@ -23,13 +23,20 @@ ONE = PolicySettings(approvals=ApprovalRule(required=1))
 TWO = PolicySettings(approvals=ApprovalRule(required=2))
 
 
-def review(user: str, state: str = "APPROVED", minutes: int = 30) -> Review:
-    return Review(user=user, state=state, submitted_at=T0 + timedelta(minutes=minutes))
+HEAD = "e" * 40
+
+
+def review(user: str, state: str = "APPROVED", minutes: int = 30, commit: str = HEAD) -> Review:
+    return Review(user, state, T0 + timedelta(minutes=minutes), commit)
 
 
 def facts(*reviews: Review, **kw: object) -> PolicyFacts:
+    """Reviews on the head by writers (unless `writers` / `permissions` say otherwise)."""
     kw.setdefault("boarded_authors", ("dev-ann", "dev-bob"))
     kw.setdefault("branch_changed_at", T0)
+    kw.setdefault("head_sha", HEAD)
+    if "permissions" not in kw:
+        kw.setdefault("writers", frozenset(r.user.lower() for r in reviews))
     return PolicyFacts(reviews=reviews, **kw)  # type: ignore[arg-type]
 
 
@@ -52,6 +59,17 @@ def test_self_approval_by_a_boarded_author_does_not_count() -> None:
     assert result.conclusion == "action_required"
     assert result.details["approved_by"] == []
     assert ["Dev-Bob", "author of a boarded PR"] in result.details["ignored"]
+
+
+def test_boarded_authors_count_only_when_the_policy_allows() -> None:
+    allow = PolicySettings(approvals=ApprovalRule(required=1, boarded_authors_may_approve=True))
+    result = GATE.evaluate(facts(review("dev-ann")), allow, NOW)
+    assert result.conclusion == "success" and result.details["approved_by"] == ["dev-ann"]
+    # still a writer's approval on the head, and never the train PR's own author
+    read_only = facts(review("dev-ann"), permissions={"dev-ann": "read"})
+    assert GATE.evaluate(read_only, allow, NOW).details["approved_by"] == []
+    parsed = settings_from_config({"approvals": {"boarded_authors_may_approve": True}})
+    assert parsed.approvals.boarded_authors_may_approve is True
 
 
 def test_the_bot_never_counts() -> None:
@@ -263,11 +281,46 @@ def test_settings_from_config_uses_typed_rules_unless_given() -> None:
         settings_from_config({"approvals": {"requires": 1}})
 
 
-def test_approvals_without_write_access_do_not_count_when_known() -> None:
-    f = facts(review("drive-by"), review("Rel-Mgr"), writers=frozenset({"rel-mgr"}))
+def test_approvals_without_write_access_do_not_count() -> None:
+    roles = {"drive-by": "read", "rel-mgr": "maintain", "tri": "triage"}
+    f = facts(review("drive-by"), review("Rel-Mgr"), review("tri"), permissions=roles)
     result = GATE.evaluate(f, TWO, NOW)
     assert result.details["approved_by"] == ["rel-mgr"]
-    assert ["drive-by", "no write access to the repository"] in result.details["ignored"]
+    assert result.conclusion == "action_required"
+    ignored = dict(map(tuple, result.details["ignored"]))
+    assert ignored == {
+        "drive-by": "no write access to the repository (role: read)",
+        "tri": "no write access to the repository (role: triage)",
+    }
+    assert "does not count: no write access to the repository (role: read)" in result.summary
+
+
+def test_unknown_or_empty_permission_data_fails_closed() -> None:
+    """The old hole: with no writer known the check was skipped and anyone counted."""
+    for kw in ({"writers": None}, {"writers": frozenset()}, {"permissions": {}}):
+        result = GATE.evaluate(facts(review("drive-by"), **kw), ONE, NOW)
+        assert result.conclusion == "action_required", kw
+        assert result.details["approved_by"] == []
+        (why,) = [why for _, why in result.details["ignored"]]
+        assert why.startswith(("write access unknown", "no write access")), why
+
+
+def test_an_approval_on_another_commit_than_the_head_does_not_count() -> None:
+    old = "d" * 40
+    result = GATE.evaluate(facts(review("rel-mgr", commit=old), review("sre")), TWO, NOW)
+    assert result.details["approved_by"] == ["sre"]
+    assert result.details["ignored"] == [
+        ["rel-mgr", "stale: given on commit ddddddd, not on the head eeeeeee"]
+    ]
+    no_head = GATE.evaluate(facts(review("sre"), head_sha=""), ONE, NOW)
+    assert no_head.details["ignored"] == [["sre", "the head commit is not known"]]
+    no_commit = GATE.evaluate(facts(review("sre", commit="")), ONE, NOW)
+    assert no_commit.conclusion == "action_required"
+
+
+def test_the_train_prs_author_does_not_count() -> None:
+    result = GATE.evaluate(facts(review("opener"), pr_author="Opener"), ONE, NOW)
+    assert result.details["ignored"] == [["opener", "the pull request's author"]]
 
 
 def test_codeowners_lines_github_skips_are_warnings_at_their_lines() -> None:

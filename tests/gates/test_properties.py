@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -55,8 +56,13 @@ def test_unanchored_name_matches_at_any_depth(name_path: str, prefix: str) -> No
 USERS = st.sampled_from(["ann", "bob", "cat", "dan", "release-train[bot]"])
 STATES = st.sampled_from(["APPROVED", "CHANGES_REQUESTED", "DISMISSED", "COMMENTED"])
 REVIEWS = st.lists(st.tuples(USERS, STATES), max_size=12).map(
-    lambda pairs: tuple(Review(u, s, T0 + timedelta(minutes=i)) for i, (u, s) in enumerate(pairs))
+    lambda pairs: tuple(
+        Review(u, s, T0 + timedelta(minutes=i), HEAD) for i, (u, s) in enumerate(pairs)
+    )
 )
+HEAD = "e" * 40
+# every sampled user may write: these properties are about review order, not permissions
+WRITERS = frozenset({"ann", "bob", "cat", "dan", "release-train[bot]"})
 
 
 @settings(max_examples=100, deadline=None)
@@ -64,13 +70,25 @@ REVIEWS = st.lists(st.tuples(USERS, STATES), max_size=12).map(
 def test_approvals_are_order_independent_and_never_count_excluded(
     reviews: tuple[Review, ...], required: int, rnd: random.Random
 ) -> None:
-    facts = PolicyFacts(reviews=reviews, boarded_authors=("ann",), branch_changed_at=T0)
+    facts = PolicyFacts(
+        reviews=reviews,
+        boarded_authors=("ann",),
+        branch_changed_at=T0,
+        writers=WRITERS,
+        head_sha=HEAD,
+    )
     rule = ApprovalRule(required=required)
     outcome = judge_approvals(facts, rule, "release-train[bot]")
     shuffled = list(reviews)
     rnd.shuffle(shuffled)
     again = judge_approvals(
-        PolicyFacts(reviews=tuple(shuffled), boarded_authors=("ann",), branch_changed_at=T0),
+        PolicyFacts(
+            reviews=tuple(shuffled),
+            boarded_authors=("ann",),
+            branch_changed_at=T0,
+            writers=WRITERS,
+            head_sha=HEAD,
+        ),
         rule,
         "release-train[bot]",
     )
@@ -91,9 +109,10 @@ def test_approvals_are_order_independent_and_never_count_excluded(
 @given(REVIEWS, USERS)
 def test_a_later_comment_never_removes_an_approval(reviews: tuple[Review, ...], who: str) -> None:
     rule = ApprovalRule(required=1)
-    before = judge_approvals(PolicyFacts(reviews=reviews), rule, "release-train[bot]")
-    comment = Review(who, "COMMENTED", T0 + timedelta(hours=1))
-    after = judge_approvals(PolicyFacts(reviews=(*reviews, comment)), rule, "release-train[bot]")
+    facts = PolicyFacts(reviews=reviews, writers=WRITERS, head_sha=HEAD)
+    before = judge_approvals(facts, rule, "release-train[bot]")
+    comment = Review(who, "COMMENTED", T0 + timedelta(hours=1), HEAD)
+    after = judge_approvals(replace(facts, reviews=(*reviews, comment)), rule, "release-train[bot]")
     assert after == before
 
 

@@ -40,7 +40,11 @@ def test_a_full_pass_and_the_verdict() -> None:
         "ci": CIFacts("abc", NOW),
         "security": SecurityFacts(),
         "manifests": ManifestFacts(),
-        "policy": PolicyFacts(reviews=(Review("rel", "APPROVED", NOW),)),
+        "policy": PolicyFacts(
+            reviews=(Review("rel", "APPROVED", NOW, "abc"),),
+            permissions={"rel": "write"},
+            head_sha="abc",
+        ),
         "error-budget": ErrorBudgetFacts(),
     }
     results = evaluate_all(facts, gate_settings(Gates()), NOW)

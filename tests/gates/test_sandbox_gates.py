@@ -180,13 +180,20 @@ def test_security_gate_unavailable_passing_failing_over_http(train: Train) -> No
 
 def policy_facts(t: Train, changed_at: datetime) -> policy.PolicyFacts:
     files = t.get(f"/pulls/{t.number}/files")
+    reviews = reviews_from_api(t.get(f"/pulls/{t.number}/reviews"))
+    roles = {
+        login: t.get(f"/collaborators/{login}/permission")["role_name"]
+        for login in {r.user for r in reviews}
+    }
     return policy.PolicyFacts(
-        reviews=reviews_from_api(t.get(f"/pulls/{t.number}/reviews")),
+        reviews=reviews,
         team_members=t.teams(),
         codeowners_text=t.text(".github/CODEOWNERS"),
         changed_paths=tuple(f["filename"] for f in files),
         boarded_authors=("dev-bob",),
         branch_changed_at=changed_at,
+        permissions=roles,
+        head_sha=t.get(f"/pulls/{t.number}")["head"]["sha"],
     )
 
 

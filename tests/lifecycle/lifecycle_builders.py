@@ -66,8 +66,9 @@ def pr(
     )
 
 
-def approved(number: int, by: str = "rev") -> tuple[Review, ...]:
-    return (Review(by, "APPROVED", f"{number:040x}", APPROVED_AT),)
+def approved(number: int, by: str = "rev", role: str = "write") -> tuple[Review, ...]:
+    """An approval of PR `number` on its head, by someone whose role the adapter read."""
+    return (Review(by, "APPROVED", f"{number:040x}", APPROVED_AT, permission=role),)
 
 
 def green(number: int) -> tuple[CheckRun, ...]:

@@ -131,15 +131,41 @@ def test_miss_reasons() -> None:
     rules = BoardingRules()
     p = pr(4)
     red = {p.head_sha: (CheckRun("ci", "completed", "failure"),)}
-    self_review = {4: (Review("dev", "APPROVED"),)}
-    good = {4: (Review("rev", "APPROVED"),)}
+    self_review = {4: (Review("dev", "APPROVED", p.head_sha, permission="write"),)}
+    good = {4: (Review("rev", "APPROVED", p.head_sha, permission="write"),)}
     assert miss_reason(pr(4, draft=True), rules, good, {}) == Missed(
         4, "draft", "the pull request is a draft"
     )
     assert miss_reason(p, rules, good, red) == Missed(4, "checks", "failing checks: ci")
-    assert miss_reason(p, rules, self_review, {}) == Missed(4, "approval", "no approving review")
+    assert miss_reason(p, rules, self_review, {}) == Missed(
+        4, "approval", "no approving review that counts (@dev: the pull request's author)"
+    )
+    assert miss_reason(p, rules, {}, {}) == Missed(4, "approval", "no approving review")
     assert miss_reason(p, rules, good, {}) is None
     assert miss_reason(p, BoardingRules(require_approval=False), {}, {}) is None
+
+
+def test_boarding_counts_only_writers_on_the_head() -> None:
+    """Issue 27: an outsider's, an unread, or a stale approval never boards a PR; a search
+    answer (`approved`) does not stand in for reading who approved."""
+    p = pr(4)
+    rules = BoardingRules(require_checks=False)
+    cases = {
+        "read": (p.head_sha, "no write access to the repository (role: read)"),
+        "": (p.head_sha, "write access unknown (the bot could not read it)"),
+        "write": ("b" * 40, "stale: given on commit bbbbbbb, not on the head 0000000"),
+    }
+    for role, (commit, why) in cases.items():
+        reviews = {4: (Review("rev", "APPROVED", commit, permission=role),)}
+        missed = miss_reason(p, rules, reviews, {}, approved={4})
+        assert missed == Missed(4, "approval", f"no approving review that counts (@rev: {why})")
+    mixed = {
+        4: (
+            Review("outsider", "APPROVED", p.head_sha, permission="read"),
+            Review("rev", "APPROVED", p.head_sha, permission="maintain"),
+        )
+    }
+    assert miss_reason(p, rules, mixed, {}) is None
 
 
 def test_later_changes_requested_cancels_approval() -> None:
@@ -244,7 +270,7 @@ def test_pending_commands_skip_edited_bot_and_handled() -> None:
 
 def test_required_checks_must_have_passed() -> None:
     p = pr(4)
-    good = {4: (Review("rev", "APPROVED"),)}
+    good = {4: (Review("rev", "APPROVED", p.head_sha, permission="write"),)}
     runs = {p.head_sha: (CheckRun("lint", "completed", "success"),)}
     missed = miss_reason(p, BoardingRules(), good, runs, ("ci/*",))
     assert missed is not None and missed.detail == "required checks have not passed: `ci/*`"

@@ -62,7 +62,7 @@ def train_pr_world(record: TrainRecord, *prs: object, **kw: object) -> World:
     return replace(
         w,
         branches={**w.branches, record.release_branch: "e" * 40},
-        reviews={**w.reviews, 40: (Review("boss", "APPROVED", "e" * 40, APPROVED_AT),)},
+        reviews={**w.reviews, 40: (Review("boss", "APPROVED", "e" * 40, APPROVED_AT, "admin"),)},
     )
 
 

@@ -34,7 +34,7 @@ def _world(specs: list[tuple[set[str], bool, bool, str]], comments: tuple[Commen
         for i, (labels, draft, _, _) in enumerate(specs)
     ]
     reviews = {
-        p.number: (Review("rev", "APPROVED"),) if spec[2] else ()
+        p.number: (Review("rev", "APPROVED", p.head_sha, permission="write"),) if spec[2] else ()
         for p, spec in zip(pulls, specs, strict=True)
     }
     checks = {

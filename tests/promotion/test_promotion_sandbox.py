@@ -19,6 +19,9 @@ from bot.shell.reconcile import reconcile
 
 M = timedelta(minutes=1)
 
+# the GitOps repository accepts trains from the app repository (two-party consent)
+CONSENT = {".github/release-train.yml": f"version: 1\naccept_from: [{REPO}]\n"}
+
 
 def _diff_lines(sandbox: Any, sha: str) -> list[str]:
     out = sandbox.git.out(REPO, "show", "--format=", "--unified=0", sha)
@@ -253,7 +256,9 @@ MANIFESTS_STAGING = MANIFESTS["deploy/staging/web.yaml"]
 
 def test_a_stage_in_a_separate_gitops_repository(sandbox) -> None:  # type: ignore[no-untyped-def]
     gitops = "acme/gitops"
-    sandbox.scenario.create_repo(gitops, {"clusters/staging/web.yaml": MANIFESTS_STAGING})
+    sandbox.scenario.create_repo(
+        gitops, {"clusters/staging/web.yaml": MANIFESTS_STAGING, **CONSENT}
+    )
     sandbox.scenario.install_bot(gitops)
 
     def to_gitops(text: str) -> str:
@@ -328,7 +333,9 @@ def test_the_manifests_gate_reads_this_repositorys_stages_not_a_gitops_one(
     app repository (canary), never staging's paths in the app repository. A stage naming
     the app repository itself is this repository's."""
     gitops = "acme/gitops"
-    sandbox.scenario.create_repo(gitops, {"clusters/staging/web.yaml": MANIFESTS_STAGING})
+    sandbox.scenario.create_repo(
+        gitops, {"clusters/staging/web.yaml": MANIFESTS_STAGING, **CONSENT}
+    )
     sandbox.scenario.install_bot(gitops)
 
     def staging_in(text: str) -> str:

@@ -13,9 +13,12 @@ M = timedelta(minutes=1)
 GITOPS = "acme/gitops"
 STAGING = MANIFESTS["deploy/staging/web.yaml"]
 
+# the GitOps repository accepts trains from the app repository (two-party consent)
+CONSENT = {".github/release-train.yml": f"version: 1\naccept_from: [{REPO}]\n"}
+
 
 def test_a_revert_across_a_gitops_repository_and_the_base_branch(sandbox) -> None:  # type: ignore[no-untyped-def]
-    sandbox.scenario.create_repo(GITOPS, {"clusters/staging/web.yaml": STAGING})
+    sandbox.scenario.create_repo(GITOPS, {"clusters/staging/web.yaml": STAGING, **CONSENT})
     sandbox.scenario.install_bot(GITOPS)
 
     def to_gitops(text: str) -> str:

@@ -26,8 +26,6 @@ from bot.core.gates.verdict import Verdict, train_verdict
 from bot.core.ledger import TrainRecord
 from bot.core.world import PullRequest, World
 
-WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
-
 
 @dataclass(frozen=True)
 class GateVerdict:
@@ -69,9 +67,8 @@ def policy_facts(
         for r in world.reviews.get(pr.number, ())
         if r.submitted_at is not None
     )
-    writers = frozenset(
-        login for login, level in world.permissions.items() if level in WRITE_PERMISSIONS
-    )
+    read = {r.author: r.permission for rs in world.reviews.values() for r in rs if r.permission}
+    permissions = {**read, **world.permissions}
     freeze = active_freeze(config.freezes, now, config.cutover.timezone)
     freeze_ends = next_cutover(Cutover(timezone=config.cutover.timezone), config.freezes, now)
     window = next_cutover(config.cutover, (), now)
@@ -87,7 +84,9 @@ def policy_facts(
         freeze_ends=freeze_ends[0] if freeze and freeze_ends else None,
         in_cutover=cutover_open(config.cutover, (), now),
         next_cutover=window[0] if window else None,
-        writers=writers or None,
+        permissions=permissions,
+        head_sha=pr.head_sha,
+        pr_author=pr.author,
     )
 
 

@@ -2,11 +2,14 @@
 
 The calendar decides freeze and cutover (plain facts here). Approvals follow GitHub's review
 model: each reviewer's latest APPROVED / CHANGES_REQUESTED / DISMISSED review is what counts
-(a later COMMENTED does not cancel an approval); a standing CHANGES_REQUESTED blocks; the
-authors of boarded PRs and the bot never count; with `dismiss_stale` an approval submitted
-before the release branch last changed does not count. Approvers may be restricted to teams
-and/or to the CODEOWNERS of the changed paths (then every owned path also needs one of its
-owners). Emergency trains use the emergency rule. Waiting on people is `action_required`.
+(a later COMMENTED does not cancel an approval); a standing CHANGES_REQUESTED blocks. The bot
+and the authors of boarded PRs (unless `boarded_authors_may_approve`) never count; an
+approval counts only on the train PR's head commit and from someone with write access,
+failing closed when either is unknown (`bot.core.approvals`); with `dismiss_stale` an
+approval submitted before the release branch last changed does not count either. Approvers
+may be restricted to teams and/or to the CODEOWNERS of the changed paths (then every owned
+path also needs one of its owners). Emergency trains use the emergency rule. Waiting on
+people is `action_required`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.config.model import ApprovalRule, Gates
+from bot.core.approvals import Approver, permission_of, why_not_counted
 from bot.core.gates.base import (
     Annotation,
     Conclusion,
@@ -57,8 +61,12 @@ class PolicyFacts:
     freeze_ends: datetime | None = None
     in_cutover: bool = True
     next_cutover: datetime | None = None
-    # logins with write access, when the adapter fetched them; others' approvals do not count
+    # who may approve, failing closed: logins known to have write access, and each
+    # approver's role as read (login -> role); an approver in neither never counts
     writers: frozenset[str] | None = None
+    permissions: Mapping[str, str] = field(default_factory=dict)
+    head_sha: str = ""  # the train PR's head: approvals on other commits do not count
+    pr_author: str = ""  # the train PR's author (normally the bot)
 
 
 @dataclass(frozen=True)
@@ -112,7 +120,8 @@ def _rule(value: object, default: ApprovalRule, what: str) -> ApprovalRule:
         return default
     if not isinstance(value, Mapping):
         raise config_error(f"gates.policy.{what}: expected a mapping")
-    settings_keys(value, ("required", "teams", "codeowners", "dismiss_stale"), f"policy.{what}")
+    keys = ("required", "teams", "codeowners", "dismiss_stale", "boarded_authors_may_approve")
+    settings_keys(value, keys, f"policy.{what}")
     required = value.get("required", default.required)
     if isinstance(required, bool) or not isinstance(required, int) or required < 0:
         raise config_error(f"gates.policy.{what}.required: expected a count (0 or more)")
@@ -122,6 +131,10 @@ def _rule(value: object, default: ApprovalRule, what: str) -> ApprovalRule:
         codeowners=as_bool(value.get("codeowners", default.codeowners), f"{what}.codeowners"),
         dismiss_stale=as_bool(
             value.get("dismiss_stale", default.dismiss_stale), f"{what}.dismiss_stale"
+        ),
+        boarded_authors_may_approve=as_bool(
+            value.get("boarded_authors_may_approve", default.boarded_authors_may_approve),
+            f"{what}.boarded_authors_may_approve",
         ),
     )
 
@@ -201,7 +214,10 @@ def judge_approvals(facts: PolicyFacts, rule: ApprovalRule, bot_login: str) -> A
         branch_changed_at=facts.branch_changed_at,
         team=_team_filter(rule.teams, facts.team_members),
         owners=frozenset().union(*owned.values()) if owned else None,
-        writers=frozenset(w.lower() for w in facts.writers) if facts.writers is not None else None,
+        writers=frozenset(w.lower() for w in facts.writers or ()),
+        permissions=facts.permissions,
+        head_sha=facts.head_sha,
+        pr_author=facts.pr_author,
     )
     counted: list[str] = []
     ignored: list[tuple[str, str]] = []
@@ -254,20 +270,27 @@ class _Who:
     branch_changed_at: datetime | None
     team: frozenset[str] | None  # None: any team
     owners: frozenset[str] | None  # None: code owners not required (or no owned path)
-    writers: frozenset[str] | None = None  # None: not known, not checked
+    writers: frozenset[str] = frozenset()
+    permissions: Mapping[str, str] = field(default_factory=dict)
+    head_sha: str = ""
+    pr_author: str = ""
 
 
 def _why_not(login: str, review: Review, who: _Who) -> str:
-    """Why an approval does not count ("" when it does)."""
+    """Why an approval does not count ("" when it does): the rules of every approval
+    (`bot.core.approvals`: head commit, write access, not an author), then this policy's."""
     if login == who.bot:
         return "the bot"
-    if login in who.authors:
+    if login in who.authors and not who.rule.boarded_authors_may_approve:
         return "author of a boarded PR"
+    role = "write" if login in who.writers else permission_of(login, who.permissions)
+    approver = Approver(login, review.commit_id, role)
+    why = why_not_counted(approver, who.head_sha, (who.pr_author,), who.bot)
+    if why:
+        return why
     changed = who.branch_changed_at
     if who.rule.dismiss_stale and changed is not None and review.submitted_at < changed:
         return f"stale: given before the release branch changed at {changed.isoformat()}"
-    if who.writers is not None and login not in who.writers:
-        return "no write access to the repository"
     if who.team is not None and login not in who.team:
         return f"not a member of {', '.join(who.rule.teams)}"
     if who.owners is not None and login not in who.owners:

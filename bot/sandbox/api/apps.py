@@ -114,31 +114,58 @@ def get_installation(ctx: RequestContext) -> Response:
     return Response(200, installation_json(ctx, _installation(ctx)))
 
 
+LEVELS = {"read": 1, "write": 2, "admin": 3}
+
+
 def create_access_token(ctx: RequestContext) -> Response:
+    """Mint an installation token; `repositories` (names) and `permissions` narrow it, as
+    on GitHub: asking beyond what the installation has is a 422."""
     _require_jwt(ctx)
     inst = _installation(ctx)
     body = ctx.json()
     covered = _covered_repos(ctx, inst)
-    wanted = body.get("repositories")
-    if isinstance(wanted, list):
-        names = {r.split("/")[-1] for r in covered}
-        missing = [w for w in wanted if w not in names]
-        if missing:
-            raise ApiError(
-                422,
-                "There is at least one repository that does not exist or is not "
-                "accessible to the parent installation.",
-            )
-    token, expires = appauth.mint_installation_token(ctx.store, int(inst["id"]), ctx.clock())
+    granted = installation_json(ctx, inst)["permissions"]
+    scope = _scope(body.get("repositories"), covered)
+    perms = _permissions(body.get("permissions"), granted)
+    token, expires = appauth.mint_installation_token(
+        ctx.store, int(inst["id"]), ctx.clock(), repositories=scope, permissions=perms
+    )
     out: dict[str, Any] = {
         "token": token,
         "expires_at": expires,
-        "permissions": body.get("permissions") or installation_json(ctx, inst)["permissions"],
+        "permissions": perms or granted,
         "repository_selection": "all" if inst.get("repositories") is None else "selected",
     }
-    if inst.get("repositories") is not None:
-        out["repositories"] = [repo_json(ctx, ctx.store.data["repos"][r]) for r in covered]
+    if scope is not None or inst.get("repositories") is not None:
+        shown = scope if scope is not None else covered
+        out["repositories"] = [repo_json(ctx, ctx.store.data["repos"][r]) for r in shown]
+        out["repository_selection"] = "selected"
     return Response(201, out)
+
+
+def _scope(wanted: object, covered: list[str]) -> list[str] | None:
+    """The full names a token asks for (by name, as GitHub takes them); None: all."""
+    if wanted is None:
+        return None
+    by_name = {r.split("/")[-1].lower(): r for r in covered}
+    if not isinstance(wanted, list) or any(str(w).lower() not in by_name for w in wanted):
+        raise ApiError(
+            422,
+            "There is at least one repository that does not exist or is not "
+            "accessible to the parent installation.",
+        )
+    return [by_name[str(w).lower()] for w in wanted]
+
+
+def _permissions(wanted: object, granted: dict[str, str]) -> dict[str, str] | None:
+    if wanted is None:
+        return None
+    if not isinstance(wanted, dict) or any(
+        LEVELS.get(str(level), 99) > LEVELS.get(granted.get(str(name), ""), 0)
+        for name, level in wanted.items()
+    ):
+        raise ApiError(422, "The permissions requested are not granted to this installation.")
+    return {str(k): str(v) for k, v in wanted.items()}
 
 
 def _covered_repos(ctx: RequestContext, inst: dict[str, Any]) -> list[str]:
@@ -164,7 +191,9 @@ def list_installation_repos(ctx: RequestContext) -> Response:
     inst = ctx.store.get("installations", ctx.installation_id)
     if inst is None:
         raise ApiError(404, "Not Found")
-    repos = [repo_json(ctx, ctx.store.data["repos"][r]) for r in _covered_repos(ctx, inst)]
+    scope = ctx.token_repos
+    names = [r for r in _covered_repos(ctx, inst) if scope is None or r.lower() in scope]
+    repos = [repo_json(ctx, ctx.store.data["repos"][r]) for r in names]
     page = paginate(ctx, repos)
     page.body = {
         "total_count": len(repos),
