@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from bot.adapters.ratelimit import RateLimiter, limiter_for
+from bot.core.identity import BotIdentity
 from bot.core.world import CheckRun, Comment, LabelEvent, PullRequest, Review, parse_time
 from bot.errors import ExternalError
 
@@ -87,6 +88,7 @@ class GitHubPort(Protocol):
     def permission(self, login: str) -> str: ...
     def team_member(self, team: str, login: str) -> bool: ...
     def bot_login(self) -> str: ...
+    def made_by_bot(self, raw: Any) -> bool: ...
     def create_branch(self, branch: str, sha: str) -> str: ...
     def merge_into(self, branch: str, head: str, message: str) -> str | None: ...
     def open_pull(self, head: str, base: str, title: str, body: str) -> PullRequest: ...
@@ -152,6 +154,7 @@ class GitHubClient:
         api_url: str = "https://api.github.com",
         cache: ResponseCache | None = None,
         bot_login: str = "",
+        app_id: int = 0,
         writes_per_minute: int = 80,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -163,6 +166,7 @@ class GitHubClient:
         self.api_url = api_url.rstrip("/")
         self.cache = cache if cache is not None else SHARED_CACHE
         self._bot_login = bot_login
+        self._app_id = app_id
         self.requests = 0
         self.writes = 0
         self._writes_per_minute = writes_per_minute
@@ -421,10 +425,11 @@ class GitHubClient:
         return found
 
     def comment_keys(self) -> set[str]:
-        """The hidden keys of every comment the bot made in the repository (one listing)."""
+        """The hidden keys of every comment the bot made in the repository (one listing);
+        a key in anybody else's comment is text, not the bot's record."""
         if self._keys is None:
             url = self._repo_url("/issues/comments")
-            bodies = (str(c.get("body") or "") for c in self._pages(url, {}))
+            bodies = (str(c.get("body") or "") for c in self._pages(url, {}) if self.made_by_bot(c))
             self._keys = {m.group(1) for b in bodies for m in _KEY.finditer(b)}
         return self._keys
 
@@ -496,6 +501,14 @@ class GitHubClient:
             self._bot_login = login or "release-train[bot]"
         return self._bot_login
 
+    def identity(self) -> BotIdentity:
+        return BotIdentity(self.bot_login(), self._app_id)
+
+    def made_by_bot(self, raw: Any) -> bool:
+        """Whether a comment, issue or pull request (GitHub's JSON) is the bot's own: the one
+        test every marker the bot reads back must pass (`bot.core.identity`)."""
+        return self.identity().made(raw)
+
     # -- writes ------------------------------------------------------------------------
 
     def create_branch(self, branch: str, sha: str) -> str:
@@ -564,7 +577,9 @@ class GitHubClient:
 
         try:
             found = [
-                int(c["id"]) for c in self._pages(url, {}) if marker(key) in str(c.get("body"))
+                int(c["id"])
+                for c in self._pages(url, {})
+                if marker(key) in str(c.get("body")) and self.made_by_bot(c)
             ]
         except ExternalError:
             return True
@@ -636,7 +651,7 @@ class GitHubClient:
         mark = marker(key)
         url = self._repo_url("/issues")
         issues = self._pages(url, {"state": "open"})
-        if any(mark in str(i.get("body") or "") for i in issues):
+        if any(mark in str(i.get("body") or "") and self.made_by_bot(i) for i in issues):
             return False
         payload = {"title": title, "body": f"{body}\n\n{mark}"}
         response = self._call("POST", url, retry=False, json=payload)
