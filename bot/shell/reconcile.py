@@ -759,7 +759,9 @@ def _config_error(
     train_prs = [
         pr
         for pr in client.open_pulls()
-        if pr.head_ref.startswith("release/") and "release-train:train-id=" in pr.body
+        if pr.head_ref.startswith("release/")
+        and "release-train:train-id=" in pr.body
+        and client.identity().is_login(pr.author)  # a stranger's PR is no train PR
     ]
     for pr in train_prs:
         run.planned.append(f"comment on #{pr.number}: configuration error")
