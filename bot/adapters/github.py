@@ -90,6 +90,10 @@ class GitHubPort(Protocol):
     def bot_login(self) -> str: ...
     def identity(self) -> BotIdentity: ...
     def made_by_bot(self, raw: Any) -> bool: ...
+    def commit_is_ours(self, sha: str) -> bool: ...
+    def commit_parents(self, sha: str) -> list[str]: ...
+    def commit_tree(self, sha: str) -> str: ...
+    def tree_files(self, tree_sha: str) -> dict[str, str]: ...
     def create_branch(self, branch: str, sha: str) -> str: ...
     def merge_into(self, branch: str, head: str, message: str) -> str | None: ...
     def open_pull(self, head: str, base: str, title: str, body: str) -> PullRequest: ...
@@ -168,6 +172,7 @@ class GitHubClient:
         self.cache = cache if cache is not None else SHARED_CACHE
         self._bot_login = bot_login
         self._app_id = app_id
+        self._git_emails: tuple[str, ...] = ()
         self.requests = 0
         self.writes = 0
         self._writes_per_minute = writes_per_minute
@@ -314,6 +319,10 @@ class GitHubClient:
             raise ExternalError("GitHub", f"ledger ref: {status}", status=status)
         commit = str(body["object"]["sha"])
         tree_sha = str(self._object("commits", commit)["tree"]["sha"])
+        return LedgerTip(commit, tree_sha, self.tree_files(tree_sha))
+
+    def tree_files(self, tree_sha: str) -> dict[str, str]:
+        """path -> blob sha of every file in a tree (one recursive read, cached by sha)."""
         with self.cache.lock:
             tree = self.cache.objects.get("tree:" + tree_sha)
         if tree is None:
@@ -321,8 +330,26 @@ class GitHubClient:
             tree = self._get_ok(url, {"recursive": 1}, "ledger tree")
             with self.cache.lock:
                 self.cache.objects["tree:" + tree_sha] = tree
-        files = {e["path"]: e["sha"] for e in tree.get("tree", []) if e.get("type") == "blob"}
-        return LedgerTip(commit, tree_sha, files)
+        return {e["path"]: e["sha"] for e in tree.get("tree", []) if e.get("type") == "blob"}
+
+    def commit_is_ours(self, sha: str) -> bool:
+        """Whether the bot made commit `sha` (`bot.core.identity`): a commit this process
+        wrote is known to be; any other by its author and GitHub's verification."""
+        raw = self._object("commits", sha)
+        if raw.get("_ours"):
+            return True
+        author = raw.get("author") or {}
+        verification = raw.get("verification")
+        verified = bool(verification.get("verified")) if isinstance(verification, dict) else None
+        return self.identity().made_commit(
+            str(author.get("name") or ""), str(author.get("email") or ""), verified
+        )
+
+    def commit_parents(self, sha: str) -> list[str]:
+        return [str(p["sha"]) for p in self._object("commits", sha).get("parents") or []]
+
+    def commit_tree(self, sha: str) -> str:
+        return str(self._object("commits", sha)["tree"]["sha"])
 
     def read_blob(self, sha: str) -> str:
         body = self._object("blobs", sha)
@@ -500,10 +527,12 @@ class GitHubClient:
             status, body, _ = self._get("/user")
             login = str(body.get("login", "")) if status == 200 and body else ""
             self._bot_login = login or "release-train[bot]"
+            email = str(body.get("email") or "") if status == 200 and body else ""
+            self._git_emails = (email,) if email else ()
         return self._bot_login
 
     def identity(self) -> BotIdentity:
-        return BotIdentity(self.bot_login(), self._app_id)
+        return BotIdentity(self.bot_login(), self._app_id, self._git_emails)
 
     def made_by_bot(self, raw: Any) -> bool:
         """Whether a comment, issue or pull request (GitHub's JSON) is the bot's own: the one
@@ -692,16 +721,24 @@ class GitHubClient:
             raise self._fail(response, f"move ledger {branch}")
         merged = {**tip.files, **{e["path"]: e["sha"] for e in entries}}
         new_tip = LedgerTip(str(commit["sha"]), str(tree["sha"]), merged)
-        self._remember(new_tip, files, entries)
+        self._remember(new_tip, files, entries, parents)
         return new_tip
 
     def _remember(
-        self, tip: LedgerTip, files: dict[str, str], entries: list[dict[str, Any]]
+        self,
+        tip: LedgerTip,
+        files: dict[str, str],
+        entries: list[dict[str, Any]],
+        parents: list[str],
     ) -> None:
         """Seed the object cache with what we just wrote, so reading it back is free."""
         listing = [{"path": p, "sha": s, "type": "blob"} for p, s in sorted(tip.files.items())]
         with self.cache.lock:
-            self.cache.objects[str(tip.commit)] = {"tree": {"sha": tip.tree}}
+            self.cache.objects[str(tip.commit)] = {
+                "tree": {"sha": tip.tree},
+                "parents": [{"sha": p} for p in parents],
+                "_ours": True,  # written by this process: the bot's own by construction
+            }
             self.cache.objects[f"tree:{tip.tree}"] = {"tree": listing}
             for entry in entries:
                 text = files[entry["path"]]
