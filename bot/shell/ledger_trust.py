@@ -20,13 +20,14 @@ read as the bot wrote it, and a record is checked against GitHub before it is ac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from bot.adapters.github import GitHubPort, LedgerTip
 from bot.config.model import Config
 from bot.core import promotion as pm
 from bot.core.ledger import TrainRecord, decode
 from bot.core.train import MERGED, PROMOTING
-from bot.errors import ExternalError
+from bot.errors import ExternalError, Problem
 
 MAX_WALK = 200  # foreign commits looked through before giving up on the ledger
 
@@ -206,3 +207,28 @@ def stop_notice(client: GitHubPort, record: TrainRecord, why: str) -> None:
         client.post_comment(record.train_pr, body, key)
     else:
         client.open_issue(f"Release train {record.id}: not promoted", body, key)
+
+
+# -- is the ledger branch protected? -------------------------------------------------------
+
+
+def protection_problem(client: GitHubPort, branch: str, where: str = "") -> Problem | None:
+    """A warning when the ledger branch is not protected (branch protection, or a ruleset
+    restricting updates): then anyone with write access may push to it. The bot ignores
+    what it did not write, but the branch should let only the App push."""
+    found, body = client.get_json(f"/branches/{quote(branch, safe='')}")
+    if found >= 400 and found != 404:
+        raise ExternalError("GitHub", f"branch {branch}: {found}", status=found)
+    if found == 200 and isinstance(body, dict) and body.get("protected"):
+        return None
+    status, rules = client.get_json(f"/rules/branches/{quote(branch, safe='')}")
+    if status == 200 and isinstance(rules, list) and any(r.get("type") == "update" for r in rules):
+        return None
+    state = "does not exist yet" if found == 404 else "is not protected"
+    return Problem(
+        f"the ledger branch {branch!r} {state}: anyone with write access can push to it. "
+        "The bot ignores ledger commits it did not make, but protect the branch (branch "
+        "protection or a ruleset restricting updates) so that only the App may push",
+        file=where,
+        severity="warning",
+    )

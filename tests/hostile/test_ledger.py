@@ -97,3 +97,35 @@ def test_a_record_in_the_bots_name_is_cross_checked_before_promotion(sandbox: An
     assert any(f"#{train_pr} is not merged" in p for p in result.problems)
     (notice,) = _notices(story, train_pr)
     assert "is not promoted" in notice and train_id in notice
+
+
+def test_validate_warns_when_the_ledger_branch_is_not_protected(
+    sandbox: Any, tmp_path: Any, monkeypatch: Any, capsys: Any
+) -> None:
+    from bot.cli import main
+
+    story, _, _, _ = _departed(sandbox)
+    config_file = tmp_path / "release-train.yml"
+    config_file.write_text(
+        sandbox.git.out(REPO, "show", "refs/heads/main:.github/release-train.yml")
+    )
+    monkeypatch.setenv("RT_TOKEN", sandbox.token("rm-dave"))
+    argv = [
+        "validate",
+        str(config_file),
+        "--repo-root",
+        str(tmp_path),
+        "--check-ledger",
+        REPO,
+        "--api-url",
+        sandbox.base_url,
+        "--token-env",
+        "RT_TOKEN",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"warning: the ledger branch '{LEDGER}' is not protected" in out
+
+    story.kit.protect_branch(REPO, LEDGER)
+    assert main(argv) == 0
+    assert "ledger branch" not in capsys.readouterr().out

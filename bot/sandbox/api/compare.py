@@ -157,12 +157,13 @@ def list_commits(ctx: RequestContext) -> Response:
 
 def branch_json(ctx: RequestContext, repo: str, name: str, sha: str, full: bool) -> dict:
     api = f"{ctx.base_url}/repos/{repo}"
+    protected = name in ctx.store.data["extra"].get("protected_branches", {}).get(repo, [])
     out: dict[str, Any] = {
         "name": name,
         "commit": {"sha": sha, "url": f"{api}/commits/{sha}"},
-        "protected": False,
+        "protected": protected,
         "protection": {
-            "enabled": False,
+            "enabled": protected,
             "required_status_checks": {"enforcement_level": "off", "contexts": [], "checks": []},
         },
         "protection_url": f"{api}/branches/{quote(name)}/protection",
