@@ -14,7 +14,9 @@ summaries, issues and Releases. There they must stay text:
 - bounded length (an ellipsis says something was cut).
 
 `inline` is for text in a sentence or list item, `cell` for a Markdown table cell, `login`
-for a user name the bot shows without pinging it.
+for a user name the bot shows without pinging it. `table_text` is the lighter rule for a
+table cell that mixes the bot's own Markdown (code spans, links) with names others chose
+(check runs, files, alerts): one line, no ``|``, no raw HTML, Markdown kept.
 """
 
 from __future__ import annotations
@@ -57,6 +59,17 @@ def inline(text: object, limit: int = MAX_INLINE) -> str:
 def cell(text: object, limit: int = MAX_INLINE) -> str:
     """`text` for a Markdown table cell: `inline` (which also escapes ``|``), never empty."""
     return inline(text, limit) or " "
+
+
+_TABLE_TEXT = str.maketrans(
+    {"|": "\\|", "\n": " ", "\r": " ", "<": "&lt;", ">": "&gt;", "\u2028": " ", "\u2029": " "}
+)
+
+
+def table_text(text: object) -> str:
+    """A table cell holding the bot's Markdown and others' names: pipes escaped, one line,
+    ``<``/``>`` as entities (no hidden comment, marker or `<details>`); Markdown kept."""
+    return str(text).translate(_TABLE_TEXT)
 
 
 def login(name: object) -> str:

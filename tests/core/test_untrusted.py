@@ -94,3 +94,15 @@ def test_mentions_are_defused_and_logins_not_pinged() -> None:
     assert untrusted.login("dev-alice") == "`@dev-alice`"
     assert untrusted.login("dependabot[bot]") == "`@dependabot[bot]`"
     assert untrusted.login("x` <!-- y") == "x\\` &lt;\\!-- y"
+
+
+@settings(max_examples=300)
+@given(HOSTILE)
+def test_table_text_keeps_rows_whole_and_html_out(text: str) -> None:
+    from bot.core.gates.base import markdown_table
+
+    table = markdown_table(["name", "state"], [[text, "ok"]])
+    lines = table.split("\n")
+    assert len(lines) == 3
+    assert "<" not in lines[2] and ">" not in lines[2].replace("\\>", "")
+    assert len(re.findall(r"(?<!\\)\|", lines[2])) == 3
