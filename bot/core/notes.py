@@ -109,7 +109,9 @@ def release_notes(config: Config, train: Train, record: TrainRecord, now: dateti
         lines += ["_No pull requests boarded._", ""]
     if record.missed:
         lines.append("### Missed this train")
-        lines += [f"- #{m.number}: {m.detail or m.reason}" for m in record.missed]
+        lines += [
+            f"- #{m.number}: {untrusted.markdown_line(m.detail or m.reason)}" for m in record.missed
+        ]
         lines.append("")
     services = _service_tags(config, train, record, record.created_at or now)
     if services:

@@ -66,6 +66,12 @@ _TABLE_TEXT = str.maketrans(
 )
 
 
+def markdown_line(text: object, limit: int = 4 * MAX_INLINE) -> str:
+    """Text that mixes the bot's Markdown with names others chose, on one line of a list
+    or sentence: `table_text`, bounded, and mentions defused."""
+    return _MENTION.sub("@" + ZWSP, table_text(_bounded(str(text or ""), limit)))
+
+
 def table_text(text: object) -> str:
     """A table cell holding the bot's Markdown and others' names: pipes escaped, one line,
     ``<``/``>`` as entities (no hidden comment, marker or `<details>`); Markdown kept."""

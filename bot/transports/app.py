@@ -65,7 +65,11 @@ def github_reconciler(
         inst = req.installation_id or auth.installation_for(req.repo)
         token = auth.installation_token(inst)
         client = GitHubClient(
-            req.repo, token, api_url=settings.api_url, bot_login=bot_login() or ""
+            req.repo,
+            token,
+            api_url=settings.api_url,
+            bot_login=bot_login() or "",
+            app_id=int(settings.app_id) if settings.app_id.isdigit() else 0,
         )
         with client:
             # Each button press or re-run is acted on in its own pass (a hold must not be

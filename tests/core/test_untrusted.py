@@ -106,3 +106,10 @@ def test_table_text_keeps_rows_whole_and_html_out(text: str) -> None:
     assert len(lines) == 3
     assert "<" not in lines[2] and ">" not in lines[2].replace("\\>", "")
     assert len(re.findall(r"(?<!\\)\|", lines[2])) == 3
+
+
+@given(HOSTILE)
+def test_markdown_lines_keep_code_spans_but_no_html_or_mention(text: str) -> None:
+    out = untrusted.markdown_line(f"merge conflict with `main` in {text}")
+    assert out.startswith("merge conflict with `main` in ")
+    assert "<" not in out and not MENTION.search(out) and "\n" not in out
