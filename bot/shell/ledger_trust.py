@@ -122,14 +122,21 @@ def _train_pr(client: GitHubPort, tip: LedgerTip, train_id: str) -> int:
 
 def may_promote(client: GitHubPort, config: Config, record: TrainRecord) -> str:
     """Why `record` must not be promoted ("" when GitHub agrees with it). Facts about a
-    merged PR never change, so a train found sound is remembered for this process."""
+    merged PR never change, so a train PR found sound is remembered for this process; the
+    tags are checked every time (the record may change, the check costs nothing)."""
     if record.state not in (MERGED, PROMOTING):
         return ""
+    return _merge_problem_once(client, config, record) or _tag_problem(config, record)
+
+
+def _merge_problem_once(client: GitHubPort, config: Config, record: TrainRecord) -> str:
     cache = getattr(client, "cache", None)
-    key = f"sound-train:{getattr(client, 'repo', '')}:{record.id}:{record.merge_sha}"
+    key = f"sound-merge:{getattr(client, 'repo', '')}:{record.id}:{record.merge_sha}:" + ",".join(
+        sorted(record.approved_by)
+    )
     if cache is not None and cache.objects.get(key):
         return ""
-    why = _merge_problem(client, config, record) or _tag_problem(config, record)
+    why = _merge_problem(client, config, record)
     if not why and cache is not None:
         with cache.lock:
             cache.objects[key] = True
@@ -153,7 +160,10 @@ def _merge_problem(client: GitHubPort, config: Config, record: TrainRecord) -> s
 
 
 def _approval_problem(client: GitHubPort, config: Config, record: TrainRecord) -> str:
-    rule = config.gates.emergency_approvals if record.emergency else config.gates.approvals
+    from bot.core.gates import policy  # the rule the policy gate applies (gates.policy wins)
+
+    settings = policy.settings_from_config(config.gates.policy, config.gates)
+    rule = settings.emergency_approvals if record.emergency else settings.approvals
     approved = {r.author.lower() for r in client.reviews(record.train_pr) if r.state == "APPROVED"}
     named = {a.lower() for a in record.approved_by}
     if not named <= approved:

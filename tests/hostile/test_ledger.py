@@ -129,3 +129,29 @@ def test_validate_warns_when_the_ledger_branch_is_not_protected(
     story.kit.protect_branch(REPO, LEDGER)
     assert main(argv) == 0
     assert "ledger branch" not in capsys.readouterr().out
+
+
+def test_a_promotions_tags_must_be_the_trains(sandbox: Any) -> None:
+    from promotion.promotion_story import merged_train
+
+    m = merged_train(sandbox)
+    story = m.story
+    assert story.reconcile(m.merged_at).problems == ()
+    record = m.record()
+    assert record["state"] == "promoting"
+    canary_before = story.sandbox.git.out(
+        REPO, "show", "refs/heads/main:deploy/canary/kustomization.yaml"
+    )
+    record["extra"]["promotion"]["tags"]["web"] = "evil"
+    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+    with story.client() as client:  # in the bot's name: the cross-check must catch it
+        tip = client.ledger_tip(LEDGER)
+        path = f"trains/{m.train_id}.json"
+        client.write_ledger(LEDGER, tip, {path: text}, f"stage-verdict: {m.train_id}")
+
+    result = story.reconcile(m.merged_at + timedelta(hours=2))
+
+    assert any("tag 'evil' for web is not this train's" in p for p in result.problems)
+    after = story.sandbox.git.out(REPO, "show", "refs/heads/main:deploy/canary/kustomization.yaml")
+    assert after == canary_before and "evil" not in after
+    assert [n for n in _notices(story, m.train_pr) if "not promoted" in n]
