@@ -304,7 +304,7 @@ class GitData:
         mark = marker(key)
         url = self._url("/issues")
         for issue in self.client._pages(url, {"state": "all"}) if look else ():
-            if mark in str(issue.get("body") or ""):
+            if mark in str(issue.get("body") or "") and self.client.made_by_bot(issue):
                 return int(issue["number"])
         payload = {"title": title, "body": f"{body}\n\n{mark}", "labels": labels}
         if assignees:

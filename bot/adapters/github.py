@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from bot.adapters.ratelimit import RateLimiter, limiter_for
+from bot.core.identity import BotIdentity
 from bot.core.world import CheckRun, Comment, LabelEvent, PullRequest, Review, parse_time
 from bot.errors import ExternalError
 
@@ -87,6 +88,12 @@ class GitHubPort(Protocol):
     def permission(self, login: str) -> str: ...
     def team_member(self, team: str, login: str) -> bool: ...
     def bot_login(self) -> str: ...
+    def identity(self) -> BotIdentity: ...
+    def made_by_bot(self, raw: Any) -> bool: ...
+    def commit_is_ours(self, sha: str) -> bool: ...
+    def commit_parents(self, sha: str) -> list[str]: ...
+    def commit_tree(self, sha: str) -> str: ...
+    def tree_files(self, tree_sha: str) -> dict[str, str]: ...
     def create_branch(self, branch: str, sha: str) -> str: ...
     def merge_into(self, branch: str, head: str, message: str) -> str | None: ...
     def open_pull(self, head: str, base: str, title: str, body: str) -> PullRequest: ...
@@ -152,6 +159,7 @@ class GitHubClient:
         api_url: str = "https://api.github.com",
         cache: ResponseCache | None = None,
         bot_login: str = "",
+        app_id: int = 0,
         writes_per_minute: int = 80,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -163,6 +171,8 @@ class GitHubClient:
         self.api_url = api_url.rstrip("/")
         self.cache = cache if cache is not None else SHARED_CACHE
         self._bot_login = bot_login
+        self._app_id = app_id
+        self._git_emails: tuple[str, ...] = ()
         self.requests = 0
         self.writes = 0
         self._writes_per_minute = writes_per_minute
@@ -310,6 +320,10 @@ class GitHubClient:
             raise ExternalError("GitHub", f"ledger ref: {status}", status=status)
         commit = str(body["object"]["sha"])
         tree_sha = str(self._object("commits", commit)["tree"]["sha"])
+        return LedgerTip(commit, tree_sha, self.tree_files(tree_sha))
+
+    def tree_files(self, tree_sha: str) -> dict[str, str]:
+        """path -> blob sha of every file in a tree (one recursive read, cached by sha)."""
         with self.cache.lock:
             tree = self.cache.objects.get("tree:" + tree_sha)
         if tree is None:
@@ -317,8 +331,26 @@ class GitHubClient:
             tree = self._get_ok(url, {"recursive": 1}, "ledger tree")
             with self.cache.lock:
                 self.cache.objects["tree:" + tree_sha] = tree
-        files = {e["path"]: e["sha"] for e in tree.get("tree", []) if e.get("type") == "blob"}
-        return LedgerTip(commit, tree_sha, files)
+        return {e["path"]: e["sha"] for e in tree.get("tree", []) if e.get("type") == "blob"}
+
+    def commit_is_ours(self, sha: str) -> bool:
+        """Whether the bot made commit `sha` (`bot.core.identity`): a commit this process
+        wrote is known to be; any other by its author and GitHub's verification."""
+        raw = self._object("commits", sha)
+        if raw.get("_ours"):
+            return True
+        author = raw.get("author") or {}
+        verification = raw.get("verification")
+        verified = bool(verification.get("verified")) if isinstance(verification, dict) else None
+        return self.identity().made_commit(
+            str(author.get("name") or ""), str(author.get("email") or ""), verified
+        )
+
+    def commit_parents(self, sha: str) -> list[str]:
+        return [str(p["sha"]) for p in self._object("commits", sha).get("parents") or []]
+
+    def commit_tree(self, sha: str) -> str:
+        return str(self._object("commits", sha)["tree"]["sha"])
 
     def read_blob(self, sha: str) -> str:
         body = self._object("blobs", sha)
@@ -431,10 +463,11 @@ class GitHubClient:
         return found
 
     def comment_keys(self) -> set[str]:
-        """The hidden keys of every comment the bot made in the repository (one listing)."""
+        """The hidden keys of every comment the bot made in the repository (one listing);
+        a key in anybody else's comment is text, not the bot's record."""
         if self._keys is None:
             url = self._repo_url("/issues/comments")
-            bodies = (str(c.get("body") or "") for c in self._pages(url, {}))
+            bodies = (str(c.get("body") or "") for c in self._pages(url, {}) if self.made_by_bot(c))
             self._keys = {m.group(1) for b in bodies for m in _KEY.finditer(b)}
         return self._keys
 
@@ -504,7 +537,17 @@ class GitHubClient:
             status, body, _ = self._get("/user")
             login = str(body.get("login", "")) if status == 200 and body else ""
             self._bot_login = login or "release-train[bot]"
+            email = str(body.get("email") or "") if status == 200 and body else ""
+            self._git_emails = (email,) if email else ()
         return self._bot_login
+
+    def identity(self) -> BotIdentity:
+        return BotIdentity(self.bot_login(), self._app_id, self._git_emails)
+
+    def made_by_bot(self, raw: Any) -> bool:
+        """Whether a comment, issue or pull request (GitHub's JSON) is the bot's own: the one
+        test every marker the bot reads back must pass (`bot.core.identity`)."""
+        return self.identity().made(raw)
 
     # -- writes ------------------------------------------------------------------------
 
@@ -574,7 +617,9 @@ class GitHubClient:
 
         try:
             found = [
-                int(c["id"]) for c in self._pages(url, {}) if marker(key) in str(c.get("body"))
+                int(c["id"])
+                for c in self._pages(url, {})
+                if marker(key) in str(c.get("body")) and self.made_by_bot(c)
             ]
         except ExternalError:
             return True
@@ -646,7 +691,7 @@ class GitHubClient:
         mark = marker(key)
         url = self._repo_url("/issues")
         issues = self._pages(url, {"state": "open"})
-        if any(mark in str(i.get("body") or "") for i in issues):
+        if any(mark in str(i.get("body") or "") and self.made_by_bot(i) for i in issues):
             return False
         payload = {"title": title, "body": f"{body}\n\n{mark}"}
         response = self._call("POST", url, retry=False, json=payload)
@@ -686,16 +731,24 @@ class GitHubClient:
             raise self._fail(response, f"move ledger {branch}")
         merged = {**tip.files, **{e["path"]: e["sha"] for e in entries}}
         new_tip = LedgerTip(str(commit["sha"]), str(tree["sha"]), merged)
-        self._remember(new_tip, files, entries)
+        self._remember(new_tip, files, entries, parents)
         return new_tip
 
     def _remember(
-        self, tip: LedgerTip, files: dict[str, str], entries: list[dict[str, Any]]
+        self,
+        tip: LedgerTip,
+        files: dict[str, str],
+        entries: list[dict[str, Any]],
+        parents: list[str],
     ) -> None:
         """Seed the object cache with what we just wrote, so reading it back is free."""
         listing = [{"path": p, "sha": s, "type": "blob"} for p, s in sorted(tip.files.items())]
         with self.cache.lock:
-            self.cache.objects[str(tip.commit)] = {"tree": {"sha": tip.tree}}
+            self.cache.objects[str(tip.commit)] = {
+                "tree": {"sha": tip.tree},
+                "parents": [{"sha": p} for p in parents],
+                "_ours": True,  # written by this process: the bot's own by construction
+            }
             self.cache.objects[f"tree:{tip.tree}"] = {"tree": listing}
             for entry in entries:
                 text = files[entry["path"]]

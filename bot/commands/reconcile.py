@@ -60,7 +60,10 @@ def open_client(args: argparse.Namespace) -> Any:
     token = os.environ.get(args.token_env, "")
     if not token:
         raise UsageError(f"no token: set the environment variable {args.token_env}")
-    return GitHubClient(args.repo, token, api_url=args.api_url)
+    # who the bot is: $RELEASE_TRAIN_BOT_LOGIN, else GET /user (an App's installation token
+    # cannot ask: set it to <app-slug>[bot])
+    login = os.environ.get("RELEASE_TRAIN_BOT_LOGIN", "").strip()
+    return GitHubClient(args.repo, token, api_url=args.api_url, bot_login=login)
 
 
 def execute(args: argparse.Namespace, *, dry_run: bool) -> Any:

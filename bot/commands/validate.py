@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from bot.commands._common import add_json_flag, add_now_flag
@@ -57,6 +58,25 @@ def register(subparsers: Any) -> None:
         help="also check outbound targets as the GitHub App would, with the operator's "
         "settings from this environment (see docs/threat-model.md)",
     )
+    parser.add_argument(
+        "--check-ledger",
+        metavar="OWNER/NAME",
+        help="also ask GitHub whether the repository's ledger branch is protected (a warning "
+        "when anyone with write access may push to it); token from --token-env",
+    )
+    parser.add_argument(
+        "--api-url",
+        default=os.environ.get("GITHUB_API_URL", "https://api.github.com"),
+        metavar="URL",
+        help="GitHub REST API base URL for --check-ledger (default: $GITHUB_API_URL or "
+        "https://api.github.com)",
+    )
+    parser.add_argument(
+        "--token-env",
+        default="GITHUB_TOKEN",
+        metavar="NAME",
+        help="environment variable holding the token for --check-ledger (default: GITHUB_TOKEN)",
+    )
     add_now_flag(parser)
     add_json_flag(parser)
     parser.set_defaults(func=run)
@@ -91,7 +111,28 @@ def run(args: argparse.Namespace) -> int:
         outbound=_app_policy() if args.app else None,
         resolve=True,
     )
-    return _report(args, str(path), list(result.problems), _in_schema_order(result.merged))
+    problems = list(result.problems)
+    if args.check_ledger and result.merged is not None:
+        problems += _ledger_protection(args, result.merged, str(path))
+    return _report(args, str(path), problems, _in_schema_order(result.merged))
+
+
+def _ledger_protection(args: argparse.Namespace, merged: dict[str, Any], where: str) -> list[Any]:
+    """A warning when the ledger branch of `--check-ledger` is not protected."""
+    from bot.adapters.github import GitHubClient
+    from bot.config.model import Config
+    from bot.errors import UsageError
+    from bot.shell.ledger_trust import protection_problem
+
+    if args.check_ledger.count("/") != 1:
+        raise UsageError(f"--check-ledger {args.check_ledger!r}: expected OWNER/NAME")
+    token = os.environ.get(args.token_env, "")
+    if not token:
+        raise UsageError(f"--check-ledger: set the environment variable {args.token_env}")
+    branch = str((merged.get("ledger") or {}).get("branch") or Config.ledger_branch)
+    with GitHubClient(args.check_ledger, token, api_url=args.api_url) as client:
+        found = protection_problem(client, branch, where)
+    return [found] if found is not None else []
 
 
 def _app_policy() -> Any:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.config.model import Config, NoteCategory, Train
+from bot.core import untrusted
 from bot.core.ledger import Boarded, TrainRecord
 
 BEGIN = "<!-- release-train:begin -->"
@@ -93,18 +94,24 @@ def release_notes(config: Config, train: Train, record: TrainRecord, now: dateti
     if record.emergency:
         lines += ["**Emergency train** (stricter approval policy).", ""]
     if record.held:
-        lines += [f"**Held**: {record.hold_reason or 'no reason given'}", ""]
+        lines += [f"**Held**: {untrusted.inline(record.hold_reason) or 'no reason given'}", ""]
     if record.state == "aborted":
-        lines += [f"**Aborted**: {record.end_reason}. Its pull requests board the next train.", ""]
+        why = untrusted.inline(record.end_reason)
+        lines += [f"**Aborted**: {why}. Its pull requests board the next train.", ""]
     for title, entries in categorize(record.boarded, train.notes or DEFAULT_CATEGORIES):
         lines.append(f"### {title}")
-        lines += [f"- #{b.number} {b.title} (@{b.author})" for b in entries]
+        lines += [
+            f"- #{b.number} {untrusted.inline(b.title)} ({untrusted.login(b.author)})"
+            for b in entries
+        ]
         lines.append("")
     if not record.boarded:
         lines += ["_No pull requests boarded._", ""]
     if record.missed:
         lines.append("### Missed this train")
-        lines += [f"- #{m.number}: {m.detail or m.reason}" for m in record.missed]
+        lines += [
+            f"- #{m.number}: {untrusted.markdown_line(m.detail or m.reason)}" for m in record.missed
+        ]
         lines.append("")
     services = _service_tags(config, train, record, record.created_at or now)
     if services:

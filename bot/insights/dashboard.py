@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.core.identity import BotIdentity
 from bot.errors import ReleaseTrainError
 from bot.insights.gitlog import DEFAULT_LEDGER, read_file_at, read_history
 from bot.insights.metrics import Metrics, compute
@@ -71,12 +72,15 @@ def clone_source(
     repo_url: str = "",
     clock: Callable[[], datetime] | None = None,
     ttl: float = 15.0,
+    bot: BotIdentity | None = None,
 ) -> Source:
     """A source reading a local clone (fetch it yourself to see new trains); the config is
     read from the base branch unless given."""
 
     def read() -> tuple[History, Any, str]:
-        history = read_history(repo, ledger_branch=ledger_branch, base=base, repo_url=repo_url)
+        history = read_history(
+            repo, ledger_branch=ledger_branch, base=base, repo_url=repo_url, bot=bot
+        )
         if config is not None:
             return history, config, ""
         return history, *_config(read_file_at(repo, history.base_ref, CONFIG_PATH))
@@ -93,6 +97,7 @@ def api_source(
     config: Any = None,
     clock: Callable[[], datetime] | None = None,
     ttl: float = 60.0,
+    bot: BotIdentity | None = None,
 ) -> Source:
     """A source reading ``OWNER/NAME`` over the REST API; `token` is asked at each read (an
     installation token expires)."""
@@ -100,7 +105,7 @@ def api_source(
 
     def read() -> tuple[History, Any, str]:
         key = token()
-        history = read_history_api(repo, key, api_url=api_url, ledger_branch=ledger_branch)
+        history = read_history_api(repo, key, api_url=api_url, ledger_branch=ledger_branch, bot=bot)
         if config is not None:
             return history, config, ""
         text = read_file_api(repo, key, CONFIG_PATH, history.base_ref, api_url=api_url)
@@ -120,16 +125,20 @@ ENV_REPO = "RELEASE_TRAIN_DASHBOARD_REPO"
 def source_from_env(env: Mapping[str, str]) -> Source:
     """The dashboard's source from the environment: ``RELEASE_TRAIN_DASHBOARD_REPO`` is a
     local clone's path or ``OWNER/NAME`` (then ``RELEASE_TRAIN_DASHBOARD_TOKEN`` and
-    ``GITHUB_API_URL``); ``RELEASE_TRAIN_LEDGER_BRANCH`` overrides the ledger branch."""
+    ``GITHUB_API_URL``); ``RELEASE_TRAIN_LEDGER_BRANCH`` overrides the ledger branch. Only
+    the bot's own commits count: ``RELEASE_TRAIN_BOT_LOGIN``, else ``<APP_SLUG>[bot]``."""
     where = env.get(ENV_REPO, "").strip()
+    slug = env.get("APP_SLUG", "").strip()
+    login = env.get("RELEASE_TRAIN_BOT_LOGIN", "").strip() or (f"{slug}[bot]" if slug else "")
+    bot = BotIdentity(login) if login else BotIdentity()
     ledger = env.get("RELEASE_TRAIN_LEDGER_BRANCH", "").strip() or DEFAULT_LEDGER
     if not where:
         return empty_source(f"No repository configured: set {ENV_REPO} to a clone or OWNER/NAME.")
     if where.count("/") == 1 and not where.startswith(("/", ".", "~")) and not Path(where).exists():
         api_url = env.get("GITHUB_API_URL", "").strip() or "https://api.github.com"
         token = env.get("RELEASE_TRAIN_DASHBOARD_TOKEN", "")
-        return api_source(where, lambda: token, api_url=api_url, ledger_branch=ledger)
-    return clone_source(Path(where), ledger_branch=ledger)
+        return api_source(where, lambda: token, api_url=api_url, ledger_branch=ledger, bot=bot)
+    return clone_source(Path(where), ledger_branch=ledger, bot=bot)
 
 
 def metrics_of(source: Source) -> Callable[[], Metrics]:

@@ -13,9 +13,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from bot.core.identity import BotIdentity
 from bot.errors import ExternalError, UsageError
 from bot.insights.gitlog import DEFAULT_LEDGER
 from bot.insights.model import Commit, History
+from bot.insights.trust import own_history
 
 PER_PAGE = 100
 
@@ -56,12 +58,16 @@ def parse_commit(item: dict[str, Any]) -> Commit:
     """One entry of ``GET /repos/{owner}/{repo}/commits`` as a Commit."""
     inner = item.get("commit", {})
     author = inner.get("author") or {}
+    verification = inner.get("verification")
+    verified = bool(verification.get("verified")) if isinstance(verification, dict) else None
     return Commit(
         sha=str(item["sha"]),
         parents=tuple(str(p["sha"]) for p in item.get("parents", [])),
         author=str(author.get("name", "")),
         at=datetime.fromisoformat(str(author.get("date", "")).replace("Z", "+00:00")),
         message=str(inner.get("message", "")).strip() + "\n",
+        email=str(author.get("email", "")),
+        verified=verified,
     )
 
 
@@ -101,8 +107,10 @@ def read_history_api(
     api_url: str = "https://api.github.com",
     ledger_branch: str = DEFAULT_LEDGER,
     base: str | None = None,
+    bot: BotIdentity | None = None,
 ) -> History:
-    """The History of `repo` (``owner/name``) over the REST API."""
+    """The History of `repo` (``owner/name``) over the REST API, split into the bot's own
+    commits (identity and GitHub's verification) and the rest (`bot.insights.trust`)."""
     from githubkit import GitHub
 
     if repo.count("/") != 1:
@@ -123,7 +131,7 @@ def read_history_api(
         base_commits = [c for c in _commits(gh, repo, base_name) if c.trailer("Train-Id")]
         files = _tip_files(gh, repo, tip)
     html = str(meta.get("html_url", ""))
-    return History(
+    read = History(
         ledger=tuple(ledger),
         base=tuple(base_commits),
         tip_files=files,
@@ -132,6 +140,7 @@ def read_history_api(
         base_ref=base_name,
         repo_url=html,
     )
+    return own_history(read, bot or BotIdentity())
 
 
 def read_file_api(

@@ -12,12 +12,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from bot.core.identity import BotIdentity
 from bot.core.ledger import INDEX_PATH
 from bot.errors import ExternalError, UsageError
 from bot.insights.model import DEFAULT_LEDGER, NULL_BLOB, Change, Commit, History
+from bot.insights.trust import own_history
 
 _RS, _US = "\x1e", "\x1f"
-_FORMAT = f"--format={_RS}%H{_US}%P{_US}%an{_US}%aI{_US}%B{_US}"
+_FORMAT = f"--format={_RS}%H{_US}%P{_US}%an{_US}%ae{_US}%aI{_US}%B{_US}"
 
 
 def _git(repo: Path, args: Sequence[str], stdin: bytes | None = None) -> bytes:
@@ -75,7 +77,7 @@ def parse_log(raw: str) -> list[Commit]:
     """Parse `_FORMAT` output (with or without ``--raw`` lines), newest first as git prints."""
     commits: list[Commit] = []
     for chunk in raw.split(_RS)[1:]:
-        sha, parents, author, date, message, tail = chunk.split(_US, 5)
+        sha, parents, author, email, date, message, tail = chunk.split(_US, 6)
         commits.append(
             Commit(
                 sha=sha,
@@ -84,6 +86,7 @@ def parse_log(raw: str) -> list[Commit]:
                 at=datetime.fromisoformat(date),
                 message=message.strip() + "\n",
                 changes=tuple(_raw_changes(tail)),
+                email=email,
             )
         )
     return commits
@@ -133,8 +136,11 @@ def read_history(
     ledger_branch: str = DEFAULT_LEDGER,
     base: str | None = None,
     repo_url: str = "",
+    bot: BotIdentity | None = None,
 ) -> History:
-    """Both branches of the clone at `repo` (the ledger in full: verify needs every commit)."""
+    """Both branches of the clone at `repo` (the ledger in full: verify needs every commit),
+    split into the bot's own commits and the rest (`bot.insights.trust`). A clone cannot
+    show GitHub's verification: here the bot's commits are known by their git identity."""
     if not (repo / ".git").exists() and not (repo / "HEAD").exists():
         raise UsageError(f"{repo} is not a git repository")
     ledger_ref = resolve_ref(repo, _candidates(ledger_branch))
@@ -151,7 +157,7 @@ def read_history(
         ledger = _log(repo, ledger_ref, ["--raw", "--no-abbrev", "--root", "--no-renames"], None)
         base_commits = base_job.result()
     blobs = read_blobs(repo, _wanted_blobs(ledger))
-    return History(
+    read = History(
         ledger=tuple(ledger),
         base=tuple(base_commits),
         blobs=blobs,
@@ -161,6 +167,7 @@ def read_history(
         base_ref=base_ref,
         repo_url=repo_url,
     )
+    return own_history(read, bot or BotIdentity())
 
 
 def _wanted_blobs(ledger: Sequence[Commit]) -> set[str]:

@@ -36,6 +36,8 @@ class Commit:
     at: datetime
     message: str
     changes: tuple[Change, ...] = ()
+    email: str = ""  # the author's e-mail
+    verified: bool | None = None  # GitHub's verification (None: the source cannot tell)
 
     @property
     def subject(self) -> str:
@@ -74,6 +76,11 @@ class History:
     ledger_ref: str = ""
     base_ref: str = ""
     repo_url: str = ""  # e.g. https://github.com/acme/shop, for links
+    # set by `bot.insights.trust.own_history`: the ledger chain as read, and the commits
+    # that are not the bot's (ledger) or claim to be (base); `ledger`/`base` exclude them
+    ledger_read: tuple[Commit, ...] = ()
+    foreign_ledger: tuple[Commit, ...] = ()
+    forged_base: tuple[Commit, ...] = ()
 
     def blob(self, sha: str) -> str | None:
         return self.blobs.get(sha)

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.identity import DEFAULT_LOGIN, BotIdentity
 from bot.errors import UsageError
 from bot.insights.model import DEFAULT_LEDGER, History
 
@@ -18,6 +19,7 @@ class SourceSpec:
     token_env: str = "GITHUB_TOKEN"
     ledger_branch: str = DEFAULT_LEDGER
     base: str | None = None
+    bot_login: str = DEFAULT_LOGIN
 
     @property
     def remote(self) -> bool:
@@ -31,7 +33,9 @@ class SourceSpec:
         if not self.remote:
             from bot.insights.gitlog import read_history
 
-            return read_history(Path(self.repo), ledger_branch=self.ledger_branch, base=self.base)
+            return read_history(
+                Path(self.repo), ledger_branch=self.ledger_branch, base=self.base, bot=self.bot
+            )
         from bot.insights.github import read_history_api
 
         token = os.environ.get(self.token_env, "")
@@ -43,7 +47,12 @@ class SourceSpec:
             api_url=self.api_url or "https://api.github.com",
             ledger_branch=self.ledger_branch,
             base=self.base,
+            bot=self.bot,
         )
+
+    @property
+    def bot(self) -> BotIdentity:
+        return BotIdentity(self.bot_login)
 
 
 def add_source_args(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +78,16 @@ def add_source_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base", default=None, help="base branch (default: the repository's HEAD branch)"
     )
+    parser.add_argument(
+        "--bot-login",
+        default=DEFAULT_LOGIN,
+        metavar="LOGIN",
+        help="the bot's login: only its commits count, others are reported by `audit verify` "
+        f"(default: {DEFAULT_LOGIN}; an App's is <app-slug>[bot])",
+    )
 
 
 def spec_from_args(args: argparse.Namespace) -> SourceSpec:
-    return SourceSpec(args.repo, args.api_url, args.token_env, args.ledger_branch, args.base)
+    return SourceSpec(
+        args.repo, args.api_url, args.token_env, args.ledger_branch, args.base, args.bot_login
+    )

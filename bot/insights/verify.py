@@ -25,6 +25,7 @@ from bot.core.ledger import (
 from bot.core.train import can_transition
 from bot.insights.model import NULL_BLOB, Commit, History
 from bot.insights.timeline import BASE, LEDGER, base_kind, decode_or_none, record_versions
+from bot.insights.trust import BOT_TRAILERS
 
 # trailers `transition_trailers` derives from the record: they must match the file
 CHECKED_TRAILERS = (
@@ -333,8 +334,37 @@ def check_cross(history: History) -> Iterator[Finding]:
                 )
 
 
+def check_forgeries(history: History) -> Iterator[Finding]:
+    """Commits that are not the bot's but sit on its ledger or carry its trailers: each is
+    a forgery attempt (or a hand edit), reported and never counted."""
+    for commit in history.foreign_ledger:
+        yield _f(
+            "foreign-ledger-commit",
+            commit,
+            commit.parsed[1],
+            f"ledger commit by {commit.author} <{commit.email}>{_unverified(commit)} was not "
+            "made by the bot: ignored (protect the ledger branch so only the App may push)",
+        )
+    for commit in history.forged_base:
+        keys = sorted({k for k, _ in commit.trailers() if k in BOT_TRAILERS})
+        yield _f(
+            "forged-trailers",
+            commit,
+            commit.trailer("Train-Id"),
+            f"commit by {commit.author} <{commit.email}>{_unverified(commit)} carries the "
+            f"bot's trailers ({', '.join(keys)}) but the bot did not make it: not counted",
+            BASE,
+        )
+
+
+def _unverified(commit: Commit) -> str:
+    return " (not verified by GitHub)" if commit.verified is False else ""
+
+
 def verify(history: History) -> tuple[Finding, ...]:
     """Every finding, ledger order first, then the base branch's."""
-    findings = [*check_linear(history.ledger), *check_ledger(history), *check_index(history)]
+    chain = history.ledger_read or history.ledger
+    findings = [*check_linear(chain), *check_ledger(history), *check_index(history)]
     findings += check_cross(history)
+    findings += check_forgeries(history)
     return tuple(dict.fromkeys(findings))

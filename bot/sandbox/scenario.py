@@ -267,6 +267,13 @@ class Scenario:
             move_ref(self.ctx(author), repo, ref, sha, old)
             return sha
 
+    def protect_branch(self, repo: str, branch: str) -> None:
+        """Mark `branch` protected (as `GET /branches/{branch}` reports it)."""
+        with self.store.transaction() as data:
+            protected = data["extra"].setdefault("protected_branches", {}).setdefault(repo, [])
+            if branch not in protected:
+                protected.append(branch)
+
     # -- people's actions, through the API handlers -------------------------------------
 
     def call(self, method: str, path: str, body: object = None, *, as_user: str) -> Any:

@@ -26,6 +26,7 @@ from bot.core.chatops import PROMOTE_REASON
 from bot.core.ledger import TrainRecord
 from bot.core.train import COMPLETED, MERGED, PROMOTING
 from bot.errors import ConfigError, ExternalError
+from bot.shell import ledger_trust
 from bot.shell.rollback import release_holds, revert, unsure
 from bot.shell.stage_io import (
     PromoteRun,
@@ -98,6 +99,8 @@ def _one_train(
         return
     if record.state == MERGED and not set(record.boarded_numbers()) <= set(record.landed):
         return  # the lifecycle lands the boarded PRs first
+    if ledger_trust.refused(ctx.client, ctx.config, record, ctx.run.problems, dry_run):
+        return  # its record does not agree with GitHub (bot.shell.ledger_trust)
     if dry_run:
         move = _move(ctx, record, plan, judge=False)
         ctx.run.done.append(f"{record.id}: {move.kind} {move.step}".rstrip())

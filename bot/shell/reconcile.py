@@ -39,6 +39,7 @@ from bot.core.ledger import (
 from bot.core.train import ABORTED, BOARDING, DEPARTED, MERGED, PROMOTING, is_terminal
 from bot.core.world import Comment, LabelEvent, PullRequest, World
 from bot.errors import ConfigError, ExternalError
+from bot.shell import ledger_trust
 from bot.shell.consent import require_consent
 
 MAX_ROUNDS = 6
@@ -657,7 +658,8 @@ def _round(
 ) -> bool:
     """Read, decide, act once; False when there is nothing (more) to do this reconcile."""
     run.moved = False
-    snap = read_world(config, client, client.ledger_tip(config.ledger_branch), now, run.repo)
+    tip = ledger_trust.checked_tip(client, config, dry_run=dry_run, problems=run.problems)
+    snap = read_world(config, client, tip, now, run.repo)
     gate_facts = _gates(client, config, snap, now, dry_run, run, prometheus)
     actions = decide(config, snap.ledger, snap.world, now, gate_facts)
     run.trains = tuple((r.id, r.state) for r in snap.ledger.records)
@@ -767,7 +769,9 @@ def _config_error(
     train_prs = [
         pr
         for pr in client.open_pulls()
-        if pr.head_ref.startswith("release/") and "release-train:train-id=" in pr.body
+        if pr.head_ref.startswith("release/")
+        and "release-train:train-id=" in pr.body
+        and client.identity().is_login(pr.author)  # a stranger's PR is no train PR
     ]
     for pr in train_prs:
         run.planned.append(f"comment on #{pr.number}: configuration error")

@@ -28,6 +28,7 @@ from bot.core.ledger import (
 )
 from bot.core.train import ABORTED, COMPLETED, ROLLED_BACK
 from bot.errors import ExternalError
+from bot.shell import ledger_trust
 
 RETRIES = 5
 
@@ -209,7 +210,7 @@ def record_step(
             tip = ctx.client.write_ledger(ctx.config.ledger_branch, ctx.snap.tip, written, message)
             break
         except LedgerMoved:
-            fresh = ctx.client.ledger_tip(ctx.config.ledger_branch)
+            fresh, _ = ledger_trust.read_tip(ctx.client, ctx.config.ledger_branch)
             if attempt == RETRIES - 1 or any(
                 fresh.files.get(p) != ctx.snap.tip.files.get(p) for p in own
             ):

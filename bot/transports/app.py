@@ -85,6 +85,7 @@ def github_reconciler(
             api_url=settings.api_url,
             bot_login=bot_login() or "",
             limiter=limiter,
+            app_id=int(settings.app_id) if settings.app_id.isdigit() else 0,
         )
         with client:
             # Each button press or re-run is acted on in its own pass (a hold must not be

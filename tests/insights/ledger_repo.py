@@ -23,6 +23,8 @@ from bot.core.ledger import (
 )
 
 LEDGER_REF = "refs/heads/release-train/ledger"
+# the App's git identity as GitHub gives it to the commits it makes through the API
+BOT_EMAIL = "12345+release-train[bot]@users.noreply.github.com"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -39,9 +41,9 @@ class LedgerRepo:
         full_env = {
             **os.environ,
             "GIT_AUTHOR_NAME": "release-train",
-            "GIT_AUTHOR_EMAIL": "bot@example.com",
+            "GIT_AUTHOR_EMAIL": BOT_EMAIL,
             "GIT_COMMITTER_NAME": "release-train",
-            "GIT_COMMITTER_EMAIL": "bot@example.com",
+            "GIT_COMMITTER_EMAIL": BOT_EMAIL,
             "GIT_AUTHOR_DATE": self.clock.isoformat() if hasattr(self, "clock") else "",
             "GIT_COMMITTER_DATE": self.clock.isoformat() if hasattr(self, "clock") else "",
             **(env or {}),
@@ -64,8 +66,9 @@ class LedgerRepo:
         tip = self.git("rev-parse", "--verify", "--quiet", ref) if self._has(ref) else ""
         index = str(self.path / ".git" / "tmp-index")
         env = {"GIT_INDEX_FILE": index}
-        if author:
+        if author:  # somebody else: their own name and address
             env["GIT_AUTHOR_NAME"] = author
+            env["GIT_AUTHOR_EMAIL"] = f"{author}@example.com"
         if tip:
             self.git("read-tree", tip, env=env)
         else:

@@ -120,13 +120,15 @@ def test_a_missing_transition_is_found(choices: list[int], drop: int) -> None:
 
 def test_parse_log_reads_fields_and_raw_changes() -> None:
     raw = (
-        "\x1eaaa\x1fppp\x1fbot\x1f2026-03-02T09:00:00+00:00\x1fdepart: web-1\n\nTrain-Id: web-1\n"
+        "\x1eaaa\x1fppp\x1fbot\x1fbot@example.com\x1f2026-03-02T09:00:00+00:00"
+        "\x1fdepart: web-1\n\nTrain-Id: web-1\n"
         "\x1f\n:100644 100644 " + "1" * 40 + " " + "2" * 40 + " M\ttrains/web-1.json\n"
-        "\x1ebbb\x1f\x1fbot\x1f2026-03-02T08:00:00+00:00\x1fboard: web-1\x1f\n"
+        "\x1ebbb\x1f\x1fbot\x1f\x1f2026-03-02T08:00:00+00:00\x1fboard: web-1\x1f\n"
     )
     first, second = parse_log(raw)
     assert first.sha == "aaa" and first.parents == ("ppp",) and first.trailer("Train-Id") == "web-1"
     assert first.changes == (Change("trains/web-1.json", "1" * 40, "2" * 40),)
+    assert first.email == "bot@example.com" and first.verified is None
     assert second.parents == () and second.changes == () and second.subject == "board: web-1"
 
 

@@ -118,6 +118,20 @@ def test_hand_made_bump_claiming_an_unknown_train(tmp_path: Path) -> None:
     )
     findings = _findings(repo)
     assert [(f.kind, f.commit, f.train_id) for f in findings] == [
+        ("forged-trailers", sha, "web-2026-03-09")
+    ]
+    assert "mallory" in findings[0].message
+
+
+def test_a_bot_commit_claiming_an_unknown_train(tmp_path: Path) -> None:
+    repo = LedgerRepo(tmp_path / "repo")
+    merged_train(repo, "web-2026-03-02")
+    sha = repo.base_commit(
+        "promote web-2026-03-09 to production\n\nTrain-Id: web-2026-03-09\nStage: production\n"
+        "Services: web\nBump: web 1.0.0 -> 6.6.6\n"
+    )
+    findings = _findings(repo)
+    assert [(f.kind, f.commit, f.train_id) for f in findings] == [
         ("unknown-train", sha, "web-2026-03-09")
     ]
 

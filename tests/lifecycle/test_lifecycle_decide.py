@@ -142,7 +142,7 @@ def test_departed_opens_the_train_pr_and_tells_missed() -> None:
     opened = actions[1]
     assert isinstance(opened, act.OpenPullRequest)
     assert opened.title == "Release train web-2026-03-03"
-    assert "#1 Change 1 (@dev)" in opened.body and "#2: merge conflict" in opened.body
+    assert "#1 Change 1 (`@dev`)" in opened.body and "#2: merge conflict" in opened.body
     told = actions[0]
     assert isinstance(told, act.PostComment) and told.body.startswith("⚠️ @dev This pull")
     assert "release-train:train-id=web-2026-03-03" in opened.body

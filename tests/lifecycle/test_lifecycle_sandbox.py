@@ -48,7 +48,7 @@ def test_board_depart_merge_and_idempotence(sandbox) -> None:  # type: ignore[no
     assert f"release-train:train-id={train_id}" in body and BEGIN in body and END in body
     features = body.split("### Features")[1].split("###")[0]
     fixes = body.split("### Fixes")[1].split("###")[0]
-    assert f"#{a} Add A (@dev-alice)" in features and f"#{b} Fix B (@dev-bob)" in fixes
+    assert f"#{a} Add A (`@dev-alice`)" in features and f"#{b} Fix B (`@dev-bob`)" in fixes
     assert f"#{c}: merge conflict" in body
     assert "ghcr.io/acme/web:" in body and "production (soak 1h)" in body
 

@@ -86,12 +86,12 @@ def earliest(*deltas: timedelta | None) -> timedelta | None:
     return max(min(present), timedelta(0)) if present else None
 
 
-_CELL_ESCAPES = str.maketrans({"|": "\\|", "\n": " ", "\r": " "})
-
-
 def md_cell(value: object) -> str:
-    """One Markdown table cell: pipes escaped, newlines flattened."""
-    return str(value).translate(_CELL_ESCAPES)
+    """One Markdown table cell: pipes escaped, newlines flattened, no raw HTML (cells hold
+    names others chose: check runs, files, alerts); see `bot.core.untrusted.table_text`."""
+    from bot.core.untrusted import table_text
+
+    return table_text(value)
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

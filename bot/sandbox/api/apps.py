@@ -44,6 +44,13 @@ def app_json(ctx: RequestContext, app: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def via_app_json(ctx: RequestContext, record: dict[str, Any]) -> dict[str, Any] | None:
+    """`performed_via_github_app` of a thing an installation token made (None otherwise)."""
+    if not record.get("via_app"):
+        return None
+    return app_json(ctx, appauth.ensure_app(ctx.store))
+
+
 def _placeholder_owner(ctx: RequestContext) -> dict[str, Any]:
     """The App's owner when none was set: the first organization-like account."""
     for inst in ctx.store.data["installations"].values():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from bot.sandbox.api.git import load_commit, person_json
+from bot.sandbox.api.git import load_commit, person_json, verification_json
 from bot.sandbox.api.repos import repo_name
 from bot.sandbox.gitstore import Commit, FileChange
 from bot.sandbox.http import ApiError, RequestContext, Response, Router, paginate
@@ -35,13 +35,7 @@ def commit_json(ctx: RequestContext, repo: str, commit: Commit) -> dict[str, Any
             "message": commit.message.rstrip("\n"),
             "comment_count": 0,
             "tree": {"sha": commit.tree, "url": f"{api}/git/trees/{commit.tree}"},
-            "verification": {
-                "verified": False,
-                "reason": "unsigned",
-                "signature": None,
-                "payload": None,
-                "verified_at": None,
-            },
+            "verification": verification_json(ctx, repo, commit.sha),
         },
         "author": _user_by_email(ctx, commit.author.email),
         "committer": _user_by_email(ctx, commit.committer.email),
@@ -163,12 +157,13 @@ def list_commits(ctx: RequestContext) -> Response:
 
 def branch_json(ctx: RequestContext, repo: str, name: str, sha: str, full: bool) -> dict:
     api = f"{ctx.base_url}/repos/{repo}"
+    protected = name in ctx.store.data["extra"].get("protected_branches", {}).get(repo, [])
     out: dict[str, Any] = {
         "name": name,
         "commit": {"sha": sha, "url": f"{api}/commits/{sha}"},
-        "protected": False,
+        "protected": protected,
         "protection": {
-            "enabled": False,
+            "enabled": protected,
             "required_status_checks": {"enforcement_level": "off", "contexts": [], "checks": []},
         },
         "protection_url": f"{api}/branches/{quote(name)}/protection",

@@ -96,6 +96,7 @@ def issue_json(ctx: RequestContext, repo: str, issue: dict[str, Any]) -> dict[st
         "closed_by": user_or_none(ctx, issue.get("closed_by")),
         "author_association": association(ctx, repo, issue["user"]),
         "reactions": reactions_summary(ctx, url, []),
+        "performed_via_github_app": _via_app(ctx, issue),
     }
     if issue.get("is_pull"):
         pull = ctx.store.get("pulls", f"{repo}#{number}") or {}
@@ -109,6 +110,12 @@ def issue_json(ctx: RequestContext, repo: str, issue: dict[str, Any]) -> dict[st
         }
         out["draft"] = bool(pull.get("draft"))
     return out
+
+
+def _via_app(ctx: RequestContext, record: dict[str, Any]) -> dict[str, Any] | None:
+    from bot.sandbox.api.apps import via_app_json
+
+    return via_app_json(ctx, record)
 
 
 def comment_json(ctx: RequestContext, comment: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +136,7 @@ def comment_json(ctx: RequestContext, comment: dict[str, Any]) -> dict[str, Any]
         "issue_url": f"{api}/issues/{comment['issue_number']}",
         "author_association": association(ctx, repo, comment["user"]),
         "reactions": reactions_summary(ctx, url, rows),
-        "performed_via_github_app": None,
+        "performed_via_github_app": _via_app(ctx, comment),
     }
 
 
@@ -301,6 +308,7 @@ def new_issue(
         "closed_at": None,
         "closed_by": None,
         "is_pull": is_pull,
+        "via_app": ctx.installation_id is not None,
     }
     return ctx.store.insert("issues", record, key=f"{repo}#{number}")
 
@@ -444,6 +452,7 @@ def create_comment(ctx: RequestContext) -> Response:
             "issue_number": issue["number"],
             "user": ctx.user.login,
             "body": text,
+            "via_app": ctx.installation_id is not None,
             "created_at": now,
             "updated_at": now,
         },

@@ -7,7 +7,7 @@ when git's three-way merge (`merge-tree --write-tree`) conflicts.
 from __future__ import annotations
 
 from bot.sandbox.api.compare import commit_json
-from bot.sandbox.api.git import move_ref
+from bot.sandbox.api.git import move_ref, sign
 from bot.sandbox.api.repos import person_of, repo_name
 from bot.sandbox.gitstore import RefConflict
 from bot.sandbox.http import ApiError, RequestContext, Response, Router, missing_field
@@ -29,7 +29,9 @@ def merge_commit(
         return None
     parents = [base_sha] if squash else [base_sha, head_sha]
     person = person_of(ctx, ctx.user.login)
-    return ctx.git.commit_tree(repo, tree, parents, message, person)
+    sha = ctx.git.commit_tree(repo, tree, parents, message, person)
+    sign(ctx, repo, sha)  # GitHub signs the merges it makes
+    return sha
 
 
 def create_merge(ctx: RequestContext) -> Response:
