@@ -19,7 +19,7 @@ from bot.adapters.github import GitHubPort, LedgerMoved, LedgerTip
 from bot.config.model import BoardingRules, Config
 from bot.config.repo import CONFIG_PATH, load_repo_config
 from bot.core import actions as act
-from bot.core.chatops import commenters, pending_commands
+from bot.core.chatops import commands_per_author, commenters, pending_commands
 from bot.core.decide import decide, departs_at, next_due
 from bot.core.ledger import (
     INDEX_PATH,
@@ -81,6 +81,7 @@ class _Run:
     moved: bool = False
     gate_request: Any = None  # a re-run or check-run button (bot.core.gates.events), once
     repo: str = ""  # owner/name, for search queries
+    commands_run: dict[str, int] = field(default_factory=dict)  # per author, this reconcile
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -650,8 +651,13 @@ def _round(
     """Read, decide, act once; False when there is nothing (more) to do this reconcile."""
     run.moved = False
     snap = read_world(config, client, client.ledger_tip(config.ledger_branch), now, run.repo)
+    snap.world = replace(snap.world, commands_run=dict(run.commands_run))
     gate_facts = _gates(client, config, snap, now, dry_run, run, prometheus)
     actions = decide(config, snap.ledger, snap.world, now, gate_facts)
+    ran = commands_per_author(pending_commands(snap.ledger.records, snap.world))
+    run.commands_run = {
+        u: run.commands_run.get(u, 0) + ran.get(u, 0) for u in {*run.commands_run, *ran}
+    }
     run.trains = tuple((r.id, r.state) for r in snap.ledger.records)
     run.due = next_due(config, snap.ledger.records, now)
     run.planned += [a.describe() for a in actions]
