@@ -713,7 +713,7 @@ def _gates(
         facts[record.id] = gathered.facts
         snap.world = replace(snap.world, checks={**snap.world.checks, pr.head_sha: gathered.runs})
         if not dry_run:
-            force = gf.forced_gates(request, pr)
+            force = gf.forced_gates(request, pr, record, gathered.existing)
             run.done += gf.publish(config, client, record, pr, snap.world, gathered, now,
                                    force=force)  # fmt: skip
     return facts
