@@ -21,7 +21,7 @@ from datetime import datetime
 from bot.config.model import Config, Train
 from bot.core import actions as act
 from bot.core.actions import Action
-from bot.core.command_lines import command_lines
+from bot.core.command_lines import MAX_LINES, MAX_PARAGRAPH, scan
 from bot.core.ledger import Boarded, TrainRecord
 from bot.core.train import ABORTED, BOARDING, DEPARTED, MERGED, PROMOTING, is_terminal
 from bot.core.world import Comment, World, permission_at_least
@@ -70,10 +70,26 @@ class Command:
         return int(match.group(1)) if match else None
 
 
-def parse_commands(body: str) -> list[Command]:
-    """Every `/train` command in a comment body, in order."""
+def parse_commands(body: str, limit: int = MAX_LINES) -> list[Command]:
+    """The `/train` commands in a comment body, in order (at most `limit`)."""
+    return _commands(scan(body, limit).lines)
+
+
+def comment_commands(body: str) -> list[Command]:
+    """The commands a comment runs: at most `MAX_PER_COMMENT`, then one `ignored` note
+    counting the other `/train` lines (past the cap, or in over-long paragraphs)."""
+    found = scan(body, MAX_PER_COMMENT)
+    commands = _commands(found.lines)
+    extra = found.skipped + max(0, len(commands) - MAX_PER_COMMENT)
+    if extra:
+        raw = f"/train … ({extra} more)"
+        commands = [*commands[:MAX_PER_COMMENT], Command(IGNORED, str(extra), raw)]
+    return commands
+
+
+def _commands(lines: Sequence[str]) -> list[Command]:
     commands = []
-    for line in command_lines(body):
+    for line in lines:
         words = line.split(None, 2)
         if words[0] != "/train":
             continue  # e.g. "/trainee"
@@ -144,7 +160,7 @@ def pending_commands(records: Sequence[TrainRecord], world: World) -> dict[str, 
             continue
         if record.created_at and comment.created_at < record.created_at.replace(microsecond=0):
             continue
-        commands = _capped(parse_commands(comment.body))
+        commands = comment_commands(comment.body)
         if not commands:
             continue
         if per_user.get(comment.author, 0) + len(commands) > MAX_PER_USER:
@@ -153,13 +169,6 @@ def pending_commands(records: Sequence[TrainRecord], world: World) -> dict[str, 
         mine = [TrainCommand(comment, c, record.id) for c in commands]
         found.setdefault(record.id, []).extend(mine)
     return found
-
-
-def _capped(commands: list[Command]) -> list[Command]:
-    if len(commands) <= MAX_PER_COMMENT:
-        return commands
-    extra = len(commands) - MAX_PER_COMMENT
-    return [*commands[:MAX_PER_COMMENT], Command(IGNORED, str(extra), f"/train … ({extra} more)")]
 
 
 def commenters(commands: dict[str, list[TrainCommand]]) -> set[str]:
@@ -227,7 +236,8 @@ def apply_command(
     if name == IGNORED:
         text = (
             f"{tc.command.arg} more `/train` commands in this comment were ignored: "
-            f"at most {MAX_PER_COMMENT} are read from one comment."
+            f"at most {MAX_PER_COMMENT} are read from one comment, from paragraphs of at "
+            f"most {MAX_PARAGRAPH:,} characters."
         )
         return record, _reply(record, tc, text, False), "chatops"
     if name in ("help", "unknown"):
