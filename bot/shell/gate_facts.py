@@ -400,13 +400,13 @@ def forced_gates(
 def fresh_press(
     request: GateRequest, record: TrainRecord, existing: Mapping[str, ExistingCheckRun]
 ) -> bool:
-    """Whether a check-run button press still applies: its nonce is the train's current
-    one and, when the runs are known, the pressed run is still the newest of its gate (a
-    re-evaluation replaces it, so the same press replayed is stale). Other requests (a
-    GitHub `Re-run`, a push) carry no nonce and always apply."""
-    if request.source != "check_run.requested_action":
+    """Whether a check-run button press or Re-run still applies: a button's nonce is the
+    train's current one and, when the runs are known, the pressed run is still the newest
+    of its gate (a re-evaluation replaces it, so the same press replayed is stale). Other
+    requests (a check suite's Re-run, a push) always apply."""
+    if request.source not in ("check_run.requested_action", "check_run.rerequested"):
         return True
-    if request.nonce != button_nonce(record):
+    if request.source == "check_run.requested_action" and request.nonce != button_nonce(record):
         return False
     newest = {run.id for run in existing.values()}
     return not existing or request.run_id in newest

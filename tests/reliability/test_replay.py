@@ -97,3 +97,21 @@ def test_a_replayed_reevaluate_press_publishes_nothing_again(tmp_path: Path) -> 
         assert _replay(sb, app, dict(pressed.payload)) == 202
         quiet(sb, app)
         assert _ci_run(sb, head)["id"] == fresh["id"]  # the replay made no new run
+
+
+def test_a_replayed_rerun_publishes_nothing_again(tmp_path: Path) -> None:
+    now: list[datetime] = []
+    with webhook_rig(tmp_path, now, duplicate=0.0, reorder=0) as (sb, app):
+        run = play(sb, phases=[("board", board), ("depart", depart)])
+        now.append(run.t0 + timedelta(minutes=3))
+        quiet(sb, app)
+        head = run.story.open_train_pr()["head"]["sha"]
+        ci = _ci_run(sb, head)
+        run.kit.call("POST", f"/repos/{REPO}/check-runs/{ci['id']}/rerequest", as_user="dev-bob")
+        quiet(sb, app)
+        fresh = _ci_run(sb, head)
+        assert int(fresh["id"]) > int(ci["id"])  # Re-run evaluated the gate afresh, once
+        (rerun,) = [d for d in sb.deliverer.log if d.action == "rerequested"]
+        assert _replay(sb, app, dict(rerun.payload)) == 202
+        quiet(sb, app)
+        assert _ci_run(sb, head)["id"] == fresh["id"]

@@ -5,7 +5,7 @@
   (`reevaluate.<nonce>` re-evaluates that gate, `hold.<nonce>` holds the train); the shell
   honours a press only while the nonce matches the train's state (`checkrun.button_nonce`)
   and, for a re-evaluation, the pressed run is still the gate's newest: a replayed or stale
-  press does nothing;
+  press does nothing (a Re-run, too, counts only from the gate's newest run);
 - `check_suite.rerequested` for our app: re-evaluate every gate on that head;
 - `push` to a release branch: re-evaluate every gate on the new head.
 Pure: payload in, request out; the shell checks permissions and acts.
@@ -80,8 +80,10 @@ def _check_run(
         return None
     head_sha = str(run.get("head_sha") or "")
     branch = str(_obj(run.get("check_suite")).get("head_branch") or "")
+    run_id = int(run.get("id") or 0)
     if action == "rerequested":
-        return GateRequest("reevaluate", (gate,), head_sha, actor, "check_run.rerequested", branch)
+        source = "check_run.rerequested"
+        return GateRequest("reevaluate", (gate,), head_sha, actor, source, branch, "", run_id)
     if action == "requested_action":
         identifier = str(_obj(payload.get("requested_action")).get("identifier") or "")
         pressed = requested_action(identifier)
@@ -89,7 +91,6 @@ def _check_run(
             return None
         wanted, nonce = pressed
         gates = (gate,) if wanted == "reevaluate" else ALL_GATES
-        run_id = int(run.get("id") or 0)
         source = "check_run.requested_action"
         return GateRequest(wanted, gates, head_sha, actor, source, branch, nonce, run_id)
     return None
