@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import io
 import tarfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +18,16 @@ from bot.errors import ExternalError
 PER_BLOB = 2  # missing blobs read one by one; more: the archive (two requests) is cheaper
 MAX_TEXT = 1 << 20  # larger files in an archive are listed, not kept (read per blob)
 MAX_KEPT = 64 << 20  # texts kept from one archive at most (a monorepo's: the rest per blob)
+# The archive is streamed, never held whole; past these it is abandoned for the trees API
+# listing (files then read per blob), so one repository cannot hold a worker for long.
+MAX_ARCHIVE = 512 << 20  # compressed bytes read from one archive
+MAX_UNPACKED = 2 << 30  # uncompressed bytes of the files in one archive
+MAX_ENTRIES = 200_000  # files and symlinks in one archive
+CHUNK = 1 << 16
+
+
+class ArchiveTooLarge(Exception):
+    """An archive past the budget above (caught here: the listing comes from the trees API)."""
 
 
 def git_blob_sha(data: bytes) -> str:
@@ -24,30 +35,86 @@ def git_blob_sha(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
+class _Stream(io.RawIOBase):
+    """A file over an iterator of byte chunks, counting what it read against a budget."""
+
+    def __init__(self, chunks: Iterable[bytes], budget: int) -> None:
+        self._chunks = iter(chunks)
+        self._left = b""
+        self.read_bytes = 0
+        self.budget = budget
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._left:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self.read_bytes += len(chunk)
+            if self.read_bytes > self.budget:
+                raise ArchiveTooLarge(f"more than {self.budget >> 20} MiB compressed")
+            self._left = chunk
+        size = min(len(buffer), len(self._left))
+        buffer[:size] = self._left[:size]
+        self._left = self._left[size:]
+        return size
+
+
 def unpack_archive(data: bytes) -> tuple[dict[str, str], dict[str, str]]:
-    """A GitHub tarball (gzipped tar, one top-level folder) -> (path -> blob sha of every
-    file and symlink, blob sha -> text of each UTF-8 file up to `MAX_TEXT` bytes, while
-    they add up to at most `MAX_KEPT`)."""
+    """`unpack_stream` over bytes already in memory."""
+    return unpack_stream([data])
+
+
+def unpack_stream(
+    chunks: Iterable[bytes],
+    *,
+    max_archive: int = 0,
+    max_unpacked: int = 0,
+    max_entries: int = 0,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """A GitHub tarball (gzipped tar, one top-level folder), read as it arrives ->
+    (path -> blob sha of every file and symlink, blob sha -> text of each UTF-8 file up to
+    `MAX_TEXT` bytes, while they add up to at most `MAX_KEPT`). Larger files are hashed
+    chunk by chunk, never held. Raises `ArchiveTooLarge` past the budgets (0: the
+    module's `MAX_ARCHIVE`, `MAX_UNPACKED`, `MAX_ENTRIES`)."""
+    max_archive, max_unpacked = max_archive or MAX_ARCHIVE, max_unpacked or MAX_UNPACKED
+    max_entries = max_entries or MAX_ENTRIES
     files: dict[str, str] = {}
     texts: dict[str, str] = {}
-    kept = 0
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+    kept = unpacked = 0
+    source = io.BufferedReader(_Stream(chunks, max_archive), CHUNK)
+    with tarfile.open(fileobj=source, mode="r|gz") as tar:
         for member in tar:
             _, _, path = member.name.partition("/")
             if not path or not (member.isfile() or member.issym()):
                 continue
+            unpacked += member.size
+            if len(files) >= max_entries or unpacked > max_unpacked:
+                raise ArchiveTooLarge(f"more than {max_entries} files or {max_unpacked >> 20} MiB")
             if member.issym():
-                raw = member.linkname.encode("utf-8")
+                sha, raw = git_blob_sha(member.linkname.encode("utf-8")), None
             else:
-                handle = tar.extractfile(member)
-                raw = handle.read() if handle is not None else b""
-            sha = git_blob_sha(raw)
+                sha, raw = _hashed(tar, member, keep=member.size <= MAX_TEXT)
             files[path] = sha
-            if member.isfile() and len(raw) <= MAX_TEXT and kept + len(raw) <= MAX_KEPT:
+            if raw is not None and kept + len(raw) <= MAX_KEPT:
                 with contextlib.suppress(UnicodeDecodeError):
                     texts[sha] = raw.decode("utf-8")
                     kept += len(raw)
     return files, texts
+
+
+def _hashed(tar: tarfile.TarFile, member: tarfile.TarInfo, keep: bool) -> tuple[str, bytes | None]:
+    """The member's blob sha, read in chunks, and its bytes when `keep`."""
+    digest = hashlib.sha1(b"blob %d\0" % member.size)
+    handle = tar.extractfile(member)
+    parts: list[bytes] = []
+    while handle is not None and (chunk := handle.read(CHUNK)):
+        digest.update(chunk)
+        if keep:
+            parts.append(chunk)
+    return digest.hexdigest(), b"".join(parts) if keep else None
 
 
 @dataclass(frozen=True)
@@ -96,14 +163,32 @@ class GitData:
     def _archive(self, commit: str, tree: str) -> dict[str, str]:
         """Download the commit's tarball (one API request answered 302, one download),
         remember its listing by tree sha and keep its texts for `read`."""
-        response = self.client._call("GET", self._url(f"/tarball/{commit}"))
-        if response.status_code != 200:
-            raise self.client._fail(response, f"archive of {commit[:12]}")
-        files, texts = unpack_archive(response.content)
+        response = self.client._call("GET", self._url(f"/tarball/{commit}"), stream=True)
+        raw = getattr(response, "raw_response", None)
+        try:
+            if response.status_code != 200:
+                if raw is not None:
+                    raw.read()
+                raise self.client._fail(response, f"archive of {commit[:12]}")
+            chunks = raw.iter_bytes(CHUNK) if raw is not None else [response.content]
+            files, texts = unpack_stream(chunks)
+        except ArchiveTooLarge:
+            files, texts = self._tree_listing(tree), {}
+        finally:
+            if raw is not None:
+                raw.close()
         with self.client.cache.lock:
             self.client.cache.objects["listing:" + tree] = files
         self._texts, self._archived = texts, commit
         return files
+
+    def _tree_listing(self, tree: str) -> dict[str, str]:
+        """path -> blob sha from the trees API (no contents: they are read per blob)."""
+        status, body, _ = self.client._get(self._url(f"/git/trees/{tree}"), {"recursive": 1})
+        if status >= 400 or not isinstance(body, dict) or body.get("truncated"):
+            raise ExternalError("GitHub", f"tree {tree[:12]}: too large to list ({status})")
+        entries = body.get("tree", [])
+        return {str(e["path"]): str(e["sha"]) for e in entries if e.get("type") == "blob"}
 
     def read(self, tip: Tip, paths: list[str]) -> dict[str, str]:
         """The texts of `paths` at `tip`: from the archive `tip` was read with, the blob

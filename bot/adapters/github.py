@@ -125,10 +125,26 @@ def _retry_after(response: Any) -> float | None:
     return None
 
 
+def _loaded(response: Any) -> Any:
+    """`response` with its body read (a streamed one, e.g. an archive, is read here)."""
+    raw = getattr(response, "raw_response", None)
+    if raw is not None:
+        raw.read()
+    return response
+
+
+def _discard(response: Any) -> None:
+    """Give back the connection of a response not used (a streamed one holds it)."""
+    raw = getattr(response, "raw_response", None)
+    if raw is not None:
+        raw.close()
+
+
 def _message(response: Any) -> str:
     """The error body's message of a 403/429 (where a rate limit says which one it is)."""
     if int(response.status_code) not in (403, 429):
         return ""
+    _loaded(response)
     try:
         return str(response.json().get("message", ""))
     except Exception:
@@ -212,10 +228,12 @@ class GitHubClient:
             if self.limiter.observe(status, response.headers, _message(response)):
                 if attempt == RETRIES:
                     return response
+                _discard(response)
                 continue
             wait = _retry_after(response)
             if wait is None or not retry or attempt == RETRIES:
                 return response
+            _discard(response)
             self._sleep(min(wait, MAX_WAIT) * (attempt + 1))
         return response  # pragma: no cover - the loop always returns
 
@@ -243,6 +261,7 @@ class GitHubClient:
 
     def _fail(self, response: Any, what: str) -> ExternalError:
         status = int(response.status_code)
+        _loaded(response)
         try:
             detail = response.json().get("message", "")
         except Exception:

@@ -1,8 +1,14 @@
 """ChatOps: `/train ...` commands in comments, and who may run them.
 
-Commands are lines starting with ``/train`` outside fenced or indented code blocks and
-outside quotes. Permissions come from the collaborator-permission API: ``write`` for
-status/board/deboard, ``maintain``/``admin`` (or the configured release team) for the rest.
+Commands are visible lines of top-level paragraphs starting with ``/train``, as GitHub
+renders the comment (`bot.core.command_lines`). Permissions come from the
+collaborator-permission API: ``write`` for status/board/deboard, ``maintain``/``admin``
+(or the configured release team) for the rest.
+
+Work per comment is bounded: at most `MAX_PER_COMMENT` commands of a comment are run (one
+reply says how many more were ignored), a comment gets one reaction and one reply however
+many commands it holds, and at most `MAX_PER_USER` commands of one author are run per
+reconcile (the rest wait for the next one).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from datetime import datetime
 from bot.config.model import Config, Train
 from bot.core import actions as act
 from bot.core.actions import Action
+from bot.core.command_lines import MAX_LINES, MAX_PARAGRAPH, scan
 from bot.core.ledger import Boarded, TrainRecord
 from bot.core.train import ABORTED, BOARDING, DEPARTED, MERGED, PROMOTING, is_terminal
 from bot.core.world import Comment, World, permission_at_least
@@ -24,6 +31,11 @@ BOT_MARK = "<!-- release-train:"
 WRITE_COMMANDS = frozenset({"status", "board", "deboard"})
 RELEASE_COMMANDS = frozenset({"depart", "hold", "resume", "abort", "promote", "rollback"})
 COMMANDS = WRITE_COMMANDS | RELEASE_COMMANDS | {"help"}
+
+MAX_PER_COMMENT = 5  # commands run from one comment; the rest get one "ignored" reply
+MAX_PER_USER = 10  # commands run per author per reconcile; later comments wait
+IGNORED = "ignored"  # the pseudo-command that answers for a comment's commands past the cap
+REPLY = "reply:"  # key prefix of the bot's answer to a comment
 
 PROMOTE_REASON = "promote_reason"  # record.extra: the why of the last `/train promote <why>`
 
@@ -58,29 +70,26 @@ class Command:
         return int(match.group(1)) if match else None
 
 
-def _command_lines(body: str) -> list[str]:
-    lines: list[str] = []
-    fence: str | None = None
-    for line in body.splitlines():
-        stripped = line.strip()
-        if fence is not None:
-            if stripped.startswith(fence):
-                fence = None
-            continue
-        if stripped.startswith(("```", "~~~")):
-            fence = stripped[:3]
-            continue
-        if line.startswith(("    ", "\t")) or stripped.startswith(">"):
-            continue
-        if stripped.startswith("/train"):
-            lines.append(stripped)
-    return lines
+def parse_commands(body: str, limit: int = MAX_LINES) -> list[Command]:
+    """The `/train` commands in a comment body, in order (at most `limit`)."""
+    return _commands(scan(body, limit).lines)
 
 
-def parse_commands(body: str) -> list[Command]:
-    """Every `/train` command in a comment body, in order."""
+def comment_commands(body: str) -> list[Command]:
+    """The commands a comment runs: at most `MAX_PER_COMMENT`, then one `ignored` note
+    counting the other `/train` lines (past the cap, or in over-long paragraphs)."""
+    found = scan(body, MAX_PER_COMMENT)
+    commands = _commands(found.lines)
+    extra = found.skipped + max(0, len(commands) - MAX_PER_COMMENT)
+    if extra:
+        raw = f"/train … ({extra} more)"
+        commands = [*commands[:MAX_PER_COMMENT], Command(IGNORED, str(extra), raw)]
+    return commands
+
+
+def _commands(lines: Sequence[str]) -> list[Command]:
     commands = []
-    for line in _command_lines(body):
+    for line in lines:
         words = line.split(None, 2)
         if words[0] != "/train":
             continue  # e.g. "/trainee"
@@ -139,8 +148,10 @@ def _target(records: Sequence[TrainRecord], issue: int) -> TrainRecord | None:
 
 def pending_commands(records: Sequence[TrainRecord], world: World) -> dict[str, list[TrainCommand]]:
     """Unhandled commands per train id: not edited, not from the bot, not already handled,
-    made after the train was created, outside code blocks and quotes."""
+    made after the train was created, visible as GitHub renders the comment; at most
+    `MAX_PER_COMMENT` per comment (plus one `ignored` note) and `MAX_PER_USER` per author."""
     found: dict[str, list[TrainCommand]] = {}
+    per_user: dict[str, int] = dict(world.commands_run)
     for comment in sorted(world.comments, key=lambda c: (c.created_at, c.id)):
         if comment.edited or comment.author == world.bot_login or BOT_MARK in comment.body:
             continue
@@ -149,8 +160,14 @@ def pending_commands(records: Sequence[TrainRecord], world: World) -> dict[str, 
             continue
         if record.created_at and comment.created_at < record.created_at.replace(microsecond=0):
             continue
-        for command in parse_commands(comment.body):
-            found.setdefault(record.id, []).append(TrainCommand(comment, command, record.id))
+        commands = comment_commands(comment.body)
+        if not commands:
+            continue
+        if per_user.get(comment.author, 0) + len(commands) > MAX_PER_USER:
+            continue  # left unhandled: a later reconcile runs it
+        per_user[comment.author] = per_user.get(comment.author, 0) + len(commands)
+        mine = [TrainCommand(comment, c, record.id) for c in commands]
+        found.setdefault(record.id, []).extend(mine)
     return found
 
 
@@ -158,12 +175,19 @@ def commenters(commands: dict[str, list[TrainCommand]]) -> set[str]:
     return {tc.comment.author for tcs in commands.values() for tc in tcs}
 
 
+def commands_per_author(commands: dict[str, list[TrainCommand]]) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for tc in (tc for tcs in commands.values() for tc in tcs):
+        counted[tc.comment.author] = counted.get(tc.comment.author, 0) + 1
+    return counted
+
+
 def _reply(record: TrainRecord, tc: TrainCommand, text: str, ok: bool) -> list[Action]:
     comment = tc.comment
     body = f"> {tc.command.raw}\n\n@{comment.author} {text}"
     return [
         act.React(record.id, comment.id, "+1" if ok else "eyes"),
-        act.PostComment(record.id, comment.issue, body, f"reply:{comment.id}"),
+        act.PostComment(record.id, comment.issue, body, f"{REPLY}{comment.id}"),
     ]
 
 
@@ -171,6 +195,29 @@ def _handled(record: TrainRecord, comment: Comment) -> TrainRecord:
     if comment.id in record.handled_comments:
         return record
     return replace(record, handled_comments=(*record.handled_comments, comment.id))
+
+
+def one_reply_per_comment(actions: Sequence[Action]) -> list[Action]:
+    """The replies to a comment's commands as one comment and one reaction (👍 when every
+    command went through, 👀 otherwise), in place of the first; other actions unchanged."""
+    texts: dict[str, list[str]] = {}
+    oks: dict[int, bool] = {}
+    for action in actions:
+        if isinstance(action, act.PostComment) and action.key.startswith(REPLY):
+            texts.setdefault(action.key, []).append(action.body)
+        elif isinstance(action, act.React):
+            oks[action.comment_id] = oks.get(action.comment_id, True) and action.content == "+1"
+    out: list[Action] = []
+    for action in actions:
+        if isinstance(action, act.PostComment) and action.key.startswith(REPLY):
+            if action.key in texts:  # the first reply to this comment: all of them
+                out.append(replace(action, body="\n\n---\n\n".join(texts.pop(action.key))))
+        elif isinstance(action, act.React):
+            if action.comment_id in oks:
+                out.append(replace(action, content="+1" if oks.pop(action.comment_id) else "eyes"))
+        else:
+            out.append(action)
+    return out
 
 
 def apply_command(
@@ -186,6 +233,13 @@ def apply_command(
     name, who = tc.command.name, tc.comment.author
     permission = world.permissions.get(who, "none")
     record = _handled(record, tc.comment)
+    if name == IGNORED:
+        text = (
+            f"{tc.command.arg} more `/train` commands in this comment were ignored: "
+            f"at most {MAX_PER_COMMENT} are read from one comment, from paragraphs of at "
+            f"most {MAX_PARAGRAPH:,} characters."
+        )
+        return record, _reply(record, tc, text, False), "chatops"
     if name in ("help", "unknown"):
         return record, _reply(record, tc, "\n\n" + HELP, name == "help"), "chatops"
     if not permitted(name, permission, who in world.release_team):

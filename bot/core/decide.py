@@ -22,7 +22,13 @@ from bot.core.boarding import (
     wants_train,
 )
 from bot.core.calendar import active_freeze, cutover_open, next_departure
-from bot.core.chatops import Command, TrainCommand, apply_command, pending_commands
+from bot.core.chatops import (
+    Command,
+    TrainCommand,
+    apply_command,
+    one_reply_per_comment,
+    pending_commands,
+)
 from bot.core.ledger import Ledger, Missed, TrainRecord
 from bot.core.notes import deadline_notice, generated_region, release_notes, render_body
 from bot.core.notes import duration as notes_duration
@@ -573,7 +579,7 @@ def _run_commands(
         events.append(event)
         if event != "chatops":
             actor = actor or command.comment.author
-    return record, actions, events, actor
+    return record, one_reply_per_comment(actions), events, actor
 
 
 def status_text(ctx: Ctx, record: TrainRecord) -> str:

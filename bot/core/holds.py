@@ -85,13 +85,13 @@ def decode(text: str | None) -> Holds:
 def resume_requests(comments: Iterable[Any], hold: Hold, bot_login: str) -> list[tuple[str, int]]:
     """Every `/train resume` comment (author, comment id) made after `hold` began, not by
     the bot, oldest first; the caller checks each author's permission."""
-    from bot.core.chatops import parse_commands
+    from bot.core.chatops import MAX_PER_COMMENT, parse_commands
 
     since = hold.since.replace(microsecond=0)
     found = []
     for comment in sorted(comments, key=lambda c: (c.created_at, c.id)):
         if comment.author == bot_login or comment.created_at < since:
             continue
-        if any(c.name == "resume" for c in parse_commands(comment.body)):
+        if any(c.name == "resume" for c in parse_commands(comment.body, MAX_PER_COMMENT)):
             found.append((comment.author, comment.id))
     return found

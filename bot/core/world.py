@@ -182,6 +182,8 @@ class World:
     label_events: tuple[LabelEvent, ...] = ()
     permissions: Mapping[str, str] = field(default_factory=dict)  # login -> permission
     release_team: frozenset[str] = frozenset()
+    # `/train` commands each author already had run earlier in this reconcile (per-user cap)
+    commands_run: Mapping[str, int] = field(default_factory=dict)
 
     def pull(self, number: int) -> PullRequest | None:
         return self.pulls.get(number)

@@ -19,7 +19,13 @@ from typing import Any
 from bot.adapters.github import GitHubPort
 from bot.config.model import ApprovalRule, Config
 from bot.core.gates import ci, manifests, policy
-from bot.core.gates.checkrun import PREFIX, ExistingCheckRun, plan_check_run, publish_action
+from bot.core.gates.checkrun import (
+    PREFIX,
+    ExistingCheckRun,
+    button_nonce,
+    plan_check_run,
+    publish_action,
+)
 from bot.core.gates.error_budget import ErrorBudgetFacts
 from bot.core.gates.events import GateRequest
 from bot.core.gates.from_github import (
@@ -359,7 +365,10 @@ def publish(
     judged = gate_verdict(config, record, pr, world, now, extra=gathered.facts)
     done = []
     for result in judged.results:
-        plan = plan_check_run(result, pr.head_sha, now, external_id=record.id)
+        nonce = button_nonce(record)  # in external_id too: a new nonce republishes the run
+        plan = plan_check_run(
+            result, pr.head_sha, now, external_id=f"{record.id}#{nonce}", nonce=nonce
+        )
         name = plan.first["name"]
         existing = gathered.existing.get(name)
         how = "create" if result.gate in force else publish_action(existing, plan)
@@ -376,12 +385,35 @@ def publish(
 # -- re-runs and buttons ------------------------------------------------------------------
 
 
-def forced_gates(request: GateRequest | None, pr: PullRequest) -> frozenset[str]:
+def forced_gates(
+    request: GateRequest | None,
+    pr: PullRequest,
+    record: TrainRecord | None = None,
+    existing: Mapping[str, ExistingCheckRun] | None = None,
+) -> frozenset[str]:
     """The gates a `Re-run` or `Re-evaluate` asks to evaluate afresh on this train PR head
-    (each gets a new check run); none when the request is about another commit."""
+    (each gets a new check run); none when the request is about another commit, or is a
+    button press that is stale (`fresh_press`)."""
     if request is None or request.action != "reevaluate" or request.head_sha != pr.head_sha:
         return frozenset()
+    if record is not None and not fresh_press(request, record, existing or {}):
+        return frozenset()
     return frozenset(request.gates or gate_names())
+
+
+def fresh_press(
+    request: GateRequest, record: TrainRecord, existing: Mapping[str, ExistingCheckRun]
+) -> bool:
+    """Whether a check-run button press or Re-run still applies: a button's nonce is the
+    train's current one and, when the runs are known, the pressed run is still the newest
+    of its gate (a re-evaluation replaces it, so the same press replayed is stale). Other
+    requests (a check suite's Re-run, a push) always apply."""
+    if request.source not in ("check_run.requested_action", "check_run.rerequested"):
+        return True
+    if request.source == "check_run.requested_action" and request.nonce != button_nonce(record):
+        return False
+    newest = {run.id for run in existing.values()}
+    return not existing or request.run_id in newest
 
 
 def hold_from_button(
@@ -399,7 +431,7 @@ def hold_from_button(
 
     if request is None or request.action != "hold" or request.head_sha != pr.head_sha:
         return None
-    if record.held or not request.actor:
+    if record.held or not request.actor or not fresh_press(request, record, {}):
         return None
     team = config.chatops.release_team
     in_team = bool(team) and client.team_member(team, request.actor)

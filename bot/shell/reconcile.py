@@ -19,7 +19,7 @@ from bot.adapters.github import GitHubPort, LedgerMoved, LedgerTip
 from bot.config.model import BoardingRules, Config
 from bot.config.repo import CONFIG_PATH, load_repo_config
 from bot.core import actions as act
-from bot.core.chatops import commenters, pending_commands
+from bot.core.chatops import commands_per_author, commenters, pending_commands
 from bot.core.consent import OperatorPolicy
 from bot.core.decide import decide, departs_at, next_due
 from bot.core.ledger import (
@@ -84,6 +84,7 @@ class _Run:
     moved: bool = False
     gate_request: Any = None  # a re-run or check-run button (bot.core.gates.events), once
     repo: str = ""  # owner/name, for search queries
+    commands_run: dict[str, int] = field(default_factory=dict)  # per author, this reconcile
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -660,8 +661,13 @@ def _round(
     run.moved = False
     tip = ledger_trust.checked_tip(client, config, dry_run=dry_run, problems=run.problems)
     snap = read_world(config, client, tip, now, run.repo)
+    snap.world = replace(snap.world, commands_run=dict(run.commands_run))
     gate_facts = _gates(client, config, snap, now, dry_run, run, prometheus)
     actions = decide(config, snap.ledger, snap.world, now, gate_facts)
+    ran = commands_per_author(pending_commands(snap.ledger.records, snap.world))
+    run.commands_run = {
+        u: run.commands_run.get(u, 0) + ran.get(u, 0) for u in {*run.commands_run, *ran}
+    }
     run.trains = tuple((r.id, r.state) for r in snap.ledger.records)
     run.due = next_due(config, snap.ledger.records, now)
     run.planned += [a.describe() for a in actions]
@@ -717,7 +723,7 @@ def _gates(
         facts[record.id] = gathered.facts
         snap.world = replace(snap.world, checks={**snap.world.checks, pr.head_sha: gathered.runs})
         if not dry_run:
-            force = gf.forced_gates(request, pr)
+            force = gf.forced_gates(request, pr, record, gathered.existing)
             run.done += gf.publish(config, client, record, pr, snap.world, gathered, now,
                                    force=force)  # fmt: skip
     return facts

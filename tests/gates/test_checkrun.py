@@ -115,7 +115,9 @@ def test_actions_respect_github_limits() -> None:
         CheckAction("Hold", "d" * 41, "hold")
     with pytest.raises(ValueError, match="identifier"):
         CheckAction("Hold", "d", "i" * 21)
-    assert requested_action("hold") == "hold" and requested_action("nuke") is None
+    assert requested_action("hold.0123abcd") == ("hold", "0123abcd")
+    assert requested_action("hold") == ("hold", "")  # from before nonces: matches no state
+    assert requested_action("nuke.0123abcd") is None
 
 
 def test_long_summary_and_text_are_truncated_with_a_note() -> None:

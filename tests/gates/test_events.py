@@ -39,6 +39,7 @@ def test_rerun_of_our_check_run_reevaluates_that_gate() -> None:
         payload["sender"]["login"],
         "check_run.rerequested",
         payload["check_run"]["check_suite"]["head_branch"] or "",
+        run_id=payload["check_run"]["id"],  # only the gate's newest run may be re-run
     )
 
 

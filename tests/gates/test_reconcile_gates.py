@@ -200,8 +200,17 @@ def test_a_manifest_that_fails_its_schema_fails_the_gate_at_its_line(sandbox: An
     assert [(n["path"], n["start_line"]) for n in notes] == [("deploy/web.yaml", 6)]
 
 
+def shown(sandbox: Any, run: dict[str, Any], what: str) -> str:
+    """The identifier of the `what` button as the run shows it (`<what>.<nonce>`)."""
+    stored = sandbox.store.get("check_runs", run["id"])
+    found = [a["identifier"] for a in stored["actions"] if a["identifier"].startswith(what)]
+    assert len(found) == 1, stored["actions"]
+    return str(found[0])
+
+
 def _pressed(run: dict[str, Any], who: str, identifier: str = "") -> Any:
-    """What GitHub's delivery for Re-run (or a button) on `run` asks of the gates."""
+    """What GitHub's delivery for Re-run (or a button, by its shown identifier) on `run`
+    asks of the gates."""
     from bot.core.gates.events import gate_request
 
     payload: dict[str, Any] = {"check_run": run, "sender": {"login": who}}
@@ -218,10 +227,10 @@ def test_rerun_and_reevaluate_publish_that_gate_afresh(sandbox: Any) -> None:
     head = train_pr["head"]["sha"]
     story.reconcile(t0 + timedelta(minutes=3))
     before = runs(story, head)
-    for identifier in ("", "reevaluate"):
+    for what in ("", "reevaluate"):
         old = runs(story, head)["policy"]
         mark = story.log_mark()
-        request = _pressed(old, "dev-bob", identifier)
+        request = _pressed(old, "dev-bob", what and shown(sandbox, old, what))
         story.reconcile(t0 + timedelta(minutes=4), gate_request=request)
         assert [w[:2] for w in story.writes_since(mark)] == [("POST", f"/repos/{REPO}/check-runs")]
         new = runs(story, head)["policy"]
@@ -239,10 +248,11 @@ def test_the_hold_button_holds_the_train_for_release_managers_only(sandbox: Any)
     story.reconcile(t0 + timedelta(minutes=3))
     ci_run = runs(story, head)["ci"]
     # a developer (write permission) may not hold trains: nothing happens
-    story.reconcile(t0 + timedelta(minutes=3), gate_request=_pressed(ci_run, "dev-bob", "hold"))
+    hold = shown(sandbox, ci_run, "hold")
+    story.reconcile(t0 + timedelta(minutes=3), gate_request=_pressed(ci_run, "dev-bob", hold))
     assert story.ledger(train_id)["held"] is False
     # the release manager holds it: recorded like /train hold, and the train does not merge
-    story.reconcile(t0 + timedelta(minutes=3), gate_request=_pressed(ci_run, "rm-dave", "hold"))
+    story.reconcile(t0 + timedelta(minutes=3), gate_request=_pressed(ci_run, "rm-dave", hold))
     record = story.ledger(train_id)
     assert record["held"] is True and "rm-dave" in record["hold_reason"]
     assert [e["actor"] for e in record["history"] if e["event"] == "hold"] == ["rm-dave"]

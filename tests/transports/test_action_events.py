@@ -303,7 +303,9 @@ def test_check_run_buttons_and_rerun_reach_reconcile(tmp_path: Path, sandbox) ->
     assert (outputs["train-id"], outputs["state"]) == (train_id, "departed")
 
     # the Hold train button, pressed by a release manager, holds the train
-    proc, outputs, summary = runner.run("check_run", _pressed(after["ci"], "rm-dave", "hold"), at)
+    stored = sandbox.store.get("check_runs", after["ci"]["id"])
+    (hold,) = [a["identifier"] for a in stored["actions"] if a["identifier"].startswith("hold.")]
+    proc, outputs, summary = runner.run("check_run", _pressed(after["ci"], "rm-dave", hold), at)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     record = story.ledger(train_id)
     assert record["held"] is True

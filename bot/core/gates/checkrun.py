@@ -10,12 +10,14 @@ at most 50 annotations per request, more are appended by further updates; at mos
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.gates.base import Annotation, GateResult
+from bot.core.ledger import TrainRecord
 
 PREFIX = "release-train/"
 MAX_TEXT = 65_535
@@ -27,6 +29,8 @@ MAX_ACTIONS = 3
 MAX_ACTION_LABEL = 20
 MAX_ACTION_DESCRIPTION = 40
 MAX_ACTION_IDENTIFIER = 20
+NONCE_LENGTH = 8  # hex digits of the state nonce in a button's identifier
+OBSERVATIONS = frozenset({"gate", "stage-verdict"})  # history events that move nothing
 TRUNCATION_NOTE = "\n\n---\n*Truncated: {omitted} more characters are in the ledger.*"
 
 
@@ -67,9 +71,32 @@ def gate_of(check_run_name: str) -> str | None:
     return check_run_name[len(PREFIX) :] or None
 
 
-def requested_action(identifier: str) -> str | None:
-    """What a pressed button asks for: ``"reevaluate"``, ``"hold"`` or None (unknown)."""
-    return next((a.identifier for a in ACTIONS if a.identifier == identifier), None)
+def button_nonce(record: TrainRecord) -> str:
+    """A short hash of the train's ledger state (id, state, hold, and the transitions in its
+    history, not the gate verdicts it records): the buttons shown on its check runs carry
+    it, so a press made (or captured) in an earlier state no longer matches once the train
+    moved on, e.g. after the press itself (a hold is a recorded transition)."""
+    moves = [e for e in record.history if e.event not in OBSERVATIONS]
+    last = f"{moves[-1].event}@{moves[-1].at.isoformat()}" if moves else ""
+    state = f"{record.id}\n{record.state}\n{record.held}\n{len(moves)}\n{last}"
+    return hashlib.sha256(state.encode()).hexdigest()[:NONCE_LENGTH]
+
+
+def buttons(nonce: str) -> tuple[CheckAction, ...]:
+    """The buttons to show, their identifiers as `<what>.<nonce>`."""
+    return tuple(
+        CheckAction(a.label, a.description, f"{a.identifier}.{nonce}" if nonce else a.identifier)
+        for a in ACTIONS[:MAX_ACTIONS]
+    )
+
+
+def requested_action(identifier: str) -> tuple[str, str] | None:
+    """What a pressed button asks for and the nonce it was shown with: ``("reevaluate",
+    nonce)``, ``("hold", nonce)`` or None (unknown). An identifier without a nonce (from
+    before nonces) gives nonce ``""``, which no train state matches."""
+    what, _, nonce = identifier.partition(".")
+    known = next((a.identifier for a in ACTIONS if a.identifier == what), None)
+    return (known, nonce) if known else None
 
 
 def status_fields(result: GateResult, now: datetime) -> dict[str, str]:
@@ -184,6 +211,7 @@ def plan_check_run(
     text: str = "",
     details_url: str = "",
     external_id: str = "",
+    nonce: str = "",
 ) -> CheckRunPlan:
     output = render_output(result, text)
     batches = annotation_batches(result.annotations)
@@ -192,7 +220,7 @@ def plan_check_run(
         "head_sha": head_sha,
         **status_fields(result, now),
         "output": {**output, **({"annotations": batches[0]} if batches else {})},
-        "actions": [a.payload() for a in ACTIONS[:MAX_ACTIONS]],
+        "actions": [a.payload() for a in buttons(nonce)],
     }
     if details_url:
         first["details_url"] = details_url
@@ -217,6 +245,7 @@ def needs_update(existing: ExistingCheckRun | None, plan: CheckRunPlan) -> bool:
         or existing.title != output["title"]
         or existing.summary != output["summary"]
         or existing.annotations_count != len(plan.all_annotations())
+        or existing.external_id != first.get("external_id", existing.external_id)
     )
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.core.gates import pathglob as pg
+from bot.core.gates.pathglob import Glob
 from bot.errors import Problem
 
 _OWNER = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?(?:/[\w.-]+)?$")
@@ -27,10 +29,10 @@ class Rule:
     pattern: str
     owners: tuple[str, ...]
     line: int
-    regex: re.Pattern[str] = field(compare=False, repr=False)
+    glob: Glob = field(compare=False, repr=False)
 
     def matches(self, path: str) -> bool:
-        return self.regex.match(path.lstrip("/")) is not None
+        return self.glob.match(path.lstrip("/"))
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,9 @@ def _valid_owner(owner: str) -> bool:
     return bool(_OWNER.match(owner) or _EMAIL.match(owner))
 
 
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """A regex over repository-relative file paths for a CODEOWNERS pattern."""
+def compile_pattern(pattern: str) -> Glob:
+    """A matcher over repository-relative file paths for a CODEOWNERS pattern, linear in
+    the path and the pattern (`bot.core.gates.pathglob`): a pattern is untrusted input."""
     body = pattern.replace("\\ ", " ")
     anchored = body.startswith("/")
     body = body.lstrip("/")
@@ -101,35 +104,35 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     body = body.rstrip("/")
     anchored = anchored or "/" in body
     if body in ("", "**"):
-        return re.compile(r"^.+$")
-    prefix = "^" if anchored else "^(?:.*/)?"
+        return Glob(pattern, (pg.PLUS,))
+    prefix = () if anchored else (pg.DIRS,)
     if dir_only:
-        suffix = "/.+$"
+        suffix: tuple[str, ...] = ("/", pg.PLUS)
     elif body.endswith("/*"):  # `docs/*`: files directly in docs, not deeper (GitHub)
-        suffix = "$"
+        suffix = ()
     else:
-        suffix = "(?:/.+)?$"
-    return re.compile(prefix + _translate(body) + suffix)
+        suffix = (pg.SUB,)
+    return Glob(pattern, (*prefix, *_elements(body), *suffix))
 
 
-def _translate(body: str) -> str:
+def _elements(body: str) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(body):
         if body.startswith("**/", i) and (i == 0 or body[i - 1] == "/"):
-            out.append("(?:.*/)?")
+            out.append(pg.DIRS)
             i += 3
         elif body.startswith("/**", i) and i + 3 == len(body):
-            out.append("/.*")
+            out += ["/", pg.ANY]
             i += 3
         elif body[i] == "*":
             while i < len(body) and body[i] == "*":
                 i += 1
-            out.append("[^/]*")
+            out.append(pg.STAR)
         elif body[i] == "?":
-            out.append("[^/]")
+            out.append(pg.ONE)
             i += 1
         else:
-            out.append(re.escape(body[i]))
+            out.append(body[i])
             i += 1
-    return "".join(out)
+    return out

@@ -1,8 +1,11 @@
 """Which webhook deliveries ask the gates to look again (or to hold the train).
 
 - `check_run.rerequested` on one of our runs ("Re-run"): re-evaluate that gate;
-- `check_run.requested_action` on one of our runs: the button's identifier ("reevaluate"
-  re-evaluates that gate, "hold" holds the train);
+- `check_run.requested_action` on one of our runs: the button's identifier
+  (`reevaluate.<nonce>` re-evaluates that gate, `hold.<nonce>` holds the train); the shell
+  honours a press only while the nonce matches the train's state (`checkrun.button_nonce`)
+  and, for a re-evaluation, the pressed run is still the gate's newest: a replayed or stale
+  press does nothing (a Re-run, too, counts only from the gate's newest run);
 - `check_suite.rerequested` for our app: re-evaluate every gate on that head;
 - `push` to a release branch: re-evaluate every gate on the new head.
 Pure: payload in, request out; the shell checks permissions and acts.
@@ -27,6 +30,8 @@ class GateRequest:
     actor: str
     source: str  # e.g. "check_run.rerequested"
     branch: str = ""
+    nonce: str = ""  # a button's: the train state it was shown in (`checkrun.button_nonce`)
+    run_id: int = 0  # the check run whose button was pressed
 
 
 def _obj(value: object) -> Mapping[str, Any]:
@@ -75,13 +80,17 @@ def _check_run(
         return None
     head_sha = str(run.get("head_sha") or "")
     branch = str(_obj(run.get("check_suite")).get("head_branch") or "")
+    run_id = int(run.get("id") or 0)
     if action == "rerequested":
-        return GateRequest("reevaluate", (gate,), head_sha, actor, "check_run.rerequested", branch)
+        source = "check_run.rerequested"
+        return GateRequest("reevaluate", (gate,), head_sha, actor, source, branch, "", run_id)
     if action == "requested_action":
         identifier = str(_obj(payload.get("requested_action")).get("identifier") or "")
-        wanted = requested_action(identifier)
-        if wanted is None:
+        pressed = requested_action(identifier)
+        if pressed is None:
             return None
+        wanted, nonce = pressed
         gates = (gate,) if wanted == "reevaluate" else ALL_GATES
-        return GateRequest(wanted, gates, head_sha, actor, "check_run.requested_action", branch)
+        source = "check_run.requested_action"
+        return GateRequest(wanted, gates, head_sha, actor, source, branch, nonce, run_id)
     return None

@@ -21,6 +21,8 @@ from fnmatch import fnmatchcase
 from functools import cache
 from typing import Any
 
+import regex
+
 from bot.core.gates.base import (
     Annotation,
     GateResult,
@@ -29,6 +31,12 @@ from bot.core.gates.base import (
     config_error,
     markdown_table,
     settings_keys,
+)
+from bot.core.gates.schema_patterns import (
+    Budget,
+    PatternBudgetSpent,
+    bounded_validator,
+    extra_keys,
 )
 from bot.core.manifests import Bump, bump_text, find_images, same_repository
 from bot.errors import ConfigError, Problem
@@ -385,25 +393,28 @@ def validate_document(root: Any, schema: dict[str, Any], filename: str) -> list[
     from referencing.exceptions import Unresolvable
 
     registry: Any = Registry(retrieve=_no_remote)  # type: ignore[call-arg]
-    validator = validator_for(schema)(schema, registry=registry)
+    budget = Budget()  # the schema's regexes are the repository's: matched under a budget
+    validator = bounded_validator(validator_for(schema), budget)(schema, registry=registry)
     try:
         errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path)))
+    except PatternBudgetSpent as exc:
+        return [Problem(f"{exc}; not validated further", filename, *_start(root))]
     except Unresolvable as exc:
         message = (
             f"the schema refers to {exc.ref}, which cannot be resolved: the bot never fetches "
             "schemas over the network; inline the definition or configure a local schema"
         )
         return [Problem(message, filename, *_start(root))]
-    except re.error as exc:
+    except (re.error, regex.error) as exc:
         return [Problem(f"the schema has a pattern Python cannot read: {exc}", filename)]
     problems = []
     for error in errors:
         path = list(error.absolute_path)
-        for extra in _unexpected_keys(error):  # point at the key itself, not its parent
+        for extra in _unexpected_keys(error, budget):  # point at the key, not its parent
             line, col = locate(root, [*path, extra])
             where = ".".join(str(p) for p in [*path, extra])
             problems.append(Problem(f"{where}: unknown field", filename, line, col))
-        if error.validator != "additionalProperties" or not _unexpected_keys(error):
+        if error.validator != "additionalProperties" or not _unexpected_keys(error, budget):
             line, col = locate(root, path)
             where = ".".join(str(p) for p in path) or "(document)"
             problems.append(Problem(f"{where}: {error.message}", filename, line, col))
@@ -417,18 +428,15 @@ def _no_remote(uri: str) -> Any:
     raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
 
-def _unexpected_keys(error: Any) -> list[str]:
+def _unexpected_keys(error: Any, budget: Budget) -> list[str]:
     if error.validator != "additionalProperties" or error.validator_value is not False:
         return []
     if not isinstance(error.instance, dict) or not isinstance(error.schema, dict):
         return []
-    known = error.schema.get("properties", {})
-    patterns = list(error.schema.get("patternProperties", {}))
-    return [
-        key
-        for key in error.instance
-        if key not in known and not any(re.search(p, key) for p in patterns)
-    ]
+    try:
+        return extra_keys(error.instance, error.schema, budget)
+    except PatternBudgetSpent:
+        return []
 
 
 def _start(root: Any) -> tuple[int, int]:
