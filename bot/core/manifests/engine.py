@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from bot.core.manifests import argocd, helm, kustomize, workloads, yaml_path
+from bot.core.manifests import argocd, embedded, helm, kustomize, workloads, yaml_path
 from bot.core.manifests.locate import (
     Doc,
     chunks,
@@ -19,7 +19,7 @@ from bot.core.manifests.locate import (
     parse,
     slot,
 )
-from bot.core.manifests.model import Bump, BumpResult, Edit, ImageSite
+from bot.core.manifests.model import Bump, BumpResult, Edit, ImageSite, Unedited
 from bot.core.manifests.plan import Change, Site, replace
 from bot.errors import ConfigError, Problem
 
@@ -156,30 +156,37 @@ def plan_many(
     `yaml_paths` maps a bump's `image` to the extra YAML paths configured for it. Two bumps
     that would write different values into the same place raise ConfigError.
 
-    Every document is parsed, so a broken one anywhere fails the call. With `skim`, the
-    documents of a multi-document file whose text cannot name any of the images are skipped
-    unparsed (much faster on large streams; a broken document elsewhere then goes unnoticed).
+    A text that cannot name any of the images (no spelling of a repository can leave out its
+    last path component) is returned unparsed and untouched; any other text is parsed whole,
+    so a broken document in it fails the call. With `skim`, the documents of a
+    multi-document file whose text cannot name any of the images are skipped unparsed too.
     """
     paths_for = yaml_paths or {}
     problems = [Problem(f"{b.image}: {p}", filename) for b in bumps for p in b.problems()]
     if problems:
         raise ConfigError(problems)
     any_paths = any(paths_for.get(b.image) for b in bumps)
-    wanted = _mentions([b.image for b in bumps]) if skim and bumps and not any_paths else None
-    docs = parse(text, filename, wanted=wanted)
+    mentions = _mentions([b.image for b in bumps]) if bumps and not any_paths else None
+    if mentions is not None and not mentions(text):
+        return BumpResult(text, (), ())
+    docs = parse(text, filename, wanted=mentions if skim else None)
     matched: list[Site] = []
     changes: list[Change] = []
+    unedited: list[Unedited] = []
     for bump in bumps:
-        sites = [s for s in sites_of(docs, paths_for.get(bump.image, ())) if s.matches(bump)]
+        all_sites = sites_of(docs, paths_for.get(bump.image, ()))
+        sites = [s for s in all_sites if s.matches(bump)]
         matched += sites
         changes += [change for site in sites for change in site.planner(bump)]
+        claimed = [(s.anchor.start, s.anchor.end) for s in all_sites]
+        unedited += [u for doc in docs for u in embedded.find(doc, bump.image, claimed)]
     changes = _unique(changes)
     reports = tuple(s.report() for s in matched)
     if not changes:
-        return BumpResult(text, (), reports)
+        return BumpResult(text, (), reports, tuple(unedited))
     new_text = splice(text, changes, filename)
     _verify(new_text, changes, filename)
-    return BumpResult(new_text, tuple(_edits(changes, filename)), reports)
+    return BumpResult(new_text, tuple(_edits(changes, filename)), reports, tuple(unedited))
 
 
 def plan_text(
