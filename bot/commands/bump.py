@@ -32,6 +32,11 @@ too when the image is in none of the files. An image pinned by digest (`digest:`
 still decide what runs. An image named inside a block scalar (an annotation or an inline
 patch holding YAML text) is reported as a warning with its position, never edited.
 
+Only deployable YAML is edited: Kubernetes objects with a pod spec, kustomizations, Helm
+values, Argo CD Application/ApplicationSet, Flux HelmRelease. Build, CI and other
+configuration (skaffold, GitHub Actions, GitLab CI, compose, Kargo, Argo Workflows) is
+reported as a warning and left alone unless --yaml-path names the value or --any-kind is given.
+
 example:
   release-train bump --image ghcr.io/acme/checkout --tag 1.5.0 --diff deploy/*.yaml
 """
@@ -76,6 +81,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--diff", action="store_true", help="print a unified diff and write nothing"
+    )
+    parser.add_argument(
+        "--any-kind",
+        action="store_true",
+        help="also edit YAML that is not a deployable manifest (skaffold, CI, compose, Kargo, "
+        "Argo Workflows ...); by default such files are reported, not edited",
     )
     parser.add_argument(
         "--all-or-nothing",
@@ -134,7 +145,9 @@ def _plan_all(args: argparse.Namespace, bump: Bump) -> tuple[list[_Outcome], lis
             continue
         label = "<stdin>" if name == "-" else name
         try:
-            result = plan_text(text, bump, filename=label, yaml_paths=args.yaml_paths)
+            result = plan_text(
+                text, bump, filename=label, yaml_paths=args.yaml_paths, any_kind=args.any_kind
+            )
         except ConfigError as exc:
             problems += exc.problems
             continue

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from bot.core.manifests import argocd, embedded, helm, kustomize, workloads, yaml_path
+from bot.core.manifests.deployable import deployable
 from bot.core.manifests.locate import (
     Doc,
     chunks,
@@ -26,12 +27,16 @@ from bot.errors import ConfigError, Problem
 _FINDERS = (kustomize.find, argocd.find, workloads.find, helm.find)
 
 
-def sites_of(docs: Sequence[Doc], yaml_paths: Sequence[str] = ()) -> list[Site]:
-    """Every site, each scalar claimed by the first updater that recognises it."""
+def sites_of(
+    docs: Sequence[Doc], yaml_paths: Sequence[str] = (), *, any_kind: bool = False
+) -> list[Site]:
+    """Every site, each scalar claimed by the first updater that recognises it. Only
+    deployable documents are searched (all of them with `any_kind`); configured YAML paths
+    reach into every document."""
     sites: list[Site] = []
     claimed: set[tuple[int, int]] = set()
     for doc in docs:
-        found = [site for finder in _FINDERS for site in finder(doc)]
+        found = _found(doc) if any_kind or deployable(doc) else []
         found += yaml_path.find(doc, yaml_paths)
         # An alias of a value that is itself a site follows that site's edit: not a site again.
         defined = {s.anchor.node_id for s in found if s.anchor.style != "*"}
@@ -42,6 +47,25 @@ def sites_of(docs: Sequence[Doc], yaml_paths: Sequence[str] = ()) -> list[Site]:
             claimed.add(span)
             sites.append(site)
     return sites
+
+
+def _found(doc: Doc) -> list[Site]:
+    return [site for finder in _FINDERS for site in finder(doc)]
+
+
+def _not_deployable(docs: Sequence[Doc], bump: Bump) -> list[Unedited]:
+    """The sites of `bump` in documents that are not deployable, as notes."""
+    notes = []
+    for doc in docs:
+        if deployable(doc):
+            continue
+        what = doc.root_value("kind") or "build or CI configuration"
+        why = f"{what} is not a deployable manifest; name a YAML path to edit it"
+        for site in _found(doc):
+            if site.matches(bump):
+                a = site.anchor
+                notes.append(Unedited(doc.filename, a.path, a.line, a.col, str(site.image), why))
+    return notes
 
 
 def _conflict(change: Change, other: Change, filename: str) -> ConfigError:
@@ -150,6 +174,7 @@ def plan_many(
     filename: str = "",
     yaml_paths: Mapping[str, Sequence[str]] | None = None,
     skim: bool = False,
+    any_kind: bool = False,
 ) -> BumpResult:
     """Apply several bumps to one text in one pass (one parse, one splice, one check).
 
@@ -160,6 +185,9 @@ def plan_many(
     last path component) is returned unparsed and untouched; any other text is parsed whole,
     so a broken document in it fails the call. With `skim`, the documents of a
     multi-document file whose text cannot name any of the images are skipped unparsed too.
+
+    Only deployable documents are edited (see `deployable`); with `any_kind`, every one. The
+    sites left alone in the others are reported in `BumpResult.unedited`.
     """
     paths_for = yaml_paths or {}
     problems = [Problem(f"{b.image}: {p}", filename) for b in bumps for p in b.problems()]
@@ -174,8 +202,10 @@ def plan_many(
     changes: list[Change] = []
     unedited: list[Unedited] = []
     for bump in bumps:
-        all_sites = sites_of(docs, paths_for.get(bump.image, ()))
+        all_sites = sites_of(docs, paths_for.get(bump.image, ()), any_kind=any_kind)
         sites = [s for s in all_sites if s.matches(bump)]
+        if not any_kind:
+            unedited += _not_deployable(docs, bump)
         matched += sites
         changes += [change for site in sites for change in site.planner(bump)]
         claimed = [(s.anchor.start, s.anchor.end) for s in all_sites]
@@ -196,11 +226,14 @@ def plan_text(
     filename: str = "",
     yaml_paths: Sequence[str] = (),
     skim: bool = False,
+    any_kind: bool = False,
 ) -> BumpResult:
     """Bump `bump.image` everywhere in `text`; also report every site that matched.
-    `skim` as in `plan_many`."""
+    `skim` and `any_kind` as in `plan_many`."""
     paths = {bump.image: yaml_paths} if yaml_paths else None
-    return plan_many(text, [bump], filename=filename, yaml_paths=paths, skim=skim)
+    return plan_many(
+        text, [bump], filename=filename, yaml_paths=paths, skim=skim, any_kind=any_kind
+    )
 
 
 def bump_text(
@@ -210,18 +243,23 @@ def bump_text(
     filename: str = "",
     yaml_paths: Sequence[str] = (),
     skim: bool = False,
+    any_kind: bool = False,
 ) -> tuple[str, list[Edit]]:
     """Apply every updater to every document; no edits means the image is not there (or is
-    already at the target). `skim` as in `plan_text`."""
-    result = plan_text(text, bump, filename=filename, yaml_paths=yaml_paths, skim=skim)
+    already at the target). `skim` and `any_kind` as in `plan_many`."""
+    result = plan_text(
+        text, bump, filename=filename, yaml_paths=yaml_paths, skim=skim, any_kind=any_kind
+    )
     return result.text, list(result.edits)
 
 
 def find_images(
-    text: str, filename: str = "", *, yaml_paths: Sequence[str] = ()
+    text: str, filename: str = "", *, yaml_paths: Sequence[str] = (), any_kind: bool = False
 ) -> list[ImageSite]:
-    """Every image site of every document, in document order."""
-    return [site.report() for site in sites_of(parse(text, filename), yaml_paths)]
+    """Every image site of every deployable document (every document with `any_kind`), in
+    document order."""
+    docs = parse(text, filename)
+    return [site.report() for site in sites_of(docs, yaml_paths, any_kind=any_kind)]
 
 
 def set_value(text: str, path: str, value: str, *, filename: str = "") -> tuple[str, list[Edit]]:
