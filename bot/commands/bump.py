@@ -146,7 +146,12 @@ def _plan_all(args: argparse.Namespace, bump: Bump) -> tuple[list[_Outcome], lis
         label = "<stdin>" if name == "-" else name
         try:
             result = plan_text(
-                text, bump, filename=label, yaml_paths=args.yaml_paths, any_kind=args.any_kind
+                text,
+                bump,
+                filename=label,
+                yaml_paths=args.yaml_paths,
+                any_kind=args.any_kind,
+                strict=False,
             )
         except ConfigError as exc:
             problems += exc.problems

@@ -163,3 +163,15 @@ def test_only_a_block_scalar_mention_matches_nothing_but_is_reported() -> None:
     result = plan_text(text, Bump("a/b", tag="2"))
     assert result.matched == () and result.text == text
     assert [(u.line, u.col, u.text) for u in result.unedited] == [(5, 12, "a/b:1")]
+
+
+def test_strict_parses_every_text_and_lenient_skips_those_that_cannot_name_the_image() -> None:
+    broken = "kind: Service\nspec:\t\n  ports: []\n"  # a tab where YAML allows none
+    with pytest.raises(ConfigError) as exc:
+        plan_text(broken, Bump("ghcr.io/acme/api", tag="2"), filename="svc.yaml")
+    assert (exc.value.problems[0].file, exc.value.problems[0].line) == ("svc.yaml", 2)
+    result = plan_text(broken, Bump("ghcr.io/acme/api", tag="2"), strict=False)
+    assert result.text == broken and result.matched == () and result.unedited == ()
+    named = broken + "# ghcr.io/acme/api\n"  # names it: parsed, so the error is reported
+    with pytest.raises(ConfigError, match="does not parse"):
+        plan_text(named, Bump("ghcr.io/acme/api", tag="2"), strict=False)

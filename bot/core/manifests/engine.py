@@ -175,16 +175,18 @@ def plan_many(
     yaml_paths: Mapping[str, Sequence[str]] | None = None,
     skim: bool = False,
     any_kind: bool = False,
+    strict: bool = True,
 ) -> BumpResult:
     """Apply several bumps to one text in one pass (one parse, one splice, one check).
 
     `yaml_paths` maps a bump's `image` to the extra YAML paths configured for it. Two bumps
     that would write different values into the same place raise ConfigError.
 
-    A text that cannot name any of the images (no spelling of a repository can leave out its
-    last path component) is returned unparsed and untouched; any other text is parsed whole,
-    so a broken document in it fails the call. With `skim`, the documents of a
-    multi-document file whose text cannot name any of the images are skipped unparsed too.
+    `strict` (what a stage needs to stay all-or-nothing: one commit or none) parses every
+    text whole, so a broken document anywhere fails the call. Without it, a text that cannot
+    name any of the images (no spelling of a repository leaves out its last path component)
+    is returned unparsed and untouched. With `skim`, the documents of a multi-document text
+    that cannot name any of the images are skipped unparsed (a broken one goes unnoticed).
 
     Only deployable documents are edited (see `deployable`); with `any_kind`, every one. The
     sites left alone in the others are reported in `BumpResult.unedited`.
@@ -195,7 +197,7 @@ def plan_many(
         raise ConfigError(problems)
     any_paths = any(paths_for.get(b.image) for b in bumps)
     mentions = _mentions([b.image for b in bumps]) if bumps and not any_paths else None
-    if mentions is not None and not mentions(text):
+    if not strict and mentions is not None and not mentions(text):
         return BumpResult(text, (), ())
     docs = parse(text, filename, wanted=mentions if skim else None)
     matched: list[Site] = []
@@ -227,12 +229,19 @@ def plan_text(
     yaml_paths: Sequence[str] = (),
     skim: bool = False,
     any_kind: bool = False,
+    strict: bool = True,
 ) -> BumpResult:
     """Bump `bump.image` everywhere in `text`; also report every site that matched.
-    `skim` and `any_kind` as in `plan_many`."""
+    `skim`, `any_kind` and `strict` as in `plan_many`."""
     paths = {bump.image: yaml_paths} if yaml_paths else None
     return plan_many(
-        text, [bump], filename=filename, yaml_paths=paths, skim=skim, any_kind=any_kind
+        text,
+        [bump],
+        filename=filename,
+        yaml_paths=paths,
+        skim=skim,
+        any_kind=any_kind,
+        strict=strict,
     )
 
 
