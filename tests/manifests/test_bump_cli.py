@@ -179,8 +179,8 @@ def test_a_broken_file_that_does_not_name_the_image_is_not_parsed(
     files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     deployment, _ = files
-    service = tmp_path / "service.yaml"  # trailing tabs: not YAML, and not about the image
-    service.write_text("kind: Service\napiVersion: v1\nspec:\t\n  ports:\t\n  - port: 80\n")
+    service = tmp_path / "service.yaml"  # tab indentation: not YAML, and not about the image
+    service.write_text("kind: Service\napiVersion: v1\nspec:\n\tports:\n  - port: 80\n")
     argv = ["bump", "--image", "ghcr.io/acme/checkout", "--tag", "2", str(deployment), str(service)]
     assert main(argv) == 0
     assert deployment.read_text() == DEPLOYMENT.replace("checkout:1.4.1", "checkout:2")

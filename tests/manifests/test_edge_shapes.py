@@ -166,12 +166,18 @@ def test_only_a_block_scalar_mention_matches_nothing_but_is_reported() -> None:
 
 
 def test_strict_parses_every_text_and_lenient_skips_those_that_cannot_name_the_image() -> None:
-    broken = "kind: Service\nspec:\t\n  ports: []\n"  # a tab where YAML allows none
+    broken = "kind: Service\nspec:\n\tports: []\n"  # a tab indents: YAML allows none
     with pytest.raises(ConfigError) as exc:
         plan_text(broken, Bump("ghcr.io/acme/api", tag="2"), filename="svc.yaml")
-    assert (exc.value.problems[0].file, exc.value.problems[0].line) == ("svc.yaml", 2)
+    assert (exc.value.problems[0].file, exc.value.problems[0].line) == ("svc.yaml", 3)
     result = plan_text(broken, Bump("ghcr.io/acme/api", tag="2"), strict=False)
     assert result.text == broken and result.matched == () and result.unedited == ()
     named = broken + "# ghcr.io/acme/api\n"  # names it: parsed, so the error is reported
     with pytest.raises(ConfigError, match="does not parse"):
         plan_text(named, Bump("ghcr.io/acme/api", tag="2"), strict=False)
+
+
+def test_trailing_tabs_are_separation_space_not_an_error() -> None:
+    text = "kind: Pod\napiVersion: v1\nspec:\t\n  containers:\t\n  - image: a/b:1\t\n"
+    result = plan_text(text, Bump("a/b", tag="2"))
+    assert result.text == text.replace("a/b:1", "a/b:2")

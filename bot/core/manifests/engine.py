@@ -14,10 +14,8 @@ from bot.core.manifests.deployable import deployable
 from bot.core.manifests.locate import (
     Doc,
     chunks,
-    compose_chunk,
-    is_scalar,
-    make_doc,
     parse,
+    scalar_starts,
     slot,
 )
 from bot.core.manifests.model import Bump, BumpResult, Edit, ImageSite, Unedited
@@ -116,19 +114,13 @@ def _targets(changes: Sequence[Change]) -> list[tuple[int, Change]]:
 def _verify(new_text: str, changes: Sequence[Change], filename: str) -> None:
     """Parse the changed parts of the result; each changed value must read back as intended."""
     targets = _targets(changes)
+    wanted = {at for at, _ in targets}
     values: dict[int, object] = {}
     for chunk in chunks(new_text):
-        if not any(chunk.start <= at < chunk.end for at, _ in targets):
-            continue
-        for root in compose_chunk(new_text, filename, chunk):
-            if root is None:
-                continue
-            doc = make_doc(new_text, filename, 0, root, chunk)
-            for visit in doc.visits:
-                if is_scalar(visit.node) and not visit.alias:
-                    located = slot(doc, visit)
-                    if located is not None:
-                        values[located.start] = visit.node.value
+        if any(chunk.start <= at < chunk.end for at in wanted):
+            for at, value in scalar_starts(new_text, filename, chunk):
+                if at in wanted:
+                    values[at] = value
     for at, change in targets:
         if values.get(at) != change.new:
             message = f"{change.path}: writing {change.new!r} did not read back (internal error)"
@@ -183,10 +175,10 @@ def plan_many(
     that would write different values into the same place raise ConfigError.
 
     `strict` (what a stage needs to stay all-or-nothing: one commit or none) parses every
-    text whole, so a broken document anywhere fails the call. Without it, a text that cannot
-    name any of the images (no spelling of a repository leaves out its last path component)
-    is returned unparsed and untouched. With `skim`, the documents of a multi-document text
-    that cannot name any of the images are skipped unparsed (a broken one goes unnoticed).
+    text whole, so a broken document anywhere fails the call; the documents that cannot name
+    any of the images (no spelling of a repository leaves out its last path component) are
+    only parsed, not searched. Without `strict` (or with `skim`), such documents are skipped
+    unparsed - a broken one goes unnoticed - and so is a whole text that cannot name them.
 
     Only deployable documents are edited (see `deployable`); with `any_kind`, every one. The
     sites left alone in the others are reported in `BumpResult.unedited`.
@@ -199,7 +191,7 @@ def plan_many(
     mentions = _mentions([b.image for b in bumps]) if bumps and not any_paths else None
     if not strict and mentions is not None and not mentions(text):
         return BumpResult(text, (), ())
-    docs = parse(text, filename, wanted=mentions if skim else None)
+    docs = parse(text, filename, wanted=mentions, check=strict and not skim)
     matched: list[Site] = []
     changes: list[Change] = []
     unedited: list[Unedited] = []

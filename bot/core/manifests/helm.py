@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.manifests.image import ImageRef, looks_like_image, parse_image
-from bot.core.manifests.locate import Doc, Slot, Visit, get, is_mapping, is_scalar, slot
+from bot.core.manifests.locate import Doc, Node, Slot, Visit, is_mapping, is_scalar, slot
 from bot.core.manifests.model import Bump
 from bot.core.manifests.plan import (
     Change,
@@ -77,11 +77,17 @@ def _digest_slot(doc: Doc, visit: Visit) -> tuple[Slot | None, bool]:
     return _slot_of(doc, visit, "sha"), True
 
 
-def _sibling_image(doc: Doc, visit: Visit) -> Slot | None:
+_BLOCK_KEYS = frozenset({"repository", "tag", "digest", "sha", "image", "name"})
+_VERSION_KEYS = ("tag", "digest", "sha")
+
+
+def _keys(node: Node) -> dict[str, Node]:
+    return {k.value: v for k, v in node.value if k.id == "scalar" and k.value in _BLOCK_KEYS}
+
+
+def _sibling_image(doc: Doc, visit: Visit, keys: dict[str, Node]) -> Slot | None:
     """The ``image`` string of a mapping that also holds its tag or digest, if it is one."""
-    if not is_scalar(get(visit.node, "image")) or is_mapping(get(visit.node, "repository")):
-        return None
-    if all(get(visit.node, key) is None for key in ("tag", "digest", "sha")):
+    if not is_scalar(keys.get("image")) or "repository" in keys:
         return None
     found = _slot_of(doc, visit, "image")
     if found is None or not found.value or not looks_like_image(found.value):
@@ -90,25 +96,29 @@ def _sibling_image(doc: Doc, visit: Visit) -> Slot | None:
     return found if ref.tag is None and ref.digest is None else None
 
 
-def _name_slot(doc: Doc, visit: Visit) -> Slot | None:
+def _name_slot(doc: Doc, visit: Visit, keys: dict[str, Node]) -> Slot | None:
     """The repository of a block mapping, or None when `visit` is not a block."""
-    node = visit.node
-    has_version = any(get(node, key) is not None for key in ("tag", "digest", "sha"))
-    if is_scalar(get(node, "repository")):
+    has_version = any(key in keys for key in _VERSION_KEYS)
+    if is_scalar(keys.get("repository")):
         if has_version or image_key(visit.key):
             return _slot_of(doc, visit, "repository")
         return None
-    if image_key(visit.key) and has_version and is_scalar(get(node, "name")):
+    if not has_version:
+        return None
+    if image_key(visit.key) and is_scalar(keys.get("name")):
         found = _slot_of(doc, visit, "name")
         return found if found is not None and looks_like_image(found.value) else None
-    return _sibling_image(doc, visit)
+    return _sibling_image(doc, visit, keys)
 
 
 def block_fields(doc: Doc, visit: Visit) -> Fields | None:
     """The fields of `visit` when it is an image block (any of the mapping shapes)."""
     if visit.alias or not is_mapping(visit.node):
         return None
-    name = _name_slot(doc, visit)
+    keys = _keys(visit.node)
+    if not keys:
+        return None
+    name = _name_slot(doc, visit, keys)
     if name is None:
         return None
     digest, sha = _digest_slot(doc, visit)

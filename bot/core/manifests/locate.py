@@ -1,4 +1,5 @@
-"""Find nodes with ruamel.yaml and pin each scalar to its exact characters in the original text.
+"""Find nodes with libyaml (or ruamel.yaml) and pin each scalar to its exact characters in the
+original text.
 
 `parse` composes every document of a (multi-document) text into node graphs - never
 constructing Python objects, never dumping - and `walk` visits every node once, in document
@@ -69,7 +70,7 @@ class Slot:
     node_id: int = 0  # identity of the node, shared by an anchor and its aliases
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, eq=False)
 class Visit:
     """A node met while walking a document, with where it hangs."""
 
@@ -181,14 +182,57 @@ def _parse_problem(exc: Exception, text: str, filename: str, chunk: Chunk) -> Pr
     return Problem(f"YAML does not parse: {exc}", filename)
 
 
+_LOADER: Any = None
+
+
+def _libyaml_loader() -> Any:
+    """PyYAML's C loader, less its implicit-tag resolver: node tags are never read here, and
+    resolving each scalar in Python would cost as much as the C parse itself."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        class Loader(yaml.CSafeLoader):
+            def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+                return ""
+
+        _LOADER = Loader
+    return _LOADER
+
+
+def _compose_libyaml(piece: str) -> list[Node] | None:
+    """Compose with libyaml (PyYAML's C loader): the same node graph with the same marks
+    (character offsets, lines, columns), about 30x faster than the pure-Python parser.
+    None when libyaml is not there or rejects the text (then the pure parser decides), and
+    for a text with a byte-order mark, which libyaml leaves out of its offsets."""
+    if piece.startswith("\ufeff"):
+        return None
+    try:
+        import yaml
+
+        loader = _libyaml_loader()
+    except (ImportError, AttributeError):  # no PyYAML, or one built without libyaml
+        return None
+    try:
+        return list(yaml.compose_all(piece, Loader=loader))
+    except yaml.YAMLError:  # e.g. a reused anchor (legal YAML 1.2) or a real error
+        return None
+
+
 def compose_chunk(text: str, filename: str, chunk: Chunk) -> list[Node]:
+    """Compose one chunk: libyaml when it accepts the text, else ruamel.yaml's pure parser,
+    whose YAML 1.2 reading and positioned errors are authoritative."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    piece = text[chunk.start : chunk.end]
+    fast = _compose_libyaml(piece)
+    if fast is not None:
+        return fast
     try:
         with warnings.catch_warnings():  # e.g. a reused anchor: legal YAML, not our business
             warnings.simplefilter("ignore")
-            return list(YAML(typ="safe", pure=True).compose_all(text[chunk.start : chunk.end]))
+            return list(YAML(typ="safe", pure=True).compose_all(piece))
     except YAMLError as exc:
         raise ConfigError(_parse_problem(exc, text, filename, chunk)) from None
 
@@ -202,18 +246,75 @@ def make_doc(text: str, filename: str, index: int, root: Node, chunk: Chunk) -> 
     return Doc(text, filename, index, root, visits, frozen, chunk.start, chunk.line)
 
 
+def scalar_starts(text: str, filename: str, chunk: Chunk) -> Iterator[tuple[int, object]]:
+    """(offset of the token, value) of every scalar of a chunk, anchors and tags skipped."""
+    yield from _node_scalars(text, chunk, compose_chunk(text, filename, chunk))
+
+
+def _token_start(text: str, chunk: Chunk, item: Any) -> int:
+    first = chunk.start + item.start_mark.index
+    if text[first : first + 1] not in ("&", "!"):
+        return first
+    return skip_properties(text, first, chunk.start + item.end_mark.index)
+
+
+def _node_scalars(text: str, chunk: Chunk, roots: list[Node]) -> Iterator[tuple[int, object]]:
+    stack = [root for root in roots if root is not None]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # an alias: its anchored node is read once
+            continue
+        seen.add(id(node))
+        if node.id == "scalar":
+            yield _token_start(text, chunk, node), node.value
+        elif node.id == "mapping":
+            stack.extend(part for pair in node.value for part in pair)
+        else:
+            stack.extend(node.value)
+
+
+def _parse_whole(
+    text: str, filename: str, wanted: Callable[[str], bool] | None
+) -> list[Doc] | None:
+    """One libyaml pass over the whole stream; only the documents `wanted` are walked. None
+    when libyaml refuses the text (then the chunked path decides, with positioned errors)."""
+    roots = _compose_libyaml(text)
+    if roots is None:
+        return None
+    whole = Chunk(0, len(text), 0, False)
+    docs = []
+    for index, root in enumerate(roots):
+        if root is None:
+            continue
+        span = text[root.start_mark.index : root.end_mark.index]
+        if wanted is None or wanted(span):
+            docs.append(make_doc(text, filename, index, root, whole))
+    return docs
+
+
 def parse(
-    text: str, filename: str = "", *, wanted: Callable[[str], bool] | None = None
+    text: str,
+    filename: str = "",
+    *,
+    wanted: Callable[[str], bool] | None = None,
+    check: bool = True,
 ) -> list[Doc]:
     """Compose every document; a text that does not parse raises a positioned ConfigError.
 
-    With `wanted`, a one-document chunk whose text it rejects is counted but not parsed (a
-    quick way past documents that cannot mention an image).
+    With `wanted`, a document whose text it rejects is not walked: with `check` it is still
+    parsed (its errors count); without, when the whole text does not parse, a one-document
+    chunk it rejects is only counted, not parsed - a way past broken documents that cannot
+    mention an image.
     """
+    found = _parse_whole(text, filename, wanted)
+    if found is not None:
+        return found
     docs: list[Doc] = []
     index = 0  # counts every document of the stream, empty ones too
     for chunk in chunks(text):
-        if wanted is not None and chunk.single and not wanted(text[chunk.start : chunk.end]):
+        skip = not check and wanted is not None and chunk.single
+        if skip and not wanted(text[chunk.start : chunk.end]):  # type: ignore[misc]
             index += 1
             continue
         for root in compose_chunk(text, filename, chunk):
@@ -236,9 +337,12 @@ def _item_labels(nodes: list[Node]) -> list[str]:
     ]
 
 
+_PLAIN_KEY = re.compile(r"[^.\[\]]+").fullmatch
+
+
 def join_path(parent: str, key: str) -> str:
     """``parent.key``, or ``parent["key"]`` when the key itself holds dots or brackets."""
-    if not key or any(c in key for c in ".[]"):
+    if not _PLAIN_KEY(key):
         quote = "'" if '"' in key else '"'
         return f"{parent}[{quote}{key}{quote}]"
     return f"{parent}.{key}" if parent else key
@@ -271,7 +375,7 @@ def walk(root: Node) -> Iterator[Visit]:
         stack.extend(reversed(children))
 
 
-def _skip_properties(text: str, start: int, end: int) -> int:
+def skip_properties(text: str, start: int, end: int) -> int:
     """Move past ``&anchor`` and ``!tag`` properties in front of a scalar token."""
     i = start
     while i < end and text[i] in "&!":
@@ -310,7 +414,7 @@ def slot(doc: Doc, visit: Visit) -> Slot | None:
         return None
     text = doc.text
     first, end = doc.offset(node.start_mark), doc.offset(node.end_mark)
-    start = _skip_properties(text, first, end)
+    start = skip_properties(text, first, end)
     style = node.style or ""
     line = doc.line(node.start_mark) + text.count("\n", first, start)
     if start == end and first == start and visit.key_node is not None:
