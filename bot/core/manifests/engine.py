@@ -15,8 +15,8 @@ from bot.core.manifests.locate import (
     Doc,
     chunks,
     parse,
-    scalar_starts,
     slot,
+    values_at,
 )
 from bot.core.manifests.model import Bump, BumpResult, Edit, ImageSite, Unedited
 from bot.core.manifests.plan import Change, Site, replace
@@ -118,9 +118,7 @@ def _verify(new_text: str, changes: Sequence[Change], filename: str) -> None:
     values: dict[int, object] = {}
     for chunk in chunks(new_text):
         if any(chunk.start <= at < chunk.end for at in wanted):
-            for at, value in scalar_starts(new_text, filename, chunk):
-                if at in wanted:
-                    values[at] = value
+            values.update(values_at(new_text, filename, chunk, wanted))
     for at, change in targets:
         if values.get(at) != change.new:
             message = f"{change.path}: writing {change.new!r} did not read back (internal error)"

@@ -70,17 +70,56 @@ class Slot:
     node_id: int = 0  # identity of the node, shared by an anchor and its aliases
 
 
-@dataclass(slots=True, eq=False)
 class Visit:
-    """A node met while walking a document, with where it hangs."""
+    """A node met while walking a document, with where it hangs. Its readable `path` (e.g.
+    ``spec.containers[name=app].image``) is worked out only when asked for."""
 
-    path: str
-    key: str | None  # the mapping key it is the value of (None for items and roots)
-    node: Node
-    parent: Visit | None
-    alias: bool  # the node was reached through an alias (*name)
-    key_node: Node | None = None
-    in_flow: bool = False
+    __slots__ = (
+        "_labels",
+        "_path",
+        "alias",
+        "in_flow",
+        "index",
+        "key",
+        "key_node",
+        "node",
+        "parent",
+    )
+
+    def __init__(
+        self,
+        key: str | None,  # the mapping key it is the value of (None for items and roots)
+        node: Node,
+        parent: Visit | None,
+        alias: bool,  # the node was reached through an alias (*name)
+        key_node: Node | None = None,
+        in_flow: bool = False,
+        index: int = 0,  # for a sequence item, its position
+    ) -> None:
+        self.key = key
+        self.node = node
+        self.parent = parent
+        self.alias = alias
+        self.key_node = key_node
+        self.in_flow = in_flow
+        self.index = index
+        self._path: str | None = None if parent is not None else ""
+        self._labels: list[str] | None = None
+
+    @property
+    def path(self) -> str:
+        path = self._path
+        if path is None:
+            parent = self.parent
+            assert parent is not None
+            if self.key is not None:
+                path = join_path(parent.path, self.key)
+            else:
+                if parent._labels is None:
+                    parent._labels = _item_labels(parent.node.value)
+                path = parent.path + parent._labels[self.index]
+            self._path = path
+        return path
 
     @property
     def parent_key(self) -> str | None:
@@ -186,8 +225,8 @@ _LOADER: Any = None
 
 
 def _libyaml_loader() -> Any:
-    """PyYAML's C loader, less its implicit-tag resolver: node tags are never read here, and
-    resolving each scalar in Python would cost as much as the C parse itself."""
+    """PyYAML's C loader, less its implicit-tag resolver (called in Python for every node):
+    node tags are never read here, and resolving them would cost as much as the C parse."""
     global _LOADER
     if _LOADER is None:
         import yaml
@@ -195,6 +234,12 @@ def _libyaml_loader() -> Any:
         class Loader(yaml.CSafeLoader):
             def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
                 return ""
+
+            def descend_resolver(self, parent: Any, index: Any) -> None:
+                return None
+
+            def ascend_resolver(self) -> None:
+                return None
 
         _LOADER = Loader
     return _LOADER
@@ -238,40 +283,32 @@ def compose_chunk(text: str, filename: str, chunk: Chunk) -> list[Node]:
 
 
 def make_doc(text: str, filename: str, index: int, root: Node, chunk: Chunk) -> Doc:
-    visits = tuple(walk(root))
-    kids: dict[int, list[Visit]] = {}
-    for visit in visits[1:]:
-        kids.setdefault(id(visit.parent), []).append(visit)
-    frozen = {key: tuple(value) for key, value in kids.items()}
-    return Doc(text, filename, index, root, visits, frozen, chunk.start, chunk.line)
+    visits, kids = walk(root)
+    return Doc(text, filename, index, root, tuple(visits), kids, chunk.start, chunk.line)
 
 
-def scalar_starts(text: str, filename: str, chunk: Chunk) -> Iterator[tuple[int, object]]:
-    """(offset of the token, value) of every scalar of a chunk, anchors and tags skipped."""
-    yield from _node_scalars(text, chunk, compose_chunk(text, filename, chunk))
-
-
-def _token_start(text: str, chunk: Chunk, item: Any) -> int:
-    first = chunk.start + item.start_mark.index
-    if text[first : first + 1] not in ("&", "!"):
-        return first
-    return skip_properties(text, first, chunk.start + item.end_mark.index)
-
-
-def _node_scalars(text: str, chunk: Chunk, roots: list[Node]) -> Iterator[tuple[int, object]]:
-    stack = [root for root in roots if root is not None]
+def values_at(text: str, filename: str, chunk: Chunk, wanted: set[int]) -> dict[int, object]:
+    """Compose a chunk; the value of each scalar whose token (anchor and tag skipped) starts
+    at one of the `wanted` offsets. Only nodes whose span holds such an offset are entered."""
+    found: dict[int, object] = {}
+    stack = [root for root in compose_chunk(text, filename, chunk) if root is not None]
     seen: set[int] = set()
     while stack:
         node = stack.pop()
-        if id(node) in seen:  # an alias: its anchored node is read once
+        first = chunk.start + node.start_mark.index
+        end = chunk.start + node.end_mark.index
+        if id(node) in seen or not any(first <= at <= end for at in wanted):
             continue
-        seen.add(id(node))
+        seen.add(id(node))  # an alias is entered once, through its anchored node
         if node.id == "scalar":
-            yield _token_start(text, chunk, node), node.value
+            at = skip_properties(text, first, end) if text[first : first + 1] in "&!" else first
+            if at in wanted:
+                found[at] = node.value
         elif node.id == "mapping":
             stack.extend(part for pair in node.value for part in pair)
         else:
             stack.extend(node.value)
+    return found
 
 
 def _parse_whole(
@@ -348,31 +385,36 @@ def join_path(parent: str, key: str) -> str:
     return f"{parent}.{key}" if parent else key
 
 
-def walk(root: Node) -> Iterator[Visit]:
-    """Every node of a document in order; nodes reached again through an alias are not entered."""
+def walk(root: Node) -> tuple[list[Visit], dict[int, tuple[Visit, ...]]]:
+    """Every node of a document in order, and the children of each (by `id` of the parent
+    visit); nodes reached again through an alias are not entered."""
     seen: set[int] = set()
-    stack: list[Visit] = [Visit("", None, root, None, False)]
+    order: list[Visit] = []
+    kids: dict[int, tuple[Visit, ...]] = {}
+    stack: list[Visit] = [Visit(None, root, None, False)]
     while stack:
         visit = stack.pop()
-        yield visit
+        order.append(visit)
         node = visit.node
         if visit.alias or node.id == "scalar":
             continue
         flow = visit.in_flow or bool(getattr(node, "flow_style", False))
         children: list[Visit] = []
         if node.id == "mapping":
-            for key, key_node, value in items(node):
-                path = join_path(visit.path, key)
-                alias = id(value) in seen
-                seen.add(id(value))
-                children.append(Visit(path, key, value, visit, alias, key_node, flow))
+            for key_node, value in node.value:
+                if key_node.id == "scalar":
+                    alias = id(value) in seen
+                    seen.add(id(value))
+                    children.append(Visit(key_node.value, value, visit, alias, key_node, flow))
         else:
-            for value, label in zip(node.value, _item_labels(node.value), strict=True):
+            for i, value in enumerate(node.value):
                 alias = id(value) in seen
                 seen.add(id(value))
-                path = visit.path + label
-                children.append(Visit(path, None, value, visit, alias, None, flow))
-        stack.extend(reversed(children))
+                children.append(Visit(None, value, visit, alias, None, flow, i))
+        if children:
+            kids[id(visit)] = tuple(children)
+            stack.extend(reversed(children))
+    return order, kids
 
 
 def skip_properties(text: str, start: int, end: int) -> int:
