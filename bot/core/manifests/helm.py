@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.manifests.image import ImageRef, looks_like_image, parse_image
-from bot.core.manifests.locate import Doc, Node, Slot, Visit, is_mapping, is_scalar, slot
+from bot.core.manifests.locate import Doc, Node, Slot, Visit, is_scalar, slot
 from bot.core.manifests.model import Bump
 from bot.core.manifests.plan import (
     Change,
@@ -113,7 +113,7 @@ def _name_slot(doc: Doc, visit: Visit, keys: dict[str, Node]) -> Slot | None:
 
 def block_fields(doc: Doc, visit: Visit) -> Fields | None:
     """The fields of `visit` when it is an image block (any of the mapping shapes)."""
-    if visit.alias or not is_mapping(visit.node):
+    if visit.node.id != "mapping" or visit.alias:
         return None
     keys = _keys(visit.node)
     if not keys:

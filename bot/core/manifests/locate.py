@@ -293,11 +293,13 @@ def values_at(text: str, filename: str, chunk: Chunk, wanted: set[int]) -> dict[
     found: dict[int, object] = {}
     stack = [root for root in compose_chunk(text, filename, chunk) if root is not None]
     seen: set[int] = set()
+    base, low, high = chunk.start, min(wanted), max(wanted)
     while stack:
         node = stack.pop()
-        first = chunk.start + node.start_mark.index
-        end = chunk.start + node.end_mark.index
-        if id(node) in seen or not any(first <= at <= end for at in wanted):
+        first, end = base + node.start_mark.index, base + node.end_mark.index
+        if end < low or first > high or id(node) in seen:
+            continue
+        if high - low > end - first and not any(first <= at <= end for at in wanted):
             continue
         seen.add(id(node))  # an alias is entered once, through its anchored node
         if node.id == "scalar":
