@@ -45,7 +45,7 @@ def _has_pod_spec(doc: Doc) -> bool:
 
 
 def _looks_like_ci(doc: Doc) -> bool:
-    """GitHub Actions / CircleCI (`jobs` with `on`, `version` or `workflows`), GitLab CI
+    """GitHub Actions / CircleCI (`jobs` with `on` or `workflows`), GitLab CI
     (`stages`: a list of names), Cloud Build (`steps`: named builder steps), Drone."""
     root = doc.root
     if not is_mapping(root):
@@ -53,7 +53,7 @@ def _looks_like_ci(doc: Doc) -> bool:
     if doc.root_value("kind") == "pipeline":
         return True
     keys = {key for key, _, _ in items(root)}
-    if "jobs" in keys and keys & {"on", "version", "workflows"}:
+    if "jobs" in keys and keys & {"on", "workflows"}:
         return True
     stages, steps = get(root, "stages"), get(root, "steps")
     if is_sequence(stages) and stages.value and all(is_scalar(n) for n in stages.value):
