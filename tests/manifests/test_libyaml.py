@@ -77,3 +77,13 @@ def test_what_libyaml_refuses_the_pure_parser_decides() -> None:
     text = "a: &x ghcr.io/a/b:1\nb: &x other\nimage: ghcr.io/a/b:1\n"  # a reused anchor
     assert _compose_libyaml(text) is None
     assert plan_text(text, Bump("ghcr.io/a/b", tag="2")).text.endswith("image: ghcr.io/a/b:2\n")
+
+
+def test_yaml_1_1_line_breaks_are_left_to_the_pure_parser() -> None:
+    from bot.core.manifests import Bump, plan_text
+
+    for odd in ("\x85", "\u2028", "\u2029"):
+        text = f"note: 'a{odd}b'\nimage: ghcr.io/a/b:1\n"
+        assert _compose_libyaml(text) is None
+        result = plan_text(text, Bump("ghcr.io/a/b", tag="2"))
+        assert result.text == text.replace("b:1", "b:2")

@@ -222,6 +222,7 @@ def _parse_problem(exc: Exception, text: str, filename: str, chunk: Chunk) -> Pr
 
 
 _LOADER: Any = None
+_YAML11_BREAKS = re.compile("[\x85\u2028\u2029]")
 
 
 def _libyaml_loader() -> Any:
@@ -249,8 +250,9 @@ def _compose_libyaml(piece: str) -> list[Node] | None:
     """Compose with libyaml (PyYAML's C loader): the same node graph with the same marks
     (character offsets, lines, columns), about 30x faster than the pure-Python parser.
     None when libyaml is not there or rejects the text (then the pure parser decides), and
-    for a text with a byte-order mark, which libyaml leaves out of its offsets."""
-    if piece.startswith("\ufeff"):
+    for a text with a byte-order mark, which libyaml leaves out of its offsets, or with a
+    character that YAML 1.1 reads as a line break and YAML 1.2 does not (NEL, LS, PS)."""
+    if piece.startswith("\ufeff") or _YAML11_BREAKS.search(piece):
         return None
     try:
         import yaml
