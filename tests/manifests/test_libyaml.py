@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from corpus import CORPUS, needs_corpus
 
-from bot.core.manifests.locate import Chunk, Doc, _compose_libyaml, chunks, make_doc, slot
+from bot.core.manifests.compose import Chunk, chunks, compose_libyaml
+from bot.core.manifests.locate import Doc, make_doc, slot
 
 from .support import TRICKY, corpus_files, read
 
@@ -43,16 +44,16 @@ def _slots(text: str, compose: object) -> list[tuple[object, ...]]:
 def _compare(path: Path) -> None:
     text = read(path)
     if text.startswith("\ufeff"):
-        assert _compose_libyaml(text) is None  # the pure parser handles a byte-order mark
+        assert compose_libyaml(text) is None  # the pure parser handles a byte-order mark
         return
-    assert _slots(text, _compose_libyaml) == _slots(text, _pure)
+    assert _slots(text, compose_libyaml) == _slots(text, _pure)
 
 
 def test_libyaml_is_there() -> None:
     import yaml
 
     assert yaml.__with_libyaml__, "PyYAML was built without libyaml: locating falls back to pure"
-    assert _compose_libyaml("a: [1, {b: c}]\n") is not None
+    assert compose_libyaml("a: [1, {b: c}]\n") is not None
 
 
 TRICKY_FILES = [p for p in corpus_files(TRICKY) if not p.name.startswith("refused-")]
@@ -75,7 +76,7 @@ def test_what_libyaml_refuses_the_pure_parser_decides() -> None:
     from bot.core.manifests import Bump, plan_text
 
     text = "a: &x ghcr.io/a/b:1\nb: &x other\nimage: ghcr.io/a/b:1\n"  # a reused anchor
-    assert _compose_libyaml(text) is None
+    assert compose_libyaml(text) is None
     assert plan_text(text, Bump("ghcr.io/a/b", tag="2")).text.endswith("image: ghcr.io/a/b:2\n")
 
 
@@ -84,6 +85,6 @@ def test_yaml_1_1_line_breaks_are_left_to_the_pure_parser() -> None:
 
     for odd in ("\x85", "\u2028", "\u2029"):
         text = f"note: 'a{odd}b'\nimage: ghcr.io/a/b:1\n"
-        assert _compose_libyaml(text) is None
+        assert compose_libyaml(text) is None
         result = plan_text(text, Bump("ghcr.io/a/b", tag="2"))
         assert result.text == text.replace("b:1", "b:2")
