@@ -175,8 +175,9 @@ def plan_many(
     `strict` (what a stage needs to stay all-or-nothing: one commit or none) parses every
     text whole, so a broken document anywhere fails the call; the documents that cannot name
     any of the images (no spelling of a repository leaves out its last path component) are
-    only parsed, not searched. Without `strict` (or with `skim`), such documents are skipped
-    unparsed - a broken one goes unnoticed - and so is a whole text that cannot name them.
+    only parsed, not searched. With `skim` or without `strict`, a broken document that cannot
+    name them is skipped instead of failing the call; without `strict`, a whole text that
+    cannot name them is returned untouched without being parsed at all.
 
     Only deployable documents are edited (see `deployable`); with `any_kind`, every one. The
     sites left alone in the others are reported in `BumpResult.unedited`.
