@@ -23,10 +23,19 @@ and Argo CD Applications. Only the characters of the value change: comments, quo
 indentation, line endings and document separators stay as they are.
 
 Files are rewritten in place (atomically); `-` reads stdin and writes stdout. With --diff,
-nothing is written and a unified diff is printed. Exits 1 when the image is in none of the
-files, or when a file does not parse (then nothing is written at all). An image pinned by
-digest needs --digest: a tag-only bump there is refused, since the old digest would still
-decide what runs.
+nothing is written and a unified diff is printed. A file whose text does not name the image
+is not parsed at all. A file that names it but cannot be bumped (it does not parse, or the
+bump is refused there) is reported with FILE:LINE:COL and left as it is; the other files are
+still bumped and the exit code is 1 (with --all-or-nothing, nothing is written then). Exits 1
+too when the image is in none of the files. An image pinned by digest (`digest:`, `sha:` or
+`@sha256:...`) needs --digest: a tag-only bump there is refused, since the old digest would
+still decide what runs. An image named inside a block scalar (an annotation or an inline
+patch holding YAML text) is reported as a warning with its position, never edited.
+
+Only deployable YAML is edited: Kubernetes objects with a pod spec, kustomizations, Helm
+values, Argo CD Application/ApplicationSet, Flux HelmRelease. Build, CI and other
+configuration (skaffold, GitHub Actions, GitLab CI, compose, Kargo, Argo Workflows) is
+reported as a warning and left alone unless --yaml-path names the value or --any-kind is given.
 
 example:
   release-train bump --image ghcr.io/acme/checkout --tag 1.5.0 --diff deploy/*.yaml
@@ -73,6 +82,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--diff", action="store_true", help="print a unified diff and write nothing"
     )
+    parser.add_argument(
+        "--any-kind",
+        action="store_true",
+        help="also edit YAML that is not a deployable manifest (skaffold, CI, compose, Kargo, "
+        "Argo Workflows ...); by default such files are reported, not edited",
+    )
+    parser.add_argument(
+        "--all-or-nothing",
+        action="store_true",
+        help="write nothing at all when any file cannot be bumped",
+    )
     add_json_flag(parser)
     parser.add_argument("files", nargs="+", metavar="FILE", help="manifest files; - for stdin")
     parser.set_defaults(func=run)
@@ -110,8 +130,9 @@ def _write_atomic(path: str, text: str) -> None:
         raise
 
 
-def _plan_all(args: argparse.Namespace, bump: Bump) -> list[_Outcome]:
-    """Plan every file first; any file that fails stops everything before a byte is written."""
+def _plan_all(args: argparse.Namespace, bump: Bump) -> tuple[list[_Outcome], list[Problem]]:
+    """Plan every file before a byte is written: the outcomes of the files that can be
+    bumped, and the problems of those that cannot (each such file is left as it is)."""
     from bot.core.manifests import plan_text
 
     outcomes: list[_Outcome] = []
@@ -124,14 +145,19 @@ def _plan_all(args: argparse.Namespace, bump: Bump) -> list[_Outcome]:
             continue
         label = "<stdin>" if name == "-" else name
         try:
-            result = plan_text(text, bump, filename=label, yaml_paths=args.yaml_paths)
+            result = plan_text(
+                text,
+                bump,
+                filename=label,
+                yaml_paths=args.yaml_paths,
+                any_kind=args.any_kind,
+                strict=False,
+            )
         except ConfigError as exc:
             problems += exc.problems
             continue
         outcomes.append(_Outcome(name, text, result))
-    if problems:
-        raise ConfigError(problems)
-    return outcomes
+    return outcomes, problems
 
 
 def _diff(outcome: _Outcome) -> str:
@@ -147,12 +173,16 @@ def _diff(outcome: _Outcome) -> str:
     )
 
 
-def _report_json(args: argparse.Namespace, outcomes: list[_Outcome]) -> None:
+def _report_json(
+    args: argparse.Namespace, outcomes: list[_Outcome], problems: list[Problem]
+) -> None:
     document: dict[str, object] = {
         "image": args.image,
         "written": [o.name for o in outcomes if o.result.edits and o.name != "-" and not args.diff],
         "edits": [edit.to_json() for o in outcomes for edit in o.result.edits],
         "sites": [site.to_json() for o in outcomes for site in o.result.matched],
+        "unedited": [u.to_json() for o in outcomes for u in o.result.unedited],
+        "problems": [p.render() for p in problems],
     }
     if args.diff:
         document["diff"] = "".join(_diff(o) for o in outcomes)
@@ -174,8 +204,23 @@ def _report_text(args: argparse.Namespace, outcomes: list[_Outcome]) -> None:
     edits = [edit for o in outcomes for edit in o.result.edits]
     for edit in edits:
         print(edit.describe(), file=stream)
-    if not edits:
+    if not edits and any(o.result.matched for o in outcomes):
         print(f"{args.image}: already up to date", file=stream)
+
+
+def _warnings(outcomes: list[_Outcome]) -> list[Problem]:
+    return [
+        Problem(f"{u.path}: {u.text} not edited: {u.why}", u.file, u.line, u.col, "warning")
+        for o in outcomes
+        for u in o.result.unedited
+    ]
+
+
+def _write(args: argparse.Namespace, outcomes: list[_Outcome]) -> None:
+    if not args.diff:
+        for outcome in outcomes:
+            if outcome.name != "-" and outcome.result.edits:
+                _write_atomic(outcome.name, outcome.result.text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -188,16 +233,20 @@ def run(args: argparse.Namespace) -> int:
     bump = Bump(args.image, tag=args.tag, digest=args.digest, new_name=args.new_name)
     if problems := bump.problems():
         raise UsageError("bump: " + "; ".join(problems))
-    outcomes = _plan_all(args, bump)
-    if not any(o.result.matched for o in outcomes):
-        print(f"release-train: image {args.image} occurs in none of the files", file=sys.stderr)
+    outcomes, failed = _plan_all(args, bump)
+    if failed and args.all_or_nothing:
+        raise ConfigError([*failed, Problem("nothing written (--all-or-nothing)")])
+    for problem in [*failed, *_warnings(outcomes)]:
+        print(problem.render(), file=sys.stderr)
+    if not failed and not any(o.result.matched for o in outcomes):
+        found = " in a form that can be edited" if _warnings(outcomes) else ""
+        print(
+            f"release-train: image {args.image} occurs in none of the files{found}", file=sys.stderr
+        )
         return EXIT_CHECK_FAILED
-    if not args.diff:
-        for outcome in outcomes:
-            if outcome.name != "-" and outcome.result.edits:
-                _write_atomic(outcome.name, outcome.result.text)
+    _write(args, outcomes)
     if args.json:
-        _report_json(args, outcomes)
+        _report_json(args, outcomes, failed)
     else:
         _report_text(args, outcomes)
-    return EXIT_OK
+    return EXIT_CHECK_FAILED if failed else EXIT_OK

@@ -149,18 +149,55 @@ def test_already_current_is_fine(
     assert "already up to date" in capsys.readouterr().out
 
 
-def test_a_broken_file_stops_everything(
+def test_a_broken_file_is_reported_and_the_others_are_bumped(
     files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     deployment, _ = files
     broken = tmp_path / "broken.yaml"
     broken.write_text("spec:\n  containers: [\n    {image: ghcr.io/acme/checkout:1\n")
-    code = main(
-        ["bump", "--image", "ghcr.io/acme/checkout", "--tag", "2", str(deployment), str(broken)]
-    )
-    assert code == 1
-    assert deployment.read_text() == DEPLOYMENT  # nothing written, not even the good file
+    argv = ["bump", "--image", "ghcr.io/acme/checkout", "--tag", "2", str(deployment), str(broken)]
+    assert main(argv) == 1
+    assert deployment.read_text() == DEPLOYMENT.replace("checkout:1.4.1", "checkout:2")
+    assert broken.read_text() == "spec:\n  containers: [\n    {image: ghcr.io/acme/checkout:1\n"
     assert f"{broken}:4:1: YAML does not parse" in capsys.readouterr().err
+
+
+def test_all_or_nothing_writes_nothing_when_a_file_is_broken(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployment, _ = files
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("spec:\n  containers: [\n    {image: ghcr.io/acme/checkout:1\n")
+    argv = ["bump", "--all-or-nothing", "--image", "ghcr.io/acme/checkout", "--tag", "2"]
+    assert main([*argv, str(deployment), str(broken)]) == 1
+    assert deployment.read_text() == DEPLOYMENT  # nothing written, not even the good file
+    err = capsys.readouterr().err
+    assert f"{broken}:4:1: YAML does not parse" in err and "nothing written" in err
+
+
+def test_a_broken_file_that_does_not_name_the_image_is_not_parsed(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployment, _ = files
+    service = tmp_path / "service.yaml"  # tab indentation: not YAML, and not about the image
+    service.write_text("kind: Service\napiVersion: v1\nspec:\n\tports:\n  - port: 80\n")
+    argv = ["bump", "--image", "ghcr.io/acme/checkout", "--tag", "2", str(deployment), str(service)]
+    assert main(argv) == 0
+    assert deployment.read_text() == DEPLOYMENT.replace("checkout:1.4.1", "checkout:2")
+    assert "service.yaml" not in capsys.readouterr().err
+
+
+def test_an_image_in_a_block_scalar_is_a_positioned_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "cm.yaml"
+    text = "kind: ConfigMap\napiVersion: v1\ndata:\n  values.yaml: |\n    image: a/b:1\n"
+    path.write_text(text)
+    assert main(["bump", "--image", "a/b", "--tag", "2", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f'{path}:5:12: warning: data["values.yaml"]: a/b:1 not edited: inside a block' in err
+    assert "occurs in none of the files in a form that can be edited" in err
+    assert path.read_text() == text
 
 
 def test_refused_alias_is_positioned(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

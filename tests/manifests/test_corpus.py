@@ -66,8 +66,20 @@ def test_real_world_corpus_bumps_change_only_the_value(path: Path) -> None:
 
 @needs_corpus
 def test_real_world_corpus_has_many_sites() -> None:
-    total = sum(len(find_images(read(p), p.name)) for p in CORPUS_FILES)
+    total = sum(len(find_images(read(p), p.name, any_kind=True)) for p in CORPUS_FILES)
     assert total >= 100
+    deployable = sum(len(find_images(read(p), p.name)) for p in CORPUS_FILES)
+    assert deployable >= 90
+
+
+@needs_corpus
+def test_build_and_compose_files_of_the_corpus_are_not_deployable() -> None:
+    for name in (
+        "GoogleCloudPlatform+microservices-demo/skaffold.yaml",
+        "stefanprodan+podinfo/otel/docker-compose.yaml",
+    ):
+        text = read(CORPUS / name)
+        assert find_images(text, name) == [] and find_images(text, name, any_kind=True)
 
 
 @needs_corpus

@@ -1,6 +1,7 @@
-"""Byte-exact manifest updaters: find an image's tag or digest with ruamel.yaml and rewrite
-only that scalar's characters in the original text (kustomize, Helm values, Kubernetes
-workloads, Argo CD Applications, configured YAML paths).
+"""Byte-exact manifest updaters: find an image's tag or digest with libyaml (ruamel.yaml when
+libyaml refuses a text) and rewrite only that scalar's characters in the original text
+(kustomize, Helm values and image-named keys, Kubernetes workloads, Argo CD Applications,
+configured YAML paths). Only deployable documents are edited unless `any_kind` is given.
 
     from bot.core.manifests import Bump, bump_text, find_images, plan_many
 
@@ -12,6 +13,8 @@ workloads, Argo CD Applications, configured YAML paths).
 - `bump_text` / `plan_text`: one image; `plan_many`: several images, one parse and one splice.
   No edits means the image is not there or already at the target; `BumpResult.matched`
   tells the two apart (and carries the tags found before the bump).
+- `BumpResult.unedited`: places that name the image but are not edited (inside a block
+  scalar, or in a document that is not deployable), each with FILE:LINE:COL and why.
 - `find_images`: every image site, e.g. "which tag is deployed now".
 - `set_value`: set any YAML path to any string, byte-exactly.
 - Errors are `ConfigError` with positioned `Problem`s: a text that does not parse, a value that
@@ -28,7 +31,7 @@ from bot.core.manifests.image import (
     parse_image,
     same_repository,
 )
-from bot.core.manifests.model import Bump, BumpResult, Edit, ImageSite
+from bot.core.manifests.model import Bump, BumpResult, Edit, ImageSite, Unedited
 
 __all__ = [
     "Bump",
@@ -36,6 +39,7 @@ __all__ = [
     "Edit",
     "ImageRef",
     "ImageSite",
+    "Unedited",
     "bump_text",
     "find_images",
     "format_image",

@@ -9,29 +9,32 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from bot.core.manifests import argocd, helm, kustomize, workloads, yaml_path
+from bot.core.manifests import argocd, embedded, helm, kustomize, workloads, yaml_path
+from bot.core.manifests.deployable import deployable
 from bot.core.manifests.locate import (
     Doc,
     chunks,
-    compose_chunk,
-    is_scalar,
-    make_doc,
     parse,
     slot,
+    values_at,
 )
-from bot.core.manifests.model import Bump, BumpResult, Edit, ImageSite
+from bot.core.manifests.model import Bump, BumpResult, Edit, ImageSite, Unedited
 from bot.core.manifests.plan import Change, Site, replace
 from bot.errors import ConfigError, Problem
 
 _FINDERS = (kustomize.find, argocd.find, workloads.find, helm.find)
 
 
-def sites_of(docs: Sequence[Doc], yaml_paths: Sequence[str] = ()) -> list[Site]:
-    """Every site, each scalar claimed by the first updater that recognises it."""
+def sites_of(
+    docs: Sequence[Doc], yaml_paths: Sequence[str] = (), *, any_kind: bool = False
+) -> list[Site]:
+    """Every site, each scalar claimed by the first updater that recognises it. Only
+    deployable documents are searched (all of them with `any_kind`); configured YAML paths
+    reach into every document."""
     sites: list[Site] = []
     claimed: set[tuple[int, int]] = set()
     for doc in docs:
-        found = [site for finder in _FINDERS for site in finder(doc)]
+        found = _found(doc) if any_kind or deployable(doc) else []
         found += yaml_path.find(doc, yaml_paths)
         # An alias of a value that is itself a site follows that site's edit: not a site again.
         defined = {s.anchor.node_id for s in found if s.anchor.style != "*"}
@@ -42,6 +45,25 @@ def sites_of(docs: Sequence[Doc], yaml_paths: Sequence[str] = ()) -> list[Site]:
             claimed.add(span)
             sites.append(site)
     return sites
+
+
+def _found(doc: Doc) -> list[Site]:
+    return [site for finder in _FINDERS for site in finder(doc)]
+
+
+def _not_deployable(docs: Sequence[Doc], bump: Bump) -> list[Unedited]:
+    """The sites of `bump` in documents that are not deployable, as notes."""
+    notes = []
+    for doc in docs:
+        if deployable(doc):
+            continue
+        what = doc.root_value("kind") or "build or CI configuration"
+        why = f"{what} is not a deployable manifest; name a YAML path to edit it"
+        for site in _found(doc):
+            if site.matches(bump):
+                a = site.anchor
+                notes.append(Unedited(doc.filename, a.path, a.line, a.col, str(site.image), why))
+    return notes
 
 
 def _conflict(change: Change, other: Change, filename: str) -> ConfigError:
@@ -92,19 +114,11 @@ def _targets(changes: Sequence[Change]) -> list[tuple[int, Change]]:
 def _verify(new_text: str, changes: Sequence[Change], filename: str) -> None:
     """Parse the changed parts of the result; each changed value must read back as intended."""
     targets = _targets(changes)
+    wanted = {at for at, _ in targets}
     values: dict[int, object] = {}
     for chunk in chunks(new_text):
-        if not any(chunk.start <= at < chunk.end for at, _ in targets):
-            continue
-        for root in compose_chunk(new_text, filename, chunk):
-            if root is None:
-                continue
-            doc = make_doc(new_text, filename, 0, root, chunk)
-            for visit in doc.visits:
-                if is_scalar(visit.node) and not visit.alias:
-                    located = slot(doc, visit)
-                    if located is not None:
-                        values[located.start] = visit.node.value
+        if any(chunk.start <= at < chunk.end for at in wanted):
+            values.update(values_at(new_text, filename, chunk, wanted))
     for at, change in targets:
         if values.get(at) != change.new:
             message = f"{change.path}: writing {change.new!r} did not read back (internal error)"
@@ -150,36 +164,52 @@ def plan_many(
     filename: str = "",
     yaml_paths: Mapping[str, Sequence[str]] | None = None,
     skim: bool = False,
+    any_kind: bool = False,
+    strict: bool = True,
 ) -> BumpResult:
     """Apply several bumps to one text in one pass (one parse, one splice, one check).
 
     `yaml_paths` maps a bump's `image` to the extra YAML paths configured for it. Two bumps
     that would write different values into the same place raise ConfigError.
 
-    Every document is parsed, so a broken one anywhere fails the call. With `skim`, the
-    documents of a multi-document file whose text cannot name any of the images are skipped
-    unparsed (much faster on large streams; a broken document elsewhere then goes unnoticed).
+    `strict` (what a stage needs to stay all-or-nothing: one commit or none) parses every
+    text whole, so a broken document anywhere fails the call; the documents that cannot name
+    any of the images (no spelling of a repository leaves out its last path component) are
+    only parsed, not searched. With `skim` or without `strict`, a broken document that cannot
+    name them is skipped instead of failing the call; without `strict`, a whole text that
+    cannot name them is returned untouched without being parsed at all.
+
+    Only deployable documents are edited (see `deployable`); with `any_kind`, every one. The
+    sites left alone in the others are reported in `BumpResult.unedited`.
     """
     paths_for = yaml_paths or {}
     problems = [Problem(f"{b.image}: {p}", filename) for b in bumps for p in b.problems()]
     if problems:
         raise ConfigError(problems)
     any_paths = any(paths_for.get(b.image) for b in bumps)
-    wanted = _mentions([b.image for b in bumps]) if skim and bumps and not any_paths else None
-    docs = parse(text, filename, wanted=wanted)
+    mentions = _mentions([b.image for b in bumps]) if bumps and not any_paths else None
+    if not strict and mentions is not None and not mentions(text):
+        return BumpResult(text, (), ())
+    docs = parse(text, filename, wanted=mentions, check=strict and not skim)
     matched: list[Site] = []
     changes: list[Change] = []
+    unedited: list[Unedited] = []
     for bump in bumps:
-        sites = [s for s in sites_of(docs, paths_for.get(bump.image, ())) if s.matches(bump)]
+        all_sites = sites_of(docs, paths_for.get(bump.image, ()), any_kind=any_kind)
+        sites = [s for s in all_sites if s.matches(bump)]
+        if not any_kind:
+            unedited += _not_deployable(docs, bump)
         matched += sites
         changes += [change for site in sites for change in site.planner(bump)]
+        claimed = [(s.anchor.start, s.anchor.end) for s in all_sites]
+        unedited += [u for doc in docs for u in embedded.find(doc, bump.image, claimed)]
     changes = _unique(changes)
     reports = tuple(s.report() for s in matched)
     if not changes:
-        return BumpResult(text, (), reports)
+        return BumpResult(text, (), reports, tuple(unedited))
     new_text = splice(text, changes, filename)
     _verify(new_text, changes, filename)
-    return BumpResult(new_text, tuple(_edits(changes, filename)), reports)
+    return BumpResult(new_text, tuple(_edits(changes, filename)), reports, tuple(unedited))
 
 
 def plan_text(
@@ -189,11 +219,21 @@ def plan_text(
     filename: str = "",
     yaml_paths: Sequence[str] = (),
     skim: bool = False,
+    any_kind: bool = False,
+    strict: bool = True,
 ) -> BumpResult:
     """Bump `bump.image` everywhere in `text`; also report every site that matched.
-    `skim` as in `plan_many`."""
+    `skim`, `any_kind` and `strict` as in `plan_many`."""
     paths = {bump.image: yaml_paths} if yaml_paths else None
-    return plan_many(text, [bump], filename=filename, yaml_paths=paths, skim=skim)
+    return plan_many(
+        text,
+        [bump],
+        filename=filename,
+        yaml_paths=paths,
+        skim=skim,
+        any_kind=any_kind,
+        strict=strict,
+    )
 
 
 def bump_text(
@@ -203,18 +243,23 @@ def bump_text(
     filename: str = "",
     yaml_paths: Sequence[str] = (),
     skim: bool = False,
+    any_kind: bool = False,
 ) -> tuple[str, list[Edit]]:
     """Apply every updater to every document; no edits means the image is not there (or is
-    already at the target). `skim` as in `plan_text`."""
-    result = plan_text(text, bump, filename=filename, yaml_paths=yaml_paths, skim=skim)
+    already at the target). `skim` and `any_kind` as in `plan_many`."""
+    result = plan_text(
+        text, bump, filename=filename, yaml_paths=yaml_paths, skim=skim, any_kind=any_kind
+    )
     return result.text, list(result.edits)
 
 
 def find_images(
-    text: str, filename: str = "", *, yaml_paths: Sequence[str] = ()
+    text: str, filename: str = "", *, yaml_paths: Sequence[str] = (), any_kind: bool = False
 ) -> list[ImageSite]:
-    """Every image site of every document, in document order."""
-    return [site.report() for site in sites_of(parse(text, filename), yaml_paths)]
+    """Every image site of every deployable document (every document with `any_kind`), in
+    document order."""
+    docs = parse(text, filename)
+    return [site.report() for site in sites_of(docs, yaml_paths, any_kind=any_kind)]
 
 
 def set_value(text: str, path: str, value: str, *, filename: str = "") -> tuple[str, list[Edit]]:

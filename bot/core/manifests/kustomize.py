@@ -68,11 +68,18 @@ def _entry_site(doc: Doc, entry: Visit) -> Site | None:
     return Site(KIND, doc, anchor, image, names, planner)
 
 
+def _images_lists(doc: Doc) -> list[Visit]:
+    """``images`` at the root, or under a root ``spec`` (Flux Kustomization)."""
+    found = [doc.child(doc.top, "images")]
+    spec = doc.child(doc.top, "spec")
+    if spec is not None and not spec.alias:
+        found.append(doc.child(spec, "images"))
+    return [visit for visit in found if visit is not None and _is_images_list(visit)]
+
+
 def find(doc: Doc) -> list[Site]:
     sites: list[Site] = []
-    for visit in doc.visits:
-        if not _is_images_list(visit):
-            continue
+    for visit in _images_lists(doc):
         for entry in doc.children(visit):
             if entry.alias or not is_mapping(entry.node):
                 continue

@@ -1,4 +1,5 @@
-"""Find nodes with ruamel.yaml and pin each scalar to its exact characters in the original text.
+"""Find nodes with libyaml (or ruamel.yaml) and pin each scalar to its exact characters in the
+original text.
 
 `parse` composes every document of a (multi-document) text into node graphs - never
 constructing Python objects, never dumping - and `walk` visits every node once, in document
@@ -9,49 +10,20 @@ replace exactly those characters.
 
 from __future__ import annotations
 
-import itertools
 import re
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bot.errors import ConfigError, Problem
-
-Node = Any  # ruamel.yaml.nodes.Node; kept loose so importing this module stays cheap
-
-# A line starting with `---` or `...` plus a blank is a document marker wherever it appears
-# (YAML forbids it inside any scalar), so a stream can be cut there without parsing it.
-_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
-_END = re.compile(r"^\.\.\.(?=[ \t\r\n]|$)", re.MULTILINE)
-_DIRECTIVE = re.compile(r"^%", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A slice of the stream that starts at a ``---`` line (or at the very beginning)."""
-
-    start: int
-    end: int
-    line: int  # 0-based line number of `start`
-    single: bool  # starts with `---` and holds no `...`: exactly one document
-
-
-def chunks(text: str) -> list[Chunk]:
-    """Cut a stream at its ``---`` lines (the whole text when directives make that unsafe)."""
-    starts = [m.start() for m in _START.finditer(text)]
-    if _DIRECTIVE.search(text) or not starts:
-        return [Chunk(0, len(text), 0, False)]
-    if starts[0] != 0:
-        starts.insert(0, 0)
-    bounds = [*starts, len(text)]
-    found: list[Chunk] = []
-    line = 0
-    for start, end in itertools.pairwise(bounds):
-        single = text.startswith("---", start) and not _END.search(text, start, end)
-        found.append(Chunk(start, end, line, single))
-        line += text.count("\n", start, end)
-    return found
+from bot.core.manifests.compose import (
+    Chunk,
+    Node,
+    compose_chunk,
+    compose_libyaml,
+    skip_properties,
+)
+from bot.core.manifests.compose import chunks as chunks
+from bot.core.manifests.compose import values_at as values_at
 
 
 @dataclass(frozen=True)
@@ -69,17 +41,56 @@ class Slot:
     node_id: int = 0  # identity of the node, shared by an anchor and its aliases
 
 
-@dataclass(frozen=True)
 class Visit:
-    """A node met while walking a document, with where it hangs."""
+    """A node met while walking a document, with where it hangs. Its readable `path` (e.g.
+    ``spec.containers[name=app].image``) is worked out only when asked for."""
 
-    path: str
-    key: str | None  # the mapping key it is the value of (None for items and roots)
-    node: Node
-    parent: Visit | None
-    alias: bool  # the node was reached through an alias (*name)
-    key_node: Node | None = None
-    in_flow: bool = False
+    __slots__ = (
+        "_labels",
+        "_path",
+        "alias",
+        "in_flow",
+        "index",
+        "key",
+        "key_node",
+        "node",
+        "parent",
+    )
+
+    def __init__(
+        self,
+        key: str | None,  # the mapping key it is the value of (None for items and roots)
+        node: Node,
+        parent: Visit | None,
+        alias: bool,  # the node was reached through an alias (*name)
+        key_node: Node | None = None,
+        in_flow: bool = False,
+        index: int = 0,  # for a sequence item, its position
+    ) -> None:
+        self.key = key
+        self.node = node
+        self.parent = parent
+        self.alias = alias
+        self.key_node = key_node
+        self.in_flow = in_flow
+        self.index = index
+        self._path: str | None = None if parent is not None else ""
+        self._labels: list[str] | None = None
+
+    @property
+    def path(self) -> str:
+        path = self._path
+        if path is None:
+            parent = self.parent
+            assert parent is not None
+            if self.key is not None:
+                path = join_path(parent.path, self.key)
+            else:
+                if parent._labels is None:
+                    parent._labels = _item_labels(parent.node.value)
+                path = parent.path + parent._labels[self.index]
+            self._path = path
+        return path
 
     @property
     def parent_key(self) -> str | None:
@@ -158,62 +169,52 @@ def get(node: Node, key: str) -> Node:
     return None
 
 
-def _position(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return line, col
-
-
-def _parse_problem(exc: Exception, text: str, filename: str, chunk: Chunk) -> Problem:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    message = " ".join(
-        str(part).strip()
-        for part in (getattr(exc, "context", None), getattr(exc, "problem", None))
-        if part
-    )
-    if mark is not None:
-        line = chunk.line + mark.line + 1
-        return Problem(f"YAML does not parse: {message}", filename, line, mark.column + 1)
-    position = getattr(exc, "position", None)
-    if isinstance(position, int):
-        line, col = _position(text, chunk.start + position)
-        return Problem(f"YAML does not parse: {exc}", filename, line, col)
-    return Problem(f"YAML does not parse: {exc}", filename)
-
-
-def compose_chunk(text: str, filename: str, chunk: Chunk) -> list[Node]:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        with warnings.catch_warnings():  # e.g. a reused anchor: legal YAML, not our business
-            warnings.simplefilter("ignore")
-            return list(YAML(typ="safe", pure=True).compose_all(text[chunk.start : chunk.end]))
-    except YAMLError as exc:
-        raise ConfigError(_parse_problem(exc, text, filename, chunk)) from None
-
-
 def make_doc(text: str, filename: str, index: int, root: Node, chunk: Chunk) -> Doc:
-    visits = tuple(walk(root))
-    kids: dict[int, list[Visit]] = {}
-    for visit in visits[1:]:
-        kids.setdefault(id(visit.parent), []).append(visit)
-    frozen = {key: tuple(value) for key, value in kids.items()}
-    return Doc(text, filename, index, root, visits, frozen, chunk.start, chunk.line)
+    visits, kids = walk(root)
+    return Doc(text, filename, index, root, tuple(visits), kids, chunk.start, chunk.line)
+
+
+def _parse_whole(
+    text: str, filename: str, wanted: Callable[[str], bool] | None
+) -> list[Doc] | None:
+    """One libyaml pass over the whole stream; only the documents `wanted` are walked. None
+    when libyaml refuses the text (then the chunked path decides, with positioned errors)."""
+    roots = compose_libyaml(text)
+    if roots is None:
+        return None
+    whole = Chunk(0, len(text), 0, False)
+    docs = []
+    for index, root in enumerate(roots):
+        if root is None:
+            continue
+        span = text[root.start_mark.index : root.end_mark.index]
+        if wanted is None or wanted(span):
+            docs.append(make_doc(text, filename, index, root, whole))
+    return docs
 
 
 def parse(
-    text: str, filename: str = "", *, wanted: Callable[[str], bool] | None = None
+    text: str,
+    filename: str = "",
+    *,
+    wanted: Callable[[str], bool] | None = None,
+    check: bool = True,
 ) -> list[Doc]:
     """Compose every document; a text that does not parse raises a positioned ConfigError.
 
-    With `wanted`, a one-document chunk whose text it rejects is counted but not parsed (a
-    quick way past documents that cannot mention an image).
+    With `wanted`, a document whose text it rejects is not walked: with `check` it is still
+    parsed (its errors count); without, when the whole text does not parse, a one-document
+    chunk it rejects is only counted, not parsed - a way past broken documents that cannot
+    mention an image.
     """
+    found = _parse_whole(text, filename, wanted)
+    if found is not None:
+        return found
     docs: list[Doc] = []
     index = 0  # counts every document of the stream, empty ones too
     for chunk in chunks(text):
-        if wanted is not None and chunk.single and not wanted(text[chunk.start : chunk.end]):
+        skip = not check and wanted is not None and chunk.single
+        if skip and not wanted(text[chunk.start : chunk.end]):  # type: ignore[misc]
             index += 1
             continue
         for root in compose_chunk(text, filename, chunk):
@@ -236,50 +237,47 @@ def _item_labels(nodes: list[Node]) -> list[str]:
     ]
 
 
+_PLAIN_KEY = re.compile(r"[^.\[\]]+").fullmatch
+
+
 def join_path(parent: str, key: str) -> str:
     """``parent.key``, or ``parent["key"]`` when the key itself holds dots or brackets."""
-    if not key or any(c in key for c in ".[]"):
+    if not _PLAIN_KEY(key):
         quote = "'" if '"' in key else '"'
         return f"{parent}[{quote}{key}{quote}]"
     return f"{parent}.{key}" if parent else key
 
 
-def walk(root: Node) -> Iterator[Visit]:
-    """Every node of a document in order; nodes reached again through an alias are not entered."""
+def walk(root: Node) -> tuple[list[Visit], dict[int, tuple[Visit, ...]]]:
+    """Every node of a document in order, and the children of each (by `id` of the parent
+    visit); nodes reached again through an alias are not entered."""
     seen: set[int] = set()
-    stack: list[Visit] = [Visit("", None, root, None, False)]
+    order: list[Visit] = []
+    kids: dict[int, tuple[Visit, ...]] = {}
+    stack: list[Visit] = [Visit(None, root, None, False)]
     while stack:
         visit = stack.pop()
-        yield visit
+        order.append(visit)
         node = visit.node
         if visit.alias or node.id == "scalar":
             continue
         flow = visit.in_flow or bool(getattr(node, "flow_style", False))
         children: list[Visit] = []
         if node.id == "mapping":
-            for key, key_node, value in items(node):
-                path = join_path(visit.path, key)
-                alias = id(value) in seen
-                seen.add(id(value))
-                children.append(Visit(path, key, value, visit, alias, key_node, flow))
+            for key_node, value in node.value:
+                if key_node.id == "scalar":
+                    alias = id(value) in seen
+                    seen.add(id(value))
+                    children.append(Visit(key_node.value, value, visit, alias, key_node, flow))
         else:
-            for value, label in zip(node.value, _item_labels(node.value), strict=True):
+            for i, value in enumerate(node.value):
                 alias = id(value) in seen
                 seen.add(id(value))
-                path = visit.path + label
-                children.append(Visit(path, None, value, visit, alias, None, flow))
-        stack.extend(reversed(children))
-
-
-def _skip_properties(text: str, start: int, end: int) -> int:
-    """Move past ``&anchor`` and ``!tag`` properties in front of a scalar token."""
-    i = start
-    while i < end and text[i] in "&!":
-        while i < end and not text[i].isspace():
-            i += 1
-        while i < end and text[i].isspace():
-            i += 1
-    return i
+                children.append(Visit(None, value, visit, alias, None, flow, i))
+        if children:
+            kids[id(visit)] = tuple(children)
+            stack.extend(reversed(children))
+    return order, kids
 
 
 def _column(text: str, offset: int) -> int:
@@ -310,7 +308,7 @@ def slot(doc: Doc, visit: Visit) -> Slot | None:
         return None
     text = doc.text
     first, end = doc.offset(node.start_mark), doc.offset(node.end_mark)
-    start = _skip_properties(text, first, end)
+    start = skip_properties(text, first, end)
     style = node.style or ""
     line = doc.line(node.start_mark) + text.count("\n", first, start)
     if start == end and first == start and visit.key_node is not None:

@@ -123,9 +123,37 @@ class ImageSite:
 
 
 @dataclass(frozen=True)
+class Unedited:
+    """A place that names the image but is not edited (e.g. text inside a block scalar)."""
+
+    file: str
+    path: str  # YAML path of the value that holds it
+    line: int  # 1-based, where the image's text starts
+    col: int
+    text: str  # the image reference as written there
+    why: str
+
+    def describe(self) -> str:
+        where = self.file or "<input>"
+        return f"{where}:{self.line}:{self.col}: {self.path}: {self.text} not edited: {self.why}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "text": self.text,
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True)
 class BumpResult:
-    """What `plan_text` found: the new text, the edits, and every site the image matched."""
+    """What `plan_text` found: the new text, the edits, every site the image matched, and the
+    places that name it but are not edited."""
 
     text: str
     edits: tuple[Edit, ...]
     matched: tuple[ImageSite, ...]
+    unedited: tuple[Unedited, ...] = ()

@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 
 # Characters that can appear in a plain scalar without any syntax risk in block or flow context.
-_PLAIN_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/+@:]*")
+_PLAIN_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/+@:=]*")
 # YAML 1.1 words go-yaml v2 reads as booleans but PyYAML-style resolvers do not.
 _GO_YAML_BOOLS = frozenset({"y", "Y", "n", "N"})
 _ESCAPES = {

@@ -1,0 +1,90 @@
+"""libyaml (PyYAML's C loader) locates exactly what ruamel.yaml's pure parser locates: the same
+scalars at the same character offsets, with the same values and styles, on every corpus file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from corpus import CORPUS, needs_corpus
+
+from bot.core.manifests.compose import Chunk, chunks, compose_libyaml
+from bot.core.manifests.locate import Doc, make_doc, slot
+
+from .support import TRICKY, corpus_files, read
+
+
+def _pure(piece: str) -> list[object]:
+    import warnings
+
+    from ruamel.yaml import YAML
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return list(YAML(typ="safe", pure=True).compose_all(piece))
+
+
+def _slots(text: str, compose: object) -> list[tuple[object, ...]]:
+    found = []
+    for chunk in chunks(text):
+        roots = compose(text[chunk.start : chunk.end])  # type: ignore[operator]
+        assert roots is not None, chunk
+        for root in roots:
+            if root is None:
+                continue
+            doc: Doc = make_doc(text, "f", 0, root, Chunk(chunk.start, chunk.end, chunk.line, True))
+            for visit in doc.visits:
+                located = slot(doc, visit)
+                if located is not None:
+                    found.append((located.path, located.start, located.end, located.value))
+                    found.append((located.style, located.line, located.col, located.in_flow))
+    return found
+
+
+def _compare(path: Path) -> None:
+    text = read(path)
+    if text.startswith("\ufeff"):
+        assert compose_libyaml(text) is None  # the pure parser handles a byte-order mark
+        return
+    assert _slots(text, compose_libyaml) == _slots(text, _pure)
+
+
+def test_libyaml_is_there() -> None:
+    import yaml
+
+    assert yaml.__with_libyaml__, "PyYAML was built without libyaml: locating falls back to pure"
+    assert compose_libyaml("a: [1, {b: c}]\n") is not None
+
+
+TRICKY_FILES = [p for p in corpus_files(TRICKY) if not p.name.startswith("refused-")]
+
+
+@pytest.mark.parametrize("path", TRICKY_FILES, ids=[p.name for p in TRICKY_FILES])
+def test_libyaml_and_pure_parser_agree_on_tricky_files(path: Path) -> None:
+    _compare(path)
+
+
+@needs_corpus
+def test_libyaml_and_pure_parser_agree_on_the_corpus() -> None:
+    files = corpus_files(CORPUS)
+    for path in files:
+        _compare(path)
+    assert len(files) > 100
+
+
+def test_what_libyaml_refuses_the_pure_parser_decides() -> None:
+    from bot.core.manifests import Bump, plan_text
+
+    text = "a: &x ghcr.io/a/b:1\nb: &x other\nimage: ghcr.io/a/b:1\n"  # a reused anchor
+    assert compose_libyaml(text) is None
+    assert plan_text(text, Bump("ghcr.io/a/b", tag="2")).text.endswith("image: ghcr.io/a/b:2\n")
+
+
+def test_yaml_1_1_line_breaks_are_left_to_the_pure_parser() -> None:
+    from bot.core.manifests import Bump, plan_text
+
+    for odd in ("\x85", "\u2028", "\u2029"):
+        text = f"note: 'a{odd}b'\nimage: ghcr.io/a/b:1\n"
+        assert compose_libyaml(text) is None
+        result = plan_text(text, Bump("ghcr.io/a/b", tag="2"))
+        assert result.text == text.replace("b:1", "b:2")
