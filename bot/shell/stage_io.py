@@ -26,7 +26,7 @@ from bot.core.ledger import (
     record_path,
     transition_trailers,
 )
-from bot.core.train import ABORTED, COMPLETED, ROLLED_BACK
+from bot.core.promotion_check import CHECK_RUN, CHECK_RUN_ID, check_run_body
 from bot.errors import ExternalError
 
 RETRIES = 5
@@ -245,30 +245,6 @@ def update_table(ctx: StageCtx, record: TrainRecord) -> None:
         ctx.client.update_pull(pr.number, body=body)
         ctx.snap.world.pulls[pr.number] = replace(pr, body=body)
         ctx.run.done.append(f"update the stage table on #{pr.number}")
-
-
-CHECK_RUN = "release-train/promotion"
-CHECK_RUN_ID = "check_run"  # record.extra: the id of the train's promotion check run
-
-
-def check_run_body(record: TrainRecord, table: str) -> dict[str, Any]:
-    """The `release-train/promotion` check run on the merge commit: in progress while
-    promoting, then success (completed) or failure (rolled back, aborted, or a stage
-    failed)."""
-    promotion = pm.load(record)
-    body: dict[str, Any] = {
-        "name": CHECK_RUN,
-        "head_sha": record.merge_sha,
-        "external_id": record.id,
-        "output": {"title": f"{record.id}: {record.state}", "summary": table},
-    }
-    if record.state == COMPLETED:
-        body.update(status="completed", conclusion="success")
-    elif record.state in (ROLLED_BACK, ABORTED) or promotion.error:
-        body.update(status="completed", conclusion="failure")
-    else:
-        body["status"] = "in_progress"
-    return body
 
 
 def update_check_run(ctx: StageCtx, record: TrainRecord) -> None:
