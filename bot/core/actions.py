@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.ledger import TrainRecord
+from bot.core.promotion import Move
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,18 @@ class SetDeploymentStatus:
 
 
 @dataclass(frozen=True)
+class Promote:
+    """A merged or promoting train's next promotion move (`bot.core.promotion.next_move`,
+    judged from the SLO verdicts read this round); `bot.shell.promote` carries it out."""
+
+    train_id: str
+    move: Move
+
+    def describe(self) -> str:
+        return f"{self.train_id}: {self.move.describe()}"
+
+
+@dataclass(frozen=True)
 class WriteLedger:
     """Commit the train's record (one commit per transition)."""
 
@@ -202,6 +215,7 @@ Action = (
     | React
     | PublishCheckRun
     | SetDeploymentStatus
+    | Promote
     | WriteLedger
 )
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from bot.adapters.gitdata import GitData
 from bot.adapters.prometheus import LazyPrometheus, prometheus_for
 from bot.config.model import Config
+from bot.core import actions as act
 from bot.core import holds as holds_mod
 from bot.core import promotion as pm
 from bot.core.chatops import PROMOTE_REASON
@@ -94,60 +95,100 @@ def promote_round(
 def _one_train(
     ctx: StageCtx, record: TrainRecord, plan: tuple[pm.StepPlan, ...], dry_run: bool
 ) -> None:
+    """Decide the train's move from what is read (changed files, holds, SLO verdicts: the
+    same reads for `plan` and `reconcile`), then, unless a dry run, carry it out."""
     if record.state not in (MERGED, PROMOTING) or not plan:
         return
     if record.state == MERGED and not set(record.boarded_numbers()) <= set(record.landed):
         return  # the lifecycle lands the boarded PRs first
-    if dry_run:
-        move = _move(ctx, record, plan, judge=False)
-        ctx.run.done.append(f"{record.id}: {move.kind} {move.step}".rstrip())
-        return
     try:
-        _promote(ctx, record, plan)
+        decided = _decide(ctx, record, plan)
+        if decided is None:
+            return
+        ctx.run.moves.append(decided.action)
+        if dry_run:
+            ctx.run.done.append(decided.action.describe())
+            follow = _follow_on(ctx, decided, plan)
+            if follow is not None:
+                ctx.run.moves.append(follow)
+                ctx.run.done.append(follow.describe())
+            return
+        _carry_out(ctx, decided, plan)
     except ExternalError as exc:
         ctx.run.problems.append(f"{record.id}: {exc.message}")
 
 
-def _promote(ctx: StageCtx, record: TrainRecord, plan: tuple[pm.StepPlan, ...]) -> None:
+NOTHING_TO_PROMOTE = "nothing to promote (no service, or every one held)"
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """A train's move, with what it was decided from (the record after `_begin`, unwritten)."""
+
+    action: act.Promote
+    record: TrainRecord
+    promotion: pm.Promotion
+    results: tuple[Any, ...] = ()
+
+
+def _decide(ctx: StageCtx, record: TrainRecord, plan: tuple[pm.StepPlan, ...]) -> _Decided | None:
     promotion = pm.load(record)
     if not promotion.steps and not promotion.error:
         record, promotion = _begin(ctx, record, plan)
         if not promotion.tags:
-            _finish(ctx, record, "nothing to promote (no service, or every one held)")
-            return
+            move = pm.Move(pm.MoveKind.COMPLETE, reason=NOTHING_TO_PROMOTE)
+            return _Decided(act.Promote(record.id, move), record, promotion)
     if record.held and not record.rollback_requested:
-        return
+        return None
     move, results = _move_and_results(ctx, record, plan, promotion)
+    return _Decided(act.Promote(record.id, move), record, promotion, tuple(results))
+
+
+def _follow_on(ctx: StageCtx, decided: _Decided, plan: Sequence[pm.StepPlan]) -> act.Promote | None:
+    """For `plan`: the move a pass leads to in the same round (`_after_pass`)."""
+    state = decided.promotion.current()
+    if decided.action.move.kind != pm.MoveKind.PASS or state is None:
+        return None
+    passed = decided.promotion.with_step(replace(state, status=pm.PASSED))
+    return _next_after_pass(ctx, decided.record, plan, passed)
+
+
+def _next_after_pass(
+    ctx: StageCtx, record: TrainRecord, plan: Sequence[pm.StepPlan], promotion: pm.Promotion
+) -> act.Promote | None:
+    if record.held or record.rollback_requested:
+        return None
+    move = pm.next_move(plan, promotion, ctx.now)
+    if move.kind not in (pm.MoveKind.START, pm.MoveKind.COMPLETE):
+        return None
+    return act.Promote(record.id, move)
+
+
+def _carry_out(ctx: StageCtx, decided: _Decided, plan: tuple[pm.StepPlan, ...]) -> None:
+    """Perform one typed move (the only place promotion moves are acted on)."""
+    move, record, promotion = decided.action.move, decided.record, decided.promotion
+    results = list(decided.results)
     step = next((s for s in plan if s.name == move.step), None)
-    if move.kind == "start" and step is not None:
+    kind = move.kind
+    if kind == pm.MoveKind.START and step is not None:
         _start(ctx, record, promotion, step)
-    elif move.kind == "pass" and step is not None:
+    elif kind == pm.MoveKind.PASS and step is not None:
         record, promotion = _pass(ctx, record, promotion, step, results)
+        ctx.run.performed.append(decided.action)
         _after_pass(ctx, record, plan, promotion)
-    elif move.kind == "complete":
-        _finish(ctx, record, "")
-    elif move.kind == "revert":
+        return
+    elif kind == pm.MoveKind.COMPLETE:
+        _finish(ctx, record, move.reason)
+    elif kind == pm.MoveKind.REVERT:
         doubtful = results and not any(r.verdict.value == "fail" for r in results)
         reason = "SLO verdict unsure past inconclusive_after" if doubtful else move.reason
         revert(ctx, record, plan, promotion, results, reason)
-    elif move.kind in ("hold", "abort") and step is not None:
-        unsure(ctx, record, promotion, step, results, move.kind)
-    elif move.kind == "wait" and step is not None:
+    elif kind in (pm.MoveKind.HOLD, pm.MoveKind.ABORT) and step is not None:
+        unsure(ctx, record, promotion, step, results, kind.value)
+    elif kind == pm.MoveKind.WAIT and step is not None:
         _soaking(ctx, record, promotion, step)
         ctx.run.wake(move.until)
-
-
-def _move(ctx: StageCtx, record: TrainRecord, plan: Sequence[pm.StepPlan], judge: bool) -> pm.Move:
-    promotion = pm.load(record)
-    if not judge:
-        return pm.next_move(
-            plan,
-            promotion,
-            ctx.now,
-            skip_requested=bool(record.promote_requested),
-            rollback_requested=bool(record.rollback_requested),
-        )
-    return _move_and_results(ctx, record, plan, promotion)[0]
+    ctx.run.performed.append(decided.action)
 
 
 def _move_and_results(
@@ -333,14 +374,15 @@ def _after_pass(
 ) -> None:
     """The next step starts (or the train completes) in the same round as the pass: what
     it needs is what was just written, so the world is not read again in between."""
-    if record.held or record.rollback_requested:
+    follow = _next_after_pass(ctx, record, plan, promotion)
+    if follow is None:
         return
-    move = pm.next_move(plan, promotion, ctx.now)
-    step = next((s for s in plan if s.name == move.step), None)
-    if move.kind == "start" and step is not None:
+    step = next((s for s in plan if s.name == follow.move.step), None)
+    if follow.move.kind == pm.MoveKind.START and step is not None:
         _start(ctx, record, promotion, step)
-    elif move.kind == "complete":
+    elif follow.move.kind == pm.MoveKind.COMPLETE:
         _finish(ctx, record, "")
+    ctx.run.performed.append(follow)
 
 
 def _summary(results: Sequence[Any]) -> str:

@@ -174,6 +174,7 @@ def _round(
     if dry_run and decided:
         then = next_step(config, snap, decided, now, gate_facts)
         run.planned += [f"then: {a.describe()}" for a in then]
+        _advance(snap, decided)  # promotion sees the records the round would write
     if dry_run or not actions:
         return _promote(client, config, snap, now, dry_run, run, prometheus)
     for group in _groups(actions):
@@ -185,12 +186,17 @@ def _round(
     # "nothing", go straight to promotion
     if next_step(config, snap, decided, now, gate_facts):
         return True
-    records = {r.id: r for r in snap.ledger.records}
-    records.update({a.record.id: a.record for a in decided if isinstance(a, act.WriteLedger)})
-    snap.ledger = Ledger(tuple(records.values()), snap.ledger.known_ids | set(records))
+    _advance(snap, decided)
     run.trains = tuple((r.id, r.state) for r in snap.ledger.records)
     run.due = next_due(config, snap.ledger.records, now)
     return _promote(client, config, snap, now, dry_run, run, prometheus)
+
+
+def _advance(snap: Snapshot, decided: list[act.Action]) -> None:
+    """The snapshot's ledger with the records `decided` writes (what the next round reads)."""
+    records = {r.id: r for r in snap.ledger.records}
+    records.update({a.record.id: a.record for a in decided if isinstance(a, act.WriteLedger)})
+    snap.ledger = Ledger(tuple(records.values()), snap.ledger.known_ids | set(records))
 
 
 def _gates(
@@ -256,8 +262,11 @@ def _promote(
         run.due = moved.due
     if dry_run:
         run.planned += [f"promotion: {d}" for d in moved.done]
+        run.decided += moved.moves
         return False
     run.done += moved.done
+    if run.performed:
+        run.performed[-1] += moved.performed
     return bool(moved.done)
 
 

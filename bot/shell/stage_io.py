@@ -39,6 +39,8 @@ class PromoteRun:
     done: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     due: datetime | None = None
+    moves: list[Any] = field(default_factory=list)  # bot.core.actions.Promote, as decided
+    performed: list[Any] = field(default_factory=list)  # the moves carried out
 
     def wake(self, at: datetime | None) -> None:
         if at is not None and (self.due is None or at < self.due):

@@ -14,6 +14,7 @@ from slo.prometheus_ports import closed_port
 
 from bot.adapters.prometheus import PrometheusClient
 from bot.core import actions as act
+from bot.core import promotion as pm
 from bot.shell.reconcile import ReconcileResult
 
 M = timedelta(minutes=1)
@@ -99,7 +100,15 @@ def test_a_promoting_train_stopped_at_its_deadline(sandbox) -> None:  # type: ig
     url = f"http://127.0.0.1:{closed_port()}"
     with PrometheusClient(url, retries=1, timeout=1, sleep=lambda s: None) as prometheus:
         step(m.story, m.merged_at, prometheus=prometheus)  # merge (then staging)
-        step(m.story, m.merged_at + 10 * M, prometheus=prometheus)
+        moved = step(m.story, m.merged_at + 10 * M, prometheus=prometheus)
+        assert [a.move.describe() for a in moved if isinstance(a, act.Promote)] == [
+            "pass staging",
+            "start canary",
+        ]
+        # Prometheus is down: the canary's SLOs are judged `error` by plan as by reconcile
+        held = step(m.story, m.merged_at + 11 * M, prometheus=prometheus)
+        assert [a.move.kind for a in held if isinstance(a, act.Promote)] == [pm.MoveKind.HOLD]
+        assert step(m.story, m.merged_at + 12 * M, prometheus=prometheus) == held
         stopped = step(m.story, m.merged_at + timedelta(weeks=3), prometheus=prometheus)
         assert kinds(stopped) == [
             "PostComment",
