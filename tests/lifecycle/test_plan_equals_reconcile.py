@@ -6,36 +6,17 @@ performs nothing writes nothing."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from lifecycle.lifecycle_sandbox import Story, board_three, config_text, new_story, start_time
+from lifecycle.lifecycle_sandbox import board_three, config_text, new_story, start_time
+from lifecycle.plan_check import kinds, step
 from promotion.promotion_story import merged_train
 from slo.prometheus_ports import closed_port
 
 from bot.adapters.prometheus import PrometheusClient
 from bot.core import actions as act
 from bot.core import promotion as pm
-from bot.shell.reconcile import ReconcileResult
 
 M = timedelta(minutes=1)
-
-
-def step(story: Story, now: datetime, **kw: Any) -> tuple[act.Action, ...]:
-    """Plan, then reconcile, at `now`; the actions both agree on (the first round's: a
-    later round decides from what the first wrote, e.g. the gates of a PR just opened)."""
-    mark = story.log_mark()
-    planned = story.reconcile(now, dry_run=True, **kw)
-    assert story.writes_since(mark) == []  # plan writes nothing
-    done: ReconcileResult = story.reconcile(now, **kw)
-    first = done.performed[0] if done.performed else ()
-    assert planned.planned == first
-    if not done.actions_done:  # nothing reported done: nothing written
-        assert story.writes_since(mark) == []
-    return first
-
-
-def kinds(actions: tuple[act.Action, ...]) -> list[str]:
-    return [type(a).__name__ for a in actions]
 
 
 def test_board_depart_gate_merge_land(sandbox) -> None:  # type: ignore[no-untyped-def]
