@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from bot.commands._common import add_json_flag, add_now_flag, parse_instant, print_json
-from bot.errors import EXIT_EXTERNAL, EXIT_OK, UsageError
+from bot.errors import UsageError
 
 DEFAULT_API = "https://api.github.com"
 
@@ -89,9 +89,9 @@ def run(args: argparse.Namespace) -> int:
     return exit_code(result)
 
 
-def exit_code(result: Any) -> int:
-    if any(p.startswith("GitHub") for p in result.problems):
-        return EXIT_EXTERNAL
-    if result.problems and not result.trains and not result.actions_planned:
-        return 1
-    return EXIT_OK
+def exit_code(result: Any, *, dry_run: bool = False) -> int:
+    """As the Action's (`bot.transports.action.exit_code_of`): the README's table."""
+    from bot.transports.action import exit_code_of
+    from bot.transports.result import view
+
+    return exit_code_of(view(result, dry_run=dry_run))

@@ -370,6 +370,10 @@ def revert_message(
 # -- the soak ----------------------------------------------------------------------------
 
 
+EVIDENCE = "evidence"  # a held stage waits for enough data to judge (exit code 3)
+PROMETHEUS = "prometheus"  # a held stage waits for Prometheus to answer (exit code 4)
+
+
 class MoveKind(StrEnum):
     """A train's next promotion move (see `Move`)."""
 
@@ -392,6 +396,7 @@ class Move:
     step: str = ""
     until: datetime | None = None
     reason: str = ""
+    waits_on: str = ""  # a hold: EVIDENCE (no verdict yet) or PROMETHEUS (no answer)
 
     def describe(self) -> str:
         text = f"{self.kind.value} {self.step}".rstrip()

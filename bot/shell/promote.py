@@ -212,6 +212,9 @@ def _move_and_results(
         skip_requested=bool(record.promote_requested),
         rollback_requested=bool(record.rollback_requested),
     )
+    if move.kind == pm.MoveKind.HOLD:
+        error = any(r.verdict.value == "error" for r in results)
+        move = replace(move, waits_on=pm.PROMETHEUS if error else pm.EVIDENCE)
     return move, results
 
 

@@ -21,6 +21,7 @@ from bot.adapters.github import GitHubPort, LedgerMoved
 from bot.config.model import Config
 from bot.config.repo import CONFIG_PATH, load_repo_config
 from bot.core import actions as act
+from bot.core import promotion as pm
 from bot.core.decide import decide, next_due
 from bot.core.ledger import Ledger
 from bot.errors import ConfigError, ExternalError
@@ -54,6 +55,7 @@ class ReconcileResult:
     # as data: the first round's decided actions, and the actions each round performed
     planned: tuple[act.Action, ...] = ()
     performed: tuple[tuple[act.Action, ...], ...] = ()
+    waiting: str = ""  # a held promotion waits on `evidence` or `prometheus`
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -147,7 +149,14 @@ def reconcile(
         run.due,
         planned=tuple(run.decided),
         performed=tuple(tuple(r) for r in run.performed),
+        waiting=_waiting(run.decided if dry_run else [a for r in run.performed for a in r]),
     )
+
+
+def _waiting(actions: list[act.Action]) -> str:
+    """What a held promotion waits on: Prometheus (it did not answer) before evidence."""
+    waits = {a.move.waits_on for a in actions if isinstance(a, act.Promote)}
+    return next((w for w in (pm.PROMETHEUS, pm.EVIDENCE) if w in waits), "")
 
 
 def _round(

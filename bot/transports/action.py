@@ -24,6 +24,7 @@ from typing import IO, Any
 from bot.errors import (
     EXIT_CHECK_FAILED,
     EXIT_EXTERNAL,
+    EXIT_INCONCLUSIVE,
     EXIT_OK,
     ConfigError,
     Problem,
@@ -207,13 +208,19 @@ def problem_annotation(text: str) -> str:
 
 
 def exit_code_of(result: ResultView) -> int:
-    """4 when GitHub failed; 1 for an invalid config or when nothing could run; else 0."""
+    """The README's table: 4 when GitHub failed; 1 for an invalid config or when nothing
+    could run; 4 when a held promotion waits on Prometheus, 3 when it waits on evidence;
+    else 0. The CLI's `reconcile` and `plan` use it too."""
     if any(p.startswith("GitHub") for p in result.problems):
         return EXIT_EXTERNAL
     if any(_is_config_error(p) for p in result.problems):
         return EXIT_CHECK_FAILED
     if result.problems and not result.trains and not result.actions:
         return EXIT_CHECK_FAILED
+    if result.waiting == "prometheus":
+        return EXIT_EXTERNAL
+    if result.waiting == "evidence":
+        return EXIT_INCONCLUSIVE
     return EXIT_OK
 
 
