@@ -90,8 +90,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def exit_code(result: Any, *, dry_run: bool = False) -> int:
-    """As the Action's (`bot.transports.action.exit_code_of`): the README's table."""
+    """The README's table (`bot.transports.action.exit_code_of`, the Action's rule, where a
+    held promotion is also 3 or 4)."""
     from bot.transports.action import exit_code_of
     from bot.transports.result import view
 
-    return exit_code_of(view(result, dry_run=dry_run))
+    return exit_code_of(view(result, dry_run=dry_run), held_fails=True)

@@ -72,3 +72,19 @@ def test_a_promotion_held_on_an_unreachable_prometheus_is_4(sandbox) -> None:  #
     assert exit_code(soaking) == EXIT_OK  # soaking is not waiting on anything
     assert exit_code(planned, dry_run=True) == EXIT_EXTERNAL
     assert exit_code(done) == EXIT_EXTERNAL
+
+
+def test_in_the_action_a_held_train_is_not_a_failure(sandbox) -> None:  # type: ignore[no-untyped-def]
+    from bot.transports.action import exit_code_of
+    from bot.transports.result import view
+
+    t0 = datetime.now(UTC).replace(second=0, microsecond=0) - 40 * M
+    m = merged_train(sandbox, canary_slos=True, t0=t0)
+    url = f"http://127.0.0.1:{closed_port()}"
+    with PrometheusClient(url, retries=1, timeout=1, sleep=lambda s: None) as client:
+        m.story.reconcile(m.merged_at, prometheus=client)
+        m.story.reconcile(m.merged_at + 10 * M, prometheus=client)
+        held = m.story.reconcile(m.merged_at + 11 * M, prometheus=client)
+    assert held.waiting == "prometheus"
+    assert exit_code_of(view(held)) == EXIT_OK
+    assert exit_code(held) == EXIT_EXTERNAL
