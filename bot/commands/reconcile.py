@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.commands._common import add_json_flag, add_now_flag, parse_instant, print_json
 from bot.errors import UsageError
@@ -57,6 +58,9 @@ def open_client(args: argparse.Namespace) -> Any:
 
     if "/" not in args.repo.strip("/"):
         raise UsageError(f"--repo: {args.repo!r} is not OWNER/NAME")
+    url = urlsplit(args.api_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise UsageError(f"--api-url: {args.api_url!r} is not an http(s) URL")
     token = os.environ.get(args.token_env, "")
     if not token:
         raise UsageError(f"no token: set the environment variable {args.token_env}")

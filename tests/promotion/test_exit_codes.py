@@ -88,3 +88,23 @@ def test_in_the_action_a_held_train_is_not_a_failure(sandbox) -> None:  # type: 
     assert held.waiting == "prometheus"
     assert exit_code_of(view(held)) == EXIT_OK
     assert exit_code(held) == EXIT_EXTERNAL
+
+
+def test_an_api_url_that_is_not_a_url_is_a_usage_error(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("T", "x")
+    for command in ("plan", "reconcile"):
+        code = main([command, "--repo", "a/b", "--token-env", "T", "--api-url", "notaurl"])
+        assert code == EXIT_USAGE
+        assert "--api-url: 'notaurl' is not an http(s) URL" in capsys.readouterr().err
+
+
+def test_audit_of_an_unknown_train_is_1_naming_it(sandbox, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    t0 = start_time()
+    story = new_story(sandbox, t0)
+    board_three(story)
+    story.reconcile(t0)
+    args = _args(sandbox, monkeypatch)
+    assert main(["audit", *args, "--train", "nope"]) == EXIT_CHECK_FAILED
+    assert "no train 'nope'" in capsys.readouterr().err
+    assert main(["audit", *args]) == EXIT_OK
+    assert "web-" in capsys.readouterr().out
