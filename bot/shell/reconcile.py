@@ -121,10 +121,12 @@ def reconcile(
         # unreadable is not invalid: no comment, no stop; the next reconcile reads again
         # (the problem names no path, so a transport never takes it for "no config")
         problem = f"{exc.system}: the configuration could not be read ({_why(exc)}); nothing done"
+        if exc.status == 401:
+            problem = f"{exc.system}: the token was refused (401); nothing done"
         return ReconcileResult(problems=(problem,), requests=client.requests)
     if config is None:
         return ReconcileResult(
-            problems=(f"no {config_path} on the default branch",), requests=client.requests
+            problems=(_absent(client, repo, config_path),), requests=client.requests
         )
     rounds = 0
     for rounds in range(1, max_rounds + 1):  # noqa: B007
@@ -277,6 +279,25 @@ def _promote(
     if run.performed:
         run.performed[-1] += moved.performed
     return bool(moved.done)
+
+
+def _absent(client: GitHubPort, repo: str, config_path: str) -> str:
+    """Why no configuration was read: none on the default branch, or no repository to read
+    it from (missing, invisible to the token, or `--api-url` is not GitHub's API)."""
+    status, body = client.get_json("")
+    if status == 200 and isinstance(body, dict) and body.get("full_name"):
+        return f"no {config_path} on the default branch"
+    api = str(getattr(client, "api_url", "") or "")
+    where = f" at {api}" if api else ""
+    if status == 404:
+        return (
+            f"repository {repo} not found{where}, or the token cannot see it (404; is the "
+            "API URL GitHub's?); nothing done"
+        )
+    return (
+        f"repository {repo}: the API{where} answered {status} without a repository "
+        "(is the API URL GitHub's?); nothing done"
+    )
 
 
 def _why(exc: ExternalError) -> str:

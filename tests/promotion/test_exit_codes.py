@@ -108,3 +108,25 @@ def test_audit_of_an_unknown_train_is_1_naming_it(sandbox, monkeypatch, capsys) 
     assert "no train 'nope'" in capsys.readouterr().err
     assert main(["audit", *args]) == EXIT_OK
     assert "web-" in capsys.readouterr().out
+
+
+def test_a_missing_repository_is_named_as_such(sandbox, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    new_story(sandbox, start_time())
+    monkeypatch.setenv("RT_TOKEN", sandbox.bot_token())
+    args = ["--api-url", sandbox.base_url, "--token-env", "RT_TOKEN", "--now", "2026-12-07T10:00Z"]
+    assert main(["plan", "--repo", "acme/nowhere", *args]) == EXIT_CHECK_FAILED
+    out = capsys.readouterr().out
+    assert "repository acme/nowhere not found at http" in out and "cannot see it" in out
+    assert "release-train.yml" not in out
+    # a wrong API URL (a server that is not GitHub's API) is not "no configuration" either
+    wrong = ["--api-url", sandbox.base_url + "/not-the-api", *args[2:]]
+    assert main(["plan", "--repo", REPO, *wrong]) != EXIT_OK
+    assert "release-train.yml on the default branch" not in capsys.readouterr().out
+
+
+def test_a_refused_token_says_so(sandbox, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    new_story(sandbox, start_time())
+    monkeypatch.setenv("RT_TOKEN", "not-a-token")
+    args = ["--api-url", sandbox.base_url, "--token-env", "RT_TOKEN"]
+    assert main(["reconcile", "--repo", REPO, *args]) == EXIT_EXTERNAL
+    assert "the token was refused (401)" in capsys.readouterr().out
