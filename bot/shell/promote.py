@@ -13,20 +13,26 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from bot.adapters.gitdata import GitData
 from bot.adapters.prometheus import LazyPrometheus, prometheus_for
 from bot.config.model import Config
-from bot.core import actions as act
 from bot.core import holds as holds_mod
 from bot.core import promotion as pm
 from bot.core.chatops import PROMOTE_REASON
 from bot.core.ledger import TrainRecord
 from bot.core.train import COMPLETED, MERGED, PROMOTING
 from bot.errors import ConfigError, ExternalError
+from bot.shell.promote_moves import (
+    Decided,
+    decide_move,
+    follow_on,
+    judge_step,
+    next_after_pass,
+)
 from bot.shell.rollback import release_holds, revert, unsure
 from bot.shell.stage_io import (
     PromoteRun,
@@ -102,13 +108,13 @@ def _one_train(
     if record.state == MERGED and not set(record.boarded_numbers()) <= set(record.landed):
         return  # the lifecycle lands the boarded PRs first
     try:
-        decided = _decide(ctx, record, plan)
+        decided = decide_move(ctx, record, plan)
         if decided is None:
             return
         ctx.run.moves.append(decided.action)
         if dry_run:
             ctx.run.done.append(decided.action.describe())
-            follow = _follow_on(ctx, decided, plan)
+            follow = follow_on(ctx, decided, plan)
             if follow is not None:
                 ctx.run.moves.append(follow)
                 ctx.run.done.append(follow.describe())
@@ -118,53 +124,7 @@ def _one_train(
         ctx.run.problems.append(f"{record.id}: {exc.message}")
 
 
-NOTHING_TO_PROMOTE = "nothing to promote (no service, or every one held)"
-
-
-@dataclass(frozen=True)
-class _Decided:
-    """A train's move, with what it was decided from (the record after `_begin`, unwritten)."""
-
-    action: act.Promote
-    record: TrainRecord
-    promotion: pm.Promotion
-    results: tuple[Any, ...] = ()
-
-
-def _decide(ctx: StageCtx, record: TrainRecord, plan: tuple[pm.StepPlan, ...]) -> _Decided | None:
-    promotion = pm.load(record)
-    if not promotion.steps and not promotion.error:
-        record, promotion = _begin(ctx, record, plan)
-        if not promotion.tags:
-            move = pm.Move(pm.MoveKind.COMPLETE, reason=NOTHING_TO_PROMOTE)
-            return _Decided(act.Promote(record.id, move), record, promotion)
-    if record.held and not record.rollback_requested:
-        return None
-    move, results = _move_and_results(ctx, record, plan, promotion)
-    return _Decided(act.Promote(record.id, move), record, promotion, tuple(results))
-
-
-def _follow_on(ctx: StageCtx, decided: _Decided, plan: Sequence[pm.StepPlan]) -> act.Promote | None:
-    """For `plan`: the move a pass leads to in the same round (`_after_pass`)."""
-    state = decided.promotion.current()
-    if decided.action.move.kind != pm.MoveKind.PASS or state is None:
-        return None
-    passed = decided.promotion.with_step(replace(state, status=pm.PASSED))
-    return _next_after_pass(ctx, decided.record, plan, passed)
-
-
-def _next_after_pass(
-    ctx: StageCtx, record: TrainRecord, plan: Sequence[pm.StepPlan], promotion: pm.Promotion
-) -> act.Promote | None:
-    if record.held or record.rollback_requested:
-        return None
-    move = pm.next_move(plan, promotion, ctx.now)
-    if move.kind not in (pm.MoveKind.START, pm.MoveKind.COMPLETE):
-        return None
-    return act.Promote(record.id, move)
-
-
-def _carry_out(ctx: StageCtx, decided: _Decided, plan: tuple[pm.StepPlan, ...]) -> None:
+def _carry_out(ctx: StageCtx, decided: Decided, plan: tuple[pm.StepPlan, ...]) -> None:
     """Perform one typed move (the only place promotion moves are acted on)."""
     move, record, promotion = decided.action.move, decided.record, decided.promotion
     results = list(decided.results)
@@ -189,74 +149,6 @@ def _carry_out(ctx: StageCtx, decided: _Decided, plan: tuple[pm.StepPlan, ...]) 
         _soaking(ctx, record, promotion, step)
         ctx.run.wake(move.until)
     ctx.run.performed.append(decided.action)
-
-
-def _move_and_results(
-    ctx: StageCtx, record: TrainRecord, plan: Sequence[pm.StepPlan], promotion: pm.Promotion
-) -> tuple[pm.Move, list[Any]]:
-    from bot.core.slo import stage_action
-
-    current = promotion.current()
-    step = next((s for s in plan if current and s.name == current.name), None)
-    results: list[Any] = []
-    action = "ok"
-    if current is not None and step is not None and current.status == pm.SOAKING and step.slos:
-        results = judge_step(ctx.config, ctx.prometheus, step, current, promotion, ctx.now)
-        slos = [ctx.config.slo(n) for n in step.slos]
-        action = stage_action(results, slos, current.unsure_since, ctx.now)
-    move = pm.next_move(
-        plan,
-        promotion,
-        ctx.now,
-        slo_action=action,
-        skip_requested=bool(record.promote_requested),
-        rollback_requested=bool(record.rollback_requested),
-    )
-    if move.kind == pm.MoveKind.HOLD:
-        error = any(r.verdict.value == "error" for r in results)
-        move = replace(move, waits_on=pm.PROMETHEUS if error else pm.EVIDENCE)
-    return move, results
-
-
-def judge_step(
-    config: Config,
-    prometheus: Any,
-    step: pm.StepPlan,
-    state: pm.StepState,
-    promotion: pm.Promotion,
-    now: datetime,
-) -> list[Any]:
-    """Every SLO of the step for every promoted service, judged at `now` (no Prometheus
-    configured: each is `error`, so the stage holds)."""
-    from bot.core.slo import SLOResult, Verdict, evaluate
-
-    out = []
-    for name in step.slos:
-        slo = config.slo(name)
-        for service in promotion.tags:
-            if prometheus is None:
-                why = "no Prometheus configured for a stage with SLOs"
-                out.append(SLOResult(name, step.name, service, Verdict.ERROR, why))
-                continue
-            out.append(evaluate(prometheus, slo, step.name, service, now, state.started))
-    return out
-
-
-def _begin(
-    ctx: StageCtx, record: TrainRecord, plan: Sequence[pm.StepPlan]
-) -> tuple[TrainRecord, pm.Promotion]:
-    """Which services the train carries (from its PRs' changed paths) and their tags."""
-    train = ctx.config.train(record.train)
-    changed = ctx.git.changed_files(record.base_sha, record.release_sha or record.merge_sha)
-    services = pm.services_for(ctx.config, train, changed)
-    held = read_holds(ctx.client, ctx.snap.tip).services()
-    day = record.state_since or ctx.now
-    tags = pm.target_tags(ctx.config, services, record.merge_sha, record.id, day, held)
-    promotion = pm.Promotion(tags=tags, steps=tuple(pm.StepState(s.name) for s in plan))
-    skipped = sorted(set(services) & held)
-    if skipped:
-        record = record.with_event("held-skipped", ctx.now, detail=" ".join(skipped))
-    return pm.store(record, promotion), promotion
 
 
 def _start(ctx: StageCtx, record: TrainRecord, promotion: pm.Promotion, step: pm.StepPlan) -> None:
@@ -377,7 +269,7 @@ def _after_pass(
 ) -> None:
     """The next step starts (or the train completes) in the same round as the pass: what
     it needs is what was just written, so the world is not read again in between."""
-    follow = _next_after_pass(ctx, record, plan, promotion)
+    follow = next_after_pass(ctx, record, plan, promotion)
     if follow is None:
         return
     step = next((s for s in plan if s.name == follow.move.step), None)
