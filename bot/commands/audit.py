@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from bot.commands._common import parse_instant
@@ -46,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
             findings = tuple(f for f in findings if f.train_id in (args.train, ""))
         print(render_findings(findings, fmt), end="")
         return 1 if findings else 0
+    if args.train and not build_timelines(history, train=args.train):
+        print(f"release-train audit: no train {args.train!r} in the ledger", file=sys.stderr)
+        return 1
     timelines = build_timelines(history, train=args.train, since=since)
     print(render_audit(timelines, fmt), end="")
     return 0

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     result = execute(args, dry_run=True)
     if args.json:
         print_json({**result.as_json(), "actions_done": []})
-        return exit_code(result)
+        return exit_code(result, dry_run=True)
     for train_id, state in result.trains:
         print(f"train {train_id}: {state}")
     if not result.actions_planned:
@@ -33,4 +33,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"{number:3}. {line}")
     for problem in result.problems:
         print(f"problem: {problem}")
-    return exit_code(result)
+    return exit_code(result, dry_run=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.commands._common import add_json_flag, add_now_flag, parse_instant, print_json
-from bot.errors import EXIT_EXTERNAL, EXIT_OK, UsageError
+from bot.errors import UsageError
 
 DEFAULT_API = "https://api.github.com"
 
@@ -57,6 +58,9 @@ def open_client(args: argparse.Namespace) -> Any:
 
     if "/" not in args.repo.strip("/"):
         raise UsageError(f"--repo: {args.repo!r} is not OWNER/NAME")
+    url = urlsplit(args.api_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise UsageError(f"--api-url: {args.api_url!r} is not an http(s) URL")
     token = os.environ.get(args.token_env, "")
     if not token:
         raise UsageError(f"no token: set the environment variable {args.token_env}")
@@ -103,15 +107,10 @@ def run(args: argparse.Namespace) -> int:
     return exit_code(result)
 
 
-def exit_code(result: Any) -> int:
-    """4 when GitHub failed; 1 for an invalid configuration (a FILE:LINE:COL problem,
-    e.g. a target the outbound policy refuses) or when nothing could run; else 0."""
-    from bot.transports.action import is_config_error
+def exit_code(result: Any, *, dry_run: bool = False) -> int:
+    """The README's table (`bot.transports.action.exit_code_of`, the Action's rule, where a
+    held promotion is also 3 or 4)."""
+    from bot.transports.action import exit_code_of
+    from bot.transports.result import view
 
-    if any(p.startswith("GitHub") for p in result.problems):
-        return EXIT_EXTERNAL
-    if any(is_config_error(p) for p in result.problems):
-        return 1
-    if result.problems and not result.trains and not result.actions_planned:
-        return 1
-    return EXIT_OK
+    return exit_code_of(view(result, dry_run=dry_run), held_fails=True)

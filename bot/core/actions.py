@@ -1,15 +1,20 @@
 """What the bot will do, as data. `decide` returns these; the shell performs them.
 
 Every action names the train it serves; `describe()` is what `release-train plan` prints.
-A `WriteLedger` is always the last action of its train in a plan: side effects first,
-then the record (the shell folds the outcomes of the side effects into it).
+A train's side effects come first, then its `WriteLedger` (the shell folds the outcomes of
+the side effects into it). Only effects that must happen at most once *because* of what the
+record says (a stopped train ending its promotion check run and soaking deployment) follow
+the record: a crash between the two leaves them undone rather than done twice.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.core.ledger import TrainRecord
+from bot.core.promotion import Move
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,52 @@ class React:
 
 
 @dataclass(frozen=True)
+class PublishCheckRun:
+    """Create (`run_id` 0) or update a check run; each of `rest` appends an annotation batch.
+    `how` says why: ``create``, ``update`` (nothing new to annotate) or a re-run's ``create``."""
+
+    train_id: str
+    name: str
+    conclusion: str
+    how: str
+    body: Mapping[str, Any] = field(hash=False)
+    run_id: int = 0
+    rest: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)
+
+    def describe(self) -> str:
+        return f"{self.how} check run {self.name} ({self.conclusion})"
+
+
+@dataclass(frozen=True)
+class SetDeploymentStatus:
+    """A new status on a GitHub deployment; `repository` "" is the train's own repository."""
+
+    train_id: str
+    step: str
+    deployment: int
+    state: str
+    description: str
+    repository: str = ""
+    why: str = ""
+
+    def describe(self) -> str:
+        why = f" ({self.why})" if self.why else ""
+        return f"set the {self.step} deployment of {self.train_id} to {self.state}{why}"
+
+
+@dataclass(frozen=True)
+class Promote:
+    """A merged or promoting train's next promotion move (`bot.core.promotion.next_move`,
+    judged from the SLO verdicts read this round); `bot.shell.promote` carries it out."""
+
+    train_id: str
+    move: Move
+
+    def describe(self) -> str:
+        return f"{self.train_id}: {self.move.describe()}"
+
+
+@dataclass(frozen=True)
 class WriteLedger:
     """Commit the train's record (one commit per transition)."""
 
@@ -162,6 +213,9 @@ Action = (
     | AddLabel
     | RemoveLabel
     | React
+    | PublishCheckRun
+    | SetDeploymentStatus
+    | Promote
     | WriteLedger
 )
 

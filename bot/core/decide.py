@@ -476,14 +476,22 @@ def decide_merged(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -> 
     actions += _land(ctx, record, events)
     record = _landed(record, actions)
     record, stop = _stop_at_deadline(ctx, record, events)
-    return actions + stop + _write(before, record, events, actor)
+    return actions + stop + _write(before, record, events, actor) + _after(ctx, record, events)
 
 
 def decide_promoting(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -> list[Action]:
     """ChatOps (hold, promote, rollback are read by `bot.shell.promote`) and the deadline."""
     record, actions, events, actor = _run_commands(ctx, record)
     record, stop = _stop_at_deadline(ctx, record, events)
-    return actions + stop + _write(before, record, events, actor)
+    return actions + stop + _write(before, record, events, actor) + _after(ctx, record, events)
+
+
+def _after(ctx: Ctx, record: TrainRecord, events: list[str]) -> list[Action]:
+    """What follows the record of a train stopped at its deadline just now (at most once:
+    `bot.core.promotion_check.deadline_effects`)."""
+    from bot.core.promotion_check import deadline_effects
+
+    return deadline_effects(ctx.config, record) if "abort" in events else []
 
 
 def _landed(record: TrainRecord, actions: Sequence[Action]) -> TrainRecord:

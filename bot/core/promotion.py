@@ -14,6 +14,7 @@ import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from bot.config.model import Config, Service, Train
@@ -369,19 +370,37 @@ def revert_message(
 # -- the soak ----------------------------------------------------------------------------
 
 
+EVIDENCE = "evidence"  # a held stage waits for enough data to judge (exit code 3)
+PROMETHEUS = "prometheus"  # a held stage waits for Prometheus to answer (exit code 4)
+
+
+class MoveKind(StrEnum):
+    """A train's next promotion move (see `Move`)."""
+
+    START = "start"  # commit step `step` (bump its manifests, open its deployment)
+    WAIT = "wait"  # soaking; look again at `until`
+    PASS = "pass"  # the step passed: complete it (the next one starts in the same pass)
+    COMPLETE = "complete"  # every step passed, or nothing to promote
+    REVERT = "revert"  # an SLO breach or `/train rollback`: revert every bump
+    HOLD = "hold"  # unsure SLOs: never promote
+    ABORT = "abort"  # unsure past `inconclusive_after` and `on_inconclusive: abort`
+    FAILED = "failed"  # rolled back or planning failed earlier: nothing to do
+
+
 @dataclass(frozen=True)
 class Move:
-    """What to do now for a train's promotion.
+    """What to do now for a train's promotion, decided from the record and the SLO
+    verdicts read at `now` (`next_move`); `bot.shell.promote` carries it out."""
 
-    kind: ``start`` (commit step `step`), ``wait`` (soaking; look again at `until`),
-    ``pass`` (the step passed: complete it), ``complete`` (every step passed),
-    ``revert``, ``hold`` (unsure SLOs: never promote), ``abort`` (unsure too long and the
-    config says so), ``failed`` (planning failed earlier: nothing to do)."""
-
-    kind: str
+    kind: MoveKind
     step: str = ""
     until: datetime | None = None
     reason: str = ""
+    waits_on: str = ""  # a hold: EVIDENCE (no verdict yet) or PROMETHEUS (no answer)
+
+    def describe(self) -> str:
+        text = f"{self.kind.value} {self.step}".rstrip()
+        return f"{text} ({self.reason})" if self.reason else text
 
 
 def next_move(
@@ -396,27 +415,27 @@ def next_move(
     """The state machine of one train's promotion. `slo_action` is
     `bot.core.slo.stage_action` for the soaking step (``ok`` when it has no SLOs)."""
     if promotion.rolled_back:
-        return Move("failed", reason="rolled back")
+        return Move(MoveKind.FAILED, reason="rolled back")
     if rollback_requested:
-        return Move("revert", reason="rollback requested")
+        return Move(MoveKind.REVERT, reason="rollback requested")
     if promotion.error:
-        return Move("failed", reason=promotion.error)
+        return Move(MoveKind.FAILED, reason=promotion.error)
     states = {s.name: s for s in promotion.steps}
     for step in plan:
         state = states.get(step.name, StepState(step.name))
         if state.status == PASSED:
             continue
         if state.status == PENDING:
-            return Move("start", step.name)
+            return Move(MoveKind.START, step.name)
         if slo_action == "revert":
-            return Move("revert", step.name, reason="SLO breach")
+            return Move(MoveKind.REVERT, step.name, reason="SLO breach")
         if slo_action in ("hold", "abort"):
-            return Move(slo_action, step.name, reason="SLO verdict unsure")
+            return Move(MoveKind(slo_action), step.name, reason="SLO verdict unsure")
         soaked = state.started is not None and now >= state.started + step.soak
         if soaked or skip_requested:
-            return Move("pass", step.name)
-        return Move("wait", step.name, until=(state.started or now) + step.soak)
-    return Move("complete")
+            return Move(MoveKind.PASS, step.name)
+        return Move(MoveKind.WAIT, step.name, until=(state.started or now) + step.soak)
+    return Move(MoveKind.COMPLETE)
 
 
 def soak_left(step: StepPlan, state: StepState, now: datetime) -> timedelta:

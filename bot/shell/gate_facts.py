@@ -19,13 +19,7 @@ from typing import Any
 from bot.adapters.github import GitHubPort
 from bot.config.model import ApprovalRule, Config
 from bot.core.gates import ci, manifests, policy
-from bot.core.gates.checkrun import (
-    PREFIX,
-    ExistingCheckRun,
-    button_nonce,
-    plan_check_run,
-    publish_action,
-)
+from bot.core.gates.checkrun import PREFIX, ExistingCheckRun, button_nonce
 from bot.core.gates.error_budget import ErrorBudgetFacts
 from bot.core.gates.events import GateRequest
 from bot.core.gates.from_github import (
@@ -36,7 +30,7 @@ from bot.core.gates.from_github import (
     open_alerts_from_api,
     parse_time,
 )
-from bot.core.gates.lifecycle import departed_at, gate_verdict, policy_facts
+from bot.core.gates.lifecycle import departed_at, policy_facts
 from bot.core.gates.registry import gate_names, load_settings
 from bot.core.gates.security import SecurityFacts, SecuritySettings
 from bot.core.ledger import TrainRecord
@@ -343,43 +337,6 @@ def _values_schema(
         if candidate in present:
             return client.read_file(candidate, ref=branch), candidate
     return None, ""
-
-
-# -- check runs ---------------------------------------------------------------------------
-
-
-def publish(
-    config: Config,
-    client: GitHubPort,
-    record: TrainRecord,
-    pr: PullRequest,
-    world: World,
-    gathered: TrainGates,
-    now: datetime,
-    *,
-    force: frozenset[str] = frozenset(),
-) -> list[str]:
-    """Show every gate's result as `release-train/<gate>` on the train PR head, writing only
-    what GitHub does not already show (gates in `force` get a new run: a re-run). Returns
-    one line per write."""
-    judged = gate_verdict(config, record, pr, world, now, extra=gathered.facts)
-    done = []
-    for result in judged.results:
-        nonce = button_nonce(record)  # in external_id too: a new nonce republishes the run
-        plan = plan_check_run(
-            result, pr.head_sha, now, external_id=f"{record.id}#{nonce}", nonce=nonce
-        )
-        name = plan.first["name"]
-        existing = gathered.existing.get(name)
-        how = "create" if result.gate in force else publish_action(existing, plan)
-        if how == "skip":
-            continue
-        if how == "update" and existing is not None:
-            client.publish_check_run(plan.as_update(), existing.id, plan.rest)
-        else:
-            client.publish_check_run(plan.first, 0, plan.rest)
-        done.append(f"{how} check run {name} ({result.conclusion})")
-    return done
 
 
 # -- re-runs and buttons ------------------------------------------------------------------

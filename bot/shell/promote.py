@@ -27,6 +27,13 @@ from bot.core.ledger import TrainRecord
 from bot.core.train import COMPLETED, MERGED, PROMOTING
 from bot.errors import ConfigError, ExternalError
 from bot.shell import ledger_trust
+from bot.shell.promote_moves import (
+    Decided,
+    decide_move,
+    follow_on,
+    judge_step,
+    next_after_pass,
+)
 from bot.shell.rollback import release_holds, revert, unsure
 from bot.shell.stage_io import (
     PromoteRun,
@@ -95,127 +102,56 @@ def promote_round(
 def _one_train(
     ctx: StageCtx, record: TrainRecord, plan: tuple[pm.StepPlan, ...], dry_run: bool
 ) -> None:
+    """Decide the train's move from what is read (changed files, holds, SLO verdicts: the
+    same reads for `plan` and `reconcile`), then, unless a dry run, carry it out."""
     if record.state not in (MERGED, PROMOTING) or not plan:
         return
     if record.state == MERGED and not set(record.boarded_numbers()) <= set(record.landed):
         return  # the lifecycle lands the boarded PRs first
     if ledger_trust.refused(ctx.client, ctx.config, record, ctx.run.problems, dry_run):
         return  # its record does not agree with GitHub (bot.shell.ledger_trust)
-    if dry_run:
-        move = _move(ctx, record, plan, judge=False)
-        ctx.run.done.append(f"{record.id}: {move.kind} {move.step}".rstrip())
-        return
     try:
-        _promote(ctx, record, plan)
+        decided = decide_move(ctx, record, plan)
+        if decided is None:
+            return
+        ctx.run.moves.append(decided.action)
+        if dry_run:
+            ctx.run.done.append(decided.action.describe())
+            follow = follow_on(ctx, decided, plan)
+            if follow is not None:
+                ctx.run.moves.append(follow)
+                ctx.run.done.append(follow.describe())
+            return
+        _carry_out(ctx, decided, plan)
     except ExternalError as exc:
         ctx.run.problems.append(f"{record.id}: {exc.message}")
 
 
-def _promote(ctx: StageCtx, record: TrainRecord, plan: tuple[pm.StepPlan, ...]) -> None:
-    promotion = pm.load(record)
-    if not promotion.steps and not promotion.error:
-        record, promotion = _begin(ctx, record, plan)
-        if not promotion.tags:
-            _finish(ctx, record, "nothing to promote (no service, or every one held)")
-            return
-    if record.held and not record.rollback_requested:
-        return
-    move, results = _move_and_results(ctx, record, plan, promotion)
+def _carry_out(ctx: StageCtx, decided: Decided, plan: tuple[pm.StepPlan, ...]) -> None:
+    """Perform one typed move (the only place promotion moves are acted on)."""
+    move, record, promotion = decided.action.move, decided.record, decided.promotion
+    results = list(decided.results)
     step = next((s for s in plan if s.name == move.step), None)
-    if move.kind == "start" and step is not None:
+    kind = move.kind
+    if kind == pm.MoveKind.START and step is not None:
         _start(ctx, record, promotion, step)
-    elif move.kind == "pass" and step is not None:
+    elif kind == pm.MoveKind.PASS and step is not None:
         record, promotion = _pass(ctx, record, promotion, step, results)
+        ctx.run.performed.append(decided.action)
         _after_pass(ctx, record, plan, promotion)
-    elif move.kind == "complete":
-        _finish(ctx, record, "")
-    elif move.kind == "revert":
+        return
+    elif kind == pm.MoveKind.COMPLETE:
+        _finish(ctx, record, move.reason)
+    elif kind == pm.MoveKind.REVERT:
         doubtful = results and not any(r.verdict.value == "fail" for r in results)
         reason = "SLO verdict unsure past inconclusive_after" if doubtful else move.reason
         revert(ctx, record, plan, promotion, results, reason)
-    elif move.kind in ("hold", "abort") and step is not None:
-        unsure(ctx, record, promotion, step, results, move.kind)
-    elif move.kind == "wait" and step is not None:
+    elif kind in (pm.MoveKind.HOLD, pm.MoveKind.ABORT) and step is not None:
+        unsure(ctx, record, promotion, step, results, kind.value)
+    elif kind == pm.MoveKind.WAIT and step is not None:
         _soaking(ctx, record, promotion, step)
         ctx.run.wake(move.until)
-
-
-def _move(ctx: StageCtx, record: TrainRecord, plan: Sequence[pm.StepPlan], judge: bool) -> pm.Move:
-    promotion = pm.load(record)
-    if not judge:
-        return pm.next_move(
-            plan,
-            promotion,
-            ctx.now,
-            skip_requested=bool(record.promote_requested),
-            rollback_requested=bool(record.rollback_requested),
-        )
-    return _move_and_results(ctx, record, plan, promotion)[0]
-
-
-def _move_and_results(
-    ctx: StageCtx, record: TrainRecord, plan: Sequence[pm.StepPlan], promotion: pm.Promotion
-) -> tuple[pm.Move, list[Any]]:
-    from bot.core.slo import stage_action
-
-    current = promotion.current()
-    step = next((s for s in plan if current and s.name == current.name), None)
-    results: list[Any] = []
-    action = "ok"
-    if current is not None and step is not None and current.status == pm.SOAKING and step.slos:
-        results = judge_step(ctx.config, ctx.prometheus, step, current, promotion, ctx.now)
-        slos = [ctx.config.slo(n) for n in step.slos]
-        action = stage_action(results, slos, current.unsure_since, ctx.now)
-    move = pm.next_move(
-        plan,
-        promotion,
-        ctx.now,
-        slo_action=action,
-        skip_requested=bool(record.promote_requested),
-        rollback_requested=bool(record.rollback_requested),
-    )
-    return move, results
-
-
-def judge_step(
-    config: Config,
-    prometheus: Any,
-    step: pm.StepPlan,
-    state: pm.StepState,
-    promotion: pm.Promotion,
-    now: datetime,
-) -> list[Any]:
-    """Every SLO of the step for every promoted service, judged at `now` (no Prometheus
-    configured: each is `error`, so the stage holds)."""
-    from bot.core.slo import SLOResult, Verdict, evaluate
-
-    out = []
-    for name in step.slos:
-        slo = config.slo(name)
-        for service in promotion.tags:
-            if prometheus is None:
-                why = "no Prometheus configured for a stage with SLOs"
-                out.append(SLOResult(name, step.name, service, Verdict.ERROR, why))
-                continue
-            out.append(evaluate(prometheus, slo, step.name, service, now, state.started))
-    return out
-
-
-def _begin(
-    ctx: StageCtx, record: TrainRecord, plan: Sequence[pm.StepPlan]
-) -> tuple[TrainRecord, pm.Promotion]:
-    """Which services the train carries (from its PRs' changed paths) and their tags."""
-    train = ctx.config.train(record.train)
-    changed = ctx.git.changed_files(record.base_sha, record.release_sha or record.merge_sha)
-    services = pm.services_for(ctx.config, train, changed)
-    held = read_holds(ctx.client, ctx.snap.tip).services()
-    day = record.state_since or ctx.now
-    tags = pm.target_tags(ctx.config, services, record.merge_sha, record.id, day, held)
-    promotion = pm.Promotion(tags=tags, steps=tuple(pm.StepState(s.name) for s in plan))
-    skipped = sorted(set(services) & held)
-    if skipped:
-        record = record.with_event("held-skipped", ctx.now, detail=" ".join(skipped))
-    return pm.store(record, promotion), promotion
+    ctx.run.performed.append(decided.action)
 
 
 def _start(ctx: StageCtx, record: TrainRecord, promotion: pm.Promotion, step: pm.StepPlan) -> None:
@@ -336,14 +272,15 @@ def _after_pass(
 ) -> None:
     """The next step starts (or the train completes) in the same round as the pass: what
     it needs is what was just written, so the world is not read again in between."""
-    if record.held or record.rollback_requested:
+    follow = next_after_pass(ctx, record, plan, promotion)
+    if follow is None:
         return
-    move = pm.next_move(plan, promotion, ctx.now)
-    step = next((s for s in plan if s.name == move.step), None)
-    if move.kind == "start" and step is not None:
+    step = next((s for s in plan if s.name == follow.move.step), None)
+    if follow.move.kind == pm.MoveKind.START and step is not None:
         _start(ctx, record, promotion, step)
-    elif move.kind == "complete":
+    elif follow.move.kind == pm.MoveKind.COMPLETE:
         _finish(ctx, record, "")
+    ctx.run.performed.append(follow)
 
 
 def _summary(results: Sequence[Any]) -> str:

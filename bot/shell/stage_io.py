@@ -26,7 +26,7 @@ from bot.core.ledger import (
     record_path,
     transition_trailers,
 )
-from bot.core.train import ABORTED, COMPLETED, ROLLED_BACK
+from bot.core.promotion_check import CHECK_RUN, CHECK_RUN_ID, check_run_body
 from bot.errors import ExternalError
 from bot.shell import ledger_trust
 
@@ -40,6 +40,8 @@ class PromoteRun:
     done: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     due: datetime | None = None
+    moves: list[Any] = field(default_factory=list)  # bot.core.actions.Promote, as decided
+    performed: list[Any] = field(default_factory=list)  # the moves carried out
 
     def wake(self, at: datetime | None) -> None:
         if at is not None and (self.due is None or at < self.due):
@@ -246,30 +248,6 @@ def update_table(ctx: StageCtx, record: TrainRecord) -> None:
         ctx.client.update_pull(pr.number, body=body)
         ctx.snap.world.pulls[pr.number] = replace(pr, body=body)
         ctx.run.done.append(f"update the stage table on #{pr.number}")
-
-
-CHECK_RUN = "release-train/promotion"
-CHECK_RUN_ID = "check_run"  # record.extra: the id of the train's promotion check run
-
-
-def check_run_body(record: TrainRecord, table: str) -> dict[str, Any]:
-    """The `release-train/promotion` check run on the merge commit: in progress while
-    promoting, then success (completed) or failure (rolled back, aborted, or a stage
-    failed)."""
-    promotion = pm.load(record)
-    body: dict[str, Any] = {
-        "name": CHECK_RUN,
-        "head_sha": record.merge_sha,
-        "external_id": record.id,
-        "output": {"title": f"{record.id}: {record.state}", "summary": table},
-    }
-    if record.state == COMPLETED:
-        body.update(status="completed", conclusion="success")
-    elif record.state in (ROLLED_BACK, ABORTED) or promotion.error:
-        body.update(status="completed", conclusion="failure")
-    else:
-        body["status"] = "in_progress"
-    return body
 
 
 def update_check_run(ctx: StageCtx, record: TrainRecord) -> None:

@@ -24,6 +24,7 @@ from typing import IO, Any
 from bot.errors import (
     EXIT_CHECK_FAILED,
     EXIT_EXTERNAL,
+    EXIT_INCONCLUSIVE,
     EXIT_OK,
     ConfigError,
     Problem,
@@ -210,14 +211,21 @@ def problem_annotation(text: str) -> str:
     return problem.github_annotation()
 
 
-def exit_code_of(result: ResultView) -> int:
-    """4 when GitHub failed; 1 for an invalid config or when nothing could run; else 0."""
+def exit_code_of(result: ResultView, *, held_fails: bool = False) -> int:
+    """The README's table: 4 when GitHub failed; 1 for an invalid config or when nothing
+    could run; else 0. With `held_fails` (the CLI's `reconcile` and `plan`), a held
+    promotion is 4 when it waits on Prometheus and 3 when it waits on evidence; in the
+    Action a held train is not a failure (docs/action.md)."""
     if any(p.startswith("GitHub") for p in result.problems):
         return EXIT_EXTERNAL
     if any(is_config_error(p) for p in result.problems):
         return EXIT_CHECK_FAILED
     if result.problems and not result.trains and not result.actions:
         return EXIT_CHECK_FAILED
+    if held_fails and result.waiting == "prometheus":
+        return EXIT_EXTERNAL
+    if held_fails and result.waiting == "evidence":
+        return EXIT_INCONCLUSIVE
     return EXIT_OK
 
 

@@ -24,6 +24,7 @@ class ResultView:
     next_due: datetime | None = None
     problems: tuple[str, ...] = ()
     requests: int = 0
+    waiting: str = ""  # a held promotion waits on `evidence` or `prometheus`
 
     @property
     def train(self) -> TrainView | None:
@@ -66,4 +67,5 @@ def view(result: object, *, dry_run: bool = False) -> ResultView:
         due if isinstance(due, datetime) else None,
         problems,
         requests if isinstance(requests, int) else 0,
+        str(getattr(result, "waiting", "") or ""),
     )

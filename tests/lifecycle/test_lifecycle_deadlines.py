@@ -93,9 +93,17 @@ def test_a_promoting_train_held_past_its_deadline_is_aborted_and_says_what_to_do
     before = MERGED_AT + timedelta(days=14)
     assert decide(cfg, Ledger((record,)), world(), before) == []
     actions = decide(cfg, Ledger((record,)), world(), before + timedelta(minutes=10))
-    assert [type(a).__name__ for a in actions] == ["PostComment", "WriteLedger"]
-    comment, write = actions
+    # the notice, the record, then (at most once) the promotion check run ended timed_out
+    assert [type(a).__name__ for a in actions] == ["PostComment", "WriteLedger", "PublishCheckRun"]
+    comment, write, check = actions
     assert isinstance(comment, act.PostComment) and isinstance(write, act.WriteLedger)
+    assert isinstance(check, act.PublishCheckRun) and check.run_id == 0
+    assert (check.name, check.body["status"], check.conclusion) == (
+        "release-train/promotion",
+        "completed",
+        "timed_out",
+    )
+    assert check.body["head_sha"] == record.merge_sha
     assert comment.issue == 40 and comment.key == "deadline:web-2026-03-03"
     assert "aborted" in comment.body and "`promoting`" in comment.body and "(14d)" in comment.body
     assert "`staging`: passed (commit `aaaaaaaaaaaa`)" in comment.body
@@ -120,7 +128,8 @@ def test_a_merged_train_lands_its_prs_then_stops_at_its_deadline() -> None:
     late = MERGED_AT + timedelta(days=2, minutes=1)
     actions = decide(promoting_config(), Ledger((record,)), world(), late)
     kinds = [type(a).__name__ for a in actions]
-    assert kinds == ["LandPullRequest", "PostComment", "WriteLedger"]
+    # merged, so its promotion check run (if any) ends timed_out after the record
+    assert kinds == ["LandPullRequest", "PostComment", "WriteLedger", "PublishCheckRun"]
     comment = actions[1]
     assert isinstance(comment, act.PostComment)
     assert "No stage was bumped" in comment.body
@@ -142,3 +151,19 @@ def test_next_due_includes_the_promoting_deadline() -> None:
         record.state_since + timedelta(weeks=2)  # type: ignore[operator]
     )
     assert next_due(config(), [record], MERGED_AT + timedelta(hours=2)) is None
+
+
+def test_the_soaking_deployment_of_a_train_stopped_at_its_deadline_is_marked_failed() -> None:
+    soaking = pm.StepState("canary", pm.SOAKING, "c" * 40, MERGED_AT, deployment=77)
+    record = promoting()
+    promotion = pm.load(record).with_step(soaking)
+    record = pm.store(record, promotion)
+    late = MERGED_AT + timedelta(days=15)
+    actions = decide(promoting_config(), Ledger((record,)), world(), late)
+    write = next(i for i, a in enumerate(actions) if isinstance(a, act.WriteLedger))
+    after = actions[write + 1 :]
+    assert [type(a).__name__ for a in after] == ["PublishCheckRun", "SetDeploymentStatus"]
+    status = after[1]
+    assert isinstance(status, act.SetDeploymentStatus)
+    assert (status.step, status.deployment, status.state) == ("canary", 77, "failure")
+    assert "deadline" in status.description and status.repository == ""

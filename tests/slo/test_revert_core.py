@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from bot.core import promotion as pm
 from bot.core.ledger import TrainRecord
+from bot.core.promotion_check import check_run_body
 from bot.core.revert import abort_notice
-from bot.shell.stage_io import check_run_body
 
 AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -16,9 +16,16 @@ from datetime import datetime
 from typing import Any
 
 from bot.config.model import Config, Cutover
+from bot.core import actions as act
 from bot.core.calendar import active_freeze, cutover_open, next_cutover
 from bot.core.gates import ci, policy
 from bot.core.gates.base import GateResult
+from bot.core.gates.checkrun import (
+    ExistingCheckRun,
+    button_nonce,
+    plan_check_run,
+    publish_action,
+)
 from bot.core.gates.error_budget import ErrorBudgetFacts
 from bot.core.gates.registry import evaluate_all, load_settings
 from bot.core.gates.security import SecurityFacts
@@ -137,3 +144,37 @@ def _with_bot(settings: policy.PolicySettings, bot_login: str) -> policy.PolicyS
     if settings.bot_login != policy.BOT_LOGIN:
         return settings  # configured explicitly
     return replace(settings, bot_login=bot_login)
+
+
+def check_run_actions(
+    config: Config,
+    record: TrainRecord,
+    pr: PullRequest,
+    world: World,
+    now: datetime,
+    facts: Mapping[str, Any],
+    existing: Mapping[str, ExistingCheckRun],
+    force: frozenset[str] = frozenset(),
+) -> list[act.Action]:
+    """Each gate's result as `release-train/<gate>` on the train PR head, as actions: only
+    what GitHub does not already show (`existing`: our newest run of each name,
+    `bot.core.gates.checkrun.ExistingCheckRun`); gates in `force` get a new run (a re-run)."""
+    judged = gate_verdict(config, record, pr, world, now, extra=facts)
+    out: list[act.Action] = []
+    for result in judged.results:
+        nonce = button_nonce(record)  # in external_id too: a new nonce republishes the run
+        plan = plan_check_run(
+            result, pr.head_sha, now, external_id=f"{record.id}#{nonce}", nonce=nonce
+        )
+        name = str(plan.first["name"])
+        found = existing.get(name)
+        how = "create" if result.gate in force else publish_action(found, plan)
+        if how == "skip":
+            continue
+        update = how == "update" and found is not None
+        body = plan.as_update() if update else plan.first
+        run_id = found.id if update and found is not None else 0
+        out.append(
+            act.PublishCheckRun(record.id, name, result.conclusion, how, body, run_id, plan.rest)
+        )
+    return out

@@ -1,0 +1,36 @@
+"""`plan` = what reconcile does, checked one step at a time (shared by the stories)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from lifecycle.lifecycle_sandbox import Story
+
+from bot.core import actions as act
+from bot.shell.reconcile import ReconcileResult
+
+
+def step(story: Story, now: datetime, **kw: Any) -> tuple[act.Action, ...]:
+    """Plan, then reconcile, at `now`: the actions `plan` lists are, as data, the actions
+    reconcile's first round performs (a later round decides from what the first wrote,
+    e.g. the gates of a PR just opened). Plan writes nothing, and a reconcile that reports
+    nothing done wrote nothing. Returns those actions."""
+    mark = story.log_mark()
+    planned = story.reconcile(now, dry_run=True, **kw)
+    assert story.writes_since(mark) == []
+    done: ReconcileResult = story.reconcile(now, **kw)
+    first = done.performed[0] if done.performed else ()
+    assert planned.planned == first
+    if not done.actions_done:
+        assert story.writes_since(mark) == []
+    return first
+
+
+def kinds(actions: tuple[act.Action, ...]) -> list[str]:
+    return [type(a).__name__ for a in actions]
+
+
+def moves(actions: tuple[act.Action, ...]) -> list[str]:
+    """The promotion moves among `actions`, described (`start canary`, `hold canary (…)`)."""
+    return [a.move.describe() for a in actions if isinstance(a, act.Promote)]
