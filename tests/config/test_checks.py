@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.config.checks import glob_problem, parse_freeze_day, promql_problem
+from bot.config.checks import glob_problem, parse_freeze_day
 from bot.config.coverage import covering_freezes
 from bot.config.model import Freeze
+from bot.config.slo_checks import promql_problem
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

@@ -1,0 +1,115 @@
+"""The SLO checks `validate` runs beyond the schema: one kind of query each, PromQL that
+looks sane, and enough traffic for a verdict (`bot.config.checks` runs them with the rest)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from bot.config.build import build_slo
+from bot.config.schemas import path_text
+from bot.config.slo_defaults import derived_min_requests
+
+if TYPE_CHECKING:
+    from bot.config.checks import Checker, Path_
+
+__all__ = ["check_slos", "promql_problem"]
+
+
+_PROMQL_KEYS = ("error_ratio", "good", "total", "latency", "requests")
+
+
+def check_slos(checker: Checker) -> None:
+    for path, slo in checker.items("slos"):
+        kinds = [k for k in ("error_ratio", "good", "latency") if slo.get(k)]
+        name = slo.get("name", "?")
+        if slo.get("good") and not slo.get("total"):
+            checker.error((*path, "good"), f"SLO '{name}' has good but no total")
+        if slo.get("total") and not slo.get("good"):
+            checker.error((*path, "total"), f"SLO '{name}' has total but no good")
+        if slo.get("latency") and not slo.get("threshold"):
+            checker.error((*path, "latency"), f"SLO '{name}' has latency but no threshold")
+        if slo.get("threshold") and not slo.get("latency"):
+            checker.error((*path, "threshold"), f"SLO '{name}' has threshold but no latency")
+        if len(kinds) != 1:
+            found = " and ".join(kinds) if kinds else "none"
+            checker.error(
+                (*path, "name"),
+                f"SLO '{name}' needs exactly one of error_ratio, "
+                f"good + total, or latency + threshold (found {found})",
+                value=False,
+            )
+        if slo.get("min_requests") and not slo.get("requests") and not slo.get("total"):
+            checker.error(
+                (*path, "min_requests"),
+                f"SLO '{name}' sets min_requests but has no requests (or total) query",
+            )
+        _check_traffic(checker, path, slo)
+        for key in _PROMQL_KEYS:
+            _check_promql(checker, (*path, key), slo.get(key))
+        compare = slo.get("compare")
+        if isinstance(compare, dict):
+            for key in ("canary", "baseline"):
+                _check_promql(checker, (*path, "compare", key), compare.get(key))
+
+
+def _check_traffic(checker: Checker, path: Path_, slo: dict[str, Any]) -> None:
+    """Warnings: a `min_requests` at which one bad request can breach, and an error-ratio
+    SLO with nothing to count requests (too little traffic then looks like a breach)."""
+    try:
+        built = build_slo(slo)
+    except (KeyError, TypeError, ValueError):
+        return  # the schema or the checks above say what is wrong
+    least = derived_min_requests(replace(built, min_requests=None))
+    name = built.name
+    if built.min_requests is not None and 0 <= built.min_requests < least:
+        checker.error(
+            (*path, "min_requests"),
+            f"SLO '{name}': min_requests {built.min_requests} is below {least}, the fewest "
+            "requests at which one bad request cannot breach its fastest burn rule; "
+            "leave it out to use that minimum",
+            severity="warning",
+        )
+    if built.error_ratio and not built.requests:
+        checker.error(
+            (*path, "error_ratio"),
+            f"SLO '{name}' has no requests query: the judge cannot tell too little traffic "
+            "from a breach; add requests (a count over {window}, e.g. sum(increase(...)))",
+            value=False,
+            severity="warning",
+        )
+
+
+def promql_problem(query: str) -> str | None:
+    """A cheap sanity check: brackets balance and quotes close. None when it looks fine."""
+    closing = {")": "(", "]": "[", "}": "{"}
+    stack: list[str] = []
+    quote = ""
+    escaped = False
+    for char in query:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote != "`":
+                escaped = True
+            elif char == quote:
+                quote = ""
+            continue
+        if char in "\"'`":
+            quote = char
+        elif char in "([{":
+            stack.append(char)
+        elif char in closing and (not stack or stack.pop() != closing[char]):
+            return f"unbalanced {char!r}"
+    if quote:
+        return f"unclosed {quote} quote"
+    if stack:
+        return f"unclosed {stack[-1]!r}"
+    return None
+
+
+def _check_promql(checker: Checker, path: Path_, query: Any) -> None:
+    if isinstance(query, str) and query:
+        why = promql_problem(query)
+        if why:
+            checker.error(path, f"{path_text(path)}: PromQL looks broken: {why}")
