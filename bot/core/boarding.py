@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
 from bot.config.model import BoardingRules, Train
+from bot.core import untrusted
 from bot.core.approvals import Approver, why_not_counted
 from bot.core.ledger import Boarded, Missed, TrainRecord
 from bot.core.world import CheckRun, PullRequest, Review, World, last_labeled
@@ -203,6 +204,6 @@ def missed_notice(train_id: str, missed: Missed, label: str, author: str = "") -
     who = f"@{author} " if author else ""
     return (
         f"⚠️ {who}This pull request missed train **{train_id}**: "
-        f"{missed.detail or missed.reason}.\n\n"
+        f"{untrusted.markdown_line(missed.detail or missed.reason)}.\n\n"
         f"It keeps the `{label}` label and will board the next train once that is fixed."
     )

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from bot.config.model import Config, Train
 from bot.core import actions as act
+from bot.core import untrusted
 from bot.core.actions import Action
 from bot.core.command_lines import MAX_LINES, MAX_PARAGRAPH, scan
 from bot.core.ledger import Boarded, TrainRecord
@@ -184,7 +185,8 @@ def commands_per_author(commands: dict[str, list[TrainCommand]]) -> dict[str, in
 
 def _reply(record: TrainRecord, tc: TrainCommand, text: str, ok: bool) -> list[Action]:
     comment = tc.comment
-    body = f"> {tc.command.raw}\n\n@{comment.author} {text}"
+    # the commenter's line, quoted as inert text: a marker in it must not become the bot's
+    body = f"> {untrusted.inline(tc.command.raw)}\n\n@{comment.author} {text}"
     return [
         act.React(record.id, comment.id, "+1" if ok else "eyes"),
         act.PostComment(record.id, comment.issue, body, f"{REPLY}{comment.id}"),
@@ -271,7 +273,8 @@ def _act(
         text = f"{record.id} departs now."
         return replace(record, depart_requested=who), text, "depart-requested", []
     if name == "promote" and state in (MERGED, PROMOTING):
-        text = f"promotion of {record.id} requested" + (f": {arg}." if arg else ".")
+        why = f": {untrusted.inline(arg)}." if arg else "."
+        text = f"promotion of {record.id} requested{why}"
         extra = {k: v for k, v in record.extra.items() if k != PROMOTE_REASON}
         extra.update({PROMOTE_REASON: arg} if arg else {})
         asked = replace(record, promote_requested=who, extra=extra)

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.config.model import Config, Train
 from bot.core import actions as act
+from bot.core import untrusted
 from bot.core.boarding import (
     boarded_notice,
     miss_reason,
@@ -543,7 +544,7 @@ def decide_aborted(ctx: Ctx, record: TrainRecord) -> list[Action]:
     if pr is None or pr.state != "open":
         return []
     body = (
-        f"🛑 Release train **{record.id}** was aborted: {record.end_reason}. "
+        f"🛑 Release train **{record.id}** was aborted: {untrusted.inline(record.end_reason)}. "
         f"Its pull requests board the next train."
     )
     return [
