@@ -263,6 +263,17 @@ class StepEdit:
     bumps: tuple[BumpLine, ...]
 
 
+def _not_edited(places: Sequence[str]) -> str:
+    """Where the image was found but left alone (a non-deployable file, a block scalar)."""
+    if not places:
+        return ""
+    return (
+        "; found but not edited: "
+        + "; ".join(places[:3])
+        + " (name the value with the service's yaml_paths to bump it there)"
+    )
+
+
 def edit_step(
     config: Config,
     texts: Mapping[str, str],
@@ -275,6 +286,7 @@ def edit_step(
     changed: dict[str, str] = {}
     old: dict[str, str] = {}
     where: dict[str, list[str]] = {}
+    left: dict[str, list[str]] = {}  # places that name a service's image but are not edited
     for path, names in sorted(owners.items()):
         wanted = [n for n in names if n in tags]
         if not wanted:
@@ -290,11 +302,17 @@ def edit_step(
             if sites:
                 where.setdefault(service.name, []).append(path)
                 old.setdefault(service.name, sites[0].tag or "")
+            left.setdefault(service.name, []).extend(
+                u.describe() for u in result.unedited if _names(u.text, service.image)
+            )
     # a service none of the step's files may hold (no globs for it) is not bumped here
     missing = [n for n in tags if n not in where and any(n in o for o in owners.values())]
     if missing:
         problems = [
-            Problem(f"image {config.service(n).image} ({n}) is in none of the stage's manifests")
+            Problem(
+                f"image {config.service(n).image} ({n}) is in none of the stage's manifests"
+                + _not_edited(left.get(n, []))
+            )
             for n in dict.fromkeys(missing)
         ]
         raise ConfigError(problems)
@@ -306,6 +324,12 @@ def _same(repository: str, image: str) -> bool:
     from bot.core.manifests import same_repository
 
     return same_repository(repository, image)
+
+
+def _names(reference: str, image: str) -> bool:
+    from bot.core.manifests.image import parse_image
+
+    return _same(parse_image(reference).repository, image)
 
 
 def reverse_tags(bumps: Iterable[BumpLine]) -> dict[str, str]:
@@ -442,51 +466,3 @@ def soak_left(step: StepPlan, state: StepState, now: datetime) -> timedelta:
     if state.started is None or state.status != SOAKING:
         return timedelta(0)
     return max(timedelta(0), state.started + step.soak - now)
-
-
-# -- the stage table on the train PR -----------------------------------------------------
-
-TABLE_BEGIN = "<!-- release-train:promotion-begin -->"
-TABLE_END = "<!-- release-train:promotion-end -->"
-
-
-def stage_table(plan: Sequence[StepPlan], promotion: Promotion, held: Sequence[str] = ()) -> str:
-    """The train PR's progress: stage, commit, started, soak end, verdict (the soak column
-    names when the soak ends rather than a countdown, so an unchanged state is unchanged
-    text and a quiet reconcile writes nothing)."""
-    states = {s.name: s for s in promotion.steps}
-    rows = [
-        "### Promotion",
-        "",
-        "| stage | commit | started | soak until | verdict |",
-        "|---|---|---|---|---|",
-    ]
-    for step in plan:
-        state = states.get(step.name, StepState(step.name))
-        started = _hm(state.started)
-        until = _hm(state.started + step.soak) if state.started else ""
-        verdict = state.verdict or state.status
-        if state.skipped_by:
-            why = f": {state.skip_reason}" if state.skip_reason else ""
-            verdict += f" (soak skipped by @{state.skipped_by}{why})"
-        rows.append(f"| {step.name} | {state.commit[:12]} | {started} | {until} | {verdict} |")
-    if promotion.error:
-        rows += ["", f"🛑 Promotion stopped: {promotion.error}"]
-    if promotion.rolled_back:
-        rows += ["", f"⏪ Rolled back (incident #{promotion.incident})."]
-    if held:
-        rows += ["", "Held services (not bumped by any train): " + ", ".join(held)]
-    return "\n".join(rows)
-
-
-def _hm(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
-
-
-def with_table(body: str, table: str) -> str:
-    """`body` with its promotion region replaced (or appended)."""
-    region = f"{TABLE_BEGIN}\n{table}\n{TABLE_END}"
-    start, end = body.find(TABLE_BEGIN), body.find(TABLE_END)
-    if start >= 0 and end > start:
-        return body[:start] + region + body[end + len(TABLE_END) :]
-    return (body.rstrip("\n") + "\n\n" if body.strip() else "") + region + "\n"

@@ -15,6 +15,7 @@ from bot.adapters.github import LedgerMoved
 from bot.config.model import Config
 from bot.core import holds as holds_mod
 from bot.core import promotion as pm
+from bot.core import promotion_table
 from bot.core.ledger import (
     INDEX_PATH,
     TrainRecord,
@@ -242,8 +243,8 @@ def update_table(ctx: StageCtx, record: TrainRecord) -> None:
         return
     plan = pm.plan_steps(ctx.config)
     held = sorted(read_holds(ctx.client, ctx.snap.tip).services())
-    table = pm.stage_table(plan, pm.load(record), held)
-    body = pm.with_table(pr.body, table)
+    table = promotion_table.stage_table(plan, pm.load(record), held)
+    body = promotion_table.with_table(pr.body, table)
     if body != pr.body:
         ctx.client.update_pull(pr.number, body=body)
         ctx.snap.world.pulls[pr.number] = replace(pr, body=body)
@@ -254,7 +255,7 @@ def update_check_run(ctx: StageCtx, record: TrainRecord) -> None:
     if not record.merge_sha:
         return
     held = sorted(read_holds(ctx.client, ctx.snap.tip).services())
-    table = pm.stage_table(pm.plan_steps(ctx.config), pm.load(record), held)
+    table = promotion_table.stage_table(pm.plan_steps(ctx.config), pm.load(record), held)
     body = check_run_body(record, table)
     update = {k: v for k, v in body.items() if k != "head_sha"}
     run_id = ctx.check_runs.get(record.id) or int(record.extra.get(CHECK_RUN_ID) or 0)

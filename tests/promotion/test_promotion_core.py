@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot.config.model import Config, Service, Stage, Train, Wave
 from bot.core import holds as hd
 from bot.core import promotion as pm
+from bot.core import promotion_table
 from bot.core.revert import EvidenceRow, evidence_table, incident_body, revert_steps
 from bot.errors import ConfigError
 
@@ -98,6 +99,24 @@ def test_one_pass_per_file_one_line_per_service() -> None:
     assert again.files == {}  # already at the target: no commit
 
 
+SKAFFOLD = """apiVersion: skaffold/v4beta6
+kind: Config
+build:
+  artifacts:
+    - image: ghcr.io/acme/web:1.0
+"""
+
+
+def test_an_image_only_in_a_file_that_is_not_deployable_says_where_it_was_left() -> None:
+    owners = {"staging/skaffold.yaml": ("web",)}
+    with pytest.raises(ConfigError) as caught:
+        pm.edit_step(CONFIG, {"staging/skaffold.yaml": SKAFFOLD}, owners, {"web": "1.1"})
+    message = caught.value.problems[0].message
+    assert message.startswith("image ghcr.io/acme/web (web) is in none of the stage's manifests")
+    assert "found but not edited: staging/skaffold.yaml:5:" in message
+    assert "yaml_paths" in message
+
+
 def test_an_image_gone_or_a_broken_manifest_names_the_path() -> None:
     owners = {"staging/app.yaml": ("web", "cli")}
     with pytest.raises(ConfigError, match=r"ghcr\.io/acme/cli"):
@@ -167,12 +186,12 @@ def test_promotion_round_trips_through_json() -> None:
 
 def test_stage_table_is_stable_and_replaces_its_region() -> None:
     promotion = _state(staging=passed("staging"), eu=soaking("eu", T0))
-    table = pm.stage_table(PLAN, promotion, ["api"])
+    table = promotion_table.stage_table(PLAN, promotion, ["api"])
     assert "| eu | cccccccccccc | 2026-03-04 14:00 UTC | 2026-03-04 15:00 UTC | soaking |" in table
     assert "Held services (not bumped by any train): api" in table
-    body = pm.with_table("notes\n", table)
-    assert pm.with_table(body, table) == body
-    assert pm.with_table(body, "x").count(pm.TABLE_BEGIN) == 1
+    body = promotion_table.with_table("notes\n", table)
+    assert promotion_table.with_table(body, table) == body
+    assert promotion_table.with_table(body, "x").count(promotion_table.TABLE_BEGIN) == 1
 
 
 def test_holds_round_trip_and_release() -> None:
