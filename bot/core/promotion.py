@@ -263,6 +263,16 @@ class StepEdit:
     bumps: tuple[BumpLine, ...]
 
 
+def named_files(config: Config) -> frozenset[str]:
+    """Paths the configuration names outright (a `manifests` entry without wildcards):
+    the bumps edit them whatever kind of YAML they hold; files a glob finds are edited only
+    where they are deployable (`bot.core.manifests.deployable`)."""
+    entries = [g for s in config.services for g in s.manifests]
+    for stage in config.stages:
+        entries += [*stage.manifests, *(g for w in stage.waves for g in w.manifests)]
+    return frozenset(g for g in entries if not any(ch in g for ch in "*?["))
+
+
 def _not_edited(places: Sequence[str]) -> str:
     """Where the image was found but left alone (a non-deployable file, a block scalar)."""
     if not places:
@@ -287,6 +297,7 @@ def edit_step(
     old: dict[str, str] = {}
     where: dict[str, list[str]] = {}
     left: dict[str, list[str]] = {}  # places that name a service's image but are not edited
+    named = named_files(config)  # any kind of YAML is edited in a file the config names
     for path, names in sorted(owners.items()):
         wanted = [n for n in names if n in tags]
         if not wanted:
@@ -294,7 +305,9 @@ def edit_step(
         services = [config.service(n) for n in wanted]
         bumps = [Bump(s.image, tag=tags[s.name]) for s in services]
         extra = {s.image: s.yaml_paths for s in services if s.yaml_paths}
-        result = plan_many(texts[path], bumps, filename=path, yaml_paths=extra)
+        result = plan_many(
+            texts[path], bumps, filename=path, yaml_paths=extra, any_kind=path in named
+        )
         if result.text != texts[path]:
             changed[path] = result.text
         for service in services:

@@ -3,6 +3,7 @@ the soak state machine, the revert plan, holds and the stage table."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -115,6 +116,12 @@ def test_an_image_only_in_a_file_that_is_not_deployable_says_where_it_was_left()
     assert message.startswith("image ghcr.io/acme/web (web) is in none of the stage's manifests")
     assert "found but not edited: staging/skaffold.yaml:5:" in message
     assert "yaml_paths" in message
+    # named outright in the config, the same file is edited whatever its kind
+    named = replace(CONFIG, services=(replace(CONFIG.services[0], manifests=("skaffold.yaml",)),
+                                      *CONFIG.services[1:]))  # fmt: skip
+    edit = pm.edit_step(named, {"skaffold.yaml": SKAFFOLD}, {"skaffold.yaml": ("web",)},
+                        {"web": "1.1"})  # fmt: skip
+    assert edit.files["skaffold.yaml"] == SKAFFOLD.replace("web:1.0", "web:1.1")
 
 
 def test_an_image_gone_or_a_broken_manifest_names_the_path() -> None:
