@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.adapters.github import GitHubPort
 from bot.config.model import ApprovalRule, Config
-from bot.core.gates import ci, manifests, policy
+from bot.core.gates import ci, flags, manifests, policy
 from bot.core.gates.checkrun import PREFIX, ExistingCheckRun, button_nonce
 from bot.core.gates.error_budget import ErrorBudgetFacts
 from bot.core.gates.events import GateRequest
@@ -93,6 +93,8 @@ def gather(
         facts["manifests"] = gather_manifests(
             config, client, record, pr, settings["manifests"], now
         )
+    if "flags" in settings:
+        facts["flags"] = gather_flags(client, pr, settings["flags"])
     runs = tuple(CheckRun.from_json(r) for r in raw_runs if isinstance(r, Mapping))
     return TrainGates(facts, our_check_runs(raw_runs), runs)
 
@@ -325,6 +327,28 @@ def gather_manifests(
         p: client.read_file(p, ref=branch) for p in manifests.configured_schema_paths(settings)
     }
     return manifests.ManifestFacts(files=tuple(out), schemas=schemas)
+
+
+MAX_FLAG_FILES = 50  # flag files read per train (bounded work per untrusted input)
+
+
+def gather_flags(
+    client: GitHubPort, pr: PullRequest, settings: flags.FlagSettings
+) -> flags.FlagFacts:
+    """The flag files (`gates.flags.files`) the train changes, read on the base branch and
+    on the train PR head (a file absent on one side is None there)."""
+    from fnmatch import fnmatchcase
+
+    changed = changed_paths(client, pr.base, pr.head_sha)
+    wanted = [p for p in changed if any(fnmatchcase(p, g) for g in settings.files)]
+    return flags.FlagFacts(
+        files=tuple(
+            flags.FlagFileTexts(
+                p, client.read_file(p, ref=pr.base), client.read_file(p, ref=pr.head_sha)
+            )
+            for p in wanted[:MAX_FLAG_FILES]
+        )
+    )
 
 
 def _values_schema(
