@@ -179,14 +179,22 @@ def read_codeowners(client: GitHubPort, base: str) -> tuple[str | None, str]:
 
 def changed_paths(client: GitHubPort, base: str, head: str) -> tuple[str, ...]:
     """The files the train changes: compare base...head (renames count both names)."""
+    return compare(client, base, head)[0]
+
+
+def compare(client: GitHubPort, base: str, head: str) -> tuple[tuple[str, ...], str | None]:
+    """`changed_paths`, and the merge base's SHA (what the train changed *from*; None when
+    GitHub does not say)."""
     status, body = client.get_json(f"/compare/{base}...{head}")
     if status != 200 or not isinstance(body, Mapping):
-        return ()
+        return (), None
     paths: list[str] = []
     for item in body.get("files") or ():
         if isinstance(item, Mapping):
             paths += [str(item[k]) for k in ("filename", "previous_filename") if item.get(k)]
-    return tuple(dict.fromkeys(paths))
+    merge_base = body.get("merge_base_commit")
+    sha = merge_base.get("sha") if isinstance(merge_base, Mapping) else None
+    return tuple(dict.fromkeys(paths)), str(sha) if sha else None
 
 
 def team_members(client: GitHubPort, team: str) -> frozenset[str]:
@@ -335,16 +343,18 @@ MAX_FLAG_FILES = 50  # flag files read per train (bounded work per untrusted inp
 def gather_flags(
     client: GitHubPort, pr: PullRequest, settings: flags.FlagSettings
 ) -> flags.FlagFacts:
-    """The flag files (`gates.flags.files`) the train changes, read on the base branch and
-    on the train PR head (a file absent on one side is None there)."""
+    """The flag files (`gates.flags.files`) the train changes, read at the merge base (not
+    the base branch's tip, which may have moved since) and on the train PR head (a file
+    absent on one side is None there)."""
     from fnmatch import fnmatchcase
 
-    changed = changed_paths(client, pr.base, pr.head_sha)
+    changed, merge_base = compare(client, pr.base, pr.head_sha)
     wanted = [p for p in changed if any(fnmatchcase(p, g) for g in settings.files)]
+    base = merge_base or pr.base
     return flags.FlagFacts(
         files=tuple(
             flags.FlagFileTexts(
-                p, client.read_file(p, ref=pr.base), client.read_file(p, ref=pr.head_sha)
+                p, client.read_file(p, ref=base), client.read_file(p, ref=pr.head_sha)
             )
             for p in wanted[:MAX_FLAG_FILES]
         )
