@@ -92,14 +92,37 @@ def _files(args: argparse.Namespace) -> tuple[list[str], bool]:
         return list(args.files), need_expiry
     if not settings.files:
         raise UsageError("no FILE given and the config names no `gates.flags.files`")
+    return local_flag_files(Path("."), settings.files), need_expiry
+
+
+def local_flag_files(root: Path, globs: tuple[str, ...]) -> list[str]:
+    """Repository paths under `root` (a checkout; `.git` skipped) that `globs` match, as the
+    gate matches them."""
     found = []
-    for root, dirs, names in os.walk("."):
+    for here, dirs, names in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d != ".git")
         for name in sorted(names):
-            path = os.path.relpath(os.path.join(root, name), ".").replace(os.sep, "/")
-            if any(fnmatchcase(path, glob) for glob in settings.files):
+            path = os.path.relpath(os.path.join(here, name), root).replace(os.sep, "/")
+            if any(fnmatchcase(path, glob) for glob in globs):
                 found.append(path)
-    return found, need_expiry
+    return found
+
+
+def flag_file_problems(root: Path, mapping: object, config: str) -> list[Problem]:
+    """For `validate`: every problem of the flag files `gates.flags.files` names in the
+    checkout at `root` (paths relative to it), and a warning for a glob matching nothing."""
+    from bot.core.flagfile import parse_flag_file
+
+    files = mapping.get("files") if isinstance(mapping, dict) else None
+    globs = tuple(g for g in files or () if isinstance(g, str) and g)
+    problems: list[Problem] = []
+    for glob in globs:
+        if not local_flag_files(root, (glob,)):
+            message = f"gates.flags.files: {glob!r} matches no file under {root}"
+            problems.append(Problem(message, file=config, severity="warning"))
+    for path in local_flag_files(root, globs):
+        problems += parse_flag_file((root / path).read_bytes(), path).problems
+    return problems
 
 
 def _print(debt: list[Debt], count: int) -> None:

@@ -77,3 +77,24 @@ def test_a_bad_file_is_reported_with_its_position(
     assert main(["flags", "--now", NOW, str(path)]) == 1
     assert f"{path}:3:" in capsys.readouterr().err
     assert main(["flags", "--within", "soon", str(path)]) == 2
+
+
+def test_validate_reports_flag_files_and_globs_matching_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    config = (root / "examples" / "multi-region.yml").read_text()
+    files = "['flags/*.flagd.json', 'nowhere/*.yml']"
+    (tmp_path / ".github").mkdir()
+    path = tmp_path / ".github" / "release-train.yml"
+    path.write_text(config.replace("\ngates:\n", f"\ngates:\n  flags:\n    files: {files}\n", 1))
+    (tmp_path / "flags").mkdir()
+    (tmp_path / "flags" / "a.flagd.json").write_text(
+        '{\n  "flags": {\n    "x": {"state": 1}\n  }\n}\n'
+    )
+    rc = main(["validate", "--repo-root", str(tmp_path), str(path)])
+    out = capsys.readouterr()
+    assert rc == 1
+    text = out.out + out.err
+    assert "flags/a.flagd.json:3:" in text and "flagd schema" in text
+    assert "warning: gates.flags.files: 'nowhere/*.yml' matches no file" in text
