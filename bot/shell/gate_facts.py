@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.adapters.github import GitHubPort
 from bot.config.model import ApprovalRule, Config
-from bot.core.gates import ci, flags, manifests, policy
+from bot.core.gates import ci, manifests, policy
 from bot.core.gates.checkrun import PREFIX, ExistingCheckRun, button_nonce
 from bot.core.gates.error_budget import ErrorBudgetFacts
 from bot.core.gates.events import GateRequest
@@ -36,6 +36,7 @@ from bot.core.gates.security import SecurityFacts, SecuritySettings
 from bot.core.ledger import TrainRecord
 from bot.core.world import CheckRun, PullRequest, World
 from bot.errors import ConfigError
+from bot.shell.changed_files import changed_paths, gather_flags, gather_migrations
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
@@ -95,6 +96,10 @@ def gather(
         )
     if "flags" in settings:
         facts["flags"] = gather_flags(client, pr, settings["flags"])
+    if "migrations" in settings:
+        team = settings["migrations"].approvers
+        members = {team: team_members(client, team)} if team else {}
+        facts["migrations"] = gather_migrations(client, pr, facts["policy"], members)
     runs = tuple(CheckRun.from_json(r) for r in raw_runs if isinstance(r, Mapping))
     return TrainGates(facts, our_check_runs(raw_runs), runs)
 
@@ -175,26 +180,6 @@ def read_codeowners(client: GitHubPort, base: str) -> tuple[str | None, str]:
         if text is not None:
             return text, path
     return None, CODEOWNERS_PATHS[0]
-
-
-def changed_paths(client: GitHubPort, base: str, head: str) -> tuple[str, ...]:
-    """The files the train changes: compare base...head (renames count both names)."""
-    return compare(client, base, head)[0]
-
-
-def compare(client: GitHubPort, base: str, head: str) -> tuple[tuple[str, ...], str | None]:
-    """`changed_paths`, and the merge base's SHA (what the train changed *from*; None when
-    GitHub does not say)."""
-    status, body = client.get_json(f"/compare/{base}...{head}")
-    if status != 200 or not isinstance(body, Mapping):
-        return (), None
-    paths: list[str] = []
-    for item in body.get("files") or ():
-        if isinstance(item, Mapping):
-            paths += [str(item[k]) for k in ("filename", "previous_filename") if item.get(k)]
-    merge_base = body.get("merge_base_commit")
-    sha = merge_base.get("sha") if isinstance(merge_base, Mapping) else None
-    return tuple(dict.fromkeys(paths)), str(sha) if sha else None
 
 
 def team_members(client: GitHubPort, team: str) -> frozenset[str]:
@@ -335,30 +320,6 @@ def gather_manifests(
         p: client.read_file(p, ref=branch) for p in manifests.configured_schema_paths(settings)
     }
     return manifests.ManifestFacts(files=tuple(out), schemas=schemas)
-
-
-MAX_FLAG_FILES = 50  # flag files read per train (bounded work per untrusted input)
-
-
-def gather_flags(
-    client: GitHubPort, pr: PullRequest, settings: flags.FlagSettings
-) -> flags.FlagFacts:
-    """The flag files (`gates.flags.files`) the train changes, read at the merge base (not
-    the base branch's tip, which may have moved since) and on the train PR head (a file
-    absent on one side is None there)."""
-    from fnmatch import fnmatchcase
-
-    changed, merge_base = compare(client, pr.base, pr.head_sha)
-    wanted = [p for p in changed if any(fnmatchcase(p, g) for g in settings.files)]
-    base = merge_base or pr.base
-    return flags.FlagFacts(
-        files=tuple(
-            flags.FlagFileTexts(
-                p, client.read_file(p, ref=base), client.read_file(p, ref=pr.head_sha)
-            )
-            for p in wanted[:MAX_FLAG_FILES]
-        )
-    )
 
 
 def _values_schema(

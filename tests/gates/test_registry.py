@@ -18,7 +18,15 @@ NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 
 
 def test_gate_names_and_settings_from_the_typed_config() -> None:
-    assert gate_names() == ("ci", "security", "manifests", "policy", "error-budget", "flags")
+    assert gate_names() == (
+        "ci",
+        "security",
+        "manifests",
+        "policy",
+        "error-budget",
+        "flags",
+        "migrations",
+    )
     gates = Gates(
         ci={"required": ["build"]},
         approvals=ApprovalRule(required=2),
@@ -108,4 +116,4 @@ def test_every_shipped_config_gives_valid_gate_settings() -> None:
     for path in configs:
         settings, failed = load_settings(load_config(path).gates)
         assert failed == {}, (path, {k: v.summary for k, v in failed.items()})
-        assert set(gate_names()) - set(settings) <= {"flags"}  # flags: only when configured
+        assert set(gate_names()) - set(settings) <= {"flags", "migrations"}  # when configured

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config.model import Gates
-from bot.core.gates import ci, error_budget, flags, manifests, policy, security
+from bot.core.gates import ci, error_budget, flags, manifests, migrations, policy, security
 from bot.core.gates.base import Gate, GateResult
 from bot.errors import ConfigError
 
@@ -36,6 +36,13 @@ GATES: tuple[GateSpec, ...] = (
         lambda m, g: error_budget.settings_from_config(m),
     ),
     GateSpec("flags", "flags", flags.GATE, lambda m, g: flags.settings_from_config(m), True),
+    GateSpec(
+        "migrations",
+        "migrations",
+        migrations.GATE,
+        lambda m, g: migrations.settings_from_config(m),
+        True,
+    ),
 )
 
 
