@@ -98,13 +98,12 @@ def _flagd_file(doc: YamlDoc) -> FlagFile:
     errors = sorted(_flagd_validator().iter_errors(doc.data), key=lambda e: list(e.path))
     if errors:
         return FlagFile(doc.filename, problems=tuple(_schema_problem(doc, e) for e in errors[:50]))
-    flags = []
+    flags, problems = [], []
     for name, body in (doc.data.get("flags") or {}).items():
         meta = body.get("metadata") or {}
         line, col = doc.where(("flags", name))
         expires, problem = _date(doc, ("flags", name, "metadata", "expires"), meta.get("expires"))
-        if problem is not None:
-            return FlagFile(doc.filename, problems=(problem,))
+        problems += [problem] if problem is not None else []
         variants = body.get("variants") or {}
         on = (
             body.get("state") == "ENABLED"
@@ -113,7 +112,7 @@ def _flagd_file(doc: YamlDoc) -> FlagFile:
         )
         owner = str(meta.get("owner") or "").strip()
         flags.append(Flag(str(name), doc.filename, line, col, owner, expires, on, _canon(body)))
-    return FlagFile(doc.filename, tuple(flags))
+    return FlagFile(doc.filename, tuple(flags), tuple(problems))
 
 
 def _schema_problem(doc: YamlDoc, error: Any) -> Problem:
@@ -173,10 +172,7 @@ def _date(doc: YamlDoc, at: tuple[Any, ...], value: Any) -> tuple[dt.date | None
     if value is None or value == "":
         return None, None
     try:
-        text = str(value)
-        return (
-            dt.date.fromisoformat(text[:10]) if len(text) >= 10 else dt.date.fromisoformat(text)
-        ), None
+        return dt.date.fromisoformat(str(value)[:10]), None  # a date-time's date counts
     except ValueError:
         return None, doc.problem(
             at, f"expires: {str(value)[:40]!r} is not a date like 2026-12-31", value=True

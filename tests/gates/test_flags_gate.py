@@ -136,3 +136,13 @@ def test_settings_are_checked() -> None:
     for bad in ({"require": ["team"]}, {"on_expired": "maybe"}, {"files": [""]}, {"x": 1}):
         with pytest.raises(ConfigError):
             settings_from_config(bad)
+
+
+def test_a_flagd_expiry_that_is_not_a_date_is_a_problem_at_its_position() -> None:
+    result = judge(
+        None, flagd(x=boolean(expires="next week"), y=boolean(expires="2027-01-01T00:00:00Z"))
+    )
+    assert result.conclusion == "failure"
+    assert "expires: 'next week' is not a date" in result.summary
+    assert any("next week" in a.message and a.path == PATH for a in result.annotations)
+    assert "flag `y`" not in result.summary  # a date-time's date is an expiry
