@@ -18,7 +18,9 @@ def register(subparsers: Any) -> None:
         description=(
             "Check a Release Train configuration (default .github/release-train.yml):\n"
             "YAML, schema, references, cron, durations, globs, cutover windows, time zone\n"
-            "and freezes, with the shipped defaults and any extends: policy merged in.\n\n"
+            "and freezes, with the shipped defaults and any extends: policy merged in; the\n"
+            "flag files gates.flags.files names (under --repo-root), as the flags gate\n"
+            "reads them.\n\n"
             "Prints FILE:LINE:COL: message for each problem (FILE:LINE:COL: warning: ...\n"
             "for warnings); with GITHUB_ACTIONS=true also ::error/::warning lines.\n"
             "Exits 1 on any error; warnings alone exit 0.\n\n"
@@ -112,6 +114,11 @@ def run(args: argparse.Namespace) -> int:
         resolve=True,
     )
     problems = list(result.problems)
+    gates = (result.merged or {}).get("gates") or {}
+    if isinstance(gates, dict) and gates.get("flags"):
+        from bot.commands.flags import flag_file_problems
+
+        problems += flag_file_problems(Path(root), gates["flags"], str(path))
     if args.check_ledger and result.merged is not None:
         problems += _ledger_protection(args, result.merged, str(path))
     return _report(args, str(path), problems, _in_schema_order(result.merged))

@@ -174,6 +174,8 @@ def build_gates(data: dict[str, Any]) -> Gates:
         manifests=dict(data.get("manifests", {})),
         policy=policy,
         error_budget=dict(data.get("error_budget", {})),
+        flags=dict(data.get("flags", {})),
+        migrations=dict(data.get("migrations", {})),
         allow_neutral=tuple(data.get("allow_neutral", ())),
         approvals=approvals,
         emergency_approvals=emergency,

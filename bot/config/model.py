@@ -202,6 +202,8 @@ class Gates:
     manifests: dict[str, object] = field(default_factory=dict)
     policy: dict[str, object] = field(default_factory=dict)
     error_budget: dict[str, object] = field(default_factory=dict)
+    flags: dict[str, object] = field(default_factory=dict)
+    migrations: dict[str, object] = field(default_factory=dict)
     allow_neutral: tuple[str, ...] = ()
     approvals: ApprovalRule = field(default_factory=ApprovalRule)
     emergency_approvals: ApprovalRule = field(default_factory=lambda: ApprovalRule(required=2))

@@ -31,7 +31,7 @@ def load_schema(name: str) -> dict[str, Any]:
         return dict(json.load(handle))
 
 
-GATES = ("ci", "security", "manifests", "policy", "error_budget")
+GATES = ("ci", "security", "manifests", "policy", "error_budget", "flags", "migrations")
 GATE_PREFIX = "gate_"
 
 

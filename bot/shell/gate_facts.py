@@ -36,6 +36,7 @@ from bot.core.gates.security import SecurityFacts, SecuritySettings
 from bot.core.ledger import TrainRecord
 from bot.core.world import CheckRun, PullRequest, World
 from bot.errors import ConfigError
+from bot.shell.changed_files import changed_paths, gather_flags, gather_migrations
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
@@ -93,6 +94,12 @@ def gather(
         facts["manifests"] = gather_manifests(
             config, client, record, pr, settings["manifests"], now
         )
+    if "flags" in settings:
+        facts["flags"] = gather_flags(client, pr, settings["flags"])
+    if "migrations" in settings:
+        team = settings["migrations"].approvers
+        members = {team: team_members(client, team)} if team else {}
+        facts["migrations"] = gather_migrations(client, pr, facts["policy"], members)
     runs = tuple(CheckRun.from_json(r) for r in raw_runs if isinstance(r, Mapping))
     return TrainGates(facts, our_check_runs(raw_runs), runs)
 
@@ -173,18 +180,6 @@ def read_codeowners(client: GitHubPort, base: str) -> tuple[str | None, str]:
         if text is not None:
             return text, path
     return None, CODEOWNERS_PATHS[0]
-
-
-def changed_paths(client: GitHubPort, base: str, head: str) -> tuple[str, ...]:
-    """The files the train changes: compare base...head (renames count both names)."""
-    status, body = client.get_json(f"/compare/{base}...{head}")
-    if status != 200 or not isinstance(body, Mapping):
-        return ()
-    paths: list[str] = []
-    for item in body.get("files") or ():
-        if isinstance(item, Mapping):
-            paths += [str(item[k]) for k in ("filename", "previous_filename") if item.get(k)]
-    return tuple(dict.fromkeys(paths))
 
 
 def team_members(client: GitHubPort, team: str) -> frozenset[str]:

@@ -43,7 +43,9 @@ def test_a_rerun_forces_its_gate_only_on_the_same_head() -> None:
     rerun = GateRequest("reevaluate", ("policy",), "a" * 40, "rm-dave", "check_run.rerequested")
     assert forced_gates(rerun, pr) == {"policy"}
     suite = GateRequest("reevaluate", (), "a" * 40, "rm-dave", "check_suite.rerequested")
-    assert forced_gates(suite, pr) == {"ci", "security", "manifests", "policy", "error-budget"}
+    assert forced_gates(suite, pr) == {
+        "ci", "security", "manifests", "policy", "error-budget", "flags", "migrations"
+    }  # fmt: skip
     old = GateRequest("reevaluate", ("policy",), "b" * 40, "rm-dave", "check_run.rerequested")
     assert forced_gates(old, pr) == frozenset() and forced_gates(None, pr) == frozenset()
     hold = GateRequest("hold", (), "a" * 40, "rm-dave", "check_run.requested_action")

@@ -33,8 +33,9 @@ def subschemas(node: Any, where: str = "#") -> Iterator[tuple[str, dict[str, Any
 
 def test_the_expected_schemas_exist() -> None:
     assert [p.name for p in GATE_SCHEMAS] == [
-        "ci.schema.json", "error_budget.schema.json", "manifests.schema.json",
-        "policy.schema.json", "security.schema.json",
+        "ci.schema.json", "error_budget.schema.json", "flags.schema.json",
+        "manifests.schema.json", "migrations.schema.json", "policy.schema.json",
+        "security.schema.json",
     ]  # fmt: skip
     assert [p.name for p in K8S_SCHEMAS] == [
         "cronjob.json", "daemonset.json", "deployment.json", "kustomization.json",

@@ -1,6 +1,7 @@
 """The gates: pure units that decide whether a train may merge.
 
-One module per gate (`ci`, `security`, `manifests`, `policy`, `error_budget`), each with its
+One module per gate (`ci`, `security`, `manifests`, `policy`, `error_budget`, and `flags`
+and `migrations`, which run only when configured under `gates:`), each with its
 facts and settings dataclasses, `settings_from_config`, and a `GATE` object with `name` and
 `evaluate(facts, settings, now) -> GateResult` (see `base`). Around them:
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config.model import Gates
-from bot.core.gates import ci, error_budget, manifests, policy, security
+from bot.core.gates import ci, error_budget, flags, manifests, migrations, policy, security
 from bot.core.gates.base import Gate, GateResult
 from bot.errors import ConfigError
 
@@ -19,6 +19,7 @@ class GateSpec:
     config_key: str  # key under `gates:` in the config
     gate: Gate
     settings: Callable[[Mapping[str, object], Gates], Any]  # raises ConfigError
+    optional: bool = False  # run only when `gates.<config_key>` is configured (non-empty)
 
 
 GATES: tuple[GateSpec, ...] = (
@@ -34,6 +35,14 @@ GATES: tuple[GateSpec, ...] = (
         error_budget.GATE,
         lambda m, g: error_budget.settings_from_config(m),
     ),
+    GateSpec("flags", "flags", flags.GATE, lambda m, g: flags.settings_from_config(m), True),
+    GateSpec(
+        "migrations",
+        "migrations",
+        migrations.GATE,
+        lambda m, g: migrations.settings_from_config(m),
+        True,
+    ),
 )
 
 
@@ -41,9 +50,18 @@ def gate_names() -> tuple[str, ...]:
     return tuple(spec.name for spec in GATES)
 
 
+def configured(spec: GateSpec, gates: Gates) -> bool:
+    """Whether a gate runs: always, or for an optional gate when its settings are given."""
+    return not spec.optional or bool(getattr(gates, spec.config_key))
+
+
 def gate_settings(gates: Gates) -> dict[str, Any]:
-    """Every gate's settings from the typed config (`{gate name: settings}`)."""
-    return {spec.name: spec.settings(getattr(gates, spec.config_key), gates) for spec in GATES}
+    """Every running gate's settings from the typed config (`{gate name: settings}`)."""
+    return {
+        spec.name: spec.settings(getattr(gates, spec.config_key), gates)
+        for spec in GATES
+        if configured(spec, gates)
+    }
 
 
 def load_settings(gates: Gates) -> tuple[dict[str, Any], dict[str, GateResult]]:
@@ -52,6 +70,8 @@ def load_settings(gates: Gates) -> tuple[dict[str, Any], dict[str, GateResult]]:
     settings: dict[str, Any] = {}
     failed: dict[str, GateResult] = {}
     for spec in GATES:
+        if not configured(spec, gates):
+            continue  # not configured: no settings, so `evaluate_all` does not run it
         try:
             settings[spec.name] = spec.settings(getattr(gates, spec.config_key), gates)
         except ConfigError as exc:
@@ -78,11 +98,14 @@ def evaluate_all(
     failed: Mapping[str, GateResult] | None = None,
 ) -> list[GateResult]:
     """Run every gate. A gate whose facts are missing waits (`in_progress`): it never passes
-    unevaluated; a gate in `failed` (see `load_settings`) reports that result."""
+    unevaluated; a gate in `failed` (see `load_settings`) reports that result. An optional
+    gate with neither settings nor a failure is not configured and not run."""
     results = []
     for spec in GATES:
         if failed and spec.name in failed:
             results.append(failed[spec.name])
+            continue
+        if spec.optional and spec.name not in settings:
             continue
         if spec.name not in facts:
             results.append(
