@@ -32,6 +32,7 @@ environment:
   APP_SLUG               the App's slug (else asked from GET /app at start)
   SCHEDULE_INTERVAL      seconds between ticks of each repository (default 300; 0: off)
   RECONCILE_THREADS      reconcile threads per process (default 4)
+  METRICS_TOKEN          the bearer token GET /metrics wants (unset: loopback callers only)
 """
 
 

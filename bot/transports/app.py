@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from bot.errors import ExternalError
 from bot.insights.dashboard import Source, dashboard_blueprint, metrics_of, source_from_env
 from bot.insights.metrics import export_gauges
+from bot.transports.access import metrics_allowed
 from bot.transports.auth import AppAuth
 from bot.transports.logging import Redactor, configure
 from bot.transports.metrics import Metrics
@@ -282,6 +283,11 @@ def create_app(
 
     @app.get("/metrics")
     def metrics() -> Response:
+        if not metrics_allowed(settings.metrics_token, request.remote_addr, dict(request.headers)):
+            why = "a bearer token" if settings.metrics_token else "loopback or METRICS_TOKEN"
+            answer = _json(401, error=f"/metrics needs {why}")
+            answer.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return answer
         data, content_type = rt.metrics.render()
         return Response(data, status=200, content_type=content_type)
 

@@ -39,10 +39,17 @@ class Settings:
     # (source, target) owner/name patterns: which repositories' trains may write into which
     # other repositories (each also needs the target's own `accept_from`); () allows none
     cross_repo_writes: tuple[tuple[str, str], ...] = ()
+    # METRICS_TOKEN: the bearer token `/metrics` wants ("" : loopback callers only)
+    metrics_token: str = field(default="", repr=False)
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for the log redaction filter."""
-        values = (self.private_key, self.webhook_secret, *self.outbound.secrets())
+        values = (
+            self.private_key,
+            self.webhook_secret,
+            self.metrics_token,
+            *self.outbound.secrets(),
+        )
         return tuple(v for v in values if v)
 
     @property
@@ -214,4 +221,5 @@ def settings_from_env(
         reconcile_threads=threads,
         config_path=config_path,
         cross_repo_writes=cross_repo,
+        metrics_token=env.get("METRICS_TOKEN", "").strip(),
     )
