@@ -4,6 +4,9 @@ dashboard reads a real ledger clone; the sandbox says who may read ``acme/secret
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -217,7 +220,12 @@ def test_pages_carry_strict_headers(rig: Rig) -> None:
     assert "frame-ancestors 'none'" in csp
     assert answer.headers["X-Frame-Options"] == "DENY"
     assert answer.headers["Referrer-Policy"] == "no-referrer"
-    assert "<script" not in answer.get_data(as_text=True)
+    html = answer.get_data(as_text=True)
+    assert "<script" not in html and " style=" not in html
+    # every inline stylesheet is allowed by its hash, so the browser applies it
+    for css in re.findall(r"<style>(.*?)</style>", html, re.S):
+        digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp
 
 
 def test_without_signin_the_public_listener_is_told_how(settings: Settings) -> None:
