@@ -21,9 +21,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.errors import Problem
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 SESSION_COOKIE = "rt_session"
 STATE_COOKIE = "rt_oauth"
@@ -108,7 +112,7 @@ def signin_from_env(
     )
 
 
-def _fernet(key: str, purpose: str) -> object:
+def _fernet(key: str, purpose: str) -> Fernet:
     from cryptography.fernet import Fernet
 
     digest = hashlib.sha256(f"release-train {purpose}\0{key}".encode()).digest()
@@ -117,9 +121,7 @@ def _fernet(key: str, purpose: str) -> object:
 
 def seal(key: str, purpose: str, value: dict[str, str], now: datetime) -> str:
     """`value` as a cookie string: encrypted, authenticated and dated `now`."""
-    sealed: bytes = _fernet(key, purpose).encrypt_at_time(  # type: ignore[attr-defined]
-        json.dumps(value).encode(), int(now.timestamp())
-    )
+    sealed = _fernet(key, purpose).encrypt_at_time(json.dumps(value).encode(), int(now.timestamp()))
     return sealed.decode()
 
 
@@ -130,9 +132,7 @@ def unseal(key: str, purpose: str, cookie: str | None, ttl: int, now: datetime) 
     if not cookie or len(cookie) > 4096:
         return {}
     try:
-        raw = _fernet(key, purpose).decrypt_at_time(  # type: ignore[attr-defined]
-            cookie.encode(), ttl, int(now.timestamp())
-        )
+        raw = _fernet(key, purpose).decrypt_at_time(cookie.encode(), ttl, int(now.timestamp()))
         value = json.loads(raw)
     except (InvalidToken, ValueError, UnicodeError):
         return {}
