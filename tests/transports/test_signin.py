@@ -284,3 +284,17 @@ def test_half_a_signin_setup_names_what_is_missing(private_key_pem: str) -> None
 )
 def test_safe_next(given: str | None, safe: str) -> None:
     assert safe_next(given) == safe
+
+
+def test_no_token_reaches_the_log(rig: Rig, capfd: pytest.CaptureFixture[str]) -> None:
+    _sign_in(rig, "reader-erin")
+    assert _page(rig)[0] == 200
+    with rig.sandbox.store.transaction() as data:
+        tokens = [t for t, r in data["tokens"].items() if r.get("user_to_server")]
+        for token in tokens:
+            del data["tokens"][token]
+    rig.clock.now += timedelta(seconds=61)
+    assert _page(rig)[0] == 401
+    logged = "".join(capfd.readouterr())
+    assert "signed in" in logged and tokens
+    assert not any(t in logged for t in tokens) and client_secret(rig.sandbox.store) not in logged
