@@ -147,6 +147,9 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("post", "/app/installations/{installation_id}/access_tokens"),
     ("get", "/repos/{owner}/{repo}/installation"),
     ("get", "/installation/repositories"),
+    # a GitHub App's user-to-server token: the installations and repositories a user reaches
+    ("get", "/user/installations"),
+    ("get", "/user/installations/{installation_id}/repositories"),
     # rate limit
     ("get", "/rate_limit"),
 )

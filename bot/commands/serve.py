@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 DESCRIPTION = """\
-Serve the GitHub App: POST /webhook (signed deliveries), GET /healthz, GET /metrics.
+Serve the GitHub App: POST /webhook (signed deliveries), GET /healthz, GET /metrics,
+GET / (the dashboard, behind GitHub sign-in).
 
 environment:
   APP_ID                 the GitHub App's id (required)
@@ -32,6 +33,10 @@ environment:
   APP_SLUG               the App's slug (else asked from GET /app at start)
   SCHEDULE_INTERVAL      seconds between ticks of each repository (default 300; 0: off)
   RECONCILE_THREADS      reconcile threads per process (default 4)
+  METRICS_TOKEN          the bearer token GET /metrics wants (unset: loopback callers only)
+  GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, SESSION_KEY
+                         dashboard sign-in with GitHub (unset: GET / answers loopback only)
+  RELEASE_TRAIN_DASHBOARD_REPO  what GET / shows (OWNER/NAME or a local clone)
 """
 
 

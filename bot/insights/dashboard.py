@@ -17,7 +17,7 @@ from bot.errors import ReleaseTrainError
 from bot.insights.gitlog import DEFAULT_LEDGER, read_file_at, read_history
 from bot.insights.metrics import Metrics, compute
 from bot.insights.model import History
-from bot.insights.page import DashboardInput, render_page
+from bot.insights.page import PAGE_HEADERS, DashboardInput, render_page
 from bot.insights.timeline import build_timelines
 
 Source = Callable[[], DashboardInput]
@@ -146,20 +146,24 @@ def metrics_of(source: Source) -> Callable[[], Metrics]:
     return lambda: compute(build_timelines(source().history))
 
 
+def page_response(html: str, status: int = 200) -> Any:
+    """An HTML answer with the dashboard's headers (strict CSP, no framing, no referrer)."""
+    from flask import Response
+
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
 def dashboard_blueprint(source: Source) -> Any:
-    """``GET /`` renders the dashboard (HTML, no JavaScript); read-only."""
+    """``GET /`` renders the dashboard (HTML, no JavaScript), open to whoever reaches it:
+    for loopback listeners such as `demo --keep` (``serve`` mounts `bot.transports.signin_web`)."""
     from flask import Blueprint, Response
 
     blueprint = Blueprint("dashboard", __name__)
 
     @blueprint.get("/")
     def index() -> Response:
-        html = render_page(source())
-        response = Response(html, status=200, mimetype="text/html")
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:"
-        )
-        return response
+        return page_response(render_page(source()))
 
     return blueprint

@@ -6,9 +6,11 @@ charts, AA contrast, a skip link and visible keyboard focus.
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from hashlib import sha256
 from html import escape
 from typing import Any
 
@@ -26,6 +28,7 @@ class DashboardInput:
     now: datetime
     config: Any = None  # bot.config.model.Config, for the calendar and stage names
     note: str = ""  # shown at the top, e.g. why there is no data
+    viewer: str = ""  # the signed-in GitHub login (a sign-out button is shown), if any
 
 
 CSS = """
@@ -40,7 +43,42 @@ th,td{border-bottom:1px solid #d1d5db;padding:.35rem .5rem;text-align:left;verti
 th{background:#f3f4f6}.state{font-weight:600}.muted{color:#4b5563}
 .chart text,.progress text{font-size:12px;fill:#111827}.progress text{fill:inherit}
 .charts{display:flex;flex-wrap:wrap;gap:1.5rem}figure{margin:0}figcaption{font-weight:600}
+.signout{display:inline}.signout button{font:inherit}
 """
+
+# The only inline thing the page has is its <style>: allowed by hash, no script at all.
+CSP = (
+    "default-src 'none'; "
+    f"style-src 'sha256-{b64encode(sha256(CSS.encode()).digest()).decode()}'; "
+    "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
+def message_page(title: str, text: str, link: tuple[str, str] | None = None) -> str:
+    """A small page in the dashboard's style: a heading, a paragraph, maybe a link."""
+    more = f'<p><a href="{escape(link[0])}">{escape(link[1])}</a></p>' if link else ""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)} · Release Train</title><style>{CSS}</style></head><body>"
+        f'<main id="main"><h1>{escape(title)}</h1><p>{escape(text)}</p>{more}</main>'
+        "</body></html>"
+    )
+
+
+def _viewer(view: DashboardInput) -> str:
+    if not view.viewer:
+        return ""
+    return (
+        f'<div>Signed in as <strong>{escape(view.viewer)}</strong> · <form class="signout" '
+        'method="post" action="/logout"><button type="submit">Sign out</button></form></div>'
+    )
 
 
 def _link(base: str, path: str, text: str) -> str:
@@ -224,7 +262,9 @@ def render_page(view: DashboardInput) -> str:
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>Release Train</title><style>{CSS}</style></head><body>"
         '<a class="skip" href="#main">Skip to content</a>'
-        f'<header><h1>Release Train</h1><p class="muted">As of {_when(view.now)} · ledger '
+        "<header><h1>Release Train</h1>"
+        + _viewer(view)
+        + f'<p class="muted">As of {_when(view.now)} · ledger '
         f"{escape(view.history.ledger_ref)} · base {escape(view.history.base_ref)}</p>"
         f'<nav aria-label="Sections"><ul>{nav}</ul></nav>'
         + (f'<p role="status"><strong>{escape(view.note)}</strong></p>' if view.note else "")

@@ -18,17 +18,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from bot.errors import ExternalError
-from bot.insights.dashboard import Source, dashboard_blueprint, metrics_of, source_from_env
+from bot.insights.dashboard import Source, metrics_of, source_from_env
 from bot.insights.metrics import export_gauges
+from bot.transports.access import metrics_allowed
 from bot.transports.auth import AppAuth
 from bot.transports.logging import Redactor, configure
 from bot.transports.metrics import Metrics
 from bot.transports.result import ResultView, view
 from bot.transports.scheduler import STAGGER_WINDOW, Scheduler, discover, stagger
 from bot.transports.settings import Settings
+from bot.transports.signin_web import signin_blueprint
 from bot.transports.webhook import MAX_BODY, SeenDeliveries, WebhookEndpoint
 from bot.transports.worker import Job, Worker
 
@@ -257,7 +259,8 @@ def create_app(
     `clock` gives the `now` each reconcile sees; `start=False` leaves the worker and
     scheduler stopped (call `app.extensions["release_train"].start()`). `dashboard` is where
     the read-only page at `/` and the release-metric gauges read the ledger from (see
-    `bot.insights.dashboard.source_from_env`); without one the page says how to set it."""
+    `bot.insights.dashboard.source_from_env`); without one the page says how to set it.
+    The page is behind GitHub sign-in (`settings.signin`), or loopback-only without it."""
     rt = Runtime(
         settings,
         reconciler,
@@ -271,7 +274,7 @@ def create_app(
     app.extensions["release_train"] = rt
     app.wsgi_app = WebhookEndpoint(rt, app.wsgi_app)  # type: ignore[method-assign]
     source = dashboard or source_from_env({})
-    app.register_blueprint(dashboard_blueprint(source))
+    app.register_blueprint(signin_blueprint(source, settings.signin, rt.clock))
     export_gauges(rt.metrics.registry, metrics_of(source))
 
     @app.get("/healthz")
@@ -282,6 +285,11 @@ def create_app(
 
     @app.get("/metrics")
     def metrics() -> Response:
+        if not metrics_allowed(settings.metrics_token, request.remote_addr, dict(request.headers)):
+            why = "a bearer token" if settings.metrics_token else "loopback or METRICS_TOKEN"
+            answer = _json(401, error=f"/metrics needs {why}")
+            answer.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return answer
         data, content_type = rt.metrics.render()
         return Response(data, status=200, content_type=content_type)
 

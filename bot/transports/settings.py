@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.adapters.outbound import Mode, OutboundPolicy
 from bot.errors import ConfigError, Problem, UsageError
+from bot.transports.signin import SigninSettings, signin_from_env
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_CONFIG_PATH = ".github/release-train.yml"
@@ -39,10 +40,20 @@ class Settings:
     # (source, target) owner/name patterns: which repositories' trains may write into which
     # other repositories (each also needs the target's own `accept_from`); () allows none
     cross_repo_writes: tuple[tuple[str, str], ...] = ()
+    # METRICS_TOKEN: the bearer token `/metrics` wants ("" : loopback callers only)
+    metrics_token: str = field(default="", repr=False)
+    # dashboard sign-in with GitHub (None: no client secret, the dashboard is loopback-only)
+    signin: SigninSettings | None = None
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for the log redaction filter."""
-        values = (self.private_key, self.webhook_secret, *self.outbound.secrets())
+        values = (
+            self.private_key,
+            self.webhook_secret,
+            self.metrics_token,
+            *(self.signin.secrets() if self.signin else ()),
+            *self.outbound.secrets(),
+        )
         return tuple(v for v in values if v)
 
     @property
@@ -199,6 +210,7 @@ def settings_from_env(
     threads = _threads(env, problems)
     config_path = _config_path(env, problems)
     cross_repo = _cross_repo(env, problems)
+    signin = signin_from_env(env, api_url, problems)
     if problems:
         raise ConfigError(problems)
     slug = env.get("APP_SLUG", "").strip()
@@ -214,4 +226,6 @@ def settings_from_env(
         reconcile_threads=threads,
         config_path=config_path,
         cross_repo_writes=cross_repo,
+        metrics_token=env.get("METRICS_TOKEN", "").strip(),
+        signin=signin,
     )

@@ -22,7 +22,7 @@ from githubkit.exception import RequestFailed
 from openapi_check import SchemaMismatch, operations, validate_response
 
 from bot.sandbox import appauth
-from bot.sandbox.api import build_router
+from bot.sandbox.api import build_router, oauth
 from bot.sandbox.api.code_scanning import seed_alerts
 from bot.sandbox.runner import Sandbox, run_sandbox
 from bot.sandbox.scenario import APP_ID, BOT_INSTALLATION
@@ -53,9 +53,11 @@ class Driver:
 
     def gh(self, who: str) -> GitHub[Any]:
         if who not in self.clients:
-            if who == "app":
+            if who.startswith("oauth:"):  # a user-to-server token, as the web flow mints
+                auth: Any = oauth.mint_user_token(self.sb.store, who[6:], self.sb.server.clock())
+            elif who == "app":
                 key = appauth.private_key_pem(self.sb.store)
-                auth: Any = AppAuthStrategy(str(APP_ID), key)
+                auth = AppAuthStrategy(str(APP_ID), key)
             else:
                 auth = self.sb.bot_token() if who == "bot" else self.sb.token(who)
             client = GitHub(auth, base_url=self.sb.base_url, auto_retry=False,
@@ -255,6 +257,8 @@ def _scanning_search_apps(d: Driver) -> None:
     d.do("POST", "/app/installations/{installation_id}/access_tokens", who="app", json={}, **i)
     d.do("GET", f"{R}/installation", who="app")
     d.do("GET", "/installation/repositories")
+    d.do("GET", "/user/installations", who="oauth:dev-alice")
+    d.do("GET", "/user/installations/{installation_id}/repositories", who="oauth:dev-alice", **i)
 
 
 @pytest.fixture(scope="module")
@@ -337,5 +341,8 @@ def test_routes_github_does_not_document_are_few_and_known() -> None:
         "GET /repos/{owner}/{repo}/git/refs/{ref+}",
         "GET /repos/{owner}/{repo}/tarball",  # the default branch's archive
         "GET /_codeload/{owner}/{repo}/legacy.tar.gz/{ref}",  # the archive host's download
+        # the web host's OAuth flow (github.com/login/oauth/..., not the REST API)
+        "GET /login/oauth/authorize",
+        "POST /login/oauth/access_token",
     }
     assert set(extra) <= allowed, set(extra) - allowed

@@ -68,6 +68,10 @@ def test_example_workflow_triggers_and_concurrency() -> None:
 def test_app_manifest_permissions_and_events() -> None:
     manifest = load("app.yml")
     assert manifest["hook_attributes"]["url"].endswith("/webhook")
+    # the dashboard's sign-in comes back to the route bot.transports.signin_web serves
+    from bot.transports.signin_web import CALLBACK
+
+    assert [u.removeprefix(manifest["url"]) for u in manifest["callback_urls"]] == [CALLBACK]
     assert manifest["default_permissions"] == {
         "contents": "write",
         "pull_requests": "write",
