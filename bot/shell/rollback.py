@@ -51,7 +51,7 @@ def unsure(
 
     state = promotion.current()
     assert state is not None
-    doubt = [r for r in results if r.verdict.value in ("inconclusive", "error")]
+    doubt = [r for r in results if r.verdict.value in ("inconclusive", "error") and not r.observe]
     worst = "error" if any(r.verdict.value == "error" for r in results) else "inconclusive"
     reasons = "; ".join(f"{r.slo}/{r.service}: {r.reason}" for r in results if r.verdict != "pass")
     if action == "abort":
