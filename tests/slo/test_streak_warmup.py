@@ -63,6 +63,14 @@ def test_checks_closer_than_the_interval_count_once() -> None:
     assert [c for c, _ in checks(SPACED, "ff", every=5 * M)] == [1, 2]
 
 
+def test_the_same_instant_judged_twice_counts_once_even_without_an_interval() -> None:
+    eager = SLO(name="e", failure_limit=2, interval=0 * M)
+    fail = [result(eager, Verdict.FAIL)]
+    once = count((), fail, {"e": eager}, AT)
+    assert count(once, fail, {"e": eager}, AT) == once  # a retried round at the same `now`
+    assert count(once, fail, {"e": eager}, AT + M)[0].count == 2
+
+
 def test_the_default_limit_reverts_on_the_first_fail_as_before() -> None:
     plain = SLO(name="plain")
     assert checks(plain, "f") == [(1, "revert")]

@@ -44,8 +44,8 @@ def _next(prev: Streak | None, result: SLOResult, slo: SLO, now: datetime) -> St
         return prev
     if prev is None:
         return Streak(result.slo, result.service, 1, now)
-    if now - prev.last < slo.interval:
-        return prev
+    if now <= prev.last or now - prev.last < slo.interval:
+        return prev  # the same check read again (a retried round) never counts twice
     return Streak(result.slo, result.service, prev.count + 1, now)
 
 
