@@ -92,11 +92,8 @@ def build_stage(data: dict[str, Any]) -> Stage:
 
 
 def build_slo(data: dict[str, Any]) -> SLO:
-    plain = {
-        k: v
-        for k, v in data.items()
-        if k not in ("window", "inconclusive_after", "burn_rates", "compare")
-    }
+    durations = ("window", "inconclusive_after", "initial_delay", "interval")
+    plain = {k: v for k, v in data.items() if k not in (*durations, "burn_rates", "compare")}
     if "objective" in plain:
         plain["objective"] = float(plain["objective"])
     if "by" in plain:
@@ -114,8 +111,7 @@ def build_slo(data: dict[str, Any]) -> SLO:
         compare = Comparison(**c, **step)
     return SLO(
         **plain,
-        **_dur(data, "window"),
-        **_dur(data, "inconclusive_after"),
+        **{k: v for key in durations for k, v in _dur(data, key).items()},
         burn_rates=rules,
         compare=compare,
     )

@@ -215,7 +215,7 @@ def _duration_paths(checker: Checker) -> Iterator[tuple[Path_, Any]]:
             if isinstance(wave, dict):
                 yield (*path, "waves", index, "soak"), wave.get("soak")
     for path, slo in checker.items("slos"):
-        for key in ("window", "inconclusive_after"):
+        for key in ("window", "inconclusive_after", "initial_delay", "interval"):
             yield (*path, key), slo.get(key)
         for index, rule in enumerate(_list(slo.get("burn_rates"))):
             if isinstance(rule, dict):

@@ -170,6 +170,9 @@ class SLO:
     inconclusive_after: timedelta | None = None
     on_inconclusive: str = "hold"  # "hold", "abort" or "revert" once inconclusive_after passes
     mode: str = "enforce"  # "observe": judged and shown, never holds, aborts or reverts
+    initial_delay: timedelta = timedelta(0)  # warm-up after the bump: not judged before it
+    failure_limit: int = 1  # failing checks in a row before a revert
+    interval: timedelta = timedelta(minutes=1)  # checks closer than this count once
 
 
 @dataclass(frozen=True)

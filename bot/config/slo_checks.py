@@ -4,9 +4,12 @@ looks sane, and enough traffic for a verdict (`bot.config.checks` runs them with
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.config.build import build_slo
+from bot.config.durations import format_duration, parse_duration
+from bot.config.model import Stage
 from bot.config.schemas import path_text
 from bot.config.slo_defaults import derived_min_requests
 
@@ -51,6 +54,42 @@ def check_slos(checker: Checker) -> None:
         if isinstance(compare, dict):
             for key in ("canary", "baseline"):
                 _check_promql(checker, (*path, "compare", key), compare.get(key))
+    _check_warm_up(checker)
+
+
+def _soaks(stage: dict[str, Any]) -> list[timedelta]:
+    """The soaks of a stage and its waves (a wave without one soaks as long as the stage)."""
+    text = stage.get("soak")
+    soak = parse_duration(text) if isinstance(text, str) else Stage("").soak
+    waves = [w for w in stage.get("waves") or [] if isinstance(w, dict)]
+    return [soak] + [parse_duration(w["soak"]) if "soak" in w else soak for w in waves]
+
+
+def _check_warm_up(checker: Checker) -> None:
+    """A warm-up (`initial_delay`) as long as the soak of a stage that uses the SLO would
+    let the stage complete without the SLO ever being judged: refused."""
+    delays: dict[str, tuple[Path_, timedelta]] = {}
+    for path, slo in checker.items("slos"):
+        try:
+            delay = parse_duration(slo["initial_delay"]) if "initial_delay" in slo else None
+        except (TypeError, ValueError):
+            continue  # the duration checks say what is wrong
+        if delay:
+            delays[str(slo.get("name"))] = ((*path, "initial_delay"), delay)
+    for _, stage in checker.items("stages"):
+        try:
+            shortest = min(_soaks(stage))
+        except (TypeError, ValueError):
+            continue
+        for name in stage.get("slos") or []:
+            if name in delays and delays[name][1] >= shortest:
+                where, delay = delays[name]
+                checker.error(
+                    where,
+                    f"SLO '{name}': initial_delay {format_duration(delay)} is not shorter than "
+                    f"the {format_duration(shortest)} soak of stage '{stage.get('name')}': the "
+                    "stage would complete without the SLO ever being judged",
+                )
 
 
 def _check_traffic(checker: Checker, path: Path_, slo: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from bot.config.model import Config, Service, Train
 from bot.core.ledger import TrainRecord, parse_commit_message
 from bot.core.manifests import Bump, plan_many
+from bot.core.slo.streak import Streak
 from bot.errors import ConfigError, Problem
 
 PENDING = "pending"
@@ -66,6 +67,7 @@ class StepState:
     verdict: str = ""
     evidence: tuple[str, ...] = ()
     unsure_since: datetime | None = None
+    failures: tuple[Streak, ...] = ()  # failing SLO checks in a row (bot.core.slo.streak)
     deployment: int = 0
     skipped_by: str = ""
     revert_commit: str = ""
@@ -129,6 +131,7 @@ def _step_json(step: StepState) -> dict[str, Any]:
         "verdict": step.verdict,
         "evidence": list(step.evidence),
         "unsure_since": _iso(step.unsure_since),
+        "failures": [f.to_json() for f in step.failures],
         "deployment": step.deployment,
         "skipped_by": step.skipped_by,
         "revert_commit": step.revert_commit,
@@ -147,6 +150,7 @@ def _step_from(raw: Mapping[str, Any]) -> StepState:
         verdict=str(raw.get("verdict") or ""),
         evidence=tuple(raw.get("evidence") or ()),
         unsure_since=_dt(raw.get("unsure_since")),
+        failures=tuple(Streak.from_json(f) for f in raw.get("failures") or ()),
         deployment=int(raw.get("deployment") or 0),
         skipped_by=str(raw.get("skipped_by") or ""),
         revert_commit=str(raw.get("revert_commit") or ""),
@@ -468,6 +472,8 @@ def next_move(
             return Move(MoveKind.REVERT, step.name, reason="SLO breach")
         if slo_action in ("hold", "abort"):
             return Move(MoveKind(slo_action), step.name, reason="SLO verdict unsure")
+        if slo_action == "failing":
+            return Move(MoveKind.HOLD, step.name, reason="SLO failing, under failure_limit")
         soaked = state.started is not None and now >= state.started + step.soak
         if soaked or skip_requested:
             return Move(MoveKind.PASS, step.name)

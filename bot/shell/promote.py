@@ -147,9 +147,9 @@ def _carry_out(ctx: StageCtx, decided: Decided, plan: tuple[pm.StepPlan, ...]) -
         reason = "SLO verdict unsure past inconclusive_after" if doubtful else move.reason
         revert(ctx, record, plan, promotion, results, reason)
     elif kind in (pm.MoveKind.HOLD, pm.MoveKind.ABORT) and step is not None:
-        unsure(ctx, record, promotion, step, results, kind.value)
+        unsure(ctx, record, promotion, step, results, kind.value, decided.failures)
     elif kind == pm.MoveKind.WAIT and step is not None:
-        _soaking(ctx, record, promotion, step)
+        _soaking(ctx, record, promotion, step, decided.failures)
         ctx.run.wake(move.until)
     ctx.run.performed.append(decided.action)
 
@@ -247,6 +247,7 @@ def _pass(
         verdict="pass",
         finished=ctx.now,
         unsure_since=None,
+        failures=(),
         skipped_by=skipped_by,
         skip_reason=why,
     )
@@ -294,14 +295,22 @@ def _finish(ctx: StageCtx, record: TrainRecord, reason: str) -> None:
 
 
 def _soaking(
-    ctx: StageCtx, record: TrainRecord, promotion: pm.Promotion, step: pm.StepPlan
+    ctx: StageCtx,
+    record: TrainRecord,
+    promotion: pm.Promotion,
+    step: pm.StepPlan,
+    failures: tuple[Any, ...] = (),
 ) -> None:
-    """Soaking with nothing unsure: forget an earlier unsure verdict (recorded once)."""
+    """Soaking with nothing unsure or failing: forget an earlier unsure verdict and a
+    streak of failing checks that a pass ended (recorded once)."""
     state = promotion.current()
-    if state is None or state.unsure_since is None:
+    if state is None:
         update_table(ctx, record)
         return
-    cleared = replace(state, unsure_since=None, verdict="")
+    cleared = replace(state, unsure_since=None, verdict="", failures=failures)
+    if cleared == state:
+        update_table(ctx, record)
+        return
     record = pm.store(record, promotion.with_step(cleared))
     record = record.with_event("stage-verdict", ctx.now, detail=f"{step.name} pass so far")
     record_step(ctx, record, "stage-verdict", [("Stage", step.name), ("Verdict", "pass")])

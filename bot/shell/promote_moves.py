@@ -27,6 +27,7 @@ class Decided:
     record: TrainRecord
     promotion: pm.Promotion
     results: tuple[Any, ...] = ()
+    failures: tuple[Any, ...] = ()  # the step's streaks of failing checks after this one
 
 
 def decide_move(
@@ -40,8 +41,9 @@ def decide_move(
             return Decided(act.Promote(record.id, move), record, promotion)
     if record.held and not record.rollback_requested:
         return None
-    move, results = move_and_results(ctx, record, plan, promotion)
-    return Decided(act.Promote(record.id, move), record, promotion, tuple(results))
+    move, results, failures = move_and_results(ctx, record, plan, promotion)
+    action = act.Promote(record.id, move)
+    return Decided(action, record, promotion, tuple(results), failures)
 
 
 def follow_on(ctx: StageCtx, decided: Decided, plan: Sequence[pm.StepPlan]) -> act.Promote | None:
@@ -66,17 +68,23 @@ def next_after_pass(
 
 def move_and_results(
     ctx: StageCtx, record: TrainRecord, plan: Sequence[pm.StepPlan], promotion: pm.Promotion
-) -> tuple[pm.Move, list[Any]]:
+) -> tuple[pm.Move, list[Any], tuple[Any, ...]]:
+    """The move, the verdicts it was decided from, and the soaking step's streaks of
+    failing checks counting this one (`bot.core.slo.streak`; for the carry-out to record)."""
     from bot.core.slo import stage_action
+    from bot.core.slo.streak import count
 
     current = promotion.current()
     step = next((s for s in plan if current and s.name == current.name), None)
     results: list[Any] = []
     action = "ok"
+    failures = current.failures if current is not None else ()
     if current is not None and step is not None and current.status == pm.SOAKING and step.slos:
         results = judge_step(ctx.config, ctx.prometheus, step, current, promotion, ctx.now)
-        slos = [ctx.config.slo(n) for n in step.slos]
-        action = stage_action(results, slos, current.unsure_since, ctx.now)
+        slos = {n: ctx.config.slo(n) for n in step.slos}
+        failures = count(current.failures, results, slos, ctx.now)
+        since = current.unsure_since
+        action = stage_action(results, slos.values(), since, ctx.now, failures)
     move = pm.next_move(
         plan,
         promotion,
@@ -88,7 +96,7 @@ def move_and_results(
     if move.kind == pm.MoveKind.HOLD:
         error = any(r.verdict.value == "error" for r in results)
         move = replace(move, waits_on=pm.PROMETHEUS if error else pm.EVIDENCE)
-    return move, results
+    return move, results, failures
 
 
 def judge_step(

@@ -42,25 +42,35 @@ def unsure(
     step: pm.StepPlan,
     results: Sequence[Any],
     action: str,
+    failures: tuple[Any, ...] = (),
 ) -> None:
-    """Inconclusive or error: hold the stage (never promote); after `inconclusive_after`,
-    `abort` ends the train `aborted` (`abort_train`)."""
+    """Inconclusive or error, or failing under `failure_limit`: hold the stage (never
+    promote) and record the streaks of failing checks; after `inconclusive_after`, `abort`
+    ends the train `aborted` (`abort_train`)."""
+    from bot.core.slo.streak import failing_text
+
     state = promotion.current()
     assert state is not None
+    doubt = [r for r in results if r.verdict.value in ("inconclusive", "error") and not r.observe]
     worst = "error" if any(r.verdict.value == "error" for r in results) else "inconclusive"
     reasons = "; ".join(f"{r.slo}/{r.service}: {r.reason}" for r in results if r.verdict != "pass")
     if action == "abort":
         abort_train(ctx, record, promotion, step, worst, reasons)
         return
-    held = replace(state, unsure_since=state.unsure_since or ctx.now, verdict=worst)
-    limits = [ctx.config.slo(n).inconclusive_after for n in step.slos]
-    since = held.unsure_since or ctx.now
-    ctx.run.wake(min((since + x for x in limits if x and since + x > ctx.now), default=None))
+    slos = {n: ctx.config.slo(n) for n in step.slos}
+    streaks = failing_text(failures, slos)
+    reasons = "; ".join(x for x in (reasons, streaks) if x)
+    since = (state.unsure_since or ctx.now) if doubt else None
+    verdict = worst if doubt else "failing"
+    held = replace(state, unsure_since=since, verdict=verdict, failures=failures)
+    wakes = [since + s.inconclusive_after for s in slos.values() if since and s.inconclusive_after]
+    wakes += [ctx.now + slos[f.slo].interval for f in failures if f.slo in slos]
+    ctx.run.wake(min((w for w in wakes if w > ctx.now), default=None))
     if held == state:
         return
     record = pm.store(record, promotion.with_step(held))
-    record = record.with_event("stage-verdict", ctx.now, detail=f"{step.name} {worst}")
-    trailers = [("Stage", step.name), ("Verdict", worst), ("Evidence", reasons)]
+    record = record.with_event("stage-verdict", ctx.now, detail=f"{step.name} {verdict}")
+    trailers = [("Stage", step.name), ("Verdict", verdict), ("Evidence", reasons)]
     record_step(ctx, record, "stage-verdict", trailers)
 
 

@@ -7,9 +7,11 @@ same stage/service/at/since; it does no I/O. Verdicts are four, never two:
   its threshold over both windows, or the canary is significantly worse than the baseline;
 - ``inconclusive``: no data, NaN, fewer requests than `min_requests` (by default the fewest
   at which one bad request cannot breach: `bot.core.slo.traffic`), too few comparison
-  samples, or the stage was bumped less than a second ago;
+  samples, or the stage was bumped (or warmed up) less than a second ago;
 - ``error``: Prometheus unreachable or the query rejected;
-- ``pass``: otherwise.
+- ``pass``: otherwise, and while the SLO warms up after the bump (`initial_delay`: nothing
+  is asked; only data from after the warm-up counts, and a stage cannot complete on it:
+  `validate` refuses a warm-up as long as the soak).
 
 With a comparison configured, an absolute breach that the baseline shares (the canary is
 not significantly worse) passes: the release is not what hurts, so reverting it would not help.
@@ -29,10 +31,12 @@ from bot.core.slo.plan import (
     DEFAULT_BURN_RATES,
     QuerySpec,
     burn_rules,
+    judged_from,
     kind,
     plan_queries,
     primary_windows,
     soak_too_short,
+    warming_until,
 )
 from bot.core.slo.promql import format_duration
 from bot.core.slo.results import Answer, Labels, QueryResult, RangeResult
@@ -325,10 +329,17 @@ def _judge(
     at: datetime,
     since: datetime | None,
 ) -> SLOResult:
-    if soak_too_short(at, since):
-        reason = "the stage was bumped less than a second ago"
+    until = warming_until(slo, at, since)
+    if until is not None:
+        reason = f"warming up until {until:%H:%M:%S %Z}".rstrip()
+        numbers: dict[str, Number] = {"warming_up_until": until.isoformat()}
+        return SLOResult(slo.name, stage, service, Verdict.PASS, reason, numbers)
+    start = judged_from(slo, since)
+    if soak_too_short(at, start):
+        bumped = "the warm-up ended" if slo.initial_delay else "the stage was bumped"
+        reason = f"{bumped} less than a second ago"
         return SLOResult(slo.name, stage, service, Verdict.INCONCLUSIVE, reason)
-    rules = burn_rules(slo, at, since)
+    rules = burn_rules(slo, at, start)
     got = Answers(plan_queries(slo, stage, service, at, since), answers, slo.by)
     primary = comparison = None
     requests, quiet = _traffic(slo, rules, got)
@@ -346,7 +357,7 @@ def _judge(
         reason = "nothing to judge: no error_ratio, good/total, latency or compare"
         return SLOResult(slo.name, stage, service, Verdict.ERROR, reason)
     verdict = _combine(primary, requests, comparison)
-    numbers: dict[str, Number] = {}
+    numbers = {}
     for part in parts:
         numbers |= part.numbers
     warnings = _warnings(answers.values())

@@ -50,6 +50,18 @@ def burn_rules(slo: SLO, at: datetime, since: datetime | None) -> tuple[BurnRate
     return clip_rules(slo.burn_rates or DEFAULT_BURN_RATES, elapsed)
 
 
+def judged_from(slo: SLO, since: datetime | None) -> datetime | None:
+    """Where the data that counts for the new version starts: the bump, plus the SLO's
+    warm-up (`initial_delay`); errors while the service warms up never count."""
+    return None if since is None else since + slo.initial_delay
+
+
+def warming_until(slo: SLO, at: datetime, since: datetime | None) -> datetime | None:
+    """The end of the warm-up when `at` is still inside it, else None."""
+    start = judged_from(slo, since)
+    return start if start is not None and slo.initial_delay and at < start else None
+
+
 def soak_too_short(at: datetime, since: datetime | None) -> bool:
     return since is not None and at - since < MIN_WINDOW
 
@@ -74,7 +86,9 @@ def primary_windows(slo: SLO, rules: tuple[BurnRate, ...]) -> list[timedelta]:
 def plan_queries(
     slo: SLO, stage: str, service: str, at: datetime, since: datetime | None
 ) -> list[QuerySpec]:
-    """Every query `judge` needs for this SLO, stage and service at `at`."""
+    """Every query `judge` needs for this SLO, stage and service at `at` (none while it
+    warms up: `initial_delay`)."""
+    since = judged_from(slo, since)
     if soak_too_short(at, since):
         return []
     rules = burn_rules(slo, at, since)
