@@ -3,7 +3,9 @@
 Each subcommand lives in its own module under `bot/commands/` and exposes
 ``register(subparsers)``, which adds its parser and sets ``func`` to a callable
 ``(args) -> int``. This module discovers them, parses the arguments and is the one
-place where exceptions become exit codes.
+place where exceptions become exit codes. A subcommand's module is named like the
+subcommand; when the command line names one, only that module is imported (a `bump` over
+many files, or the Action's tick, does not pay for importing the server and the demo).
 """
 
 from __future__ import annotations
@@ -36,7 +38,21 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_modules(argv: Sequence[str] | None) -> list[str]:
+    """The command modules to import: the one the command line names, else all of them."""
+    import bot.commands as commands_pkg
+
+    names = sorted(
+        info.name
+        for info in pkgutil.iter_modules(commands_pkg.__path__)
+        if not info.name.startswith("_")
+    )
+    first = next(iter(argv or ()), None)
+    return [first] if first in names else names
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `argv`, only the subcommand it names (all when it names none)."""
     parser = _Parser(
         prog="release-train",
         description="Scheduled, gated, stage-by-stage release trains on GitHub, "
@@ -44,18 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"release-train {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    import bot.commands as commands_pkg
-
-    for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"bot.commands.{info.name}")
-        module.register(subparsers)
+    for name in _command_modules(argv):
+        importlib.import_module(f"bot.commands.{name}").register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:

@@ -148,9 +148,39 @@ def skip_properties(text: str, start: int, end: int) -> int:
     return i
 
 
+def _scalars_by_events(text: str, chunk: Chunk, wanted: set[int]) -> dict[int, object] | None:
+    """libyaml's parse events of a chunk (no node graph is built): the value of each scalar
+    whose token starts at one of the `wanted` offsets. None when libyaml cannot decide."""
+    piece = text[chunk.start : chunk.end]
+    if piece.startswith("\ufeff") or _YAML11_BREAKS.search(piece):
+        return None
+    try:
+        import yaml
+
+        loader = _libyaml_loader()
+    except (ImportError, AttributeError):
+        return None
+    found: dict[int, object] = {}
+    base, scalar = chunk.start, yaml.ScalarEvent
+    try:
+        for event in yaml.parse(piece, Loader=loader):
+            if event.__class__ is scalar:
+                first = base + event.start_mark.index
+                at = skip_properties(text, first, len(text)) if text[first] in "&!" else first
+                if at in wanted:
+                    found[at] = event.value
+    except yaml.YAMLError:
+        return None
+    return found
+
+
 def values_at(text: str, filename: str, chunk: Chunk, wanted: set[int]) -> dict[int, object]:
-    """Compose a chunk; the value of each scalar whose token (anchor and tag skipped) starts
-    at one of the `wanted` offsets. Only nodes whose span holds such an offset are entered."""
+    """The value of each scalar of a chunk whose token (anchor and tag skipped) starts at one
+    of the `wanted` offsets: from libyaml's events when it accepts the chunk, else composed
+    by the pure parser, where only nodes whose span holds such an offset are entered."""
+    fast = _scalars_by_events(text, chunk, wanted)
+    if fast is not None:
+        return fast
     found: dict[int, object] = {}
     stack = [root for root in compose_chunk(text, filename, chunk) if root is not None]
     seen: set[int] = set()
