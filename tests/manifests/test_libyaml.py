@@ -88,3 +88,77 @@ def test_yaml_1_1_line_breaks_are_left_to_the_pure_parser() -> None:
         assert compose_libyaml(text) is None
         result = plan_text(text, Bump("ghcr.io/a/b", tag="2"))
         assert result.text == text.replace("b:1", "b:2")
+
+
+def _pure_values(text: str) -> dict[int, object]:
+    """Every scalar of the text that has a token, by where the token starts (anchor and tag
+    skipped), composed by the pure parser. An empty plain scalar (``key:`` with nothing after
+    it) has no token, and the parsers place it differently; a bump never writes one."""
+    from bot.core.manifests.compose import skip_properties
+
+    found: dict[int, object] = {}
+    for chunk in chunks(text):
+        stack = list(_pure(text[chunk.start : chunk.end]))
+        while stack:
+            node = stack.pop()
+            if node is None:
+                continue
+            first = chunk.start + node.start_mark.index  # type: ignore[attr-defined]
+            if node.id == "scalar":  # type: ignore[attr-defined]
+                at = skip_properties(text, first, len(text))
+                if node.value or node.style:  # type: ignore[attr-defined]
+                    found[at] = node.value  # type: ignore[attr-defined]
+            elif node.id == "mapping":  # type: ignore[attr-defined]
+                stack.extend(part for pair in node.value for part in pair)  # type: ignore[attr-defined]
+            else:
+                stack.extend(node.value)  # type: ignore[attr-defined]
+    return found
+
+
+@pytest.mark.parametrize("path", TRICKY_FILES, ids=[p.name for p in TRICKY_FILES])
+def test_the_read_back_check_reads_what_the_pure_parser_reads(path: Path) -> None:
+    """The bump's read-back check (libyaml's parse events, no node graph) sees the same value
+    at every scalar as the pure parser does."""
+    from bot.core.manifests.compose import values_at
+
+    text = read(path)
+    expected = _pure_values(text)
+    wanted = set(expected)
+    seen: dict[int, object] = {}
+    for chunk in chunks(text):
+        seen.update(values_at(text, "f", chunk, wanted))
+    assert seen == expected and len(expected) > 0
+
+
+def test_a_value_that_does_not_read_back_is_refused() -> None:
+    """A planned write whose result parses to another value (here: a tag that YAML reads as
+    the start of a comment) is an error, and nothing is written."""
+    from bot.core.manifests.engine import _verify
+    from bot.core.manifests.plan import Change
+    from bot.errors import ConfigError
+
+    new_text = "image: ghcr.io/a/b #2\n"
+    change = Change(
+        7, 21, "ghcr.io/a/b #2", "ghcr.io/a/b #2", "ghcr.io/a/b:1", "tag", "image", 1, 8, 0
+    )
+    with pytest.raises(ConfigError, match="did not read back"):
+        _verify(new_text, [change], "f.yaml")
+    good = "image: ghcr.io/a/b:2\n"
+    _verify(
+        good, [Change(7, 20, "ghcr.io/a/b:2", "ghcr.io/a/b:2", "x", "tag", "image", 1, 8, 0)], "f"
+    )
+
+
+@needs_corpus
+def test_the_read_back_check_reads_the_corpus_as_the_pure_parser_does() -> None:
+    from bot.core.manifests.compose import values_at
+
+    files = [p for p in corpus_files(CORPUS) if not read(p).startswith("\ufeff")]
+    for path in files:
+        text = read(path)
+        expected = _pure_values(text)
+        seen: dict[int, object] = {}
+        for chunk in chunks(text):
+            seen.update(values_at(text, "f", chunk, set(expected)))
+        assert seen == expected, path
+    assert len(files) > 100
