@@ -253,7 +253,7 @@ class Scenario:
         """Commit `files` on `branch` (created from `base` or the default branch); the sha.
 
         Moves the branch like a `git push`: PRs with this head get the new head sha."""
-        from bot.sandbox.api.git import move_ref
+        from bot.sandbox.api.refs import move_ref
 
         ref = f"refs/heads/{branch}"
         with self.store.transaction():

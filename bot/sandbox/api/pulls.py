@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox.api.compare import commits_json, file_json
-from bot.sandbox.api.git import branch_tip, move_ref
 from bot.sandbox.api.issues import (
     association,
     emit_issue_event,
@@ -17,6 +16,7 @@ from bot.sandbox.api.issues import (
     set_state,
 )
 from bot.sandbox.api.merges import merge_commit
+from bot.sandbox.api.refs import branch_tip, move_ref
 from bot.sandbox.api.repos import person_of, repo_json, repo_name, user_or_none
 from bot.sandbox.gitstore import RefConflict
 from bot.sandbox.http import (
