@@ -6,12 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.http import (
-    ApiError,
-    RequestContext,
-    invalid_field,
-    missing_field,
-)
+from bot.sandbox.http import ApiError, RequestContext, invalid_field, missing_field
 
 MAX_ANNOTATIONS = 50
 MAX_TEXT = 65535

@@ -4,28 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.api.issues import (
-    find_issue,
-    record_event,
-)
+from bot.sandbox.api.issues import find_issue, record_event
 from bot.sandbox.api.merges import merge_commit
-from bot.sandbox.api.pulls import (
-    base_sha,
-    emit_pull,
-    find_pull,
-    head_sha,
-    pull_number,
-)
+from bot.sandbox.api.pulls import base_sha, emit_pull, find_pull, head_sha, pull_number
 from bot.sandbox.api.refs import move_ref
 from bot.sandbox.api.repos import person_of, repo_name
 from bot.sandbox.gitstore import RefConflict
-from bot.sandbox.http import (
-    ApiError,
-    RequestContext,
-    Response,
-    Router,
-    invalid_field,
-)
+from bot.sandbox.http import ApiError, RequestContext, Response, Router, invalid_field
 
 MERGE_METHODS = ("merge", "squash", "rebase")
 
