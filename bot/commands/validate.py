@@ -146,8 +146,8 @@ def _app_policy() -> Any:
     """The operator's outbound policy from this environment, in App mode."""
     import os
 
-    from bot.adapters.outbound import Mode
     from bot.config.operator import outbound_from_env
+    from bot.config.outbound import Mode
 
     return outbound_from_env(os.environ, Mode.APP)
 

@@ -178,7 +178,7 @@ class SLO:
 @dataclass(frozen=True)
 class Prometheus:
     """Where SLO queries go: an operator source by name, or a URL (credentials never come
-    from the repository: `bot.adapters.outbound`)."""
+    from the repository: `bot.config.outbound`)."""
 
     source: str = ""
     url: str = ""

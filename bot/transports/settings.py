@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.adapters.outbound import Mode, OutboundPolicy
+from bot.config.outbound import Mode, OutboundPolicy
 from bot.errors import ConfigError, Problem, UsageError
 from bot.transports.signin import SigninSettings, signin_from_env
 
