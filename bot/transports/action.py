@@ -150,7 +150,7 @@ def checked_request(ae: ActionEnv, now: datetime) -> ActionRequest:
     `command` is `reconcile` or `plan`; `now` moves the clock for a plan only (a reconcile
     that writes acts at the real time, so a run cannot depart or merge a train early);
     `config` must stay inside the repository."""
-    from bot.commands._common import parse_instant
+    from bot.formats import parse_instant
 
     if ae.command not in COMMANDS:
         raise UsageError(f"command: {ae.command!r} is neither `reconcile` nor `plan`")
