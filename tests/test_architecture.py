@@ -49,12 +49,13 @@ def _imported(path: Path, package: list[str] | None = None) -> Iterator[tuple[st
 def unit_graph() -> dict[str, dict[str, str]]:
     """unit -> {imported unit: first "file:line" that imports it}."""
     graph: dict[str, dict[str, str]] = {}
+    units = {_unit(path) for path in _modules()}
     for path in _modules():
         source = _unit(path)
         edges = graph.setdefault(source, {})
         for module, line in _imported(path):
             parts = module.split(".")
-            if parts[0] != "bot" or len(parts) < 2 or parts[1] == source:
+            if parts[0] != "bot" or len(parts) < 2 or parts[1] == source or parts[1] not in units:
                 continue
             edges.setdefault(parts[1], f"{path.relative_to(ROOT)}:{line}")
     return graph
@@ -110,6 +111,40 @@ def test_no_import_cycle_between_first_level_packages() -> None:
         ]
         problems.append(" , ".join(edges))
     assert problems == [], "package import cycles: " + " | ".join(problems)
+
+
+# The layers of README.md's architecture map, lowest first: a unit imports only units of
+# lower layers. (Acyclic by construction; this also says which way a new edge must go.)
+LAYERS: tuple[frozenset[str], ...] = tuple(
+    frozenset(layer.split())
+    for layer in (
+        "__init__ errors resources sandbox",
+        "formats",
+        "config",
+        "core",
+        "adapters",
+        "shell",
+        "insights",
+        "transports demo",
+        "commands",
+        "cli",
+        "__main__",
+    )
+)
+
+
+def test_packages_import_only_lower_layers() -> None:
+    rank = {unit: i for i, layer in enumerate(LAYERS) for unit in layer}
+    graph = unit_graph()
+    unplaced = sorted(set(graph) - set(rank))
+    assert unplaced == [], f"place {unplaced} in LAYERS and in README's architecture map"
+    upward = [
+        f"{a} -> {b} ({where})"
+        for a, edges in sorted(graph.items())
+        for b, where in sorted(edges.items())
+        if rank[b] >= rank[a]
+    ]
+    assert upward == [], "imports against the layering: " + "; ".join(upward)
 
 
 def test_the_cycle_finder_sees_a_cycle_and_only_a_cycle() -> None:
