@@ -147,6 +147,26 @@ def test_packages_import_only_lower_layers() -> None:
     assert upward == [], "imports against the layering: " + "; ".join(upward)
 
 
+# Values with one home: the configuration's path, the promotion check run's name.
+DEFINED_ONCE = {
+    ".github/release-train.yml": "bot/config/repo.py",
+    "release-train/promotion": "bot/core/promotion_check.py",
+}
+
+
+def test_shared_names_are_defined_once() -> None:
+    """Each value is a string literal in exactly one module; the rest import it (text that
+    merely mentions it, in a docstring or a message, is not a definition)."""
+    where: dict[str, list[str]] = {value: [] for value in DEFINED_ONCE}
+    for path in _modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in where:
+                where[str(node.value)].append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    for value, home in DEFINED_ONCE.items():
+        assert [w.split(":")[0] for w in where[value]] == [home], (value, where[value])
+
+
 def test_the_cycle_finder_sees_a_cycle_and_only_a_cycle() -> None:
     """The check itself: a lazy import that closes a loop is found; a chain is not."""
     assert cycles({"a": {"b": "x"}, "b": {"c": "y"}, "c": {"a": "z"}}) == [["a", "b", "c"]]

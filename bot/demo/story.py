@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.config.repo import CONFIG_PATH
 from bot.demo.scene import (
     CHECKOUT,
     CODEOWNERS_PATH,
-    CONFIG_PATH,
     MONDAY,
     TRAIN_1_CHANGES,
     UNCHECKED_GATES,
