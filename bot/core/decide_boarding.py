@@ -22,8 +22,6 @@ from bot.core.notes import release_notes, render_body
 from bot.core.train import BOARDING, DEPARTED, new_train_id
 from bot.core.world import PullRequest
 
-# -- boarding -----------------------------------------------------------------------------
-
 
 def new_record(ctx: Ctx, known: set[str], *, emergency: bool) -> TrainRecord:
     probe = TrainRecord(id="", train=ctx.train.name, created_at=ctx.now, emergency=emergency)

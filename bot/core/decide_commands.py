@@ -9,8 +9,6 @@ from bot.core.ledger import TrainRecord
 from bot.core.merge_rule import merge_verdict
 from bot.core.train import BOARDING, DEPARTED
 
-# -- commands -----------------------------------------------------------------------------
-
 
 def run_commands(ctx: Ctx, record: TrainRecord) -> tuple[TrainRecord, list[Action], list[str], str]:
     actions: list[Action] = []

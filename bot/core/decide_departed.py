@@ -16,8 +16,6 @@ from bot.core.notes import generated_region, release_notes, render_body
 from bot.core.train import ABORTED, DEPARTED, MERGED
 from bot.core.world import PullRequest
 
-# -- departed -----------------------------------------------------------------------------
-
 
 def _train_pr(ctx: Ctx, record: TrainRecord) -> PullRequest | None:
     if record.train_pr:

@@ -22,9 +22,6 @@ class Verdict:
     trailer: str = ""
 
 
-# -- the merge rule: the gates' verdict -------------------------------------------------------
-
-
 def merge_verdict(
     config: Config,
     record: TrainRecord,

@@ -18,9 +18,6 @@ CONCLUSIONS = (
 LEVELS = ("notice", "warning", "failure")
 
 
-# -- validation --------------------------------------------------------------------------
-
-
 def _check_text(output: dict[str, Any]) -> None:
     for name in ("title", "summary", "text"):
         value = output.get(name)

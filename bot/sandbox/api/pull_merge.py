@@ -15,9 +15,6 @@ from bot.sandbox.http import ApiError, RequestContext, Response, Router, invalid
 MERGE_METHODS = ("merge", "squash", "rebase")
 
 
-# -- merge --------------------------------------------------------------------------------------
-
-
 def is_merged(ctx: RequestContext) -> Response:
     repo = repo_name(ctx)
     ctx.require(repo, "read")
