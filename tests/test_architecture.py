@@ -167,6 +167,20 @@ def test_shared_names_are_defined_once() -> None:
         assert [w.split(":")[0] for w in where[value]] == [home], (value, where[value])
 
 
+def test_the_core_opens_no_file() -> None:
+    """The pure core reads shipped files only through `bot.resources` (issue #17 item 4)."""
+    readers = {"open", "read_text", "read_bytes", "write_text", "write_bytes"}
+    found = []
+    for path in sorted((BOT / "core").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in readers:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}()")
+    assert found == [], "file I/O in core: " + "; ".join(found)
+
+
 def test_the_cycle_finder_sees_a_cycle_and_only_a_cycle() -> None:
     """The check itself: a lazy import that closes a loop is found; a chain is not."""
     assert cycles({"a": {"b": "x"}, "b": {"c": "y"}, "c": {"a": "z"}}) == [["a", "b", "c"]]
