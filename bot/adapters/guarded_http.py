@@ -1,4 +1,4 @@
-"""HTTP through the outbound policy (`bot.adapters.outbound`), for every adapter a
+"""HTTP through the outbound policy (`bot.config.outbound`), for every adapter a
 configuration can point somewhere.
 
 - Each connection resolves its host once, checks every address (App mode, untrusted
@@ -21,7 +21,7 @@ import httpcore
 import httpx
 from httpcore._backends.sync import SyncBackend
 
-from bot.adapters.outbound import (
+from bot.config.outbound import (
     Endpoint,
     OutboundPolicy,
     addresses_for,

@@ -18,8 +18,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.adapters.outbound import Endpoint, OutboundPolicy, choose_endpoint
 from bot.config.model import Config, Prometheus
+from bot.config.outbound import Endpoint, OutboundPolicy, choose_endpoint
 from bot.core.slo.results import Labels, QueryResult, RangeResult, Sample, Series
 from bot.errors import ExternalError
 

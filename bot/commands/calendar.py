@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.commands._common import add_json_flag, parse_instant, print_json, render_table
+from bot.config.repo import CONFIG_PATH
 from bot.errors import UsageError
-
-DEFAULT_CONFIG = ".github/release-train.yml"
 
 
 def register(subparsers: Any) -> None:
@@ -22,7 +21,7 @@ def register(subparsers: Any) -> None:
         "UTC cron; windows and freezes are read in the cutover time zone.",
     )
     parser.add_argument(
-        "--config", default=DEFAULT_CONFIG, help=f"config file (default: {DEFAULT_CONFIG})"
+        "--config", default=CONFIG_PATH, help=f"config file (default: {CONFIG_PATH})"
     )
     parser.add_argument("--from", dest="start", metavar="ISO", help="start here (default: now)")
     parser.add_argument(

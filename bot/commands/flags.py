@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.commands._common import add_json_flag, add_now_flag, parse_instant, print_json
+from bot.config.repo import CONFIG_PATH
 from bot.errors import EXIT_CHECK_FAILED, EXIT_OK, ConfigError, Problem, UsageError
 
 if TYPE_CHECKING:
     from bot.core.flag_debt import Debt
     from bot.core.flagfile import Flag
 
-DEFAULT_CONFIG = ".github/release-train.yml"
 DESCRIPTION = """\
 List the feature flags defined in FILES (OpenFeature flagd definitions or a simple `flags:`
 list, as the release-train/flags gate reads them) that carry debt: expired, expiring within
@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     parser.add_argument("files", nargs="*", metavar="FILE", help="flag files to read")
     parser.add_argument(
-        "--config", default=None, help=f"config naming the flag files (default: {DEFAULT_CONFIG})"
+        "--config", default=None, help=f"config naming the flag files (default: {CONFIG_PATH})"
     )
     parser.add_argument("--within", default="30d", metavar="DURATION",
                         help="report flags expiring within this long (default 30d)")  # fmt: skip
@@ -86,7 +86,7 @@ def _files(args: argparse.Namespace) -> tuple[list[str], bool]:
     from bot.config.load import load_config
     from bot.core.gates.flags import settings_from_config
 
-    settings = settings_from_config(load_config(Path(args.config or DEFAULT_CONFIG)).gates.flags)
+    settings = settings_from_config(load_config(Path(args.config or CONFIG_PATH)).gates.flags)
     need_expiry = "expires" in settings.require
     if args.files:
         return list(args.files), need_expiry

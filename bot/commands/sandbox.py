@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
 
     from bot.sandbox import appauth
     from bot.sandbox.runner import run_sandbox
-    from bot.sandbox.scenario import BOT_INSTALLATION, BOT_LOGIN, apply_seed, load_seed
+    from bot.sandbox.scenario import BOT_INSTALLATION, BOT_LOGIN
+    from bot.sandbox.seed import apply_seed, load_seed
 
     if (args.webhook_url is None) != (args.webhook_secret is None):
         raise UsageError("--webhook-url and --webhook-secret go together")

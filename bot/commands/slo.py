@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.commands._common import add_json_flag, parse_instant, print_json, render_table
+from bot.config.repo import CONFIG_PATH
 from bot.errors import (
     EXIT_CHECK_FAILED,
     EXIT_EXTERNAL,
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from bot.config.model import SLO, Config, Stage
     from bot.core.slo import SLOResult
 
-DEFAULT_CONFIG = ".github/release-train.yml"
 EXIT_BY_VERDICT = {
     "fail": EXIT_CHECK_FAILED,
     "error": EXIT_EXTERNAL,
@@ -59,7 +59,7 @@ def register(subparsers: Any) -> None:
         ),
     )
     check.add_argument(
-        "--config", default=DEFAULT_CONFIG, help=f"config file (default: {DEFAULT_CONFIG})"
+        "--config", default=CONFIG_PATH, help=f"config file (default: {CONFIG_PATH})"
     )
     check.add_argument("--stage", required=True, help="the stage whose SLOs to judge")
     check.add_argument("--service", help="only this service (default: every configured one)")

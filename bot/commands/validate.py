@@ -7,8 +7,7 @@ import os
 from typing import Any
 
 from bot.commands._common import add_json_flag, add_now_flag
-
-DEFAULT_FILE = ".github/release-train.yml"
+from bot.config.repo import CONFIG_PATH
 
 
 def register(subparsers: Any) -> None:
@@ -35,9 +34,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "file",
         nargs="?",
-        default=DEFAULT_FILE,
+        default=CONFIG_PATH,
         metavar="FILE",
-        help=f"the configuration file (default: {DEFAULT_FILE})",
+        help=f"the configuration file (default: {CONFIG_PATH})",
     )
     parser.add_argument(
         "--repo-root",
@@ -146,8 +145,8 @@ def _app_policy() -> Any:
     """The operator's outbound policy from this environment, in App mode."""
     import os
 
-    from bot.adapters.outbound import Mode
     from bot.config.operator import outbound_from_env
+    from bot.config.outbound import Mode
 
     return outbound_from_env(os.environ, Mode.APP)
 

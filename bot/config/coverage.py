@@ -1,12 +1,12 @@
 """The freeze-coverage warning: freezes that cancel every departure of a train for 90 days.
 
-Pure: `now` is passed in. Freeze semantics are the calendar's (`bot.core.calendar`): dates
-are read in the cutover time zone, inclusive, and yearly freezes may wrap the new year.
+Pure: `now` is passed in. Freeze semantics are `Freeze.covers` (as for `bot.core.calendar`):
+dates are read in the cutover time zone, inclusive, and yearly freezes may wrap the new year.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.config.checks import Checker
@@ -56,8 +56,6 @@ def covering_freezes(cadence: str, freezes: list[Any], now: datetime, tz: str) -
 
     from croniter import croniter
 
-    from bot.core.calendar import active_freeze
-
     zone = ZoneInfo(tz)
     horizon = now + FREEZE_LOOKAHEAD
     used: list[str] = []
@@ -66,14 +64,18 @@ def covering_freezes(cadence: str, freezes: list[Any], now: datetime, tz: str) -
         at = croniter(cadence, after.astimezone(UTC)).get_next(datetime)
         if at > horizon:
             return used
-        freeze = active_freeze(freezes, at, tz)
+        freeze = _in_force(freezes, at, zone)
         if freeze is None:
             return []
         if freeze.name not in used:
             used.append(freeze.name)
         day = at.astimezone(zone).date()
-        while day <= horizon.date() and active_freeze(
-            [freeze], datetime.combine(day, datetime.min.time(), zone), tz
-        ):
+        while day <= horizon.date() and freeze.covers(day):
             day += timedelta(days=1)
         after = datetime.combine(day, datetime.min.time(), zone) - timedelta(seconds=1)
+
+
+def _in_force(freezes: list[Any], at: datetime, zone: tzinfo) -> Any:
+    """The freeze in force at `at` (its date read in `zone`), if any."""
+    day = at.astimezone(zone).date()
+    return next((f for f in freezes if f.covers(day)), None)

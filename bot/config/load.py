@@ -29,7 +29,7 @@ from bot.config.yaml_source import MAX_BYTES, YamlDoc, read_yaml
 from bot.errors import ConfigError, Problem
 
 if TYPE_CHECKING:
-    from bot.adapters.outbound import OutboundPolicy
+    from bot.config.outbound import OutboundPolicy
 
 ReadFile = Callable[[str], "str | None"]
 

@@ -89,6 +89,16 @@ class Freeze:
     reason: str = ""
     yearly: bool = False
 
+    def covers(self, day: date) -> bool:
+        """Whether the freeze is in force on `day` (inclusive; a yearly one by month and day)."""
+        if not self.yearly:
+            return self.start <= day <= self.end
+        md = (day.month, day.day)
+        start, end = (self.start.month, self.start.day), (self.end.month, self.end.day)
+        if start <= end:
+            return start <= md <= end
+        return md >= start or md <= end  # wraps the new year
+
 
 @dataclass(frozen=True)
 class Service:
@@ -178,7 +188,7 @@ class SLO:
 @dataclass(frozen=True)
 class Prometheus:
     """Where SLO queries go: an operator source by name, or a URL (credentials never come
-    from the repository: `bot.adapters.outbound`)."""
+    from the repository: `bot.config.outbound`)."""
 
     source: str = ""
     url: str = ""

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.outbound import Endpoint, Mode, OutboundPolicy, Resolver, system_resolver
+from bot.config.outbound import Endpoint, Mode, OutboundPolicy, Resolver, system_resolver
 from bot.config.yaml_source import YamlDoc, read_yaml
 from bot.errors import ConfigError, Problem
 

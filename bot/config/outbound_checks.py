@@ -2,7 +2,7 @@
 
 Every section a configuration uses to point the bot somewhere (`prometheus` today) is
 checked here, by the same decisions the adapters make at connect time
-(`bot.adapters.outbound`), so a refusal is a configuration problem at FILE:LINE:COL
+(`bot.config.outbound`), so a refusal is a configuration problem at FILE:LINE:COL
 before anything is sent:
 
 - always: headers that carry credentials or choose the target; `source` and `url` both;
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.adapters.outbound import (
+from bot.config.outbound import (
     Mode,
     OutboundPolicy,
     connect_problem,

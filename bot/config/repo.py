@@ -14,7 +14,7 @@ from bot.config.model import Config
 from bot.errors import ConfigError
 
 if TYPE_CHECKING:
-    from bot.adapters.outbound import OutboundPolicy
+    from bot.config.outbound import OutboundPolicy
 
 CONFIG_PATH = ".github/release-train.yml"
 

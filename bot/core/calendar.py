@@ -43,20 +43,10 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name or "UTC")
 
 
-def _freeze_covers(freeze: Freeze, day: date) -> bool:
-    if not freeze.yearly:
-        return freeze.start <= day <= freeze.end
-    md = (day.month, day.day)
-    start, end = (freeze.start.month, freeze.start.day), (freeze.end.month, freeze.end.day)
-    if start <= end:
-        return start <= md <= end
-    return md >= start or md <= end  # wraps the new year
-
-
 def active_freeze(freezes: Sequence[Freeze], now: datetime, tz: str = "UTC") -> Freeze | None:
     """The freeze in force at `now` (dates are read in the time zone `tz`), if any."""
     day = now.astimezone(_zone(tz)).date()
-    return next((f for f in freezes if _freeze_covers(f, day)), None)
+    return next((f for f in freezes if f.covers(day)), None)
 
 
 def scheduled_departures(train: Train, after: datetime) -> Iterator[datetime]:
@@ -118,7 +108,7 @@ def _freeze_end(freezes: Sequence[Freeze], at: datetime, tz: str) -> datetime:
     """The first local midnight after `at` on which no freeze is in force."""
     zone = _zone(tz)
     day = at.astimezone(zone).date() + timedelta(days=1)
-    while any(_freeze_covers(f, day) for f in freezes):
+    while any(f.covers(day) for f in freezes):
         day += timedelta(days=1)
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
@@ -133,7 +123,7 @@ def _next_freeze_start(
         midnight = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
         if midnight >= end:
             return None
-        if any(_freeze_covers(f, day) for f in freezes):
+        if any(f.covers(day) for f in freezes):
             return midnight
         day += timedelta(days=1)
 

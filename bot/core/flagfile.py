@@ -79,13 +79,9 @@ def _flagd_validator() -> Any:
     from jsonschema import Draft7Validator
     from referencing import Registry, Resource
 
-    from bot.resources import schema_path
+    from bot.resources import shipped_schema
 
-    def load(name: str) -> dict[str, Any]:
-        loaded: dict[str, Any] = json.loads(schema_path(f"flagd/{name}").read_text("utf-8"))
-        return loaded
-
-    flags, targeting = load("flags.json"), load("targeting.json")
+    flags, targeting = shipped_schema("flagd/flags.json"), shipped_schema("flagd/targeting.json")
     registry = Registry().with_resources(
         [(s["$id"], Resource.from_contents(s)) for s in (flags, targeting)]
     )

@@ -177,7 +177,7 @@ def audit(world: World) -> tuple[str, dict[str, list[dict[str, Any]]]]:
 
 
 def _plain_table(world: World) -> str:
-    from bot.commands._common import render_table
+    from bot.formats import render_table
 
     rows = [
         [r.id, r.state, " ".join(f"#{n}" for n in r.boarded_numbers()), f"#{r.train_pr}"]

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 from bot.demo.metrics import Breach, SimulatedSLIs
 
-CONFIG_PATH = ".github/release-train.yml"
 CODEOWNERS_PATH = ".github/CODEOWNERS"
 MONDAY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Berlin 09:00: the cutover window is open
 CHECKOUT = "services/checkout/main.go"

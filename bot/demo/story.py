@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.config.repo import CONFIG_PATH
 from bot.demo.scene import (
     CHECKOUT,
     CODEOWNERS_PATH,
-    CONFIG_PATH,
     MONDAY,
     TRAIN_1_CHANGES,
     UNCHECKED_GATES,
@@ -331,7 +331,7 @@ def check_reverted(world: World, train_id: str, state: str, caps: Capabilities) 
 
 def resolve_conflict(world: World, number: int, files: dict[str, str], author: str) -> None:
     """The author merges main into the PR's branch and resolves the conflict (a git push)."""
-    from bot.sandbox.api.git import move_ref
+    from bot.sandbox.api.refs import move_ref
     from bot.sandbox.gitstore import Person
 
     kit, repo, git = world.kit, world.repo, world.sandbox.git

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.config.repo import CONFIG_PATH
 from bot.core.identity import BotIdentity
 from bot.errors import ReleaseTrainError
 from bot.insights.gitlog import DEFAULT_LEDGER, read_file_at, read_history
@@ -23,7 +24,6 @@ from bot.insights.timeline import build_timelines
 Source = Callable[[], DashboardInput]
 
 
-CONFIG_PATH = ".github/release-train.yml"
 Read = Callable[[], tuple[History, Any, str]]  # history, config (or None), note
 
 

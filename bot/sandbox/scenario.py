@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox.gitstore import ZERO, Person
+from bot.sandbox.app_records import AppRecords
+from bot.sandbox.gitstore import Person
 from bot.sandbox.http import RequestContext, User
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def files_from_dir(root: Path) -> dict[str, str | bytes | None]:
     return out
 
 
-class Scenario:
+class Scenario(AppRecords):
     """Helpers that set up a sandbox's state for the demo and tests."""
 
     def __init__(self, server: Server) -> None:
@@ -253,7 +254,7 @@ class Scenario:
         """Commit `files` on `branch` (created from `base` or the default branch); the sha.
 
         Moves the branch like a `git push`: PRs with this head get the new head sha."""
-        from bot.sandbox.api.git import move_ref
+        from bot.sandbox.api.refs import move_ref
 
         ref = f"refs/heads/{branch}"
         with self.store.transaction():
@@ -350,128 +351,6 @@ class Scenario:
         )
         return str(out["sha"])
 
-    # -- App-written records (straight into the store) ----------------------------------
-
-    def set_check(
-        self,
-        repo: str,
-        sha: str,
-        name: str,
-        status: str = "completed",
-        conclusion: str | None = "success",
-        *,
-        output: dict[str, Any] | None = None,
-        app_id: int = 2,
-    ) -> int:
-        """Create or replace the check run `name` on a commit (as a CI App would)."""
-        now = self.ctx(None).now()
-        with self.store.transaction():
-            for run in self.store.where("check_runs", repo=repo, head_sha=sha, name=name):
-                run.update(
-                    {
-                        "status": status,
-                        "conclusion": conclusion if status == "completed" else None,
-                        "completed_at": now if status == "completed" else None,
-                    }
-                )
-                return int(run["id"])
-            record: dict[str, Any] = {
-                "repo": repo,
-                "head_sha": sha,
-                "name": name,
-                "status": status,
-                "conclusion": conclusion if status == "completed" else None,
-                "started_at": now,
-                "completed_at": now if status == "completed" else None,
-                "external_id": "",
-                "details_url": None,
-                "app_id": app_id,
-                "check_suite_id": None,
-                "output": {
-                    "title": None,
-                    "summary": None,
-                    "text": None,
-                    "annotations_count": 0,
-                    **(output or {}),
-                },
-                "annotations": [],
-                "actions": [],
-            }
-            return int(self.store.insert("check_runs", record)["id"])
-
-    def set_status(
-        self,
-        repo: str,
-        sha: str,
-        context: str,
-        state: str = "success",
-        *,
-        description: str = "",
-        creator: str = "rm-dave",
-    ) -> int:
-        """A commit status (success, failure, error, pending)."""
-        now = self.ctx(None).now()
-        record = {
-            "repo": repo,
-            "sha": sha,
-            "state": state,
-            "context": context,
-            "description": description,
-            "target_url": None,
-            "creator": creator,
-            "created_at": now,
-            "updated_at": now,
-        }
-        with self.store.transaction():
-            return int(self.store.insert("statuses", record)["id"])
-
-    def alert(
-        self,
-        repo: str,
-        rule_id: str,
-        severity: str = "error",
-        *,
-        ref: str = "refs/heads/main",
-        security_severity: str | None = "high",
-        state: str = "open",
-        path: str = "src/app.py",
-        line: int = 1,
-        tool: str = "CodeQL",
-        commit_sha: str | None = None,
-    ) -> int:
-        """A code-scanning alert; returns its number. (Extension point: the code-scanning
-        endpoints of `bot.sandbox.api.code_scanning` read these records.)"""
-        now = self.ctx(None).now()
-        with self.store.transaction():
-            number = self.store.next_number(repo, "alerts")
-            record = {
-                "number": number,
-                "repo": repo,
-                "ref": ref,
-                "state": state,
-                "rule": {
-                    "id": rule_id,
-                    "name": rule_id,
-                    "severity": severity,
-                    "security_severity_level": security_severity,
-                    "description": rule_id,
-                },
-                "tool": {"name": tool, "version": None},
-                "most_recent_instance": {
-                    "ref": ref,
-                    "commit_sha": commit_sha or self.git.resolve(repo, ref) or ZERO,
-                    "state": state,
-                    "location": {"path": path, "start_line": line, "end_line": line},
-                    "message": {"text": rule_id},
-                },
-                "created_at": now,
-                "updated_at": now,
-                "dismissed_at": None,
-                "fixed_at": None,
-            }
-            self.store.insert("code_scanning_alerts", record, key=f"{repo}#{number}")
-            return number
-
     # -- the demo ------------------------------------------------------------------------
 
     def demo(self) -> str:
@@ -502,58 +381,3 @@ class Scenario:
                         "default": False,
                     }
         return DEMO_REPO
-
-
-def load_seed(path: Path) -> dict[str, Any]:
-    """A scenario file (JSON or YAML): ``demo``, ``users``, ``teams``, ``repos``, ``pulls``."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json":
-        import json
-
-        value = json.loads(text)
-    else:
-        from ruamel.yaml import YAML
-
-        value = YAML(typ="safe").load(text)
-    if not isinstance(value, dict):
-        raise ValueError(f"{path}: a scenario must be a mapping")
-    return value
-
-
-def apply_seed(scenario: Scenario, seed: dict[str, Any], base_dir: Path) -> list[str]:
-    """Create what a scenario file describes; returns the repositories made."""
-    made = []
-    if seed.get("demo"):
-        made.append(scenario.demo())
-    for user in seed.get("users") or []:
-        scenario.add_user(
-            str(user["login"]),
-            dict(user.get("roles") or {}),
-            list(user.get("teams") or []),
-            type=str(user.get("type", "User")),
-        )
-    for slug, team in (seed.get("teams") or {}).items():
-        scenario.add_team(str(slug), list(team.get("members") or []), dict(team.get("repos") or {}))
-    for repo in seed.get("repos") or []:
-        files: dict[str, str | bytes | None] = dict(repo.get("files") or {})
-        if repo.get("dir"):
-            files = {**files_from_dir(base_dir / str(repo["dir"])), **files}
-        scenario.create_repo(
-            str(repo["name"]),
-            files,
-            str(repo.get("default_branch", "main")),
-            bool(repo.get("private", False)),
-        )
-        made.append(str(repo["name"]))
-    for pr in seed.get("pulls") or []:
-        scenario.open_pr(
-            str(pr["repo"]),
-            str(pr["author"]),
-            str(pr["branch"]),
-            dict(pr.get("files") or {}),
-            str(pr.get("title", "")),
-            str(pr.get("body", "")),
-            list(pr.get("labels") or []),
-            bool(pr.get("draft", False)),
-        )
-    return made

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from bot.config.repo import CONFIG_PATH
 from bot.errors import (
     EXIT_CHECK_FAILED,
     EXIT_EXTERNAL,
@@ -33,7 +34,7 @@ from bot.errors import (
 )
 from bot.transports.result import ResultView, view
 from bot.transports.routing import route
-from bot.transports.settings import DEFAULT_CONFIG_PATH, checked_config_path
+from bot.transports.settings import checked_config_path
 
 ALWAYS = frozenset({"schedule", "workflow_dispatch", "repository_dispatch"})
 # Events a workflow sees under another name than the App's webhook: same payload shape.
@@ -70,7 +71,7 @@ class ActionRequest:
     event: str
     delivery: str | None
     dry_run: bool
-    config: str = DEFAULT_CONFIG_PATH  # checked: relative, inside the repository
+    config: str = CONFIG_PATH  # checked: relative, inside the repository
     bot_login: str = ""  # "" lets the client ask GET /user
     gate_request: Any = None  # a check run's Re-run / button (bot.core.gates.events)
     outbound: Any = None  # the operator's OutboundPolicy (the workflow's inputs)
@@ -150,7 +151,7 @@ def checked_request(ae: ActionEnv, now: datetime) -> ActionRequest:
     `command` is `reconcile` or `plan`; `now` moves the clock for a plan only (a reconcile
     that writes acts at the real time, so a run cannot depart or merge a train early);
     `config` must stay inside the repository."""
-    from bot.commands._common import parse_instant
+    from bot.formats import parse_instant
 
     if ae.command not in COMMANDS:
         raise UsageError(f"command: {ae.command!r} is neither `reconcile` nor `plan`")
@@ -289,7 +290,7 @@ def _trigger(ae: ActionEnv, req: ActionRequest | None) -> list[str]:
         gates = ", ".join(f"`{g}`" for g in asked.gates) or "every gate"
         verb = "hold the train" if asked.action == "hold" else f"re-evaluate {gates}"
         lines.append(f"@{_cell(asked.actor)} asked to {verb} ({asked.source}).")
-    if req is not None and req.config != DEFAULT_CONFIG_PATH:
+    if req is not None and req.config != CONFIG_PATH:
         lines.append(f"Configuration: `{req.config}` on the default branch.")
     if req is not None and ae.now and req.dry_run:
         lines.append(f"Planned as of {req.now.isoformat()}.")
@@ -330,7 +331,7 @@ def _append(path: str | None, text: str) -> None:
 
 
 def reconcile_at(
-    repo: str, now: datetime, *, client: Any, config_path: str = DEFAULT_CONFIG_PATH, **kw: Any
+    repo: str, now: datetime, *, client: Any, config_path: str = CONFIG_PATH, **kw: Any
 ) -> Any:
     """`bot.shell.reconcile.reconcile` with the configuration read from `config_path` (a
     checked, repository-relative path) on the default branch."""

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from bot.transports.worker import Trigger
 
 LOG = logging.getLogger("release_train.scheduler")
-CONFIG_PATH = ".github/release-train.yml"
 STAGGER_WINDOW = 60.0  # seconds over which the first ticks after discovery are spread
 
 

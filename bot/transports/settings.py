@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.adapters.outbound import Mode, OutboundPolicy
+from bot.config.outbound import Mode, OutboundPolicy
+from bot.config.repo import CONFIG_PATH
 from bot.errors import ConfigError, Problem, UsageError
 from bot.transports.signin import SigninSettings, signin_from_env
 
 DEFAULT_API_URL = "https://api.github.com"
-DEFAULT_CONFIG_PATH = ".github/release-train.yml"
 WHERE = "environment"
 
 
@@ -36,7 +36,7 @@ class Settings:
     # background threads per server process that run reconciles (different repositories)
     reconcile_threads: int = 4
     # where each repository keeps its configuration (read from its default branch only)
-    config_path: str = DEFAULT_CONFIG_PATH
+    config_path: str = CONFIG_PATH
     # (source, target) owner/name patterns: which repositories' trains may write into which
     # other repositories (each also needs the target's own `accept_from`); () allows none
     cross_repo_writes: tuple[tuple[str, str], ...] = ()
@@ -149,7 +149,7 @@ def checked_config_path(path: str | None) -> str:
     `UsageError` saying why it cannot name the configuration."""
     raw = (path or "").strip()
     if not raw:
-        return DEFAULT_CONFIG_PATH
+        return CONFIG_PATH
     why = config_path_problem(raw)
     if why:
         raise UsageError(f"config path {raw!r} {why}")
@@ -162,7 +162,7 @@ def _config_path(env: Mapping[str, str], problems: list[Problem]) -> str:
         return checked_config_path(raw)
     except UsageError as exc:
         problems.append(Problem(f"RELEASE_TRAIN_CONFIG: {exc.message}", file=WHERE))
-        return DEFAULT_CONFIG_PATH
+        return CONFIG_PATH
 
 
 def _outbound(

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.outbound import Mode, OutboundPolicy, OutboundRefused
 from bot.adapters.prometheus import client_from_config
 from bot.config.load import analyse, load_config_text
 from bot.config.model import Prometheus
 from bot.config.operator import outbound_from_env
+from bot.config.outbound import Mode, OutboundPolicy, OutboundRefused
 from bot.errors import ConfigError, ExternalError
 
 from .catcher import Catcher
@@ -230,7 +230,7 @@ def test_the_slo_judge_holds_with_the_refusal_as_its_reason(catchers: list[Catch
 def test_a_huge_answer_is_refused_not_buffered(catchers: list[Catcher]) -> None:
     """Bounded work per untrusted input: the body is read in chunks up to a limit."""
     from bot.adapters.guarded_http import GuardedClient
-    from bot.adapters.outbound import Endpoint
+    from bot.config.outbound import Endpoint
 
     catcher = catchers[0]
     catcher.body = b"x" * 300_000

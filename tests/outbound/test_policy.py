@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.adapters.outbound import (
+from bot.config.outbound import (
     Endpoint,
     Mode,
     OutboundPolicy,

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.outbound import Mode
 from bot.cli import main
 from bot.config.operator import outbound_from_env
+from bot.config.outbound import Mode
 from bot.errors import ConfigError
 from bot.sandbox import appauth
 from bot.transports.action import run_action
@@ -215,8 +215,8 @@ def test_a_shared_policy_file_may_not_set_credential_headers(
 
 
 def test_a_hostname_resolving_inward_is_a_positioned_problem() -> None:
-    from bot.adapters.outbound import OutboundPolicy
     from bot.config.load import analyse
+    from bot.config.outbound import OutboundPolicy
 
     policy = OutboundPolicy(
         Mode.APP, allow_urls=("*",), resolver=lambda host, port: ["169.254.169.254"]

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from bot.adapters.outbound import Endpoint, Mode, OutboundPolicy
 from bot.adapters.prometheus import PrometheusClient
+from bot.config.outbound import Endpoint, Mode, OutboundPolicy
 from bot.errors import ExternalError
 
 from .catcher import OK_BODY

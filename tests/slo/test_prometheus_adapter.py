@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.adapters.outbound import OutboundPolicy
 from bot.adapters.prometheus import (
     PrometheusClient,
     client_from_config,
@@ -17,6 +16,7 @@ from bot.adapters.prometheus import (
 )
 from bot.config.model import Prometheus
 from bot.config.operator import outbound_from_env
+from bot.config.outbound import OutboundPolicy
 from bot.errors import ExternalError
 
 from .helpers import AT

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any, Literal, Protocol
 
 from bot.config.durations import parse_duration
+from bot.config.repo import CONFIG_PATH
 from bot.errors import ConfigError, Problem
 
 Conclusion = Literal["success", "failure", "neutral", "action_required", "in_progress"]
@@ -149,12 +150,9 @@ def settings_keys(mapping: Mapping[str, object], allowed: Sequence[str], gate: s
         raise config_error(f"gates.{gate}: unknown setting(s) {', '.join(unknown)}")
 
 
-CONFIG_FILE = ".github/release-train.yml"
-
-
 def config_error(message: str) -> ConfigError:
     """A gate setting that is wrong; the schema reports the same with a position."""
-    return ConfigError(Problem(message, file=CONFIG_FILE))
+    return ConfigError(Problem(message, file=CONFIG_PATH))
 
 
 def as_bool(value: object, what: str) -> bool:

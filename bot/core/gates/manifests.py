@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
-from functools import cache
 from typing import Any
 
 import regex
@@ -40,6 +39,7 @@ from bot.core.gates.schema_patterns import (
 )
 from bot.core.manifests import Bump, bump_text, find_images, same_repository
 from bot.errors import ConfigError, Problem
+from bot.resources import shipped_schema
 
 NAME = "manifests"
 MAX_NODES = 200_000  # after alias expansion; beyond this a document is refused
@@ -129,13 +129,9 @@ def values_schema_candidates(values_path: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(joined))
 
 
-@cache
 def builtin_schema(name: str) -> dict[str, Any]:
-    """A shipped schema from `schemas/k8s/` (package data, read once)."""
-    from bot.resources import schema_path
-
-    loaded: dict[str, Any] = json.loads(schema_path(f"k8s/{name}").read_text(encoding="utf-8"))
-    return loaded
+    """A shipped schema from `schemas/k8s/` (package data, read once by `bot.resources`)."""
+    return shipped_schema(f"k8s/{name}")
 
 
 @dataclass(frozen=True)

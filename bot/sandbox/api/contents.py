@@ -6,7 +6,8 @@ import base64
 from typing import Any
 from urllib.parse import quote
 
-from bot.sandbox.api.git import decode_content, git_commit_json, move_ref
+from bot.sandbox.api.git import decode_content, git_commit_json
+from bot.sandbox.api.refs import move_ref
 from bot.sandbox.api.repos import person_of, repo_name
 from bot.sandbox.gitstore import RefConflict, TreeEntry, UnsafePath, check_path
 from bot.sandbox.http import ApiError, RequestContext, Response, Router, missing_field

@@ -96,7 +96,7 @@ def issue_json(ctx: RequestContext, repo: str, issue: dict[str, Any]) -> dict[st
         "closed_by": user_or_none(ctx, issue.get("closed_by")),
         "author_association": association(ctx, repo, issue["user"]),
         "reactions": reactions_summary(ctx, url, []),
-        "performed_via_github_app": _via_app(ctx, issue),
+        "performed_via_github_app": via_app(ctx, issue),
     }
     if issue.get("is_pull"):
         pull = ctx.store.get("pulls", f"{repo}#{number}") or {}
@@ -112,32 +112,10 @@ def issue_json(ctx: RequestContext, repo: str, issue: dict[str, Any]) -> dict[st
     return out
 
 
-def _via_app(ctx: RequestContext, record: dict[str, Any]) -> dict[str, Any] | None:
+def via_app(ctx: RequestContext, record: dict[str, Any]) -> dict[str, Any] | None:
     from bot.sandbox.api.apps import via_app_json
 
     return via_app_json(ctx, record)
-
-
-def comment_json(ctx: RequestContext, comment: dict[str, Any]) -> dict[str, Any]:
-    repo = comment["repo"]
-    api = f"{ctx.base_url}/repos/{repo}"
-    url = f"{api}/issues/comments/{comment['id']}"
-    rows = ctx.store.where("reactions", comment_id=comment["id"])
-    return {
-        "id": comment["id"],
-        "node_id": comment["node_id"],
-        "url": url,
-        "html_url": f"{ctx.base_url}/{repo}/issues/{comment['issue_number']}"
-        f"#issuecomment-{comment['id']}",
-        "body": comment["body"],
-        "user": user_or_none(ctx, comment["user"]),
-        "created_at": comment["created_at"],
-        "updated_at": comment["updated_at"],
-        "issue_url": f"{api}/issues/{comment['issue_number']}",
-        "author_association": association(ctx, repo, comment["user"]),
-        "reactions": reactions_summary(ctx, url, rows),
-        "performed_via_github_app": _via_app(ctx, comment),
-    }
 
 
 # -- lookups and events -------------------------------------------------------------------
@@ -148,13 +126,6 @@ def find_issue(ctx: RequestContext, repo: str, number: str | int) -> dict[str, A
     if issue is None:
         raise ApiError(404, "Not Found")
     return issue
-
-
-def find_comment(ctx: RequestContext, repo: str) -> dict[str, Any]:
-    comment = ctx.store.get("comments", ctx.params["comment_id"])
-    if comment is None or comment["repo"] != repo:
-        raise ApiError(404, "Not Found")
-    return comment
 
 
 def emit_issue_event(
@@ -192,7 +163,7 @@ def emit_issue_event(
     ctx.emit("issues", payload, repo)
 
 
-def _is_author_or(ctx: RequestContext, repo: str, login: str, role: str) -> None:
+def is_author_or(ctx: RequestContext, repo: str, login: str, role: str) -> None:
     if ctx.user is not None and ctx.user.login == login:
         return
     if role_rank(ctx.role(repo)) < role_rank(role):
@@ -217,7 +188,7 @@ def change_labels(
             issue["labels"].remove(name)
             _label_changed(ctx, repo, issue, name, "unlabeled", emit)
     for name in dict.fromkeys(add):
-        _ensure_label(ctx, repo, name)
+        ensure_label(ctx, repo, name)
         if name not in issue["labels"]:
             issue["labels"].append(name)
             _label_changed(ctx, repo, issue, name, "labeled", emit)
@@ -322,7 +293,7 @@ def create_issue(ctx: RequestContext) -> Response:
         raise missing_field("Issue", "title")
     issue = new_issue(ctx, repo, title, body.get("body"))
     if role_rank(ctx.role(repo)) >= role_rank("triage"):
-        change_labels(ctx, repo, issue, _names(body.get("labels") or []), [], emit=False)
+        change_labels(ctx, repo, issue, label_names(body.get("labels") or []), [], emit=False)
         issue["assignees"] = [a for a in body.get("assignees") or [] if ctx.store.user(a)]
     emit_issue_event(ctx, repo, issue, "opened")
     return Response(201, issue_json(ctx, repo, issue))
@@ -360,14 +331,14 @@ def update_issue(ctx: RequestContext) -> Response:
     ctx.require(repo, "read")
     issue = find_issue(ctx, repo, ctx.params["number"])
     body = ctx.json()
-    _is_author_or(ctx, repo, issue["user"], "triage")
+    is_author_or(ctx, repo, issue["user"], "triage")
     for key in ("title", "body"):
         if key in body:
             if key == "title" and (not isinstance(body[key], str) or not body[key]):
                 raise invalid_field("Issue", "title")
             issue[key] = body[key]
     if "labels" in body:
-        names = _names(body["labels"] or [])
+        names = label_names(body["labels"] or [])
         gone = [n for n in issue["labels"] if n not in names]
         change_labels(ctx, repo, issue, names, gone)
     if "assignees" in body:
@@ -399,179 +370,10 @@ def list_issues(ctx: RequestContext) -> Response:
     return paginate(ctx, [issue_json(ctx, repo, i) for i in rows])
 
 
-# -- comments ------------------------------------------------------------------------------
-
-
-def list_comments(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "read")
-    find_issue(ctx, repo, ctx.params["number"])
-    rows = ctx.store.where("comments", repo=repo, issue_number=int(ctx.params["number"]))
-    since = ctx.arg("since")
-    rows = [c for c in rows if since is None or c["updated_at"] >= since]
-    return paginate(ctx, [comment_json(ctx, c) for c in rows])
-
-
-def list_repo_comments(ctx: RequestContext) -> Response:
-    """Every comment of the repository; `since`, `sort` (created|updated), `direction`."""
-    repo = repo_name(ctx)
-    ctx.require(repo, "read")
-    since = ctx.arg("since")
-    rows = [
-        c
-        for c in ctx.store.where("comments", repo=repo)
-        if since is None or c["updated_at"] >= since
-    ]
-    key = "updated_at" if ctx.arg("sort") == "updated" else "created_at"
-    rows.sort(key=lambda c: (c[key], c["id"]), reverse=ctx.arg("direction") == "desc")
-    return paginate(ctx, [comment_json(ctx, c) for c in rows])
-
-
-def _body_text(body: dict[str, Any]) -> str:
-    text = body.get("body")
-    if not isinstance(text, str) or not text:
-        raise missing_field("IssueComment", "body")
-    if len(text) > 65536:
-        raise invalid_field(
-            "IssueComment", "body", "body is too long (maximum is 65536 characters)"
-        )
-    return text
-
-
-def create_comment(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    record = ctx.require(repo, "read")
-    issue = find_issue(ctx, repo, ctx.params["number"])
-    assert ctx.user is not None
-    text = _body_text(ctx.json())
-    now = ctx.now()
-    comment = ctx.store.insert(
-        "comments",
-        {
-            "repo": repo,
-            "issue_number": issue["number"],
-            "user": ctx.user.login,
-            "body": text,
-            "via_app": ctx.installation_id is not None,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    issue["updated_at"] = now
-    _emit_comment(ctx, repo, record, issue, comment, "created")
-    return Response(201, comment_json(ctx, comment))
-
-
-def _emit_comment(
-    ctx: RequestContext,
-    repo: str,
-    record: dict[str, Any],
-    issue: dict[str, Any],
-    comment: dict[str, Any],
-    action: str,
-    changes: dict[str, Any] | None = None,
-) -> None:
-    if ctx.deliver is None:
-        return
-    from bot.sandbox import webhooks
-
-    payload = webhooks.issue_comment_payload(
-        action,
-        comment_json(ctx, comment),
-        issue_json(ctx, repo, issue),
-        repo_json(ctx, record),
-        None,
-        ctx.store.installation_for(repo),
-        changes=changes,
-    )
-    ctx.emit("issue_comment", payload, repo)
-
-
-def get_comment(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "read")
-    return Response(200, comment_json(ctx, find_comment(ctx, repo)))
-
-
-def update_comment(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    record = ctx.require(repo, "read")
-    comment = find_comment(ctx, repo)
-    _is_author_or(ctx, repo, comment["user"], "triage")
-    text = _body_text(ctx.json())
-    old = comment["body"]
-    comment["body"], comment["updated_at"] = text, ctx.now()
-    issue = find_issue(ctx, repo, comment["issue_number"])
-    _emit_comment(ctx, repo, record, issue, comment, "edited", {"body": {"from": old}})
-    return Response(200, comment_json(ctx, comment))
-
-
-def delete_comment(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "read")
-    comment = find_comment(ctx, repo)
-    _is_author_or(ctx, repo, comment["user"], "triage")
-    del ctx.store.data["comments"][str(comment["id"])]
-    return Response(204)
-
-
-# -- reactions -----------------------------------------------------------------------------
-
-
-def reaction_json(ctx: RequestContext, reaction: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": reaction["id"],
-        "node_id": reaction["node_id"],
-        "user": user_or_none(ctx, reaction["user"]),
-        "content": reaction["content"],
-        "created_at": reaction["created_at"],
-    }
-
-
-def create_reaction(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "read")
-    comment = find_comment(ctx, repo)
-    assert ctx.user is not None
-    content = ctx.json().get("content")
-    if content is None:
-        raise missing_field("Reaction", "content")
-    if content not in REACTIONS:
-        raise invalid_field("Reaction", "content")
-    for row in ctx.store.where(
-        "reactions", comment_id=comment["id"], user=ctx.user.login, content=content
-    ):
-        return Response(200, reaction_json(ctx, row))
-    row = ctx.store.insert(
-        "reactions",
-        {
-            "repo": repo,
-            "comment_id": comment["id"],
-            "user": ctx.user.login,
-            "content": content,
-            "created_at": ctx.now(),
-        },
-    )
-    return Response(201, reaction_json(ctx, row))
-
-
-def list_reactions(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "read")
-    comment = find_comment(ctx, repo)
-    content = ctx.arg("content")
-    rows = [
-        r
-        for r in ctx.store.where("reactions", comment_id=comment["id"])
-        if content in (None, r["content"])
-    ]
-    return paginate(ctx, [reaction_json(ctx, r) for r in rows])
-
-
 # -- labels ------------------------------------------------------------------------------------
 
 
-def _names(value: object) -> list[str]:
+def label_names(value: object) -> list[str]:
     """Label names from ``["a"]``, ``[{"name": "a"}]`` or ``{"labels": [...]}``."""
     if isinstance(value, dict):
         value = value.get("labels", [])
@@ -586,7 +388,7 @@ def _names(value: object) -> list[str]:
     return out
 
 
-def _ensure_label(ctx: RequestContext, repo: str, name: str) -> dict[str, Any]:
+def ensure_label(ctx: RequestContext, repo: str, name: str) -> dict[str, Any]:
     labels = ctx.store.data["labels"].setdefault(repo, {})
     if name not in labels:
         record = {
@@ -601,139 +403,10 @@ def _ensure_label(ctx: RequestContext, repo: str, name: str) -> dict[str, Any]:
     return dict(labels[name])
 
 
-def add_labels(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "triage")
-    issue = find_issue(ctx, repo, ctx.params["number"])
-    raw = ctx.body.strip()
-    import json
-
-    try:
-        value = json.loads(raw) if raw else []
-    except ValueError:
-        raise ApiError(400, "Problems parsing JSON") from None
-    names = _names(value)
-    if not names:
-        raise missing_field("Label", "labels")
-    gone = [n for n in issue["labels"] if n not in names] if ctx.method == "PUT" else []
-    change_labels(ctx, repo, issue, names, gone)
-    return Response(200, issue_labels(ctx, repo, issue))
-
-
-def remove_label(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "triage")
-    issue = find_issue(ctx, repo, ctx.params["number"])
-    name = ctx.params["name"]
-    if name not in issue["labels"]:
-        raise ApiError(404, "Label does not exist")
-    change_labels(ctx, repo, issue, [], [name])
-    return Response(200, issue_labels(ctx, repo, issue))
-
-
-def remove_all_labels(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "triage")
-    issue = find_issue(ctx, repo, ctx.params["number"])
-    change_labels(ctx, repo, issue, [], list(issue["labels"]))
-    return Response(204)
-
-
-def list_issue_labels(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "read")
-    issue = find_issue(ctx, repo, ctx.params["number"])
-    return paginate(ctx, issue_labels(ctx, repo, issue))
-
-
-def list_repo_labels(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "read")
-    labels = ctx.store.data["labels"].get(repo, {})
-    return paginate(ctx, [label_json(ctx, repo, lb) for lb in labels.values()])
-
-
-def get_repo_label(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "read")
-    label = ctx.store.data["labels"].get(repo, {}).get(ctx.params["name"])
-    if label is None:
-        raise ApiError(404, "Not Found")
-    return Response(200, label_json(ctx, repo, label))
-
-
-def create_repo_label(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "write")
-    body = ctx.json()
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise missing_field("Label", "name")
-    color = str(body.get("color") or DEFAULT_COLOR).lstrip("#")
-    if len(color) != 6 or any(c not in "0123456789abcdefABCDEF" for c in color):
-        raise invalid_field("Label", "color")
-    labels = ctx.store.data["labels"].setdefault(repo, {})
-    if name in labels:
-        raise ApiError(
-            422,
-            "Validation Failed",
-            [{"resource": "Label", "code": "already_exists", "field": "name"}],
-        )
-    _ensure_label(ctx, repo, name)
-    labels[name].update({"color": color.lower(), "description": body.get("description")})
-    return Response(201, label_json(ctx, repo, labels[name]))
-
-
-def update_repo_label(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "write")
-    labels = ctx.store.data["labels"].get(repo, {})
-    label = labels.get(ctx.params["name"])
-    if label is None:
-        raise ApiError(404, "Not Found")
-    body = ctx.json()
-    for key in ("color", "description"):
-        if key in body:
-            label[key] = body[key]
-    return Response(200, label_json(ctx, repo, label))
-
-
-def delete_repo_label(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "write")
-    labels = ctx.store.data["labels"].get(repo, {})
-    name = ctx.params["name"]
-    if name not in labels:
-        raise ApiError(404, "Not Found")
-    del labels[name]
-    for issue in ctx.store.where("issues", repo=repo):
-        if name in issue["labels"]:
-            issue["labels"].remove(name)
-    return Response(204)
-
-
 def routes(router: Router) -> None:
     base = "/repos/{owner}/{repo}"
     router.add("GET", base + "/issues", list_issues)
     router.add("POST", base + "/issues", create_issue)
     router.add("GET", base + "/issues/{number}", get_issue)
     router.add("PATCH", base + "/issues/{number}", update_issue)
-    router.add("GET", base + "/issues/{number}/comments", list_comments)
     router.add("GET", base + "/issues/{number}/events", list_events)
-    router.add("POST", base + "/issues/{number}/comments", create_comment)
-    router.add("GET", base + "/issues/comments", list_repo_comments)
-    router.add("GET", base + "/issues/comments/{comment_id}", get_comment)
-    router.add("PATCH", base + "/issues/comments/{comment_id}", update_comment)
-    router.add("DELETE", base + "/issues/comments/{comment_id}", delete_comment)
-    router.add("POST", base + "/issues/comments/{comment_id}/reactions", create_reaction)
-    router.add("GET", base + "/issues/comments/{comment_id}/reactions", list_reactions)
-    router.add("GET", base + "/issues/{number}/labels", list_issue_labels)
-    router.add("POST", base + "/issues/{number}/labels", add_labels)
-    router.add("PUT", base + "/issues/{number}/labels", add_labels)
-    router.add("DELETE", base + "/issues/{number}/labels", remove_all_labels)
-    router.add("DELETE", base + "/issues/{number}/labels/{name+}", remove_label)
-    router.add("GET", base + "/labels", list_repo_labels)
-    router.add("POST", base + "/labels", create_repo_label)
-    router.add("GET", base + "/labels/{name+}", get_repo_label)
-    router.add("PATCH", base + "/labels/{name+}", update_repo_label)
-    router.add("DELETE", base + "/labels/{name+}", delete_repo_label)

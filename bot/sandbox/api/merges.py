@@ -7,7 +7,8 @@ when git's three-way merge (`merge-tree --write-tree`) conflicts.
 from __future__ import annotations
 
 from bot.sandbox.api.compare import commit_json
-from bot.sandbox.api.git import move_ref, sign
+from bot.sandbox.api.git import sign
+from bot.sandbox.api.refs import move_ref
 from bot.sandbox.api.repos import person_of, repo_name
 from bot.sandbox.gitstore import RefConflict
 from bot.sandbox.http import ApiError, RequestContext, Response, Router, missing_field

@@ -1,24 +1,21 @@
 """Pull requests: create, get (with git's verdict on mergeability), list, update, files,
-commits, requested reviewers and merge (merge, squash, and rebase when linear)."""
+commits, requested reviewers. Merging one is `bot.sandbox.api.pull_merge`."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bot.sandbox.api.compare import commits_json, file_json
-from bot.sandbox.api.git import branch_tip, move_ref
 from bot.sandbox.api.issues import (
     association,
     emit_issue_event,
     find_issue,
     issue_labels,
     new_issue,
-    record_event,
     set_state,
 )
-from bot.sandbox.api.merges import merge_commit
-from bot.sandbox.api.repos import person_of, repo_json, repo_name, user_or_none
-from bot.sandbox.gitstore import RefConflict
+from bot.sandbox.api.refs import branch_tip
+from bot.sandbox.api.repos import repo_json, repo_name, user_or_none
 from bot.sandbox.http import (
     ApiError,
     RequestContext,
@@ -30,8 +27,6 @@ from bot.sandbox.http import (
     paginate,
     role_rank,
 )
-
-MERGE_METHODS = ("merge", "squash", "rebase")
 
 
 def find_pull(ctx: RequestContext, repo: str, number: str | int) -> dict[str, Any]:
@@ -172,7 +167,7 @@ def _full_fields(
     }
 
 
-def _emit(ctx: RequestContext, repo: str, number: int, action: str, **extra: Any) -> None:
+def emit_pull(ctx: RequestContext, repo: str, number: int, action: str, **extra: Any) -> None:
     issue = find_issue(ctx, repo, number)
     emit_issue_event(ctx, repo, issue, action, **extra)
 
@@ -246,17 +241,17 @@ def create_pull(ctx: RequestContext) -> Response:
         },
         key=f"{repo}#{issue['number']}",
     )
-    _emit(ctx, repo, issue["number"], "opened")
+    emit_pull(ctx, repo, issue["number"], "opened")
     return Response(201, pull_json(ctx, repo, issue["number"]))
 
 
 def get_pull(ctx: RequestContext) -> Response:
     repo = repo_name(ctx)
     ctx.require(repo, "read")
-    return Response(200, pull_json(ctx, repo, int(_number(ctx))))
+    return Response(200, pull_json(ctx, repo, int(pull_number(ctx))))
 
 
-def _number(ctx: RequestContext) -> int:
+def pull_number(ctx: RequestContext) -> int:
     try:
         return int(ctx.params["pull_number"])
     except ValueError:
@@ -292,7 +287,7 @@ def list_pulls(ctx: RequestContext) -> Response:
 def update_pull(ctx: RequestContext) -> Response:
     repo = repo_name(ctx)
     ctx.require(repo, "read")
-    number = _number(ctx)
+    number = pull_number(ctx)
     pull, issue = find_pull(ctx, repo, number), find_issue(ctx, repo, number)
     if (ctx.user is None or ctx.user.login != issue["user"]) and role_rank(ctx.role(repo)) < 3:
         raise forbidden("write", ctx.installation_id is not None)
@@ -309,7 +304,7 @@ def update_pull(ctx: RequestContext) -> Response:
             pull["base_ref"] = new_base
     issue["updated_at"] = ctx.now()
     if changes:
-        _emit(ctx, repo, number, "edited", changes=changes)
+        emit_pull(ctx, repo, number, "edited", changes=changes)
     if "state" in body:
         if pull["merged"] and body["state"] == "open":
             raise ApiError(
@@ -330,7 +325,7 @@ def update_pull(ctx: RequestContext) -> Response:
 def list_files(ctx: RequestContext) -> Response:
     repo = repo_name(ctx)
     ctx.require(repo, "read")
-    pull = find_pull(ctx, repo, _number(ctx))
+    pull = find_pull(ctx, repo, pull_number(ctx))
     head, base = head_sha(ctx, repo, pull), base_sha(ctx, repo, pull)
     merge_base = pull.get("merge_base") if pull["merged"] else ctx.git.merge_base(repo, base, head)
     changes = ctx.git.diff(repo, merge_base, head) if merge_base else []
@@ -340,7 +335,7 @@ def list_files(ctx: RequestContext) -> Response:
 def list_commits(ctx: RequestContext) -> Response:
     repo = repo_name(ctx)
     ctx.require(repo, "read")
-    pull = find_pull(ctx, repo, _number(ctx))
+    pull = find_pull(ctx, repo, pull_number(ctx))
     head, base = head_sha(ctx, repo, pull), base_sha(ctx, repo, pull)
     stop = pull.get("merge_base") if pull["merged"] else base
     shas = ctx.git.log(repo, f"{stop}..{head}" if stop else head)[:250]
@@ -353,7 +348,7 @@ def list_commits(ctx: RequestContext) -> Response:
 def request_reviewers(ctx: RequestContext) -> Response:
     repo = repo_name(ctx)
     ctx.require(repo, "triage")
-    number = _number(ctx)
+    number = pull_number(ctx)
     pull = find_pull(ctx, repo, number)
     body = ctx.json()
     for login in body.get("reviewers") or []:
@@ -372,7 +367,7 @@ def request_reviewers(ctx: RequestContext) -> Response:
 def remove_reviewers(ctx: RequestContext) -> Response:
     repo = repo_name(ctx)
     ctx.require(repo, "triage")
-    number = _number(ctx)
+    number = pull_number(ctx)
     pull = find_pull(ctx, repo, number)
     drop = set(ctx.json().get("reviewers") or [])
     pull["requested_reviewers"] = [r for r in pull["requested_reviewers"] if r not in drop]
@@ -382,126 +377,9 @@ def remove_reviewers(ctx: RequestContext) -> Response:
 def get_requested_reviewers(ctx: RequestContext) -> Response:
     repo = repo_name(ctx)
     ctx.require(repo, "read")
-    pull = find_pull(ctx, repo, _number(ctx))
+    pull = find_pull(ctx, repo, pull_number(ctx))
     users = [user_or_none(ctx, r) for r in pull["requested_reviewers"]]
     return Response(200, {"users": users, "teams": []})
-
-
-# -- merge --------------------------------------------------------------------------------------
-
-
-def is_merged(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "read")
-    pull = find_pull(ctx, repo, _number(ctx))
-    if not pull["merged"]:
-        raise ApiError(404, "Not Found")
-    return Response(204)
-
-
-def _files_base(
-    ctx: RequestContext, repo: str, pull: dict[str, Any], base: str, head: str
-) -> str | None:
-    """Where a merged PR's files and commits are counted from. When its head already reached
-    the base (a release train merged it first), the merge base is the head itself; GitHub
-    still lists the PR's own changes, so count from the base the PR was opened against."""
-    merge_base = ctx.git.merge_base(repo, base, head)
-    opened_on = str(pull.get("base_sha") or "")
-    if merge_base == head and opened_on:
-        return ctx.git.merge_base(repo, opened_on, head) or merge_base
-    return merge_base
-
-
-def merge_pull(ctx: RequestContext) -> Response:
-    repo = repo_name(ctx)
-    ctx.require(repo, "write")
-    number = _number(ctx)
-    pull, issue = find_pull(ctx, repo, number), find_issue(ctx, repo, number)
-    body = ctx.json()
-    method = body.get("merge_method", "merge")
-    if method not in MERGE_METHODS:
-        raise invalid_field("PullRequest", "merge_method")
-    if pull["merged"] or issue["state"] != "open":
-        raise ApiError(405, "Pull Request is not mergeable")
-    if pull.get("draft"):
-        raise ApiError(405, "Pull Request is still a draft")
-    head, base = head_sha(ctx, repo, pull), base_sha(ctx, repo, pull)
-    if body.get("sha") and body["sha"] != head:
-        raise ApiError(409, "Head branch was modified. Review and try the merge again.")
-    sha = _merge_commit(ctx, repo, pull, issue, method, base, head, body)
-    if sha is None:
-        raise ApiError(405, "Pull Request is not mergeable")
-    try:
-        move_ref(ctx, repo, f"refs/heads/{pull['base_ref']}", sha, base)
-    except RefConflict:
-        raise ApiError(409, "Base branch was modified. Review and try the merge again.") from None
-    assert ctx.user is not None
-    merge_base = _files_base(ctx, repo, pull, base, head)
-    pull.update(
-        {
-            "merged": True,
-            "merged_at": ctx.now(),
-            "merged_by": ctx.user.login,
-            "merge_commit_sha": sha,
-            "head_sha": head,
-            "base_sha": base,
-            "merge_base": merge_base,
-        }
-    )
-    issue["state"], issue["closed_at"] = "closed", ctx.now()
-    issue["closed_by"], issue["updated_at"] = ctx.user.login, ctx.now()
-    record_event(ctx, repo, issue, "merged", commit_id=sha)
-    record_event(ctx, repo, issue, "closed", commit_id=sha)
-    _emit(ctx, repo, number, "closed")
-    return Response(
-        200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
-    )
-
-
-def _merge_commit(
-    ctx: RequestContext,
-    repo: str,
-    pull: dict[str, Any],
-    issue: dict[str, Any],
-    method: str,
-    base: str,
-    head: str,
-    body: dict[str, Any],
-) -> str | None:
-    number = pull["number"]
-    title = body.get("commit_title")
-    if method == "merge":
-        owner = repo.split("/")[0]
-        message = title or f"Merge pull request #{number} from {owner}/{pull['head_ref']}"
-        message += "\n\n" + (body.get("commit_message") or issue["title"])
-        return merge_commit(ctx, repo, base, head, message)
-    if method == "squash":
-        message = title or f"{issue['title']} (#{number})"
-        if body.get("commit_message"):
-            message += "\n\n" + body["commit_message"]
-        return merge_commit(ctx, repo, base, head, message, squash=True)
-    return _rebase(ctx, repo, base, head)
-
-
-def _rebase(ctx: RequestContext, repo: str, base: str, head: str) -> str | None:
-    """Replay the PR's commits one by one on the base (new committer, same author).
-
-    Each replayed commit's tree is git's three-way merge of the base with that commit
-    (the fork point as merge base): the base plus the PR's changes up to that commit.
-    A merge commit in the PR, or a step that conflicts, makes it not rebaseable."""
-    assert ctx.user is not None
-    committer = person_of(ctx, ctx.user.login)
-    tip = base
-    for sha in ctx.git.log(repo, f"{base}..{head}"):
-        commit = ctx.git.read_commit(repo, sha)
-        assert commit is not None
-        if len(commit.parents) > 1:
-            raise ApiError(405, "This branch can't be rebased")
-        tree, conflicts = ctx.git.merge_tree(repo, base, sha)
-        if conflicts:
-            raise ApiError(405, "This branch can't be rebased")
-        tip = ctx.git.commit_tree(repo, tree, [tip], commit.message, commit.author, committer)
-    return tip
 
 
 def routes(router: Router) -> None:
@@ -512,8 +390,6 @@ def routes(router: Router) -> None:
     router.add("PATCH", base + "/{pull_number}", update_pull)
     router.add("GET", base + "/{pull_number}/files", list_files)
     router.add("GET", base + "/{pull_number}/commits", list_commits)
-    router.add("GET", base + "/{pull_number}/merge", is_merged)
-    router.add("PUT", base + "/{pull_number}/merge", merge_pull)
     router.add("GET", base + "/{pull_number}/requested_reviewers", get_requested_reviewers)
     router.add("POST", base + "/{pull_number}/requested_reviewers", request_reviewers)
     router.add("DELETE", base + "/{pull_number}/requested_reviewers", remove_reviewers)

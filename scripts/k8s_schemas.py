@@ -6,7 +6,8 @@ list every field of the objects they describe (so a typo such as `imagePullPolic
 at its line), with `additionalProperties: false` and a description on every property; deeper
 objects that the bot does not edit (probes, affinity, volumes...) are open objects.
 
-`python -m bot.core.gates.k8s_schemas` rewrites the JSON files; a test keeps them in sync.
+A maintenance script, not part of the bot (the manifest gate reads only the JSON files):
+`python -m scripts.k8s_schemas` rewrites them; `tests/gates/test_schemas.py` keeps them in sync.
 """
 
 from __future__ import annotations
