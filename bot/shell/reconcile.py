@@ -297,7 +297,7 @@ def _promote(
     run.done += moved.done
     if run.performed:
         run.performed[-1] += moved.performed
-    return bool(moved.done)
+    return any(isinstance(a, act.WriteLedger) for a in moved.performed)  # look again
 
 
 def _absent(client: GitHubPort, repo: str, config_path: str) -> str:
