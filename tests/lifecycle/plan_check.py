@@ -21,7 +21,7 @@ def step(story: Story, now: datetime, **kw: Any) -> tuple[act.Action, ...]:
     assert story.writes_since(mark) == []
     done: ReconcileResult = story.reconcile(now, **kw)
     first = done.performed[0] if done.performed else ()
-    assert planned.planned == first
+    assert planned.planned == first, _difference(planned.planned, first)
     if not done.actions_done:
         assert story.writes_since(mark) == []
     return first
@@ -34,3 +34,9 @@ def kinds(actions: tuple[act.Action, ...]) -> list[str]:
 def moves(actions: tuple[act.Action, ...]) -> list[str]:
     """The promotion moves among `actions`, described (`start canary`, `hold canary (…)`)."""
     return [a.move.describe() for a in actions if isinstance(a, act.Promote)]
+
+
+def _difference(planned: tuple[act.Action, ...], performed: tuple[act.Action, ...]) -> str:
+    """What differs, for the assertion's message."""
+    lines = ["planned:", *(f"  {a!r}" for a in planned), "performed:"]
+    return "\n".join([*lines, *(f"  {a!r}" for a in performed)])
