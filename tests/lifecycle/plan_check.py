@@ -27,6 +27,27 @@ def step(story: Story, now: datetime, **kw: Any) -> tuple[act.Action, ...]:
     return first
 
 
+ROUNDS = 8
+
+
+def settle(story: Story, now: datetime, **kw: Any) -> list[tuple[act.Action, ...]]:
+    """`step` one round at a time at `now` (`plan` checked before each round), until a
+    round does nothing but name the moves (a wait): the actions each round performed."""
+    performed: list[tuple[act.Action, ...]] = []
+    for _ in range(ROUNDS):
+        done = step(story, now, max_rounds=1, **kw)
+        performed.append(done)
+        if all(isinstance(a, act.Promote) for a in done):
+            return performed
+    raise AssertionError(f"still acting after {ROUNDS} rounds: {[kinds(r) for r in performed]}")
+
+
+def within(expected: list[str], performed: list[str]) -> bool:
+    """`expected` appears in `performed` in order, contiguously (a round may do more)."""
+    n = len(expected)
+    return any(performed[i : i + n] == expected for i in range(len(performed) - n + 1))
+
+
 def kinds(actions: tuple[act.Action, ...]) -> list[str]:
     return [type(a).__name__ for a in actions]
 

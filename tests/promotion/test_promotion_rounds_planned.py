@@ -14,14 +14,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from lifecycle import plan_check
 from lifecycle.lifecycle_sandbox import REPO
-from lifecycle.plan_check import kinds, step
 from promotion.promotion_story import Merged, merged_train
 
 from bot.core import actions as act
 
 M = timedelta(minutes=1)
-ROUNDS = 8
 
 # the kinds of the rounds that matter, as data: a move's heading, its side effects, the
 # ledger commit, then what follows the record (stage table, check run)
@@ -102,15 +101,8 @@ STORIES: dict[str, tuple[dict[str, Any], list[At]]] = {
 
 
 def settle(m: Merged, minutes: int) -> list[list[str]]:
-    """One round at a time at `minutes` after the merge, `plan` checked before each, until
-    a round does nothing but name the moves (a wait): the kinds each round performed."""
-    performed: list[list[str]] = []
-    for _ in range(ROUNDS):
-        done = step(m.story, m.merged_at + minutes * M, max_rounds=1)
-        performed.append(kinds(done))
-        if all(isinstance(a, act.Promote) for a in done):  # nothing (or only waiting)
-            return performed
-    raise AssertionError(f"still acting after {ROUNDS} rounds: {performed}")
+    rounds = plan_check.settle(m.story, m.merged_at + minutes * M)
+    return [plan_check.kinds(r) for r in rounds]
 
 
 @pytest.mark.parametrize("name", sorted(STORIES))
@@ -123,16 +115,13 @@ def test_every_round_of_a_promotion_story_is_planned(sandbox, name: str) -> None
             at.first(m)
         rounds = settle(m, at.minutes)
         for expected in at.rounds:
-            assert any(_within(expected, r) for r in rounds), (at.minutes, expected, rounds)
+            assert any(plan_check.within(expected, r) for r in rounds), (
+                at.minutes,
+                expected,
+                rounds,
+            )
         seen += [k for r in rounds for k in r]
     assert "WriteLedger" in seen and "Promote" in seen
-
-
-def _within(expected: list[str], performed: list[str]) -> bool:
-    """`expected` appears in `performed` in order, contiguously (a round may do more, e.g.
-    the lifecycle's reply to a comment before promotion's move)."""
-    n = len(expected)
-    return any(performed[i : i + n] == expected for i in range(len(performed) - n + 1))
 
 
 def test_a_rollback_records_the_commits_and_incident_it_made(sandbox) -> None:  # type: ignore[no-untyped-def]
