@@ -101,3 +101,22 @@ def test_a_promoting_train_stopped_at_its_deadline(sandbox) -> None:  # type: ig
         ]
         assert step(m.story, m.merged_at + timedelta(weeks=3, hours=1)) == ()
     assert m.record()["state"] == "aborted"
+
+
+def test_the_hold_button_is_planned_as_the_hold_reconcile_records(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """A `Hold train` press on a gate's check run: `plan` lists the ledger write that
+    holds the train (first, before the gates), and reconcile makes exactly that write."""
+    from bot.core.gates.events import GateRequest
+
+    t0 = start_time()
+    story = new_story(sandbox, t0)
+    board_three(story)
+    step(story, t0)
+    step(story, t0 + 2 * M)
+    head = story.open_train_pr()["head"]["sha"]
+    press = GateRequest("hold", (), head, "rm-dave", "check_suite.rerequested")
+    held = step(story, t0 + 3 * M, gate_request=press)
+    write = held[0]
+    assert isinstance(write, act.WriteLedger) and write.events == ("hold",)
+    assert write.actor == "rm-dave" and write.record.held
+    assert story.ledger(write.train_id)["held"] is True
