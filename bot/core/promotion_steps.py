@@ -112,9 +112,13 @@ def table_if_changed(
 
 
 def start(
-    config: Config, record: TrainRecord, promotion: pm.Promotion, step: pm.StepPlan, seen: Seen,
+    config: Config,
+    record: TrainRecord,
+    promotion: pm.Promotion,
+    step: pm.StepPlan,
+    seen: Seen,
     now: datetime,
-) -> Steps:  # fmt: skip
+) -> Steps:
     """Bump the step's manifests in one commit, open its deployment, soak."""
     if seen.problems or seen.edit is None:
         return stage_failed(record, promotion, step, seen, now)
@@ -188,14 +192,24 @@ def passed(
     if state.deployment:
         effects.append(
             act.SetDeploymentStatus(
-                record.id, step.name, state.deployment, "success", f"{record.id}: {summary}",
+                record.id,
+                step.name,
+                state.deployment,
+                "success",
+                f"{record.id}: {summary}",
                 stage_of(config, step).repository,
             )
-        )  # fmt: skip
+        )
     done = replace(
-        state, status=pm.PASSED, verdict="pass", finished=now, unsure_since=None, failures=(),
-        skipped_by=skipped_by, skip_reason=why,
-    )  # fmt: skip
+        state,
+        status=pm.PASSED,
+        verdict="pass",
+        finished=now,
+        unsure_since=None,
+        failures=(),
+        skipped_by=skipped_by,
+        skip_reason=why,
+    )
     promotion = promotion.with_step(done)
     record = pm.store(record, promotion)
     extra = {k: v for k, v in record.extra.items() if k != PROMOTE_REASON}
@@ -216,8 +230,9 @@ def summary_of(results: Sequence[Any]) -> str:
     return "; ".join(f"{r.slo}/{r.service} {r.verdict.value}" for r in results)
 
 
-def complete(record: TrainRecord, promotion: pm.Promotion, reason: str, seen: Seen,
-             now: datetime) -> Steps:  # fmt: skip
+def complete(
+    record: TrainRecord, promotion: pm.Promotion, reason: str, seen: Seen, now: datetime
+) -> Steps:
     record = replace(record, state=COMPLETED, state_since=now, end_reason=reason)
     record = record.with_event(COMPLETED, now, detail=reason)
     return Steps(tuple(recorded(record, ["completed"], [], seen)), record, promotion)
@@ -238,20 +253,26 @@ def soaking(
     state = promotion.current()
     cleared = replace(state, unsure_since=None, verdict="", failures=failures) if state else None
     if state is None or cleared == state or cleared is None:
-        return Steps(tuple(table_if_changed(config, record, promotion, seen)), record, promotion,
-                     until)  # fmt: skip
+        return Steps(
+            tuple(table_if_changed(config, record, promotion, seen)), record, promotion, until
+        )
     promotion = promotion.with_step(cleared)
     record = pm.store(record, promotion)
     record = record.with_event("stage-verdict", now, detail=f"{step.name} pass so far")
     trailers = [("Stage", step.name), ("Verdict", "pass")]
-    return Steps(tuple(recorded(record, ["stage-verdict"], trailers, seen)), record, promotion,
-                 until)  # fmt: skip
+    return Steps(
+        tuple(recorded(record, ["stage-verdict"], trailers, seen)), record, promotion, until
+    )
 
 
 def released(
-    record: TrainRecord, holds: holds_mod.Holds, who: str, comment_id: int, seen: Seen,
+    record: TrainRecord,
+    holds: holds_mod.Holds,
+    who: str,
+    comment_id: int,
+    seen: Seen,
     now: datetime,
-) -> tuple[list[act.Action], holds_mod.Holds]:  # fmt: skip
+) -> tuple[list[act.Action], holds_mod.Holds]:
     """`/train resume` by someone allowed: release the services the train holds (one
     ledger commit with the holds file), then say so on the train PR."""
     services = [h.service for h in holds.of_train(record.id)]

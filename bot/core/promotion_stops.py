@@ -99,9 +99,10 @@ def abort_train(
         text = f"{record.id} aborted: SLO verdict {worst}; left deployed"
         repository = stage_of(config, step).repository
         effects.append(
-            act.SetDeploymentStatus(record.id, step.name, state.deployment, "failure", text,
-                                    repository)
-        )  # fmt: skip
+            act.SetDeploymentStatus(
+                record.id, step.name, state.deployment, "failure", text, repository
+            )
+        )
     if record.train_pr:
         body = abort_notice(record.id, step.name, worst, reasons, bumped, rest)
         key = f"{SLO_INCONCLUSIVE}:{record.id}"
@@ -153,18 +154,28 @@ def revert(
     )
     effects.append(
         pa.OpenIncident(
-            record.id, incident_title(record.id, where), where, why, rows, tuple(services),
-            config.prometheus.url or seen.prometheus_url, tuple(config.incident.labels),
-            tuple(config.incident.assignees), f"incident:{record.id}",
+            record.id,
+            incident_title(record.id, where),
+            where,
+            why,
+            rows,
+            tuple(services),
+            config.prometheus.url or seen.prometheus_url,
+            tuple(config.incident.labels),
+            tuple(config.incident.assignees),
+            f"incident:{record.id}",
         )
-    )  # fmt: skip
+    )
     if record.train_pr:
         effects.append(pa.AnnounceRollback(record.id, record.train_pr, why, tuple(evidence)))
     promotion = replace(promotion, rolled_back=True)
     record = replace(
-        pm.store(record, promotion), state=ROLLED_BACK, state_since=now, end_reason=why,
+        pm.store(record, promotion),
+        state=ROLLED_BACK,
+        state_since=now,
+        end_reason=why,
         rollback_requested="",
-    ).with_event("rolled-back", now, actor, why)  # fmt: skip
+    ).with_event("rolled-back", now, actor, why)
     trailers = verdict + [("Evidence", e) for e in evidence]
     trailers += [("Event", "held")] + [("Service", s) for s in services]
     files = {holds_mod.HOLDS_PATH: holds_mod.encode(holds)}
@@ -211,9 +222,15 @@ def _deployments(
         what = "failure" if failed else "inactive"
         repository = stage_of(config, steps[state.name]).repository
         out.append(
-            act.SetDeploymentStatus(record.id, state.name, state.deployment, what,
-                                    f"{record.id} rolled back", repository)
-        )  # fmt: skip
+            act.SetDeploymentStatus(
+                record.id,
+                state.name,
+                state.deployment,
+                what,
+                f"{record.id} rolled back",
+                repository,
+            )
+        )
     return out
 
 

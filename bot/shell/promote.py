@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -168,7 +169,8 @@ def move_steps(
     results, kind = decided.results, move.kind
     step = next((s for s in plan if s.name == move.step), None)
     if kind == pm.MoveKind.START and step is not None:
-        return ps.start(ctx.config, record, promotion, step, _with_edit(ctx, what, record, promotion, step), now)  # fmt: skip  # noqa: E501
+        what = _with_edit(ctx, what, record, promotion, step)
+        return ps.start(ctx.config, record, promotion, step, what, now)
     if kind == pm.MoveKind.PASS and step is not None:
         return ps.passed(ctx.config, record, promotion, step, results, what, now)
     if kind == pm.MoveKind.COMPLETE:
@@ -210,8 +212,6 @@ def _with_edit(
 ) -> ps.Seen:
     """A step about to start: its edit on the branch head (read now), or why it cannot be
     made (a glob matching nothing, a manifest that does not parse, an image gone)."""
-    from dataclasses import replace
-
     git = git_for(ctx, step)
     tags = dict(promotion.tags)
     try:

@@ -26,9 +26,14 @@ def revert_chain(ctx: StageCtx, action: pa.RevertChain) -> tuple[list[tuple[str,
     if action.head:  # the stage takes pull requests: one per step
         link = action.links[0]
         sha, _ = write_edits(
-            ctx, git, action.branch, _files_of(link), dict(link.tags), _fixed(link.message),
+            ctx,
+            git,
+            action.branch,
+            _files_of(link),
+            dict(link.tags),
+            _fixed(link.message),
             action.head,
-        )  # fmt: skip
+        )
         return [(link.step, sha)], False
     links = [Link(link.files, dict(link.tags), link.message) for link in action.links]
     shas, moved = write_chain(ctx, git, action.branch, links)
@@ -56,9 +61,15 @@ def open_incident(ctx: StageCtx, action: pa.OpenIncident, record: TrainRecord, l
     """The incident issue (adopted by its key when an earlier attempt opened it; `look`
     False: a chain moved its ref just now, so none could have)."""
     body = incident_body(
-        record.id, record.train_pr, action.where, action.why, action.rows, reverted(record),
-        action.services, action.prometheus_url,
-    )  # fmt: skip
+        record.id,
+        record.train_pr,
+        action.where,
+        action.why,
+        action.rows,
+        reverted(record),
+        action.services,
+        action.prometheus_url,
+    )
     return ctx.git.open_incident(
         action.title, body, list(action.labels), list(action.assignees), action.key, look=look
     )
