@@ -15,6 +15,15 @@ from typing import Any
 
 from bot.core.ledger import TrainRecord
 from bot.core.promotion import Move
+from bot.core.promotion_actions import (
+    AnnounceRollback,
+    BumpStage,
+    OpenIncident,
+    PublishPromotionCheck,
+    RevertChain,
+    StartDeployment,
+    UpdateStageTable,
+)
 
 
 @dataclass(frozen=True)
@@ -179,7 +188,8 @@ class SetDeploymentStatus:
 @dataclass(frozen=True)
 class Promote:
     """A merged or promoting train's next promotion move (`bot.core.promotion.next_move`,
-    judged from the SLO verdicts read this round); `bot.shell.promote` carries it out."""
+    judged from the SLO verdicts read this round): the heading of the move's steps, which
+    follow it as actions of their own (`bot.core.promotion_steps`); it does nothing itself."""
 
     train_id: str
     move: Move
@@ -190,12 +200,18 @@ class Promote:
 
 @dataclass(frozen=True)
 class WriteLedger:
-    """Commit the train's record (one commit per transition)."""
+    """Commit the train's record (one commit per transition). `trailers`: the step's own
+    (besides the transition's); `files`: other ledger files written in the same commit
+    (the holds). A promotion write (`promotion`) is retried on a ledger that moved only
+    elsewhere, and gains the trailers its side effects earned (the commits, the incident)."""
 
     train_id: str
     events: tuple[str, ...]
     record: TrainRecord
     actor: str = ""
+    trailers: tuple[tuple[str, str], ...] = ()
+    files: Mapping[str, str] = field(default_factory=dict, hash=False)
+    promotion: bool = False
 
     def describe(self) -> str:
         return f"record {', '.join(self.events)} for {self.train_id} (state {self.record.state})"
@@ -216,6 +232,13 @@ Action = (
     | PublishCheckRun
     | SetDeploymentStatus
     | Promote
+    | BumpStage
+    | StartDeployment
+    | RevertChain
+    | OpenIncident
+    | AnnounceRollback
+    | PublishPromotionCheck
+    | UpdateStageTable
     | WriteLedger
 )
 

@@ -1,7 +1,16 @@
 """Acting: the one dispatcher that performs the actions the core decided (`bot.core.actions`),
-one train's group at a time: its side effects, then its ledger commit (compare-and-swap),
-then what must follow the record. Side effects adopt what exists (branch, PR, comment by its
-hidden key) so a crash between a side effect and its ledger commit never duplicates it.
+the lifecycle's and promotion's alike, one train's group at a time: its side effects, then
+its ledger commit (compare-and-swap, `write_record`: the one ledger writer), then what must
+follow the record. Side effects adopt what exists (branch, PR, comment by its hidden key,
+deployment, incident) so a crash between a side effect and its ledger commit never
+duplicates it.
+
+Dependent writes: each side effect's outcome is folded into the train's record (`_fold`)
+before the next action of the group is performed, and an action that needs an earlier one's
+result (the deployment needs the bump commit's sha; the incident, the revert commits) reads
+it from that folded record by its key (the step's name). The ledger commit writes the folded
+record, with the trailers the outcomes earned (`_earned`). So the decided actions are whole
+before any write, and `plan` lists exactly what `reconcile` performs.
 """
 
 from __future__ import annotations
@@ -10,21 +19,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from bot.adapters.github import GitHubPort
+from bot.adapters.github import GitHubPort, LedgerMoved
 from bot.config.model import Config
 from bot.core import actions as act
+from bot.core import promotion as pm
+from bot.core import promotion_actions as pa
 from bot.core.ledger import (
     INDEX_PATH,
     Missed,
     TrainRecord,
     commit_message,
+    decode_index,
     encode,
     encode_index,
     index_entry,
     record_path,
     transition_trailers,
 )
+from bot.core.promotion_check import CHECK_RUN_ID
 from bot.shell.read import Snapshot, has_line
+
+RETRIES = 5  # a promotion record retried on a ledger that moved only elsewhere
 
 
 def _fold(record: TrainRecord, action: act.Action, outcome: Any, base: str) -> TrainRecord | None:
@@ -45,7 +60,43 @@ def _fold(record: TrainRecord, action: act.Action, outcome: Any, base: str) -> T
         return replace(record, train_pr=int(outcome))
     if isinstance(action, act.MergePullRequest):
         return None if outcome is None else replace(record, merge_sha=str(outcome))
+    return _fold_step(record, action, outcome)
+
+
+def _fold_step(record: TrainRecord, action: act.Action, outcome: Any) -> TrainRecord:
+    """A promotion write's outcome, kept in the train's record under its key."""
+    promotion = pm.load(record)
+    if isinstance(action, pa.BumpStage):
+        sha, bumps = outcome
+        return pm.store(record, _step(promotion, action.step, commit=sha, bumps=tuple(bumps)))
+    if isinstance(action, pa.StartDeployment):
+        return pm.store(record, _step(promotion, action.step, deployment=int(outcome)))
+    if isinstance(action, pa.RevertChain):
+        for name, sha in outcome[0]:
+            promotion = _step(promotion, name, status=pm.REVERTED, revert_commit=sha)
+        return pm.store(record, promotion)
+    if isinstance(action, pa.OpenIncident):
+        return pm.store(record, replace(promotion, incident=int(outcome)))
+    if isinstance(action, pa.PublishPromotionCheck) and outcome:
+        return replace(record, extra={**record.extra, CHECK_RUN_ID: int(outcome)})
     return record
+
+
+def _step(promotion: pm.Promotion, name: str, **changes: Any) -> pm.Promotion:
+    state = next(s for s in promotion.steps if s.name == name)
+    return promotion.with_step(replace(state, **changes))
+
+
+def _earned(action: act.Action, outcome: Any) -> list[tuple[str, str]]:
+    """The trailers a promotion write's outcome adds to the ledger commit."""
+    if isinstance(action, pa.BumpStage):
+        sha, bumps = outcome
+        return [("Commit", sha), *(("Bump", b.trailer()) for b in bumps)]
+    if isinstance(action, pa.RevertChain):
+        return [("Commit", sha) for _, sha in outcome[0]]
+    if isinstance(action, pa.OpenIncident):
+        return [("Incident", f"#{outcome}")]
+    return []
 
 
 def _with_notes(
@@ -98,6 +149,8 @@ def perform(client: GitHubPort, action: act.Action) -> Any:
         return client.publish_check_run(dict(action.body), action.run_id, rest)
     if isinstance(action, act.SetDeploymentStatus):
         return _set_deployment_status(client, action)
+    if isinstance(action, act.Promote):
+        return None  # the heading of a move: its steps follow as actions of their own
     raise TypeError(f"not a side effect: {action!r}")
 
 
@@ -118,6 +171,7 @@ def _groups(actions: Sequence[act.Action]) -> list[list[act.Action]]:
             groups
             and groups[-1][-1].train_id == action.train_id
             and not isinstance(groups[-1][-1], act.WriteLedger)
+            and not isinstance(action, act.Promote)  # a move starts its own group
         ):
             groups[-1].append(action)
         else:
@@ -132,13 +186,18 @@ def apply_group(
     group: list[act.Action],
     delivery: str | None,
     note: Callable[[act.Action], None],
+    stage: Any = None,
 ) -> None:
     """Side effects of one train, then its ledger commit (CAS). Raises LedgerMoved.
-    `note` hears of each action performed, as it was decided."""
+    `note` hears of each action performed, as it was decided. `stage`: the promotion
+    pass's context (`bot.shell.stage_io.StageCtx`), for promotion's writes."""
     write = group[-1] if isinstance(group[-1], act.WriteLedger) else None
     record = write.record if write else None
     base = config.train(record.train).base if record and has_line(config, record) else "main"
     events = write.events if write else ()
+    current = record or (_as_recorded(stage, snap, group[0].train_id) if stage else None)
+    earned: list[tuple[str, str]] = []
+    moved = False
     for action in group[:-1] if write else group:
         if isinstance(action, act.OpenPullRequest) and record is not None and not record.boarded:
             record = _no_train_pr(record)  # every merge failed: nothing to open
@@ -147,7 +206,15 @@ def apply_group(
         done = action
         if isinstance(action, act.OpenPullRequest) and record is not None:
             action = _with_notes(config, action, record)
-        outcome = perform(client, action)
+        if stage is not None and _is_step(action):
+            from bot.shell.stage_io import perform_step
+
+            assert current is not None
+            outcome = perform_step(stage, action, record or current, moved)
+            moved = moved or (isinstance(action, pa.RevertChain) and bool(outcome[1]))
+            earned += _earned(action, outcome)
+        else:
+            outcome = perform(client, action)
         note(done)
         if record is not None:
             record = _fold(record, action, outcome, base)
@@ -155,12 +222,70 @@ def apply_group(
                 return  # e.g. the merge was refused: judge again next time
     if write is None or record is None:
         return
-    trailers = transition_trailers(events, record, actor=write.actor, delivery=delivery)
-    message = commit_message(events[0], record.id, trailers)
-    snap.index[record.id] = index_entry(record)
-    files = {record_path(record.id): encode(record), INDEX_PATH: encode_index(snap.index)}
-    snap.tip = client.write_ledger(config.ledger_branch, snap.tip, files, message)
+    if stage is not None and stage.check_runs.get(record.id):  # later rounds need not look
+        record = _fold_step(
+            record, pa.PublishPromotionCheck(record.id), stage.check_runs[record.id]
+        )
+    trailers = [*write.trailers, *earned]
+    write_record(client, config, snap, replace(write, events=events, record=record), delivery,
+                 trailers)  # fmt: skip
+    if stage is not None:
+        stage.written[record.id] = record
     note(write)
+
+
+def _is_step(action: act.Action) -> bool:
+    return isinstance(
+        action,
+        pa.BumpStage | pa.StartDeployment | pa.RevertChain | pa.OpenIncident
+        | pa.AnnounceRollback | pa.PublishPromotionCheck | pa.UpdateStageTable
+        | act.SetDeploymentStatus,
+    )  # fmt: skip
+
+
+def _as_recorded(stage: Any, snap: Snapshot, train_id: str) -> TrainRecord | None:
+    """The train's record after this pass's last write (effects that follow the record)."""
+    return stage.written.get(train_id) or snap.ledger.record(train_id)
+
+
+def write_record(
+    client: GitHubPort,
+    config: Config,
+    snap: Snapshot,
+    write: act.WriteLedger,
+    delivery: str | None,
+    trailers: list[tuple[str, str]],
+) -> None:
+    """The one ledger writer: the train's record (and `write.files`) in one commit on the
+    tip read, compare-and-swap. A lost swap raises `LedgerMoved` (read again, decide again),
+    except for a promotion record when the write that won touched neither this train's
+    file nor the other files written here (another train moved): it is retried on the new
+    tip, so a base-branch commit already made is never left out of the ledger."""
+    from bot.shell import ledger_trust
+
+    record = write.record
+    base = transition_trailers(write.events, record, actor=write.actor, delivery=delivery)
+    message = commit_message(write.events[0], record.id, base + trailers)
+    own = [record_path(record.id), *write.files]
+    for attempt in range(RETRIES):
+        snap.index[record.id] = index_entry(record)
+        files = {
+            record_path(record.id): encode(record),
+            INDEX_PATH: encode_index(snap.index),
+            **write.files,
+        }
+        try:
+            snap.tip = client.write_ledger(config.ledger_branch, snap.tip, files, message)
+            return
+        except LedgerMoved:
+            if not write.promotion or attempt == RETRIES - 1:
+                raise
+            fresh, _ = ledger_trust.read_tip(client, config.ledger_branch)
+            if any(fresh.files.get(p) != snap.tip.files.get(p) for p in own):
+                raise
+            index_sha = fresh.files.get(INDEX_PATH)
+            snap.index = decode_index(client.read_blob(index_sha)) if index_sha else {}
+            snap.tip = fresh
 
 
 def _set_deployment_status(client: GitHubPort, action: act.SetDeploymentStatus) -> None:

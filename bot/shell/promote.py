@@ -1,11 +1,15 @@
-"""Promotion, performed: for each merged or promoting train, one move per round.
+"""Promotion, one move per merged or promoting train per round: read, decide, act.
 
-Reads the manifests at the base branch's head, asks `bot.core.promotion` for the edits,
-writes them as ONE commit per stage or wave through the Git Data API (tree on `base_tree`,
-commit, ref update without force), rebuilding on the new tip with bounded, jittered retries
-when somebody pushed in between. Soaks, judges SLOs through `bot.core.slo.evaluate`,
-hands a breach to `bot.shell.rollback`, records each step in the ledger (compare-and-swap,
-like the lifecycle), and keeps GitHub Deployments and the train PR's stage table true to the ledger.
+For each train: read what its move depends on (`bot.shell.promote_moves`: the services it
+carries, the holds, each soaking SLO's verdict from Prometheus, and for a stage about to
+start the manifests at its branch head), let the pure core turn the move into actions
+(`bot.core.promotion_steps`, `bot.core.promotion_stops`: the bump commit, the deployment
+and its statuses, the revert chain, the incident, the ledger record with its holds, the
+train PR's stage table and the promotion check run), and hand them to the one dispatcher
+(`bot.shell.dispatch.apply_group`), which folds each write's outcome into the record and
+commits it to the ledger (compare-and-swap). `plan` decides the same actions from the same
+reads and performs none. A pass and the step after it (or the completion) are decided in
+the same round: what the next step needs is what the pass writes.
 """
 
 from __future__ import annotations
@@ -20,32 +24,19 @@ from typing import Any
 from bot.adapters.gitdata import GitData
 from bot.adapters.prometheus import LazyPrometheus, prometheus_for
 from bot.config.model import Config
+from bot.core import actions as act
 from bot.core import holds as holds_mod
 from bot.core import promotion as pm
-from bot.core.chatops import PROMOTE_REASON
+from bot.core import promotion_steps as ps
+from bot.core import promotion_stops as stops
 from bot.core.ledger import TrainRecord
-from bot.core.train import COMPLETED, MERGED, PROMOTING
+from bot.core.promotion_check import CHECK_RUN_ID
+from bot.core.train import MERGED, PROMOTING
 from bot.errors import ConfigError, ExternalError
 from bot.shell import ledger_trust
-from bot.shell.promote_moves import (
-    Decided,
-    decide_move,
-    follow_on,
-    judge_step,
-    next_after_pass,
-)
-from bot.shell.rollback import release_holds, revert, unsure
-from bot.shell.stage_io import (
-    PromoteRun,
-    StageCtx,
-    branch_for,
-    git_for,
-    read_holds,
-    record_step,
-    update_table,
-    via_pull,
-    write_edits,
-)
+from bot.shell.promote_moves import Decided, decide_move, judge_step, next_after_pass
+from bot.shell.rollback import releases
+from bot.shell.stage_io import PromoteRun, StageCtx, branch_for, git_for, read_holds
 
 __all__ = ["PromoteRun", "judge_step", "prometheus_for", "promote_round", "wanted"]
 
@@ -80,11 +71,11 @@ def promote_round(
     if dry_run:
         for held in read_holds(client, snap.tip).held:
             run.done.append(f"held: {held.service} (train {held.train}: {held.reason})")
-    else:
-        try:
-            release_holds(ctx)
-        except ExternalError as exc:
-            run.problems.append(f"holds: {exc.message}")
+    try:
+        for actions in releases(ctx, lambda r: seen(ctx, r)):
+            act_on(ctx, actions, dry_run)
+    except ExternalError as exc:
+        run.problems.append(f"holds: {exc.message}")
     try:
         for record in snap.ledger.records:
             _one_train(ctx, record, plan, dry_run)
@@ -96,14 +87,37 @@ def promote_round(
     return run
 
 
+def act_on(ctx: StageCtx, actions: Sequence[act.Action], dry_run: bool) -> None:
+    """Perform the actions one train's move decided (a dry run lists them)."""
+    from bot.shell.dispatch import _groups, apply_group
+
+    ctx.run.moves += actions
+    if dry_run:
+        ctx.run.done += [a.describe() for a in actions]
+        return
+    for group in _groups(actions):
+        apply_group(ctx.client, ctx.config, ctx.snap, list(group), None, _noter(ctx.run), ctx)
+
+
+def _noter(run: PromoteRun) -> Callable[[act.Action], None]:
+    def note(action: act.Action) -> None:
+        run.performed.append(action)
+        if isinstance(action, act.WriteLedger):  # as the demo narrates a ledger write
+            run.done += [f"record {e} for {action.train_id}" for e in action.events]
+        else:
+            run.done.append(action.describe())
+
+    return note
+
+
 # -- one train ------------------------------------------------------------------------------
 
 
 def _one_train(
     ctx: StageCtx, record: TrainRecord, plan: tuple[pm.StepPlan, ...], dry_run: bool
 ) -> None:
-    """Decide the train's move from what is read (changed files, holds, SLO verdicts: the
-    same reads for `plan` and `reconcile`), then, unless a dry run, carry it out."""
+    """Decide the train's move and its actions from what is read (the same reads for `plan`
+    and `reconcile`), then, unless a dry run, perform them."""
     if record.state not in (MERGED, PROMOTING) or not plan:
         return
     if record.state == MERGED and not set(record.boarded_numbers()) <= set(record.landed):
@@ -114,203 +128,96 @@ def _one_train(
         decided = decide_move(ctx, record, plan)
         if decided is None:
             return
-        ctx.run.moves.append(decided.action)
-        if dry_run:
-            ctx.run.done.append(decided.action.describe())
-            follow = follow_on(ctx, decided, plan)
-            if follow is not None:
-                ctx.run.moves.append(follow)
-                ctx.run.done.append(follow.describe())
-            return
-        _carry_out(ctx, decided, plan)
+        actions = [decided.action, *_move_actions(ctx, decided, plan)]
+        act_on(ctx, actions, dry_run)
     except ExternalError as exc:
         ctx.run.problems.append(f"{record.id}: {exc.message}")
+    except ConfigError as exc:  # the branch moved to manifests that no longer edit
+        why = "; ".join(p.render() for p in exc.problems)
+        ctx.run.problems.append(f"{record.id}: {why} (judged again next time)")
 
 
-def _carry_out(ctx: StageCtx, decided: Decided, plan: tuple[pm.StepPlan, ...]) -> None:
-    """Perform one typed move (the only place promotion moves are acted on)."""
-    move, record, promotion = decided.action.move, decided.record, decided.promotion
-    results = list(decided.results)
+def _move_actions(
+    ctx: StageCtx, decided: Decided, plan: tuple[pm.StepPlan, ...]
+) -> list[act.Action]:
+    """The move's actions; after a pass, the next step's start (or the completion) too."""
+    move = decided.action.move
+    steps = move_steps(ctx, move, decided, plan, seen(ctx, decided.record))
+    ctx.run.wake(steps.wake)
+    actions = list(steps.actions)
+    if move.kind != pm.MoveKind.PASS:
+        return actions
+    follow = next_after_pass(ctx, steps.record, plan, steps.promotion)
+    if follow is None:
+        return actions
+    after = Decided(follow, steps.record, steps.promotion)
+    more = move_steps(ctx, follow.move, after, plan, seen(ctx, steps.record, known=True))
+    ctx.run.wake(more.wake)
+    return [*actions, follow, *more.actions]
+
+
+def move_steps(
+    ctx: StageCtx,
+    move: pm.Move,
+    decided: Decided,
+    plan: tuple[pm.StepPlan, ...],
+    what: ps.Seen,
+) -> ps.Steps:
+    """The pure core's actions for one typed move (the only place a move is turned into
+    what is done)."""
+    record, promotion, now = decided.record, decided.promotion, ctx.now
+    results, kind = decided.results, move.kind
     step = next((s for s in plan if s.name == move.step), None)
-    kind = move.kind
     if kind == pm.MoveKind.START and step is not None:
-        _start(ctx, record, promotion, step)
-    elif kind == pm.MoveKind.PASS and step is not None:
-        record, promotion = _pass(ctx, record, promotion, step, results)
-        ctx.run.performed.append(decided.action)
-        _after_pass(ctx, record, plan, promotion)
-        return
-    elif kind == pm.MoveKind.COMPLETE:
-        _finish(ctx, record, move.reason)
-    elif kind == pm.MoveKind.REVERT:
+        what = _with_edit(ctx, what, record, promotion, step)
+        return ps.start(ctx.config, record, promotion, step, what, now)
+    if kind == pm.MoveKind.PASS and step is not None:
+        return ps.passed(ctx.config, record, promotion, step, results, what, now)
+    if kind == pm.MoveKind.COMPLETE:
+        return ps.complete(record, promotion, move.reason, what, now)
+    if kind == pm.MoveKind.REVERT:
         doubtful = results and not any(r.verdict.value == "fail" for r in results)
         reason = "SLO verdict unsure past inconclusive_after" if doubtful else move.reason
-        revert(ctx, record, plan, promotion, results, reason)
-    elif kind in (pm.MoveKind.HOLD, pm.MoveKind.ABORT) and step is not None:
-        unsure(ctx, record, promotion, step, results, kind.value, decided.failures)
-    elif kind == pm.MoveKind.WAIT and step is not None:
-        _soaking(ctx, record, promotion, step, decided.failures)
-        ctx.run.wake(move.until)
-    ctx.run.performed.append(decided.action)
-
-
-def _start(ctx: StageCtx, record: TrainRecord, promotion: pm.Promotion, step: pm.StepPlan) -> None:
-    branch = branch_for(ctx, record, step)
-    tags = dict(promotion.tags)
-    git = git_for(ctx, step)
-    try:
-        sha, bumps = write_edits(
-            ctx,
-            git,
-            branch,
-            lambda tip: pm.step_files(ctx.config, step, tip.files, tags),
-            tags,
-            lambda lines: pm.promote_message(record.id, step, lines),
-            via_pull(ctx, record, step, "promote"),
+        return stops.revert(ctx.config, record, plan, promotion, results, reason, what, now)
+    if kind in (pm.MoveKind.HOLD, pm.MoveKind.ABORT) and step is not None:
+        return stops.unsure(
+            ctx.config, record, promotion, step, results, kind.value, decided.failures, what, now
         )
-    except ConfigError as exc:
-        _stage_failed(ctx, record, promotion, step, exc)
-        return
-    if any(b.old == b.new for b in bumps):  # the files were at the tags already
-        sha, bumps = _adopt(git, branch, record, step, sha, bumps)
-    payload = {"train": record.id, "stage": step.stage, "tags": tags}
-    deployment, made = git.deployment(step.name, sha, payload)
-    soaking = f"{record.id} soaking in {step.name}"
-    git.deployment_status(deployment, "in_progress", soaking, look=not made)
-    state = pm.StepState(step.name, pm.SOAKING, sha, ctx.now, bumps=bumps, deployment=deployment)
-    promotion = promotion.with_step(state)
-    if record.state == MERGED:
-        record = replace(record, state=PROMOTING, state_since=ctx.now)
-        record = record.with_event(PROMOTING, ctx.now)
-    record = pm.store(record, promotion).with_event("stage-started", ctx.now, detail=step.name)
-    trailers = [("Stage", step.name), ("Commit", sha)]
-    trailers += [("Bump", b.trailer()) for b in bumps]
-    record_step(ctx, record, "stage-started", trailers)
-    ctx.run.done.append(f"promote {record.id} to {step.name} at {sha[:12]}")
-    ctx.run.wake(ctx.now + step.soak)
-
-
-def _adopt(
-    git: GitData,
-    branch: str,
-    record: TrainRecord,
-    step: pm.StepPlan,
-    sha: str,
-    bumps: tuple[pm.BumpLine, ...],
-) -> tuple[str, tuple[pm.BumpLine, ...]]:
-    """Files already at the train's tags: after a crash between a bump's ref update and
-    its ledger write, that bump is this train's own promote commit, somewhere in the
-    branch's recent history (others may have pushed since). Adopt it, its sha and the
-    tags it replaced, so the deployment names it and a revert restores them. One request
-    (the newest commits touching one of the step's files), paid only in this case."""
-    path = next((f for b in bumps for f in b.files), "")
-    found = pm.landed_step(git.recent_commits(branch, path), record.id, step.name, bumps)
-    return found if found is not None else (sha, bumps)
-
-
-def _stage_failed(
-    ctx: StageCtx, record: TrainRecord, promotion: pm.Promotion, step: pm.StepPlan, exc: ConfigError
-) -> None:
-    """Bad input (a manifest that no longer parses, a glob matching nothing, an image gone):
-    nothing was written; say where and why on the train PR and in the ledger."""
-    reason = "; ".join(p.render() for p in exc.problems)
-    failed = replace(promotion.current() or pm.StepState(step.name), status=pm.FAILED)
-    promotion = replace(promotion.with_step(failed), error=f"{step.name}: {reason}")
-    record = pm.store(record, promotion).with_event("stage-failed", ctx.now, detail=reason)
-    if record.train_pr:
-        body = (
-            f"🛑 Promotion of **{record.id}** to **{step.name}** failed: nothing was written.\n\n"
+    if kind == pm.MoveKind.WAIT and step is not None:
+        return ps.soaking(
+            ctx.config, record, promotion, step, decided.failures, what, now, move.until
         )
-        body += "\n".join(f"- `{p.render()}`" for p in exc.problems)
-        ctx.client.post_comment(record.train_pr, body, f"stage-failed:{record.id}:{step.name}")
-    record_step(ctx, record, "stage-failed", [("Stage", step.name), ("Reason", reason)])
+    return ps.Steps((), record, promotion)
 
 
-def _pass(
-    ctx: StageCtx,
-    record: TrainRecord,
-    promotion: pm.Promotion,
-    step: pm.StepPlan,
-    results: Sequence[Any],
-) -> tuple[TrainRecord, pm.Promotion]:
-    state = promotion.current()
-    assert state is not None
-    soaked = state.started is not None and ctx.now >= state.started + step.soak
-    skipped_by = "" if soaked else record.promote_requested
-    why = str(record.extra.get(PROMOTE_REASON) or "") if skipped_by else ""
-    summary = _summary(results) or ("soak skipped" if skipped_by else "soak passed")
-    if state.deployment:
-        git_for(ctx, step).deployment_status(state.deployment, "success", f"{record.id}: {summary}")
-    passed = replace(
-        state,
-        status=pm.PASSED,
-        verdict="pass",
-        finished=ctx.now,
-        unsure_since=None,
-        failures=(),
-        skipped_by=skipped_by,
-        skip_reason=why,
+def seen(ctx: StageCtx, record: TrainRecord, *, known: bool | None = None) -> ps.Seen:
+    """What a train's move is decided from besides its record and verdicts."""
+    pr = ctx.snap.world.pull(record.train_pr) if record.train_pr else None
+    holds = read_holds(ctx.client, ctx.snap.tip)
+    if known is None:
+        known = bool(ctx.check_runs.get(record.id) or record.extra.get(CHECK_RUN_ID))
+    url = str(getattr(ctx.prometheus, "url", "") or "")
+    return ps.Seen(
+        pr.number if pr is not None else 0,
+        pr.body if pr is not None else "",
+        tuple(sorted(holds.services())),
+        holds,
+        known,
+        prometheus_url=url,
     )
-    record = pm.store(record, promotion.with_step(passed))
-    extra = {k: v for k, v in record.extra.items() if k != PROMOTE_REASON}
-    record = replace(record, promote_requested="", extra=extra)
-    detail = f"{step.name} pass" + (f" (soak skipped: {why})" if why else "")
-    done = record.with_event("stage-verdict", ctx.now, skipped_by, detail)
-    done = done.with_event("stage-completed", ctx.now, detail=step.name)
-    trailers = [("Stage", step.name), ("Verdict", "pass"), ("Evidence", summary)]
-    if skipped_by:
-        trailers.append(("Skipped-By", skipped_by))
-        trailers += [("Reason", why)] if why else []
-    # the verdict and the completion in ONE ledger commit (both `Event` trailers): a crash
-    # cannot record the one without the other, and a pass costs one write, not two
-    also = ("stage-completed",)
-    record_step(ctx, done, "stage-verdict", trailers, actor=skipped_by, also=also)
-    return done, promotion.with_step(passed)
 
 
-def _after_pass(
-    ctx: StageCtx, record: TrainRecord, plan: Sequence[pm.StepPlan], promotion: pm.Promotion
-) -> None:
-    """The next step starts (or the train completes) in the same round as the pass: what
-    it needs is what was just written, so the world is not read again in between."""
-    follow = next_after_pass(ctx, record, plan, promotion)
-    if follow is None:
-        return
-    step = next((s for s in plan if s.name == follow.move.step), None)
-    if follow.move.kind == pm.MoveKind.START and step is not None:
-        _start(ctx, record, promotion, step)
-    elif follow.move.kind == pm.MoveKind.COMPLETE:
-        _finish(ctx, record, "")
-    ctx.run.performed.append(follow)
-
-
-def _summary(results: Sequence[Any]) -> str:
-    return "; ".join(f"{r.slo}/{r.service} {r.verdict.value}" for r in results)
-
-
-def _finish(ctx: StageCtx, record: TrainRecord, reason: str) -> None:
-    record = replace(record, state=COMPLETED, state_since=ctx.now, end_reason=reason)
-    record = record.with_event(COMPLETED, ctx.now, detail=reason)
-    record_step(ctx, record, "completed", [])
-
-
-def _soaking(
-    ctx: StageCtx,
-    record: TrainRecord,
-    promotion: pm.Promotion,
-    step: pm.StepPlan,
-    failures: tuple[Any, ...] = (),
-) -> None:
-    """Soaking with nothing unsure or failing: forget an earlier unsure verdict and a
-    streak of failing checks that a pass ended (recorded once)."""
-    state = promotion.current()
-    if state is None:
-        update_table(ctx, record)
-        return
-    cleared = replace(state, unsure_since=None, verdict="", failures=failures)
-    if cleared == state:
-        update_table(ctx, record)
-        return
-    record = pm.store(record, promotion.with_step(cleared))
-    record = record.with_event("stage-verdict", ctx.now, detail=f"{step.name} pass so far")
-    record_step(ctx, record, "stage-verdict", [("Stage", step.name), ("Verdict", "pass")])
+def _with_edit(
+    ctx: StageCtx, what: ps.Seen, record: TrainRecord, promotion: pm.Promotion, step: pm.StepPlan
+) -> ps.Seen:
+    """A step about to start: its edit on the branch head (read now), or why it cannot be
+    made (a glob matching nothing, a manifest that does not parse, an image gone)."""
+    git = git_for(ctx, step)
+    tags = dict(promotion.tags)
+    try:
+        tip = git.tip(branch_for(ctx, record, step))
+        owners = pm.step_files(ctx.config, step, tip.files, tags)
+        edit = pm.edit_step(ctx.config, git.read(tip, sorted(owners)), owners, tags)
+    except ConfigError as exc:
+        return replace(what, problems=tuple(exc.problems))
+    return replace(what, edit=edit, base=tip)

@@ -1,7 +1,7 @@
 """Deciding a train's next promotion move: read what the move depends on (the services the
 train carries and their tags, the holds, each soaking SLO's verdict from Prometheus), then
 ask the pure state machine (`bot.core.promotion.next_move`). `plan` and `reconcile` decide
-through here alike; `bot.shell.promote` carries the move out."""
+through here alike; `bot.shell.promote` turns the move into actions."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ NOTHING_TO_PROMOTE = "nothing to promote (no service, or every one held)"
 
 @dataclass(frozen=True)
 class Decided:
-    """A train's move, with what it was decided from (the record after `_begin`, unwritten)."""
+    """A train's move, with what it was decided from (the record after `begin`, unwritten)."""
 
     action: act.Promote
     record: TrainRecord
@@ -44,15 +44,6 @@ def decide_move(
     move, results, failures = move_and_results(ctx, record, plan, promotion)
     action = act.Promote(record.id, move)
     return Decided(action, record, promotion, tuple(results), failures)
-
-
-def follow_on(ctx: StageCtx, decided: Decided, plan: Sequence[pm.StepPlan]) -> act.Promote | None:
-    """For `plan`: the move a pass leads to in the same round (`_after_pass`)."""
-    state = decided.promotion.current()
-    if decided.action.move.kind != pm.MoveKind.PASS or state is None:
-        return None
-    passed = decided.promotion.with_step(replace(state, status=pm.PASSED))
-    return next_after_pass(ctx, decided.record, plan, passed)
 
 
 def next_after_pass(

@@ -201,11 +201,17 @@ def _round(
     run.planned += [a.describe() for a in actions]
     if len(run.performed) == 1:
         run.decided = list(actions)
-    if dry_run and decided:
-        then = next_step(config, snap, decided, now, gate_facts)
+    if dry_run:
+        then = next_step(config, snap, decided, now, gate_facts) if decided else []
         run.planned += [f"then: {a.describe()}" for a in then]
         _advance(snap, decided)  # promotion sees the records the round would write
-    if dry_run or not actions:
+        # as reconcile: promotion comes in this round only when the lifecycle's actions
+        # leave the world as read and decide nothing more; else it is shown as "then"
+        now_too = not then and all(
+            isinstance(a, act.WriteLedger | act.PublishCheckRun) for a in actions
+        )
+        return _promote(client, config, snap, now, dry_run, run, prometheus, later=not now_too)
+    if not actions:
         return _promote(client, config, snap, now, dry_run, run, prometheus)
     for group in _groups(actions):
         apply_group(client, config, snap, group, delivery, run.note)
@@ -252,10 +258,13 @@ def _gates(
     checks: list[act.Action] = []
     query = prometheus_for(config, prometheus) if trains else None
     for record, pr in trains:
-        held = None if dry_run else gf.hold_from_button(config, client, request, record, pr, now)
-        if held is not None:
+        held = gf.hold_from_button(config, client, request, record, pr, now)
+        if held is not None:  # the button's ledger write, planned (first) or performed now
             write = act.WriteLedger(record.id, ("hold",), held, request.actor)
-            apply_group(client, config, snap, [write], None, run.note)
+            if dry_run:
+                checks.append(write)
+            else:
+                apply_group(client, config, snap, [write], None, run.note)
             records = tuple(held if r.id == held.id else r for r in snap.ledger.records)
             snap.ledger = replace(snap.ledger, records=records)
             record = held
@@ -277,9 +286,12 @@ def _promote(
     dry_run: bool,
     run: _Run,
     prometheus: Any,
+    later: bool = False,
 ) -> bool:
     """Promotion and revert of merged trains (`bot.shell.promote`) once the lifecycle has
-    nothing left to do this round; True when it wrote something (look again)."""
+    nothing left to do this round; True when it wrote something (look again). `later`
+    (a dry run): the round's lifecycle actions come first, so promotion is shown as what
+    a following round would do, not as this round's actions."""
     from bot.shell.promote import prometheus_for, promote_round, wanted
 
     if not wanted(config, snap):
@@ -291,13 +303,13 @@ def _promote(
     if moved.due is not None and (run.due is None or moved.due < run.due):
         run.due = moved.due
     if dry_run:
-        run.planned += [f"promotion: {d}" for d in moved.done]
-        run.decided += moved.moves
+        run.planned += [f"{'then: ' if later else ''}promotion: {d}" for d in moved.done]
+        run.decided += [] if later else moved.moves
         return False
     run.done += moved.done
     if run.performed:
         run.performed[-1] += moved.performed
-    return bool(moved.done)
+    return any(isinstance(a, act.WriteLedger) for a in moved.performed)  # look again
 
 
 def _absent(client: GitHubPort, repo: str, config_path: str) -> str:

@@ -1,5 +1,6 @@
-"""What promotion and revert share: the pass's context, one-commit writes with rebuild on
-a moved ref, the ledger record of each step, and the train PR's stage table and check run."""
+"""Promotion's writes, performed (for the one dispatcher, `bot.shell.dispatch`): the pass's
+context, one-commit writes with rebuild on a moved ref, the deployment, and the train PR's
+stage table and check run, each as the train's record stands after the writes before it."""
 
 from __future__ import annotations
 
@@ -11,25 +12,15 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.adapters.gitdata import GitData, Tip
-from bot.adapters.github import LedgerMoved
 from bot.config.model import Config
+from bot.core import actions as act
 from bot.core import holds as holds_mod
 from bot.core import promotion as pm
+from bot.core import promotion_actions as pa
 from bot.core import promotion_table
-from bot.core.ledger import (
-    INDEX_PATH,
-    TrainRecord,
-    commit_message,
-    decode_index,
-    encode,
-    encode_index,
-    index_entry,
-    record_path,
-    transition_trailers,
-)
+from bot.core.ledger import TrainRecord
 from bot.core.promotion_check import CHECK_RUN, CHECK_RUN_ID, check_run_body
 from bot.errors import ExternalError
-from bot.shell import ledger_trust
 
 RETRIES = 5
 
@@ -62,6 +53,7 @@ class StageCtx:
     rng: random.Random
     others: dict[str, Any] = field(default_factory=dict)  # GitOps repository -> its client
     check_runs: dict[str, int] = field(default_factory=dict)  # train id -> its check run
+    written: dict[str, TrainRecord] = field(default_factory=dict)  # train id -> as recorded
 
 
 def branch_for(ctx: StageCtx, record: TrainRecord, step: pm.StepPlan) -> str:
@@ -73,7 +65,11 @@ def git_for(ctx: StageCtx, step: pm.StepPlan) -> GitData:
     """The repository a step writes to: this one, or the stage's separate GitOps
     repository (same installation token, API and cache)."""
     stage = next(s for s in ctx.config.stages if s.name == step.stage)
-    repo = stage.repository
+    return git_of(ctx, stage.repository)
+
+
+def git_of(ctx: StageCtx, repo: str) -> GitData:
+    """This repository ("" or its own name), or another one with the same credentials."""
     if not repo or repo == getattr(ctx.client, "repo", repo):
         return ctx.git
     if repo not in ctx.others:
@@ -87,13 +83,6 @@ def git_for(ctx: StageCtx, step: pm.StepPlan) -> GitData:
     return GitData(ctx.others[repo])
 
 
-def via_pull(ctx: StageCtx, record: TrainRecord, step: pm.StepPlan, what: str) -> str:
-    """The bot's head branch when the stage takes changes through pull requests ("" when
-    it takes direct commits)."""
-    stage = next(s for s in ctx.config.stages if s.name == step.stage)
-    return f"release-train/{what}/{record.id}/{step.name}" if stage.mode == "pull_request" else ""
-
-
 # -- writing -------------------------------------------------------------------------------
 
 
@@ -105,15 +94,20 @@ def write_edits(
     tags: dict[str, str],
     message_of: Callable[[tuple[pm.BumpLine, ...]], str],
     via_pull: str = "",
+    first: tuple[Tip, pm.StepEdit] | None = None,
 ) -> tuple[str, tuple[pm.BumpLine, ...]]:
-    """Apply `tags` on the head of `branch` in ONE commit; on a moved ref, read the new tip
-    and apply the pure edits again (bounded, jittered retries). Files already at the tags:
-    no commit, and the head's sha. Raises ConfigError on bad input (nothing written)."""
+    """Apply `tags` on the head of `branch` in ONE commit (`first`: the edit already made on
+    the head read this round); on a moved ref, read the new tip and apply the pure edits
+    again (bounded, jittered retries). Files already at the tags: no commit, and the head's
+    sha. Raises ConfigError on bad input (nothing written)."""
     for attempt in range(RETRIES):
-        tip = git.tip(branch)
-        owners = owners_of(tip)
-        texts = git.read(tip, sorted(owners))
-        edit = pm.edit_step(ctx.config, texts, owners, tags)
+        if attempt == 0 and first is not None:
+            tip, edit = first
+        else:
+            tip = git.tip(branch)
+            owners = owners_of(tip)
+            texts = git.read(tip, sorted(owners))
+            edit = pm.edit_step(ctx.config, texts, owners, tags)
         if not edit.files:
             return tip.commit, edit.bumps  # `tag -> tag`: promote._adopt finds the bump
         message = message_of(edit.bumps)
@@ -176,66 +170,6 @@ def _move_ref(git: GitData, branch: str, sha: str) -> bool:
     return True
 
 
-def record_step(
-    ctx: StageCtx,
-    record: TrainRecord,
-    event: str,
-    trailers: list[tuple[str, str]],
-    *,
-    files: dict[str, str] | None = None,
-    actor: str = "",
-    also: tuple[str, ...] = (),
-) -> None:
-    """One ledger commit (compare-and-swap) named `event` (`also`: further events it
-    records, as `Event` trailers), then the stage table on the train PR.
-
-    A lost swap to a write that touched neither this train's file nor the other files
-    written here (another train moved) is retried on the new tip: a base-branch commit
-    already made is then never left out of the ledger. Otherwise `LedgerMoved` propagates
-    and the caller reads again."""
-    published = not _check_run_known(ctx, record) and bool(record.merge_sha)
-    if published:  # the train's first: made before the write, so the write keeps its id
-        update_check_run(ctx, record)
-    known = ctx.check_runs.get(record.id)
-    if known and record.extra.get(CHECK_RUN_ID) != known:  # later rounds need not look it up
-        record = replace(record, extra={**record.extra, CHECK_RUN_ID: known})
-    base = transition_trailers((event, *also), record, actor=actor)
-    message = commit_message(event, record.id, base + trailers)
-    own = [record_path(record.id), *(files or {})]
-    for attempt in range(RETRIES):
-        ctx.snap.index[record.id] = index_entry(record)
-        written = {
-            record_path(record.id): encode(record),
-            INDEX_PATH: encode_index(ctx.snap.index),
-            **(files or {}),
-        }
-        try:
-            tip = ctx.client.write_ledger(ctx.config.ledger_branch, ctx.snap.tip, written, message)
-            break
-        except LedgerMoved:
-            fresh, _ = ledger_trust.read_tip(ctx.client, ctx.config.ledger_branch)
-            if attempt == RETRIES - 1 or any(
-                fresh.files.get(p) != ctx.snap.tip.files.get(p) for p in own
-            ):
-                raise
-            index_sha = fresh.files.get(INDEX_PATH)
-            ctx.snap.index = decode_index(ctx.client.read_blob(index_sha)) if index_sha else {}
-            ctx.snap.tip = fresh
-    ctx.snap.tip = tip
-    ctx.run.done += [f"record {e} for {record.id}" for e in (event, *also)]
-    update_table(ctx, record)
-    if not published:
-        update_check_run(ctx, record)
-
-
-def _check_run_known(ctx: StageCtx, record: TrainRecord) -> bool:
-    """Whether the train's promotion check run id is known (this pass, or the ledger).
-    When it is not, the check run is published before the ledger write that follows, so a
-    refused POST stops the round and the next one tries again: the run cannot go missing
-    with no later write to make it (reliability bug J)."""
-    return bool(ctx.check_runs.get(record.id) or record.extra.get(CHECK_RUN_ID))
-
-
 def update_table(ctx: StageCtx, record: TrainRecord) -> None:
     """The train PR's stage table, written only when it differs."""
     pr = ctx.snap.world.pull(record.train_pr) if record.train_pr else None
@@ -251,9 +185,10 @@ def update_table(ctx: StageCtx, record: TrainRecord) -> None:
         ctx.run.done.append(f"update the stage table on #{pr.number}")
 
 
-def update_check_run(ctx: StageCtx, record: TrainRecord) -> None:
+def update_check_run(ctx: StageCtx, record: TrainRecord) -> int:
+    """Create or update the train's promotion check run as `record` stands; its id."""
     if not record.merge_sha:
-        return
+        return 0
     held = sorted(read_holds(ctx.client, ctx.snap.tip).services())
     table = promotion_table.stage_table(pm.plan_steps(ctx.config), pm.load(record), held)
     body = check_run_body(record, table)
@@ -262,7 +197,8 @@ def update_check_run(ctx: StageCtx, record: TrainRecord) -> None:
     if run_id:  # remembered: no lookup (a run deleted since: look it up)
         try:
             ctx.client.publish_check_run(update, run_id)
-            return
+            ctx.check_runs[record.id] = run_id
+            return run_id
         except ExternalError as exc:
             if exc.status not in (404, 410):
                 raise
@@ -271,8 +207,93 @@ def update_check_run(ctx: StageCtx, record: TrainRecord) -> None:
         ctx.check_runs[record.id] = ctx.client.publish_check_run(body)
     else:
         ctx.check_runs[record.id] = ctx.client.publish_check_run(update, run_id)
+    return ctx.check_runs[record.id]
 
 
 def read_holds(client: Any, tip: Any) -> holds_mod.Holds:
     sha = tip.files.get(holds_mod.HOLDS_PATH) if tip is not None else None
     return holds_mod.decode(client.read_blob(sha) if sha else None)
+
+
+# -- performing a promotion step (`bot.core.promotion_actions`) -----------------------------
+
+
+def perform_step(ctx: StageCtx, action: act.Action, record: TrainRecord, moved: bool) -> Any:
+    """One promotion side effect, as `record` (the train's, folded so far) stands; its
+    outcome (`bot.shell.dispatch._fold`). `moved`: a revert chain moved a ref this group."""
+    from bot.shell import rollback
+
+    if isinstance(action, pa.BumpStage):
+        return bump(ctx, action, record)
+    if isinstance(action, pa.StartDeployment):
+        return start_deployment(ctx, action, record)
+    if isinstance(action, pa.RevertChain):
+        return rollback.revert_chain(ctx, action)
+    if isinstance(action, pa.OpenIncident):
+        return rollback.open_incident(ctx, action, record, look=not moved)
+    if isinstance(action, pa.AnnounceRollback):
+        return rollback.announce(ctx, action, record)
+    if isinstance(action, pa.PublishPromotionCheck):
+        return update_check_run(ctx, record)
+    if isinstance(action, pa.UpdateStageTable):
+        return update_table(ctx, record)
+    if isinstance(action, act.SetDeploymentStatus):
+        git = git_of(ctx, action.repository)
+        return git.deployment_status(action.deployment, action.state, action.description)
+    raise TypeError(f"not a promotion step: {action!r}")
+
+
+def step_plan(ctx: StageCtx, name: str) -> pm.StepPlan:
+    return next(s for s in pm.plan_steps(ctx.config) if s.name == name)
+
+
+def bump(ctx: StageCtx, action: pa.BumpStage, record: TrainRecord) -> Any:
+    """The step's one commit (adopting this train's own bump after a crash): (sha, bumps)."""
+    step = step_plan(ctx, action.step)
+    git = git_of(ctx, action.repository)
+    tags = dict(action.tags)
+    first = None
+    if action.base is not None:
+        first = (action.base, pm.StepEdit(dict(action.files), tuple(action.bumps)))
+    sha, bumps = write_edits(
+        ctx,
+        git,
+        action.branch,
+        lambda tip: pm.step_files(ctx.config, step, tip.files, tags),
+        tags,
+        lambda lines: pm.promote_message(record.id, step, lines),
+        action.head,
+        first,
+    )
+    if any(b.old == b.new for b in bumps):  # the files were at the tags already
+        sha, bumps = _adopt(git, action.branch, record, step, sha, bumps)
+    return sha, bumps
+
+
+def _adopt(
+    git: GitData,
+    branch: str,
+    record: TrainRecord,
+    step: pm.StepPlan,
+    sha: str,
+    bumps: tuple[pm.BumpLine, ...],
+) -> tuple[str, tuple[pm.BumpLine, ...]]:
+    """Files already at the train's tags: after a crash between a bump's ref update and
+    its ledger write, that bump is this train's own promote commit, somewhere in the
+    branch's recent history (others may have pushed since). Adopt it, its sha and the
+    tags it replaced, so the deployment names it and a revert restores them. One request
+    (the newest commits touching one of the step's files), paid only in this case."""
+    path = next((f for b in bumps for f in b.files), "")
+    found = pm.landed_step(git.recent_commits(branch, path), record.id, step.name, bumps)
+    return found if found is not None else (sha, bumps)
+
+
+def start_deployment(ctx: StageCtx, action: pa.StartDeployment, record: TrainRecord) -> int:
+    """The deployment of the commit the step's bump made (the folded record's), in progress."""
+    state = next(s for s in pm.load(record).steps if s.name == action.step)
+    git = git_of(ctx, action.repository)
+    payload = {"train": record.id, "stage": action.stage, "tags": dict(action.tags)}
+    deployment, made = git.deployment(action.step, state.commit, payload)
+    soaking = f"{record.id} soaking in {action.step}"
+    git.deployment_status(deployment, "in_progress", soaking, look=not made)
+    return deployment

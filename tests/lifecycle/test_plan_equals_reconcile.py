@@ -89,7 +89,9 @@ def test_a_promoting_train_stopped_at_its_deadline(sandbox) -> None:  # type: ig
         # Prometheus is down: the canary's SLOs are judged `error` by plan as by reconcile
         held = step(m.story, m.merged_at + 11 * M, prometheus=prometheus)
         assert [a.move.kind for a in held if isinstance(a, act.Promote)] == [pm.MoveKind.HOLD]
-        assert step(m.story, m.merged_at + 12 * M, prometheus=prometheus) == held
+        assert "WriteLedger" in kinds(held)  # the stage's `error` verdict, recorded once
+        again = step(m.story, m.merged_at + 12 * M, prometheus=prometheus)
+        assert kinds(again) == ["Promote"] and again[0].move == held[0].move
         stopped = step(m.story, m.merged_at + timedelta(weeks=3), prometheus=prometheus)
         assert kinds(stopped) == [
             "PostComment",
@@ -99,3 +101,22 @@ def test_a_promoting_train_stopped_at_its_deadline(sandbox) -> None:  # type: ig
         ]
         assert step(m.story, m.merged_at + timedelta(weeks=3, hours=1)) == ()
     assert m.record()["state"] == "aborted"
+
+
+def test_the_hold_button_is_planned_as_the_hold_reconcile_records(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """A `Hold train` press on a gate's check run: `plan` lists the ledger write that
+    holds the train (first, before the gates), and reconcile makes exactly that write."""
+    from bot.core.gates.events import GateRequest
+
+    t0 = start_time()
+    story = new_story(sandbox, t0)
+    board_three(story)
+    step(story, t0)
+    step(story, t0 + 2 * M)
+    head = story.open_train_pr()["head"]["sha"]
+    press = GateRequest("hold", (), head, "rm-dave", "check_suite.rerequested")
+    held = step(story, t0 + 3 * M, gate_request=press)
+    write = held[0]
+    assert isinstance(write, act.WriteLedger) and write.events == ("hold",)
+    assert write.actor == "rm-dave" and write.record.held
+    assert story.ledger(write.train_id)["held"] is True
