@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from bot.adapters import refusals
 from bot.adapters.ratelimit import RateLimiter, limiter_for
 from bot.core.identity import BotIdentity
 from bot.core.world import CheckRun, Comment, LabelEvent, PullRequest, Review, parse_time
@@ -245,8 +246,8 @@ class GitHubClient:
         self.requests += 1
         try:
             return self._gh.request(method, url, **kwargs)
-        except RequestFailed as exc:
-            return exc.response
+        except RequestFailed as exc:  # a rule or a missing permission: typed, never a race
+            return refusals.raise_for(self.repo, method, url, exc.response)
         except GitHubException as exc:
             raise ExternalError("GitHub", f"{method} {url}: {exc}", retryable=True) from exc
 
