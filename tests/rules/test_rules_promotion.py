@@ -69,4 +69,3 @@ def test_pull_request_mode_waits_for_the_required_review_then_merges(sandbox: An
     assert m.story.reconcile(m.merged_at + M).problems == ()
     assert m.story.pull(number)["merged"] is True
     assert m.record()["extra"]["promotion"]["steps"][0]["status"] == "soaking"
-
