@@ -121,6 +121,19 @@ class RuleRefused(ExternalError):
         )  # fmt: skip
 
 
+_GRANT = "grant `{0}: {1}` to the App installation (or under `permissions:` in the workflow)"
+PERMISSION_FIXES = {
+    "members": (
+        "grant the organization permission `members: read` to the App installation; a "
+        "workflow's GITHUB_TOKEN cannot have it (use an App token for team approvals)"
+    ),
+    "security_events": (
+        "grant `security_events: read` to the App installation, or add `security-events: "
+        "read` under `permissions:` in the workflow"
+    ),
+}
+
+
 class PermissionMissing(ExternalError):
     """The token lacks a permission an endpoint needs (GitHub's 403 "Resource not accessible
     by integration"), or is not an App token where only Apps may act (the Checks API).
@@ -145,8 +158,7 @@ class PermissionMissing(ExternalError):
         else:
             text = (
                 f"{what}: the token lacks the `{permission}: {level}` permission on {repo} — "
-                f"fix: grant `{permission}: {level}` to the App installation (or under "
-                "`permissions:` in the workflow)"
+                f"fix: {PERMISSION_FIXES.get(permission, _GRANT).format(permission, level)}"
             )
         super().__init__("GitHub", text, status=403)
 

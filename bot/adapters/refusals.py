@@ -98,7 +98,7 @@ def permission_for(path: str, headers: Any) -> tuple[str, str]:
     for pattern, name, level in _ENDPOINTS:
         if re.search(pattern, path):
             return name, level
-    return "unknown", "read"
+    return "", ""  # not one the bot can name (e.g. GET /user with an App token): the caller's
 
 
 def _target(path: str) -> tuple[str, str]:
@@ -124,7 +124,7 @@ def classify(repo: str, method: str, url: str, response: Any) -> ExternalError |
         return PermissionMissing(repo, "checks", "write", what, app_only=True)
     if status == 403 and NO_ACCESS in message:
         name, level = permission_for(path, getattr(response, "headers", {}))
-        return PermissionMissing(repo, name, level, what)
+        return PermissionMissing(repo, name, level, what) if name else None
     if status == 403 or method == "GET" or not is_rule(message):
         return None
     branch, pull = _target(path)

@@ -18,7 +18,7 @@ from bot.sandbox.http import (
     missing_field,
 )
 from bot.sandbox.rules import evaluate as ev
-from bot.sandbox.rules import state
+from bot.sandbox.rules import permissions, state
 from bot.sandbox.rules.enforce import actor_of
 
 _PROTECTION_KEYS = (
@@ -43,8 +43,11 @@ ENFORCEMENTS = ("disabled", "active", "evaluate")
 
 
 def _repo_branch(ctx: RequestContext, role: str) -> tuple[str, str]:
+    """An App reads protection with `administration: read` (its role is not admin)."""
     repo = f"{ctx.params['owner']}/{ctx.params['repo']}"
-    ctx.require(repo, role)
+    perms = permissions.granted(ctx) or {}
+    admin_app = permissions.LEVELS.get(perms.get("administration", ""), 0)
+    ctx.require(repo, "read" if admin_app >= (1 if ctx.method == "GET" else 2) else role)
     branch = ctx.params["branch"]
     if ctx.git.ref(repo, f"refs/heads/{branch}") is None:
         raise ApiError(404, "Branch not found")
