@@ -97,18 +97,40 @@ def _normalized(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _actor_objects(ctx: RequestContext, repo: str, names: dict[str, list[str]]) -> dict:
+    """Users, teams and Apps of an allowance list as GitHub nests them (full objects)."""
+    from bot.sandbox import appauth
+    from bot.sandbox.api.apps import app_json
+    from bot.sandbox.api.collaborators import team_json
+
+    org = repo.split("/", 1)[0]
+    teams = [ctx.store.data["teams"].get(f"{org}/{t}") for t in names["teams"]]
+    apps = [appauth.ensure_app(ctx.store) for a in names["apps"] if a == appauth.APP_SLUG]
+    return {
+        "users": [ctx.store.user_json(u, ctx.base_url) for u in names["users"]],
+        "teams": [team_json(ctx, t) for t in teams if t is not None],
+        "apps": [app_json(ctx, a) for a in apps],
+    }
+
+
 def protection_json(ctx: RequestContext, repo: str, branch: str, prot: dict[str, Any]) -> dict:
     url = f"{ctx.base_url}/repos/{repo}/branches/{branch}/protection"
     out: dict[str, Any] = {"url": url}
     for key, value in prot.items():
-        if key in ("required_status_checks", "required_pull_request_reviews", "enforce_admins"):
+        if key == "required_status_checks":
+            out[key] = {"url": f"{url}/{key}", "contexts_url": f"{url}/{key}/contexts", **value}
+        elif key == "required_pull_request_reviews":
+            allowed = _actor_objects(ctx, repo, value["bypass_pull_request_allowances"])
+            out[key] = {"url": f"{url}/{key}", **value, "bypass_pull_request_allowances": allowed}
+        elif key == "enforce_admins":
             out[key] = {"url": f"{url}/{key}", **value}
         elif key == "restrictions":
             out[key] = {
                 "url": f"{url}/restrictions",
-                "users": [ctx.store.user_json(u, ctx.base_url) for u in value["users"]],
-                "teams": [{"slug": t, "name": t} for t in value["teams"]],
-                "apps": [{"slug": a, "name": a} for a in value["apps"]],
+                "users_url": f"{url}/restrictions/users",
+                "teams_url": f"{url}/restrictions/teams",
+                "apps_url": f"{url}/restrictions/apps",
+                **_actor_objects(ctx, repo, value),
             }
         else:
             out[key] = value
