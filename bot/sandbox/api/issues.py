@@ -16,6 +16,7 @@ from bot.sandbox.http import (
     paginate,
     role_rank,
 )
+from bot.sandbox.rules.labels import canonical as canonical_label
 
 REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 DEFAULT_COLOR = "ededed"
@@ -612,7 +613,7 @@ def add_labels(ctx: RequestContext) -> Response:
         value = json.loads(raw) if raw else []
     except ValueError:
         raise ApiError(400, "Problems parsing JSON") from None
-    names = _names(value)
+    names = [canonical_label(ctx, repo, n) for n in _names(value)]  # case-insensitive
     if not names:
         raise missing_field("Label", "labels")
     gone = [n for n in issue["labels"] if n not in names] if ctx.method == "PUT" else []
@@ -624,7 +625,7 @@ def remove_label(ctx: RequestContext) -> Response:
     repo = repo_name(ctx)
     ctx.require(repo, "triage")
     issue = find_issue(ctx, repo, ctx.params["number"])
-    name = ctx.params["name"]
+    name = canonical_label(ctx, repo, ctx.params["name"])  # case-insensitive
     if name not in issue["labels"]:
         raise ApiError(404, "Label does not exist")
     change_labels(ctx, repo, issue, [], [name])
