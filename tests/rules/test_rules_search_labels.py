@@ -58,3 +58,18 @@ def test_labels_are_case_insensitive(sandbox: Any, api: Any) -> None:
     assert [label["name"] for label in again.json] == ["train:next"]
     gone = api("rm-dave", "DELETE", f"/repos/{REPO}/issues/{number}/labels/TRAIN:NEXT")
     assert gone.status == 200 and gone.json == []
+
+
+def test_search_has_its_own_rate_limit_per_minute(sandbox: Any, api: Any) -> None:
+    sandbox.scenario.create_repo(REPO, {"a.txt": "a\n"}, author="rm-dave")
+    state.configure(sandbox.store, search_per_minute=3)
+    minute = datetime(2026, 1, 1, 12, 0, 5, tzinfo=UTC)
+    sandbox.server.clock = lambda: minute
+    answers = [api("rm-dave", "GET", "/search/issues", params={"q": f"repo:{REPO}"})
+               for _ in range(4)]  # fmt: skip
+    assert [a.status for a in answers] == [200, 200, 200, 403]
+    assert answers[3].headers["x-ratelimit-resource"] == "search"
+    assert answers[3].headers["x-ratelimit-remaining"] == "0"
+    minute += timedelta(minutes=1)
+    assert api("rm-dave", "GET", "/search/issues", params={"q": f"repo:{REPO}"}).status == 200
+    assert api("dev-alice", "GET", "/search/issues", params={"q": f"repo:{REPO}"}).status == 200

@@ -194,6 +194,7 @@ def _item(issue: dict[str, Any]) -> dict[str, Any]:
 def search_issues(ctx: RequestContext) -> Response:
     from bot.sandbox.api.issues import issue_json
 
+    search_lag.check_rate(ctx)  # GitHub's separate search rate limit, when configured
     text = ctx.arg("q")
     if not text:
         raise ApiError(422, "Validation Failed",

@@ -6,6 +6,10 @@ clock, `Server.clock`, which tests may set) after the sandbox first notices it â
 `search_lag_s` after it was created. So a PR labelled a moment ago is missing, and an
 approval withdrawn a moment ago still matches ``review:approved``. With 0 (the default)
 search is synchronous, as before.
+
+`search_per_minute` (default 0: unlimited) is GitHub's separate search rate limit (30 a
+minute for an authenticated caller): past it, 403 "API rate limit exceeded" with
+``X-RateLimit-Resource: search`` until the minute ends.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from bot.sandbox.http import RequestContext
+from bot.sandbox.http import ApiError, RequestContext
 from bot.sandbox.rules import state
 
 T = TypeVar("T")
@@ -30,6 +34,7 @@ class _Entry:
 
 
 _INDEX: weakref.WeakKeyDictionary[Any, dict[str, _Entry]] = weakref.WeakKeyDictionary()
+_SEARCHES: weakref.WeakKeyDictionary[Any, dict[str, tuple[int, int]]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
@@ -65,3 +70,29 @@ def _parse(text: str) -> datetime | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
     except ValueError:
         return None
+
+
+def check_rate(ctx: RequestContext) -> None:
+    """Count a search against the caller's minute; 403 past `search_per_minute`."""
+    limit = int(state.settings(ctx.store).get("search_per_minute") or 0)
+    if limit <= 0:
+        return
+    minute = int(ctx.clock().timestamp()) // 60
+    who = ctx.token or (ctx.user.login if ctx.user else "anonymous")
+    with _LOCK:
+        counts = _SEARCHES.setdefault(ctx.store, {})
+        at, used = counts.get(who, (minute, 0))
+        used = used + 1 if at == minute else 1
+        counts[who] = (minute, used)
+    if used > limit:
+        raise ApiError(
+            403,
+            "API rate limit exceeded for search.",
+            headers={
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str((minute + 1) * 60),
+                "X-RateLimit-Used": str(used),
+                "X-RateLimit-Resource": "search",
+            },
+        )

@@ -7,7 +7,8 @@
 - ``extra["rules_settings"]``: how strict the sandbox is. ``checks_apps_only`` (default
   False: many fixtures post CI check runs with a user token, as the stand-in "CI" App)
   refuses check-run writes from anything but an App installation, as GitHub does;
-  ``search_lag_s`` (default 0) is how long a change takes to reach the search index.
+  ``search_lag_s`` (default 0) is how long a change takes to reach the search index;
+  ``search_per_minute`` (default 0: off) is the search rate limit (GitHub: 30).
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from typing import Any
 
 from bot.sandbox.store import Store
 
-DEFAULT_SETTINGS: dict[str, Any] = {"checks_apps_only": False, "search_lag_s": 0.0}
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "checks_apps_only": False,
+    "search_lag_s": 0.0,
+    "search_per_minute": 0,
+}
 
 
 def settings(store: Store) -> dict[str, Any]:
