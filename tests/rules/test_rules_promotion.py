@@ -15,7 +15,11 @@ from bot.transports.action import exit_code_of
 from bot.transports.result import view
 
 M = timedelta(minutes=1)
-PR_RULE = {"type": "pull_request", "parameters": {"required_approving_review_count": 1}}
+PR_RULE = {
+    "type": "pull_request",
+    # an approval counts on the head it was given for: the stage PR must not be rewritten
+    "parameters": {"required_approving_review_count": 1, "dismiss_stale_reviews_on_push": True},
+}
 
 
 def _ruleset(sandbox: Any, bypass: list[dict[str, Any]] | None = None) -> None:
