@@ -96,3 +96,81 @@ class ExternalError(ReleaseTrainError):
         self.status = status
         self.retryable = retryable
         super().__init__(f"{system}: {message}")
+
+
+class RuleRefused(ExternalError):
+    """GitHub refused a write because of a rule the repository has: branch protection or a
+    ruleset (a ref move, a contents write, a merge). Never "the ref moved": retrying does
+    not help. Carries the repository, branch (or pull request), the rule's words and the fix;
+    ends the CLI with 1, as a configuration problem does."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+    def __init__(
+        self, repo: str, branch: str, rule: str, fix: str, *, status: int, what: str = ""
+    ) -> None:
+        self.repo = repo
+        self.branch = branch
+        self.rule = rule
+        self.fix = fix
+        self.what = what
+        where = f"{repo} {branch}".strip()
+        super().__init__(
+            "GitHub", f"{what or 'write'} refused by a rule on {where}: {rule} — fix: {fix}",
+            status=status,
+        )  # fmt: skip
+
+
+_GRANT = "grant `{0}: {1}` to the App installation (or under `permissions:` in the workflow)"
+PERMISSION_FIXES = {
+    "members": (
+        "grant the organization permission `members: read` to the App installation; a "
+        "workflow's GITHUB_TOKEN cannot have it (use an App token for team approvals)"
+    ),
+    "security_events": (
+        "grant `security_events: read` to the App installation, or add `security-events: "
+        "read` under `permissions:` in the workflow"
+    ),
+}
+
+
+class PermissionMissing(ExternalError):
+    """The token lacks a permission an endpoint needs (GitHub's 403 "Resource not accessible
+    by integration"), or is not an App token where only Apps may act (the Checks API).
+    A configuration problem naming the permission, never a neutral gate; exit 1."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+    def __init__(
+        self, repo: str, permission: str, level: str, what: str, *, app_only: bool = False
+    ) -> None:
+        self.repo = repo
+        self.permission = permission
+        self.level = level
+        self.what = what
+        self.app_only = app_only
+        if app_only:
+            text = (
+                f"{what}: the Checks API accepts only GitHub App tokens (an App installation "
+                "token or the workflow's GITHUB_TOKEN), not a personal access token — fix: "
+                "give the bot an App token"
+            )
+        else:
+            text = (
+                f"{what}: the token lacks the `{permission}: {level}` permission on {repo} — "
+                f"fix: {PERMISSION_FIXES.get(permission, _GRANT).format(permission, level)}"
+            )
+        super().__init__("GitHub", text, status=403)
+
+
+# Words that `RuleRefused` and `PermissionMissing` put in their messages: a reconcile
+# problem carrying one is a configuration problem (exit 1), not GitHub failing (exit 4).
+CONFIGURATION_MARKERS = (
+    "refused by a rule on",
+    "the token lacks the `",
+    "the Checks API accepts only GitHub App tokens",
+)
+
+
+def is_configuration_problem(text: str) -> bool:
+    return any(marker in text for marker in CONFIGURATION_MARKERS)

@@ -57,6 +57,16 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("post", "/repos/{owner}/{repo}/merges"),
     ("get", "/repos/{owner}/{repo}/branches"),
     ("get", "/repos/{owner}/{repo}/branches/{branch}"),
+    # branch protection and rulesets (bot.sandbox.rules)
+    ("get", "/repos/{owner}/{repo}/branches/{branch}/protection"),
+    ("put", "/repos/{owner}/{repo}/branches/{branch}/protection"),
+    ("delete", "/repos/{owner}/{repo}/branches/{branch}/protection"),
+    ("get", "/repos/{owner}/{repo}/rulesets"),
+    ("post", "/repos/{owner}/{repo}/rulesets"),
+    ("get", "/repos/{owner}/{repo}/rulesets/{ruleset_id}"),
+    ("put", "/repos/{owner}/{repo}/rulesets/{ruleset_id}"),
+    ("delete", "/repos/{owner}/{repo}/rulesets/{ruleset_id}"),
+    ("get", "/repos/{owner}/{repo}/rules/branches/{branch}"),
     # archives (promotion reads a stage's manifests in one download)
     ("get", "/repos/{owner}/{repo}/tarball/{ref}"),
     # pulls

@@ -238,16 +238,35 @@ class GitData:
     ) -> str | None:
         """For a branch that takes changes only through pull requests: the commit on
         branch `head` (ours, moved by force), a PR into `branch` (or the open one), merged
-        at exactly that commit. The merge commit's sha, or None when GitHub refuses."""
-        sha = self._commit_object(tip, files, message)
+        at exactly that commit. The merge commit's sha, or None when GitHub refuses.
+        A head already carrying this change on `tip` is reused, not rewritten: a new commit
+        would dismiss the approvals a branch rule asked for (`dismiss_stale_reviews`)."""
+        sha = self._same_change(head, tip, message) or self._commit_object(tip, files, message)
         url = self._url(f"/git/refs/heads/{quote(head)}")
-        response = self.client._call("PATCH", url, json={"sha": sha, "force": True})
-        if response.status_code != 200:
-            self._post(self._url("/git/refs"), {"ref": f"refs/heads/{head}", "sha": sha})
+        if sha != self._head_sha(head):
+            response = self.client._call("PATCH", url, json={"sha": sha, "force": True})
+            if response.status_code != 200:
+                self._post(self._url("/git/refs"), {"ref": f"refs/heads/{head}", "sha": sha})
         title, _, body = message.partition("\n")
         pr = self.client.open_pull(head, branch, title, body.strip())
         merged = self.client.merge_pull(pr.number, sha, title, body.strip() + "\n")
         return None if merged is None else str(merged)
+
+    def _head_sha(self, head: str) -> str:
+        status, body, _ = self.client._get(self._url(f"/branches/{quote(head)}"))
+        return str(body["commit"]["sha"]) if status == 200 and isinstance(body, dict) else ""
+
+    def _same_change(self, head: str, tip: Tip, message: str) -> str:
+        """The head branch's commit when it is this change on `tip` (one parent, `tip`, and
+        the same message: the edit is a pure function of both); "" otherwise."""
+        status, body, _ = self.client._get(self._url(f"/branches/{quote(head)}"))
+        if status != 200 or not isinstance(body, dict):
+            return ""
+        commit = body.get("commit") or {}
+        parents = [str(p.get("sha")) for p in commit.get("parents") or []]
+        text = str((commit.get("commit") or {}).get("message") or "")
+        same = parents == [tip.commit] and text.strip() == message.strip()
+        return str(commit.get("sha")) if same else ""
 
     def commit(self, branch: str, tip: Tip, files: dict[str, str], message: str) -> str | None:
         """One commit on `tip` setting `files`, then move `branch` to it without force.

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Self
 
+from bot.adapters import refusals
 from bot.adapters.ratelimit import RateLimiter, limiter_for
 from bot.errors import ExternalError
 
@@ -168,8 +169,8 @@ class GitHubTransport:
         self.requests += 1
         try:
             return self._gh.request(method, url, **kwargs)
-        except RequestFailed as exc:
-            return exc.response
+        except RequestFailed as exc:  # a rule or a missing permission: typed, never a race
+            return refusals.raise_for(self.repo, method, url, exc.response)
         except GitHubException as exc:
             raise ExternalError("GitHub", f"{method} {url}: {exc}", retryable=True) from exc
 

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from bot.sandbox import rules
 from bot.sandbox.gitstore import GitError, GitStore, UnsafePath
 from bot.sandbox.http import DROP_HEADER, ApiError, RequestContext, Response, Router, User
 from bot.sandbox.store import Store
@@ -190,6 +191,7 @@ class Server:
             raise ApiError(404, "Not Found")
         route, params = found
         ctx.params = params
+        rules.gate(ctx)  # the token's permissions for this endpoint; App-only checks
         if ctx.method in ("GET", "HEAD"):
             with self.store.read():
                 return route.handler(ctx)

@@ -4,8 +4,12 @@ gate's result as the check run ``release-train/<gate>`` on the train PR head.
 Only departed trains with an open train PR are read. Every GET is conditional (the adapter's
 ETag cache), so an unchanged repository answers with 304s; facts a gate's settings do not
 need (CODEOWNERS when `codeowners` is off, team members without `teams`) are not fetched.
-A source GitHub refuses (code scanning 403/404) becomes the gate's own plain `unavailable`
-reason, never a success.
+A source that has nothing to say (code scanning not enabled: 403 "Advanced Security must be
+enabled", no analysis: 404) becomes the gate's own plain `unavailable` reason, never a
+success. A token that lacks the permission to read it (403 "Resource not accessible by
+integration": `security_events` for code scanning, `members` for a team) is not that: the
+adapter raises `PermissionMissing` (`bot.adapters.refusals`), the round stops with the
+permission named and the train waits — never a neutral gate, never a team of nobody.
 """
 
 from __future__ import annotations
@@ -183,7 +187,8 @@ def read_codeowners(client: GitHubPort, base: str) -> tuple[str | None, str]:
 
 
 def team_members(client: GitHubPort, team: str) -> frozenset[str]:
-    """Logins of a team (`org/slug`); an unknown team has no members."""
+    """Logins of a team (`org/slug`); an unknown team (404) has no members. A token without
+    `members: read` raises `PermissionMissing` (it must not count nobody)."""
     org, _, slug = team.rpartition("/")
     status, _ = client.get_json(f"/orgs/{org}/teams/{slug}")
     if status != 200:

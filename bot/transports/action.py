@@ -31,6 +31,7 @@ from bot.errors import (
     Problem,
     ReleaseTrainError,
     UsageError,
+    is_configuration_problem,
 )
 from bot.transports.result import ResultView, view
 from bot.transports.routing import route
@@ -217,6 +218,8 @@ def exit_code_of(result: ResultView, *, held_fails: bool = False) -> int:
     could run; else 0. With `held_fails` (the CLI's `reconcile` and `plan`), a held
     promotion is 4 when it waits on Prometheus and 3 when it waits on evidence; in the
     Action a held train is not a failure (docs/action.md)."""
+    if any(is_configuration_problem(p) for p in result.problems):  # a rule, a permission
+        return EXIT_CHECK_FAILED
     if any(p.startswith("GitHub") for p in result.problems):
         return EXIT_EXTERNAL
     if any(is_config_error(p) for p in result.problems):

@@ -141,6 +141,40 @@ def _commits_and_merges(d: Driver, main: str) -> None:
     d.do("POST", f"{R}/merges", json={"base": "target", "head": "feat"})
 
 
+def _protection_and_rulesets(d: Driver) -> None:
+    d.sb.scenario.add_user("admin-zed")
+    with d.sb.store.transaction() as data:
+        data["collaborators"]["acme/fid"]["admin-zed"] = "admin"
+    prot = f"{R}/branches/{{branch}}/protection"
+    d.do("GET", prot, who="admin-zed", branch="other", expect=404)  # "Branch not protected"
+    everyone = {"users": ["dev-alice"], "teams": [], "apps": ["release-train"]}
+    d.do("PUT", prot, who="admin-zed", branch="other", json={
+        "required_status_checks": {"strict": True, "contexts": ["ci"]},
+        "enforce_admins": True,
+        "required_pull_request_reviews": {"required_approving_review_count": 1,
+                                          "bypass_pull_request_allowances": everyone},
+        "restrictions": everyone, "required_linear_history": True})  # fmt: skip
+    d.do("GET", prot, who="admin-zed", branch="other")
+    d.do("DELETE", prot, who="admin-zed", branch="other")
+    rules = f"{R}/rulesets"
+    made = d.do("POST", rules, who="admin-zed", json={
+        "name": "main", "target": "branch", "enforcement": "active",
+        "bypass_actors": [{"actor_id": APP_ID, "actor_type": "Integration",
+                           "bypass_mode": "always"}],
+        "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+        "rules": [{"type": "deletion"}, {"type": "non_fast_forward"},
+                  {"type": "pull_request", "parameters": {
+                      "required_approving_review_count": 1, "dismiss_stale_reviews_on_push": True,
+                      "require_code_owner_review": False, "require_last_push_approval": False,
+                      "required_review_thread_resolution": False}}]})  # fmt: skip
+    one = f"{rules}/{{ruleset_id}}"
+    d.do("GET", rules)
+    d.do("GET", one, ruleset_id=made["id"])
+    d.do("GET", f"{R}/rules/branches/{{branch}}", branch="main")
+    d.do("PUT", one, who="admin-zed", ruleset_id=made["id"], json={"enforcement": "disabled"})
+    d.do("DELETE", one, who="admin-zed", ruleset_id=made["id"])
+
+
 def _pulls_and_reviews(d: Driver, number: int) -> None:
     d.do("GET", f"{R}/pulls", params={"state": "all"})
     d.do("POST", f"{R}/pulls", who="dev-bob", json={"title": "B", "head": "other", "base": "main"})
@@ -278,6 +312,7 @@ def driven(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
             lambda: _commits_and_merges(d, main), lambda: _issues_and_labels(d),
             lambda: _people(d), lambda: _checks_statuses_deployments(d, head),
             lambda: _pulls_and_reviews(d, number), lambda: _scanning_search_apps(d),
+            lambda: _protection_and_rulesets(d),
         ):  # fmt: skip
             step()
         yield d

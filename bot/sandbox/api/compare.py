@@ -9,6 +9,7 @@ from bot.sandbox.api.git import load_commit, person_json, verification_json
 from bot.sandbox.api.repos import repo_name
 from bot.sandbox.gitstore import Commit, FileChange
 from bot.sandbox.http import ApiError, RequestContext, Response, Router, paginate
+from bot.sandbox.rules import state as rules_state
 
 
 def _user_by_email(ctx: RequestContext, email: str) -> dict[str, Any] | None:
@@ -158,6 +159,7 @@ def list_commits(ctx: RequestContext) -> Response:
 def branch_json(ctx: RequestContext, repo: str, name: str, sha: str, full: bool) -> dict:
     api = f"{ctx.base_url}/repos/{repo}"
     protected = name in ctx.store.data["extra"].get("protected_branches", {}).get(repo, [])
+    protected = protected or rules_state.protection(ctx.store, repo, name) is not None
     out: dict[str, Any] = {
         "name": name,
         "commit": {"sha": sha, "url": f"{api}/commits/{sha}"},

@@ -11,6 +11,7 @@ from bot.sandbox.api.refs import move_ref
 from bot.sandbox.api.repos import person_of, repo_name
 from bot.sandbox.gitstore import RefConflict, TreeEntry, UnsafePath, check_path
 from bot.sandbox.http import ApiError, RequestContext, Response, Router, missing_field
+from bot.sandbox.rules import check_push
 
 
 def _entry_json(
@@ -113,6 +114,7 @@ def _commit_change(
     author = person_of(ctx, ctx.user.login, body.get("author") or body.get("committer"))
     committer = person_of(ctx, ctx.user.login, body.get("committer"))
     sha = ctx.git.commit_tree(repo, tree, [head], str(body["message"]), author, committer)
+    check_push(ctx, repo, f"refs/heads/{branch}", head, sha, via="contents")
     try:
         move_ref(ctx, repo, f"refs/heads/{branch}", sha, head)
     except RefConflict:

@@ -21,6 +21,7 @@ from bot.sandbox.http import (
     missing_field,
     paginate,
 )
+from bot.sandbox.rules.labels import canonical as canonical_label
 
 
 def add_labels(ctx: RequestContext) -> Response:
@@ -34,7 +35,7 @@ def add_labels(ctx: RequestContext) -> Response:
         value = json.loads(raw) if raw else []
     except ValueError:
         raise ApiError(400, "Problems parsing JSON") from None
-    names = label_names(value)
+    names = [canonical_label(ctx, repo, n) for n in label_names(value)]  # case-insensitive
     if not names:
         raise missing_field("Label", "labels")
     gone = [n for n in issue["labels"] if n not in names] if ctx.method == "PUT" else []
@@ -46,7 +47,7 @@ def remove_label(ctx: RequestContext) -> Response:
     repo = repo_name(ctx)
     ctx.require(repo, "triage")
     issue = find_issue(ctx, repo, ctx.params["number"])
-    name = ctx.params["name"]
+    name = canonical_label(ctx, repo, ctx.params["name"])  # case-insensitive
     if name not in issue["labels"]:
         raise ApiError(404, "Label does not exist")
     change_labels(ctx, repo, issue, [], [name])

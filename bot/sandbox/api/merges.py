@@ -12,6 +12,7 @@ from bot.sandbox.api.refs import move_ref
 from bot.sandbox.api.repos import person_of, repo_name
 from bot.sandbox.gitstore import RefConflict
 from bot.sandbox.http import ApiError, RequestContext, Response, Router, missing_field
+from bot.sandbox.rules import check_push
 
 
 def merge_commit(
@@ -56,6 +57,7 @@ def create_merge(ctx: RequestContext) -> Response:
     sha = merge_commit(ctx, repo, base_sha, head_sha, str(message))
     if sha is None:
         raise ApiError(409, "Merge conflict")
+    check_push(ctx, repo, f"refs/heads/{base}", base_sha, sha)  # branch protection, rulesets
     try:
         move_ref(ctx, repo, f"refs/heads/{base}", sha, base_sha)
     except RefConflict:

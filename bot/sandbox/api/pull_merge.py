@@ -11,6 +11,7 @@ from bot.sandbox.api.refs import move_ref
 from bot.sandbox.api.repos import person_of, repo_name
 from bot.sandbox.gitstore import RefConflict
 from bot.sandbox.http import ApiError, RequestContext, Response, Router, invalid_field
+from bot.sandbox.rules import check_merge
 
 MERGE_METHODS = ("merge", "squash", "rebase")
 
@@ -53,6 +54,7 @@ def merge_pull(ctx: RequestContext) -> Response:
     head, base = head_sha(ctx, repo, pull), base_sha(ctx, repo, pull)
     if body.get("sha") and body["sha"] != head:
         raise ApiError(409, "Head branch was modified. Review and try the merge again.")
+    check_merge(ctx, repo, pull, head, base, method)  # branch protection and rulesets
     sha = _merge_commit(ctx, repo, pull, issue, method, base, head, body)
     if sha is None:
         raise ApiError(405, "Pull Request is not mergeable")

@@ -11,6 +11,7 @@ from bot.sandbox.api.git import iso_date
 from bot.sandbox.api.repos import repo_json, repo_name
 from bot.sandbox.gitstore import ZERO, RefConflict, is_sha
 from bot.sandbox.http import ApiError, RequestContext, Response, Router, missing_field
+from bot.sandbox.rules import check_push
 
 
 def ref_json(ctx: RequestContext, repo: str, ref: str, sha: str, kind: str = "commit") -> dict:
@@ -184,6 +185,8 @@ def create_ref(ctx: RequestContext) -> Response:
         raise ApiError(422, "Reference name is not valid")
     if ctx.git.object_type(repo, sha) is None or not is_sha(sha):
         raise ApiError(422, "Object does not exist")
+    if ctx.git.ref(repo, ref) is None:
+        check_push(ctx, repo, ref, None, sha)  # rulesets restricting creation
     try:
         move_ref(ctx, repo, ref, sha, None)
     except RefConflict:
@@ -208,6 +211,7 @@ def update_ref(ctx: RequestContext) -> Response:
     forward = ctx.git.is_ancestor(repo, current, sha)
     if not force and not forward:
         raise ApiError(422, "Update is not a fast forward")
+    check_push(ctx, repo, ref, current, sha)  # branch protection and rulesets
     try:
         move_ref(ctx, repo, ref, sha, current, forced=not forward)
     except RefConflict:
@@ -222,6 +226,7 @@ def delete_ref(ctx: RequestContext) -> Response:
     current = ctx.git.ref(repo, ref)
     if current is None:
         raise ApiError(422, "Reference does not exist")
+    check_push(ctx, repo, ref, current, ZERO)  # branch protection and rulesets
     move_ref(ctx, repo, ref, ZERO, current)
     return Response(204)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.sandbox.http import ApiError, RequestContext, Response, Router, paginate
+from bot.sandbox.rules import search_lag
 
 _TOKEN = re.compile(r'(-?)([a-zA-Z_-]+):("(?:[^"]*)"|\S+)|"([^"]*)"|(\S+)')
 KNOWN = frozenset(
@@ -58,6 +59,9 @@ def parse_query(text: str) -> Query:
         {k: tuple(v) for k, v in exclude.items()},
         tuple(terms),
     )
+
+
+ALL = Query({"review": ("approved",), "status": ("success",)})  # every fact computed
 
 
 @dataclass(frozen=True)
@@ -190,15 +194,20 @@ def _item(issue: dict[str, Any]) -> dict[str, Any]:
 def search_issues(ctx: RequestContext) -> Response:
     from bot.sandbox.api.issues import issue_json
 
+    search_lag.check_rate(ctx)  # GitHub's separate search rate limit, when configured
     text = ctx.arg("q")
     if not text:
         raise ApiError(422, "Validation Failed",
                        [{"resource": "Search", "field": "q", "code": "missing"}])  # fmt: skip
     query = parse_query(text)
+    lagged = search_lag.lag(ctx).total_seconds() > 0  # the index trails changes (rules)
+    asked = ALL if lagged else query
     found = [
         issue for key, issue in ctx.store.data["issues"].items()
         if ctx.role(issue["repo"]) is not None
-        and matches(query, _candidate(ctx, key, issue, query))
+        and (c := search_lag.seen(ctx, key, str(issue.get("created_at") or ""),
+                                  _candidate(ctx, key, issue, asked)))
+        and matches(query, c)
     ]  # fmt: skip
     sort = ctx.arg("sort")
     field_name = {"created": "created_at", "updated": "updated_at"}.get(sort or "", "")
