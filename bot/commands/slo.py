@@ -77,6 +77,9 @@ def register(subparsers: Any) -> None:
     )
     add_json_flag(check)
     check.set_defaults(func=run)
+    from bot.commands import _slo_backtest
+
+    _slo_backtest.register(actions, DEFAULT_CONFIG)
 
 
 def _help(parser: argparse.ArgumentParser) -> int:

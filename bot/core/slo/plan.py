@@ -7,7 +7,7 @@ answers up by the same specs, so planning twice with the same inputs gives equal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.config.model import SLO, BurnRate
@@ -28,6 +28,9 @@ class QuerySpec:
     window: timedelta | None = None
     start: datetime | None = None  # set for range queries
     step: timedelta | None = None
+    # The template the query was rendered from (not part of its identity): a backtest asks
+    # the windows of one template together (`bot.core.slo.backtest_plan`).
+    template: str = field(default="", compare=False)
 
     @property
     def is_range(self) -> bool:
@@ -100,20 +103,20 @@ def plan_queries(
         "compare": [],
     }[kind(slo)]
     specs = [
-        QuerySpec(role, render_query(t, stage, service, w), at, window=w)
+        QuerySpec(role, render_query(t, stage, service, w), at, window=w, template=t)
         for role, t in templates
         for w in windows
     ]
     longest = max(r.long for r in rules)
     if slo.requests:
-        specs.append(
-            QuerySpec("requests", render_query(slo.requests, stage, service, longest), at, longest)
-        )
+        promql = render_query(slo.requests, stage, service, longest)
+        specs.append(QuerySpec("requests", promql, at, longest, template=slo.requests))
     if slo.compare is not None:
         step = slo.compare.step
         start = since if since is not None else at - rules[0].long
         start = max(start, at - step * (MAX_POINTS - 1))
         for role, template in (("canary", slo.compare.canary), ("baseline", slo.compare.baseline)):
             promql = render_query(template, stage, service, step)
-            specs.append(QuerySpec(role, promql, at, window=step, start=start, step=step))
+            spec = QuerySpec(role, promql, at, step, start=start, step=step, template=template)
+            specs.append(spec)
     return specs

@@ -1,0 +1,142 @@
+"""`release-train slo backtest` end to end: a config file, a real Prometheus, exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+from .prometheus_ports import closed_port
+from .synthetic import AT, NOW, START, between, const, requests
+
+BUMP = AT - timedelta(minutes=60)
+CONFIG = """\
+version: 1
+trains:
+  - name: weekly
+services:
+  - name: checkout
+    image: ghcr.io/acme/checkout
+  - name: search
+    image: ghcr.io/acme/search
+stages:
+  - name: canary
+    soak: 1h
+    slos: [availability]
+  - name: broken
+    soak: 1h
+    slos: [typo]
+slos:
+  - name: availability
+    objective: 99.9
+    error_ratio: >-
+      sum(rate(http_requests_total{service="{service}",stage="{stage}",code=~"5.."}[{window}]))
+      / sum(rate(http_requests_total{service="{service}",stage="{stage}"}[{window}]))
+  - name: typo
+    error_ratio: >-
+      sum(rate(http_requests_total{service="{service}"}[{window}]))
+      / sum(rate(http_requests_total{service="{service}"}))
+prometheus:
+  url: URL
+"""
+
+
+@pytest.fixture(scope="module")
+def config(prometheus, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:  # type: ignore[no-untyped-def]
+    bump = NOW - 3600
+    prometheus.push(
+        [
+            *requests({"service": "checkout", "stage": "canary"}, START, NOW, rps=const(10),
+                      error_fraction=between(bump + 120, bump + 150, 1.0, 0.0005), step=5.0),
+            *requests({"service": "search", "stage": "canary"}, START, NOW, rps=const(10),
+                      error_fraction=between(bump, NOW + 1, 0.10, 0.0005), step=5.0),
+        ]
+    )  # fmt: skip
+    path = tmp_path_factory.mktemp("cfg") / "release-train.yml"
+    path.write_text(CONFIG.replace("URL", prometheus.url))
+    yield path
+
+
+def backtest(config: Path, *extra: str, stage: str = "canary") -> list[str]:
+    return [
+        "slo", "backtest", "--config", str(config), "--stage", stage,
+        "--from", BUMP.isoformat(), "--to", AT.isoformat(), "--bump-at", BUMP.isoformat(),
+        *extra,
+    ]  # fmt: skip
+
+
+def test_a_blip_would_not_have_reverted(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(backtest(config, "--service", "checkout")) == 0
+    out = capsys.readouterr().out
+    assert "61 checks: 60 pass, 0 fail, 1 inconclusive, 0 error" in out
+    assert out.rstrip().endswith("would not have reverted")
+
+
+def test_a_sustained_breach_would_have_reverted(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(backtest(config)) == 1
+    out = capsys.readouterr().out
+    assert "would have reverted at " in out and "after the bump): availability/search: " in out
+    assert "burn rate above 14.4x" in out
+
+
+def test_json_timeline(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(backtest(config, "--json", "--service", "search")) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["points"]) == 61 and doc["stop_action"] == "revert"
+    first_fail = next(p["at"] for p in doc["points"] if p["verdict"] == "fail")
+    assert doc["reverted_at"] == first_fail  # failure_limit 1: the first fail reverts
+    assert 0 < doc["requests"] <= 8  # 4 windows: one range query each, plus the cut ones
+
+
+def test_no_data_is_inconclusive_never_pass(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(backtest(config, "--json", "--service", "ghost")) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["counts"] == {"pass": 0, "fail": 0, "inconclusive": 61, "error": 0}
+
+
+def test_a_rejected_query_is_an_error_at_every_tick(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(backtest(config, "--service", "search", stage="broken")) == 4
+    out = capsys.readouterr().out
+    assert "1 inconclusive, 60 error" in out and "query rejected" in out  # 1: the bump itself
+
+
+def test_prometheus_down_is_exit_4(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    assert main(backtest(config, "--prometheus", url)) == 4
+    assert "unreachable" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--to", (BUMP - timedelta(seconds=1)).isoformat()], "--to is before --from"),
+        (["--bump-at", AT.isoformat()], "--bump-at is after --from"),
+        (["--step", "soon"], "--step: 'soon' is not a duration"),
+        (
+            ["--step", "1s", "--from", "2026-01-01T00:00:00Z", "--bump-at", "2026-01-01"],
+            "more than 50000 ticks",
+        ),
+    ],
+)
+def test_bad_arguments_are_usage_errors(
+    config: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    argv = backtest(config)
+    for flag, value in zip(extra[::2], extra[1::2], strict=True):
+        if flag in argv:
+            argv[argv.index(flag) + 1] = value
+        else:
+            argv += [flag, value]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
