@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from bot.commands._common import add_json_flag, parse_instant, print_json, render_table
 from bot.errors import EXIT_CHECK_FAILED, EXIT_EXTERNAL, EXIT_OK, UsageError
+from bot.insights.model import DEFAULT_LEDGER
 
 if TYPE_CHECKING:
+    from bot.adapters.outbound import OutboundPolicy
+    from bot.config.model import Config
     from bot.core.slo.backtest import Point, Timeline
 
 MAX_TICKS = 50_000  # a week at a 15 s step; a month at 1m is 43,200
@@ -26,8 +29,13 @@ before --from) the windows are cut to the soak as they would have been.
 
 Prints the verdict timeline (runs of equal verdicts) and when the stage would have been
 reverted. A tick without data is inconclusive, never pass.
-Exit 0 if it would not have reverted, 1 if it would have (or aborted), 4 if Prometheus
-failed or rejected a query, 2 for bad arguments."""
+
+With --ledger REPO (instead of --stage, --from, --to): every step of every past train in
+the ledger that soaked with SLOs is replayed from its bump to its end with this config,
+beside what happened in fact ("this config would have reverted train X at canary 12m in;
+the one in force did not").
+Exit 0 if it would not have reverted, 1 if it would have (or aborted; with --ledger: any
+step), 4 if Prometheus failed or rejected a query, 2 for bad arguments."""
 
 
 def register(actions: Any, config_default: str) -> None:
@@ -40,31 +48,50 @@ def register(actions: Any, config_default: str) -> None:
     parser.add_argument(
         "--config", default=config_default, help=f"config file (default: {config_default})"
     )
-    parser.add_argument("--stage", required=True, help="the stage whose SLOs to replay")
+    parser.add_argument("--stage", help="the stage whose SLOs to replay (unless --ledger)")
     parser.add_argument("--service", help="only this service (default: every configured one)")
-    parser.add_argument("--from", dest="start", required=True, metavar="ISO", help="first tick")
-    parser.add_argument("--to", dest="end", required=True, metavar="ISO", help="last tick")
+    parser.add_argument("--from", dest="start", metavar="ISO", help="first tick (unless --ledger)")
+    parser.add_argument("--to", dest="end", metavar="ISO", help="last tick (unless --ledger)")
     parser.add_argument("--step", default="1m", help="time between ticks (default: 1m)")
     parser.add_argument(
         "--bump-at", metavar="ISO", help="when the stage was bumped (default: no soak)"
     )
     parser.add_argument("--prometheus", metavar="URL", help="Prometheus base URL (as slo check)")
+    parser.add_argument(
+        "--ledger",
+        metavar="REPO",
+        help="replay every past train's judged steps from the ledger of REPO (a local clone's "
+        "path, or OWNER/NAME with $GITHUB_TOKEN) with this config, beside what happened",
+    )
+    parser.add_argument(
+        "--ledger-branch", default=DEFAULT_LEDGER, help=f"(default: {DEFAULT_LEDGER})"
+    )
+    parser.add_argument("--now", metavar="ISO", help="for --ledger: the end of unfinished soaks")
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
 
-def _window(args: argparse.Namespace) -> tuple[datetime, datetime, timedelta, datetime | None]:
+def _step(text: str) -> timedelta:
     from bot.config.durations import parse_duration
 
-    start = parse_instant(args.start, what="--from")
-    end = parse_instant(args.end, what="--to")
-    since = parse_instant(args.bump_at, what="--bump-at") if args.bump_at else None
     try:
-        step = parse_duration(args.step)
+        step = parse_duration(text)
     except ValueError as exc:
         raise UsageError(f"--step: {exc}") from None
     if step <= timedelta(0):
         raise UsageError("--step must be positive")
+    return step
+
+
+def _window(args: argparse.Namespace) -> tuple[datetime, datetime, timedelta, datetime | None]:
+    missing = [f for f, v in (("--stage", args.stage), ("--from", args.start),
+                              ("--to", args.end)) if not v]  # fmt: skip
+    if missing:
+        raise UsageError(f"{', '.join(missing)} required (or --ledger REPO)")
+    start = parse_instant(args.start, what="--from")
+    end = parse_instant(args.end, what="--to")
+    since = parse_instant(args.bump_at, what="--bump-at") if args.bump_at else None
+    step = _step(args.step)
     if end < start:
         raise UsageError("--to is before --from")
     if since is not None and since > start:
@@ -74,23 +101,35 @@ def _window(args: argparse.Namespace) -> tuple[datetime, datetime, timedelta, da
     return start, end, step, since
 
 
-def run(args: argparse.Namespace) -> int:
-    from bot.adapters.prometheus import client_from_config, configured
-    from bot.commands.slo import find_stage, services_for
+def load(args: argparse.Namespace) -> tuple[Config, OutboundPolicy]:
+    """The config and the operator's outbound policy; a usage error without a Prometheus."""
+    from bot.adapters.prometheus import configured
     from bot.config.load import load_config
     from bot.config.operator import outbound_from_env
-    from bot.core.slo import backtest
-    from bot.core.slo.backtest_plan import ticks
 
-    start, end, step, since = _window(args)
     policy = outbound_from_env(os.environ)
     config = load_config(Path(args.config), outbound=policy)
-    stage = find_stage(config, args.stage)
     if not (args.prometheus or configured(config.prometheus, policy)):
         raise UsageError(
             "no Prometheus: set prometheus.source or prometheus.url in the config, "
             "PROMETHEUS_URL, or --prometheus"
         )
+    return config, policy
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.adapters.prometheus import client_from_config
+    from bot.commands.slo import find_stage, services_for
+    from bot.core.slo import backtest
+    from bot.core.slo.backtest_plan import ticks
+
+    if args.ledger:
+        from bot.commands._slo_ledger import run_ledger
+
+        return run_ledger(args, _step(args.step))
+    start, end, step, since = _window(args)
+    config, policy = load(args)
+    stage = find_stage(config, args.stage)
     jobs = [
         backtest.Job(slo, service)
         for slo in (config.slo(name) for name in stage.slos)
@@ -117,7 +156,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def _why(point: Point) -> str:
+def why(point: Point) -> str:
     """The reasons of the results that are not `pass` (else the first result's)."""
     shown = [r for r in point.results if r.verdict != "pass"] or list(point.results[:1])
     return "; ".join(f"{r.slo}{'/' + r.service if r.service else ''}: {r.reason}" for r in shown)
@@ -146,7 +185,7 @@ def summary(timeline: Timeline) -> str:
     if stop is None:
         return "would not have reverted"
     verb = "reverted" if stop.action == "revert" else "aborted the train"
-    return f"would have {verb} at {_iso(stop.at)}{_after(timeline, stop.at)}: {_why(stop)}"
+    return f"would have {verb} at {_iso(stop.at)}{_after(timeline, stop.at)}: {why(stop)}"
 
 
 def render_text(
@@ -162,7 +201,7 @@ def render_text(
     counts = ", ".join(f"{n} {v}" for v, n in timeline.counts().items())
     rows = [
         [_iso(run[0].at) or "", _iso(run[-1].at) or "", str(len(run)), run[0].verdict.value,
-         run[0].action, _why(run[0])]
+         run[0].action, why(run[0])]
         for run in _runs(timeline.points)
     ]  # fmt: skip
     table = render_table(["FROM", "TO", "CHECKS", "VERDICT", "ACTION", "FIRST REASON"], rows)

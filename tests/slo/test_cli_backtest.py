@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.core import promotion as pm
+from bot.core.ledger import TrainRecord, encode
 
 from .prometheus_ports import closed_port
 from .synthetic import AT, NOW, START, between, const, requests
@@ -140,3 +144,67 @@ def test_bad_arguments_are_usage_errors(
             argv += [flag, value]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def _git(repo: Path, *args: str) -> None:
+    bot = "release-train[bot]"
+    env = {
+        "GIT_AUTHOR_NAME": bot, "GIT_AUTHOR_EMAIL": f"{bot}@users.noreply.github.com",
+        "GIT_COMMITTER_NAME": bot, "GIT_COMMITTER_EMAIL": f"{bot}@users.noreply.github.com",
+        "HOME": str(repo), "PATH": os.environ.get("PATH", ""),
+    }  # fmt: skip
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+
+
+def _train(train_id: str, service: str, status: str) -> TrainRecord:
+    step = pm.StepState("canary", status=status, started=BUMP, finished=AT)
+    record = TrainRecord(train_id, "weekly", state="promoting", created_at=BUMP)
+    return pm.store(record, pm.Promotion(tags={service: "v2"}, steps=(step,)))
+
+
+def _ledger(tmp_path: Path) -> Path:
+    """A clone whose ledger holds two trains whose canary passed: one shipped `search`
+    (10 % errors from its bump), one `checkout` (a 30 s blip)."""
+    repo = tmp_path / "shop"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "README.md").write_text("shop\n")
+    _git(repo, "add", "README.md")
+    _git(repo, "commit", "-q", "-m", "init")
+    _git(repo, "checkout", "-q", "--orphan", "release-train/ledger")
+    _git(repo, "rm", "-q", "-rf", ".")
+    (repo / "trains").mkdir()
+    for record in (
+        _train("weekly-1", "search", "passed"),
+        _train("weekly-2", "checkout", "passed"),
+    ):
+        (repo / record.path).write_text(encode(record))
+        _git(repo, "add", record.path)
+        _git(repo, "commit", "-q", "-m", f"promoted: {record.id}\n\nTrain-Id: {record.id}")
+    _git(repo, "checkout", "-q", "main")
+    return repo
+
+
+def test_the_ledger_replay_names_the_train_this_config_would_have_reverted(
+    config: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    repo = _ledger(tmp_path)
+    argv = ["slo", "backtest", "--config", str(config), "--ledger", str(repo)]
+    assert main([*argv, "--now", AT.isoformat()]) == 1
+    out = capsys.readouterr().out
+    assert "this config would have reverted train weekly-1 at canary " in out
+    assert " in; the one in force did not" in out
+    assert "this config would not have reverted train weekly-2 at canary either" in out
+    assert main([*argv, "--json", "--now", AT.isoformat()]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert [(r["train"], r["in_fact"], r["stop_action"]) for r in doc["replays"]] == [
+        ("weekly-1", "passed", "revert"),
+        ("weekly-2", "passed", None),
+    ]
+
+
+def test_without_ledger_stage_and_period_are_required(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["slo", "backtest", "--config", str(config), "--stage", "canary"]) == 2
+    assert "--from, --to required (or --ledger REPO)" in capsys.readouterr().err
