@@ -93,7 +93,8 @@ def build_stage(data: dict[str, Any]) -> Stage:
 
 def build_slo(data: dict[str, Any]) -> SLO:
     durations = ("window", "inconclusive_after", "initial_delay", "interval")
-    plain = {k: v for k, v in data.items() if k not in (*durations, "burn_rates", "compare")}
+    nested = (*durations, "burn_rates", "compare", "rules")
+    plain = {k: v for k, v in data.items() if k not in nested}
     if "objective" in plain:
         plain["objective"] = float(plain["objective"])
     if "by" in plain:
@@ -114,6 +115,7 @@ def build_slo(data: dict[str, Any]) -> SLO:
         **{k: v for key in durations for k, v in _dur(data, key).items()},
         burn_rates=rules,
         compare=compare,
+        rules=tuple(sorted((parse_duration(w), q) for w, q in (data.get("rules") or {}).items())),
     )
 
 

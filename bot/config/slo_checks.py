@@ -11,7 +11,7 @@ from bot.config.build import build_slo
 from bot.config.durations import format_duration, parse_duration
 from bot.config.model import Stage
 from bot.config.schemas import path_text
-from bot.config.slo_defaults import derived_min_requests
+from bot.config.slo_defaults import DEFAULT_BURN_RATES, derived_min_requests
 
 if TYPE_CHECKING:
     from bot.config.checks import Checker, Path_
@@ -47,6 +47,7 @@ def check_slos(checker: Checker) -> None:
                 (*path, "min_requests"),
                 f"SLO '{name}' sets min_requests but has no requests (or total) query",
             )
+        _check_rules(checker, path, slo)
         _check_traffic(checker, path, slo)
         for key in _PROMQL_KEYS:
             _check_promql(checker, (*path, key), slo.get(key))
@@ -90,6 +91,33 @@ def _check_warm_up(checker: Checker) -> None:
                     f"the {format_duration(shortest)} soak of stage '{stage.get('name')}': the "
                     "stage would complete without the SLO ever being judged",
                 )
+
+
+def _check_rules(checker: Checker, path: Path_, slo: dict[str, Any]) -> None:
+    """Recording rules stand in for error_ratio or latency, at windows the rules ask."""
+    rules = slo.get("rules")
+    if not isinstance(rules, dict) or not rules:
+        return
+    name = slo.get("name", "?")
+    if not (slo.get("error_ratio") or slo.get("latency")):
+        checker.error(
+            (*path, "rules"), f"SLO '{name}': rules stand in for error_ratio or latency only"
+        )
+        return
+    try:
+        built = build_slo(slo)
+    except (KeyError, TypeError, ValueError):
+        return  # the schema says what is wrong
+    rates = built.burn_rates or DEFAULT_BURN_RATES
+    asked = sorted({w for r in rates[: 1 if built.latency else None] for w in (r.long, r.short)})
+    for key, query in rules.items():
+        where = (*path, "rules", key)
+        if parse_duration(key) not in asked:
+            known = ", ".join(format_duration(w) for w in asked)
+            checker.error(
+                where, f"SLO '{name}': no burn-rate rule asks a {key} window (they ask {known})"
+            )
+        _check_promql(checker, where, query)
 
 
 def _check_traffic(checker: Checker, path: Path_, slo: dict[str, Any]) -> None:

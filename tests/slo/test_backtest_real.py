@@ -54,6 +54,7 @@ COMPARED = SLO(
         min_samples=5,
     ),
 )
+RULED = replace(AVAILABILITY, rules=((60 * M, f"slo:errors:ratio_rate1h{{{SEL}}}"),))
 SLOS = {
     "default": AVAILABILITY,
     "limit3": replace(AVAILABILITY, failure_limit=3, interval=5 * M),
@@ -61,6 +62,7 @@ SLOS = {
     "warm-up": replace(AVAILABILITY, initial_delay=3 * M),
     "good/total": COUNTED,
     "compare": COMPARED,
+    "recording rule": RULED,
 }
 SERVICES = ("blip", "sustained", "blip90", "startup", "trickle", "gap", "ghost")
 
@@ -82,6 +84,9 @@ def _series() -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
         )
     out += requests(labels[4], START, NOW, rps=const(0.0005), error_fraction=const(0.3), step=60.0)
     out += requests(labels[5], START, bump + 1500, rps=const(10), error_fraction=const(0.2))
+    for label in labels:  # a recording rule's output: 0.1 % errors over the last hour
+        name = {"__name__": "slo:errors:ratio_rate1h", **label}
+        out.append((name, [(t, 0.001) for t in range(START, NOW + 1, 60)]))
     return out  # "gap" stops 25 minutes into the soak; "ghost" has no data at all
 
 
@@ -154,3 +159,14 @@ def test_the_soak_has_every_outcome(client: PrometheusClient) -> None:
     gap = [p.verdict for p in outcomes["gap"].points]
     assert gap[-1] == Verdict.INCONCLUSIVE and Verdict.FAIL in gap
     assert {p.verdict for p in outcomes["ghost"].points} == {Verdict.INCONCLUSIVE}
+
+
+def test_a_recording_rule_window_is_never_cut(client: PrometheusClient) -> None:
+    """15 minutes into the soak of 10 % errors the raw SLO fails its 1h rule cut to 15m;
+    with the 1h window from a recording rule (0.1 % over the whole hour, before the bump
+    included) it is asked as configured, never cut, and the rule's value is judged."""
+    raw = evaluate(client, AVAILABILITY, "canary", "sustained", BUMP + 15 * M, BUMP)
+    ruled = evaluate(client, RULED, "canary", "sustained", BUMP + 15 * M, BUMP)
+    assert raw.verdict == Verdict.FAIL and "over 15m/5m" in raw.reason
+    assert ruled.verdict == Verdict.PASS, ruled.reason
+    assert ruled.numbers["error_ratio[1h]"] == 0.001 and "error_ratio[15m]" in ruled.numbers

@@ -15,6 +15,7 @@ from bot.config.slo_defaults import DEFAULT_BURN_RATES
 from bot.core.slo.promql import render_query
 
 MIN_WINDOW = timedelta(seconds=1)
+RECORDED = ("error_ratio", "latency")  # the kinds whose query `rules` may stand in for
 MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
 
 
@@ -37,20 +38,29 @@ class QuerySpec:
         return self.start is not None
 
 
-def clip_rules(rules: tuple[BurnRate, ...], elapsed: timedelta | None) -> tuple[BurnRate, ...]:
-    """Shorten windows longer than the time since the bump (whole seconds, at least 1 s)."""
+def clip_rules(
+    rules: tuple[BurnRate, ...],
+    elapsed: timedelta | None,
+    fixed: frozenset[timedelta] = frozenset(),
+) -> tuple[BurnRate, ...]:
+    """Shorten windows longer than the time since the bump (whole seconds, at least 1 s),
+    except the `fixed` ones (recording rules: their window cannot be cut)."""
     if elapsed is None:
         return rules
     limit = timedelta(seconds=int(elapsed.total_seconds()))
-    return tuple(
-        BurnRate(long=min(r.long, limit), short=min(r.short, limit), factor=r.factor) for r in rules
-    )
+
+    def cut(window: timedelta) -> timedelta:
+        return window if window in fixed else min(window, limit)
+
+    return tuple(BurnRate(long=cut(r.long), short=cut(r.short), factor=r.factor) for r in rules)
 
 
 def burn_rules(slo: SLO, at: datetime, since: datetime | None) -> tuple[BurnRate, ...]:
-    """The SLO's burn-rate rules (or the SRE workbook defaults), clipped to the soak."""
+    """The SLO's burn-rate rules (or the SRE workbook defaults), clipped to the soak; a
+    window with a recording rule (`rules`) is never cut."""
     elapsed = None if since is None else at - since
-    return clip_rules(slo.burn_rates or DEFAULT_BURN_RATES, elapsed)
+    fixed = frozenset(w for w, _ in slo.rules)
+    return clip_rules(slo.burn_rates or DEFAULT_BURN_RATES, elapsed, fixed)
 
 
 def judged_from(slo: SLO, since: datetime | None) -> datetime | None:
@@ -102,10 +112,12 @@ def plan_queries(
         "latency": [("latency", slo.latency)],
         "compare": [],
     }[kind(slo)]
+    recorded = dict(slo.rules) if kind(slo) in RECORDED else {}
     specs = [
         QuerySpec(role, render_query(t, stage, service, w), at, window=w, template=t)
-        for role, t in templates
+        for role, template in templates
         for w in windows
+        for t in (recorded.get(w, template),)
     ]
     longest = max(r.long for r in rules)
     if slo.requests:
