@@ -110,6 +110,11 @@ def build_slo(data: dict[str, Any]) -> SLO:
         c = dict(data["compare"])
         step: dict[str, Any] = {"step": parse_duration(c.pop("step"))} if "step" in c else {}
         compare = Comparison(**c, **step)
+    if plain.get("histogram"):
+        from bot.config.slo_histogram import bucket_queries
+
+        by = plain.get("by", ())
+        plain["good"], plain["total"] = bucket_queries(plain["histogram"], plain["threshold"], by)
     return SLO(
         **plain,
         **{k: v for key in durations for k, v in _dur(data, key).items()},

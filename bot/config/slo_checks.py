@@ -12,6 +12,7 @@ from bot.config.durations import format_duration, parse_duration
 from bot.config.model import Stage
 from bot.config.schemas import path_text
 from bot.config.slo_defaults import DEFAULT_BURN_RATES, derived_min_requests
+from bot.config.slo_histogram import selector_problem
 
 if TYPE_CHECKING:
     from bot.config.checks import Checker, Path_
@@ -24,22 +25,26 @@ _PROMQL_KEYS = ("error_ratio", "good", "total", "latency", "requests")
 
 def check_slos(checker: Checker) -> None:
     for path, slo in checker.items("slos"):
-        kinds = [k for k in ("error_ratio", "good", "latency") if slo.get(k)]
+        kinds = [k for k in ("error_ratio", "good", "latency", "histogram") if slo.get(k)]
         name = slo.get("name", "?")
         if slo.get("good") and not slo.get("total"):
             checker.error((*path, "good"), f"SLO '{name}' has good but no total")
         if slo.get("total") and not slo.get("good"):
             checker.error((*path, "total"), f"SLO '{name}' has total but no good")
-        if slo.get("latency") and not slo.get("threshold"):
-            checker.error((*path, "latency"), f"SLO '{name}' has latency but no threshold")
-        if slo.get("threshold") and not slo.get("latency"):
-            checker.error((*path, "threshold"), f"SLO '{name}' has threshold but no latency")
+        for key in ("latency", "histogram"):
+            if slo.get(key) and not slo.get("threshold"):
+                checker.error((*path, key), f"SLO '{name}' has {key} but no threshold")
+        if slo.get("threshold") and not (slo.get("latency") or slo.get("histogram")):
+            checker.error(
+                (*path, "threshold"), f"SLO '{name}' has threshold but no latency or histogram"
+            )
+        _check_histogram(checker, path, slo)
         if len(kinds) != 1:
             found = " and ".join(kinds) if kinds else "none"
             checker.error(
                 (*path, "name"),
-                f"SLO '{name}' needs exactly one of error_ratio, "
-                f"good + total, or latency + threshold (found {found})",
+                f"SLO '{name}' needs exactly one of error_ratio, good + total, "
+                f"latency + threshold, or histogram + threshold (found {found})",
                 value=False,
             )
         if slo.get("min_requests") and not slo.get("requests") and not slo.get("total"):
@@ -91,6 +96,14 @@ def _check_warm_up(checker: Checker) -> None:
                     f"the {format_duration(shortest)} soak of stage '{stage.get('name')}': the "
                     "stage would complete without the SLO ever being judged",
                 )
+
+
+def _check_histogram(checker: Checker, path: Path_, slo: dict[str, Any]) -> None:
+    selector = slo.get("histogram")
+    if isinstance(selector, str) and selector:
+        why = selector_problem(selector)
+        if why:
+            checker.error((*path, "histogram"), f"SLO '{slo.get('name', '?')}': histogram {why}")
 
 
 def _check_rules(checker: Checker, path: Path_, slo: dict[str, Any]) -> None:
