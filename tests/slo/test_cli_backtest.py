@@ -208,3 +208,11 @@ def test_without_ledger_stage_and_period_are_required(
 ) -> None:
     assert main(["slo", "backtest", "--config", str(config), "--stage", "canary"]) == 2
     assert "--from, --to required (or --ledger REPO)" in capsys.readouterr().err
+
+
+def test_help_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["slo", "backtest", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "Replay the judge over a past period" in out and "--ledger REPO" in out
