@@ -67,6 +67,9 @@ def register(actions: Any, config_default: str) -> None:
         "--ledger-branch", default=DEFAULT_LEDGER, help=f"(default: {DEFAULT_LEDGER})"
     )
     parser.add_argument("--now", metavar="ISO", help="for --ledger: the end of unfinished soaks")
+    parser.add_argument(
+        "--svg", metavar="FILE", help="also write the timeline as an SVG to FILE (not --ledger)"
+    )
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
@@ -139,6 +142,10 @@ def run(args: argparse.Namespace) -> int:
     with client_from_config(config.prometheus, policy, args.prometheus) as client:
         timeline = backtest.replay(plan, backtest.fetch(client, plan.requests))
         requests = client.requests
+    if args.svg:
+        from bot.core.slo.backtest_svg import render_svg
+
+        Path(args.svg).write_text(render_svg(timeline), encoding="utf-8")
     if args.json:
         print_json(to_json(timeline, start, end, step, requests))
     else:

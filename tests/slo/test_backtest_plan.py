@@ -151,3 +151,20 @@ def test_lookup_reads_a_part_at_its_tick_without_the_part_label() -> None:
     assert [(s.labels, s.value) for s in answer.samples] == [((("i", "x"),), 3.0)]
     empty = lookup.answer(QuerySpec("error_ratio", "b", AT))
     assert isinstance(empty, QueryResult) and empty.empty
+
+
+def test_the_svg_timeline_is_well_formed_and_escapes_names() -> None:
+    from xml.etree import ElementTree
+
+    from bot.core.slo.backtest_svg import render_svg
+
+    slo = SLO(name="a<b&c", error_ratio="errors[{window}] / total[{window}]")
+    plan = bt.plan([bt.Job(slo, "web")], "c", ticks(AT, AT + 10 * M, M), AT, M)
+    svg = render_svg(bt.replay(plan, _answered(1.0)))
+    root = ElementTree.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert "a<b&c/web" in texts and "stage c" in texts
+    assert "revert 2026-11-26T12:01:00Z" in texts
+    colours = [r.get("fill") for r in root.iter(f"{ns}rect")]
+    assert colours == ["#8c959f", "#cf222e"] * 2  # the bump (inconclusive), then fails

@@ -216,3 +216,11 @@ def test_help_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
     assert done.value.code == 0
     out = capsys.readouterr().out
     assert "Replay the judge over a past period" in out and "--ledger REPO" in out
+
+
+def test_svg_timeline(config: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    svg = tmp_path / "timeline.svg"
+    assert main(backtest(config, "--service", "search", "--svg", str(svg))) == 1
+    text = svg.read_text()
+    assert text.startswith("<svg ") and "availability/search" in text and ">revert " in text
+    capsys.readouterr()
