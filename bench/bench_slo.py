@@ -267,7 +267,7 @@ def bench_scenarios() -> None:
     from dataclasses import replace
 
     from prometheus_server import PrometheusServer, prometheus_bin
-    from slo.synthetic import const, requests
+    from slo.synthetic import between, const, requests
 
     from bot.adapters.prometheus import PrometheusClient
     from bot.core.slo import backtest as bt
@@ -284,17 +284,32 @@ def bench_scenarios() -> None:
         labels = {"service": f"x{n}", "stage": "canary"}
         series += requests(labels, bump - 3600, now, rps=const(rps), error_fraction=shape,  # type: ignore[arg-type]
                            step=5.0, seed=n)  # fmt: skip
+    for instance in "abc":  # many series: instance c at 20 % errors from minute 10
+        shape = between(bump + 600, bump + 7200, 0.2 if instance == "c" else 0.0005, 0.0005)
+        labels = {"service": "many", "stage": "canary", "instance": instance}
+        series += requests(labels, bump - 3600, now, rps=const(10 / 3), error_fraction=shape,
+                           step=5.0, seed=ord(instance))  # fmt: skip
     base = SLO(name="availability", objective=99.9, error_ratio=RATIO, requests=TOTAL)
+    per_instance = replace(
+        base,
+        error_ratio=RATIO.replace("sum(", "sum by (instance) ("),
+        requests=TOTAL.replace("sum(", "sum by (instance) ("),
+        by=("instance",),
+    )
+    many = "many series: 1 of 3 instances at 20 % errors from minute 10"
+    runs = [(name, breach, base, f"x{n}") for n, (name, breach, _, _) in enumerate(scenarios)]
+    runs += [(f"{many}, judged `by: [instance]`", 10, per_instance, "many"),
+             (f"{many}, aggregated with sum()", 10, base, "many")]  # fmt: skip
     since, end = datetime.fromtimestamp(bump, UTC), datetime.fromtimestamp(now, UTC)
     table: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory() as tmp, PrometheusServer.start(Path(tmp)) as prom:
         prom.push(series)
         with PrometheusClient(prom.url) as client:
-            for n, (name, breach, _, _) in enumerate(scenarios):
+            for name, breach, slo_of_row, service in runs:
                 cells = []
                 for settings in CONFIGS.values():
-                    slo = replace(base, **settings)  # type: ignore[arg-type]
-                    plan = bt.plan([bt.Job(slo, f"x{n}")], "canary", ticks(since, end, M), since, M)
+                    slo = replace(slo_of_row, **settings)  # type: ignore[arg-type]
+                    plan = bt.plan([bt.Job(slo, service)], "canary", ticks(since, end, M), since, M)
                     stop = bt.replay(plan, bt.fetch(client, plan.requests)).stop
                     cells.append(_cell(stop and (stop.at - since) // M, breach))
                 table[name] = cells
