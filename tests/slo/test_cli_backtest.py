@@ -177,6 +177,7 @@ def _ledger(tmp_path: Path) -> Path:
     for record in (
         _train("weekly-1", "search", "passed"),
         _train("weekly-2", "checkout", "passed"),
+        _train("weekly-3", "search", "reverted"),
     ):
         (repo / record.path).write_text(encode(record))
         _git(repo, "add", record.path)
@@ -195,11 +196,15 @@ def test_the_ledger_replay_names_the_train_this_config_would_have_reverted(
     assert "this config would have reverted train weekly-1 at canary " in out
     assert " in; the one in force did not" in out
     assert "this config would not have reverted train weekly-2 at canary either" in out
+    did_too = next(line for line in out.splitlines() if "train weekly-3" in line)
+    assert did_too.startswith("this config would have reverted train weekly-3 at canary ")
+    assert did_too.endswith("m in; the one in force did too")
     assert main([*argv, "--json", "--now", AT.isoformat()]) == 1
     doc = json.loads(capsys.readouterr().out)
     assert [(r["train"], r["in_fact"], r["stop_action"]) for r in doc["replays"]] == [
         ("weekly-1", "passed", "revert"),
         ("weekly-2", "passed", None),
+        ("weekly-3", "reverted", "revert"),
     ]
 
 
