@@ -159,16 +159,22 @@ class PrometheusServer:
         *,
         ready_timeout: float = 30.0,
         history: Iterable[SeriesData] = (),
+        rules: str = "",
     ) -> Iterator[PrometheusServer]:
         """Start on a free port; `history` is backfilled into blocks with promtool first
-        (for data older than the out-of-order window, e.g. weeks of error-budget history)."""
+        (for data older than the out-of-order window, e.g. weeks of error-budget history);
+        `rules` is a rule file's YAML (recording rules) to load."""
         binary = prometheus_bin()
         if binary is None:
             raise FileNotFoundError(
                 "no prometheus binary: run `bash .ci/install-system-deps.sh` or set PROMETHEUS_BIN"
             )
         workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "prometheus.yml").write_text(CONFIG)
+        config = CONFIG
+        if rules:
+            (workdir / "rules.yml").write_text(rules)
+            config += f"rule_files: [{workdir / 'rules.yml'}]\n"
+        (workdir / "prometheus.yml").write_text(config)
         history = list(history)
         if history:
             backfill(workdir / "data", history)

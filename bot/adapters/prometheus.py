@@ -155,6 +155,20 @@ class PrometheusClient:
         }
         return parse_range(self._call("/api/v1/query_range", params))
 
+    def recording_rules(self) -> frozenset[str]:
+        """The names of the recording rules this Prometheus evaluates (`/api/v1/rules`)."""
+        data, _ = _data(self._call("/api/v1/rules", {"type": "record"}))
+        groups = data.get("groups")
+        if not isinstance(groups, list):
+            raise ExternalError("prometheus", "unexpected /api/v1/rules answer: no groups")
+        return frozenset(
+            str(rule["name"])
+            for group in groups
+            if isinstance(group, dict)
+            for rule in group.get("rules") or ()
+            if isinstance(rule, dict) and rule.get("type") == "recording" and "name" in rule
+        )
+
     def _call(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         import httpx
 
@@ -182,7 +196,7 @@ class PrometheusClient:
         )
 
     def _send(self, path: str, params: dict[str, str]) -> httpx.Response:
-        if self.post or len(params["query"]) > LONG_QUERY:
+        if "query" in params and (self.post or len(params["query"]) > LONG_QUERY):
             return self._http.request("POST", self.url + path, data=params)
         return self._http.request("GET", self.url + path, params=params)
 

@@ -20,6 +20,7 @@ from bot.errors import (
 )
 
 if TYPE_CHECKING:
+    from bot.adapters.outbound import OutboundPolicy
     from bot.config.model import SLO, Config, Stage
     from bot.core.slo import SLOResult
 
@@ -75,8 +76,18 @@ def register(subparsers: Any) -> None:
         help="Prometheus base URL (overrides the config's prometheus section; credentials "
         "from PROMETHEUS_TOKEN or PROMETHEUS_USERNAME/PROMETHEUS_PASSWORD)",
     )
+    check.add_argument(
+        "--lint",
+        action="store_true",
+        help="instead of judging: ask Prometheus whether every query of the stage parses and "
+        "gives the expected type (and the rules' recording rules are loaded); exit 1 on an "
+        "error, 4 when Prometheus is unreachable",
+    )
     add_json_flag(check)
     check.set_defaults(func=run)
+    from bot.commands import _slo_backtest
+
+    _slo_backtest.register(actions, DEFAULT_CONFIG)
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
@@ -124,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
             "PROMETHEUS_URL, or --prometheus"
         )
     slos = [config.slo(name) for name in stage.slos]
+    if args.lint:
+        return run_lint(args, config, policy, stage, slos, at)
     results = []
     with client_from_config(config.prometheus, policy, args.prometheus) as client:
         for slo in slos:
@@ -143,6 +156,67 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_text(stage.name, at, since, results, verdict))
     return EXIT_BY_VERDICT[verdict]
+
+
+def run_lint(
+    args: argparse.Namespace,
+    config: Config,
+    policy: OutboundPolicy,
+    stage: Stage,
+    slos: list[SLO],
+    at: datetime,
+) -> int:
+    from bot.adapters.prometheus import client_from_config
+    from bot.core.slo.lint_live import check_answer, check_rules
+    from bot.core.slo.plan import plan_queries
+
+    problems, asked = [], 0
+    with client_from_config(config.prometheus, policy, args.prometheus) as client:
+        loaded = _loaded_rules(client) if any(s.rules for s in slos) else None
+        for slo in slos:
+            problems += check_rules(slo, loaded) if loaded is not None else []
+            for service in services_for(config, slo, args.service):
+                for spec in plan_queries(slo, stage.name, service, at, None):
+                    asked += 1
+                    problems += check_answer(slo, service, spec, _lint_ask(client, spec))
+    errors = sum(p.severity == "error" for p in problems)
+    if args.json:
+        print_json({"stage": stage.name, "queries": asked, "problems": [vars(p) for p in problems]})
+    else:
+        rows = [[p.slo, p.service or "-", p.what, p.severity, p.message] for p in problems]
+        table = render_table(["SLO", "SERVICE", "QUERY", "SEVERITY", "PROBLEM"], rows)
+        warnings = len(problems) - errors
+        print(f"{table}\n\n" if rows else "", end="")
+        print(f"stage {stage.name}: {asked} queries asked, {errors} errors, {warnings} warnings")
+    return EXIT_CHECK_FAILED if errors else EXIT_OK
+
+
+def _loaded_rules(client: Any) -> frozenset[str] | None:
+    """The recording rules Prometheus evaluates; None when it cannot say (a backend without
+    /api/v1/rules)."""
+    from bot.errors import ExternalError
+
+    try:
+        return frozenset(client.recording_rules())
+    except ExternalError as exc:
+        if exc.retryable:
+            raise
+        return None
+
+
+def _lint_ask(client: Any, spec: Any) -> Any:
+    """The answer to one query; a refusal as an `ErrorValue` (unreachable: raised, exit 4)."""
+    from bot.core.slo.results import ErrorValue
+    from bot.errors import ExternalError
+
+    try:
+        if spec.start is not None and spec.step is not None:
+            return client.query_range(spec.promql, spec.start, spec.at, spec.step)
+        return client.query(spec.promql, spec.at)
+    except ExternalError as exc:
+        if exc.retryable:
+            raise
+        return ErrorValue(exc.message.removeprefix("prometheus: "), status=exc.status)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -93,7 +93,8 @@ def build_stage(data: dict[str, Any]) -> Stage:
 
 def build_slo(data: dict[str, Any]) -> SLO:
     durations = ("window", "inconclusive_after", "initial_delay", "interval")
-    plain = {k: v for k, v in data.items() if k not in (*durations, "burn_rates", "compare")}
+    nested = (*durations, "burn_rates", "compare", "rules")
+    plain = {k: v for k, v in data.items() if k not in nested}
     if "objective" in plain:
         plain["objective"] = float(plain["objective"])
     if "by" in plain:
@@ -109,11 +110,17 @@ def build_slo(data: dict[str, Any]) -> SLO:
         c = dict(data["compare"])
         step: dict[str, Any] = {"step": parse_duration(c.pop("step"))} if "step" in c else {}
         compare = Comparison(**c, **step)
+    if plain.get("histogram"):
+        from bot.config.slo_histogram import bucket_queries
+
+        by = plain.get("by", ())
+        plain["good"], plain["total"] = bucket_queries(plain["histogram"], plain["threshold"], by)
     return SLO(
         **plain,
         **{k: v for key in durations for k, v in _dur(data, key).items()},
         burn_rates=rules,
         compare=compare,
+        rules=tuple(sorted((parse_duration(w), q) for w, q in (data.get("rules") or {}).items())),
     )
 
 

@@ -172,9 +172,14 @@ class SLO:
     total: str = ""
     latency: str = ""
     threshold: float = 0.0  # seconds, for latency SLOs
+    # latency as a burn rate: the histogram's bucket series; good/total are derived from
+    # it (`bot.config.slo_histogram`): requests slower than `threshold` are bad
+    histogram: str = ""
     requests: str = ""  # PromQL for request count over {window}, for min_requests
     min_requests: int | None = None  # None: derived from the objective (config.slo_defaults)
     by: tuple[str, ...] = ()  # labels that tell the queries' series apart; () = one series
+    # recording rules per window: PromQL asked instead of the primary query, never cut
+    rules: tuple[tuple[timedelta, str], ...] = ()
     burn_rates: tuple[BurnRate, ...] = ()
     compare: Comparison | None = None
     inconclusive_after: timedelta | None = None

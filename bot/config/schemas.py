@@ -173,6 +173,8 @@ def _unknown_keys(error: Any, path: Path_, locate: Locate) -> list[Problem]:
             advice = f"; did you mean '{hint[0]}'?"
         elif known:
             advice = f"; expected one of: {', '.join(known)}"
+        elif any("\\d+w" in p for p in patterns):  # keyed by duration (an SLO's rules)
+            advice = "; keys are durations such as 5m or 1h"
         else:
             advice = "; header names are letters, digits and '-'"
         place = path_text(path)

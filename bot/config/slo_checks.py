@@ -11,7 +11,8 @@ from bot.config.build import build_slo
 from bot.config.durations import format_duration, parse_duration
 from bot.config.model import Stage
 from bot.config.schemas import path_text
-from bot.config.slo_defaults import derived_min_requests
+from bot.config.slo_defaults import DEFAULT_BURN_RATES, derived_min_requests
+from bot.config.slo_histogram import selector_problem
 
 if TYPE_CHECKING:
     from bot.config.checks import Checker, Path_
@@ -24,22 +25,26 @@ _PROMQL_KEYS = ("error_ratio", "good", "total", "latency", "requests")
 
 def check_slos(checker: Checker) -> None:
     for path, slo in checker.items("slos"):
-        kinds = [k for k in ("error_ratio", "good", "latency") if slo.get(k)]
+        kinds = [k for k in ("error_ratio", "good", "latency", "histogram") if slo.get(k)]
         name = slo.get("name", "?")
         if slo.get("good") and not slo.get("total"):
             checker.error((*path, "good"), f"SLO '{name}' has good but no total")
         if slo.get("total") and not slo.get("good"):
             checker.error((*path, "total"), f"SLO '{name}' has total but no good")
-        if slo.get("latency") and not slo.get("threshold"):
-            checker.error((*path, "latency"), f"SLO '{name}' has latency but no threshold")
-        if slo.get("threshold") and not slo.get("latency"):
-            checker.error((*path, "threshold"), f"SLO '{name}' has threshold but no latency")
+        for key in ("latency", "histogram"):
+            if slo.get(key) and not slo.get("threshold"):
+                checker.error((*path, key), f"SLO '{name}' has {key} but no threshold")
+        if slo.get("threshold") and not (slo.get("latency") or slo.get("histogram")):
+            checker.error(
+                (*path, "threshold"), f"SLO '{name}' has threshold but no latency or histogram"
+            )
+        _check_histogram(checker, path, slo)
         if len(kinds) != 1:
             found = " and ".join(kinds) if kinds else "none"
             checker.error(
                 (*path, "name"),
-                f"SLO '{name}' needs exactly one of error_ratio, "
-                f"good + total, or latency + threshold (found {found})",
+                f"SLO '{name}' needs exactly one of error_ratio, good + total, "
+                f"latency + threshold, or histogram + threshold (found {found})",
                 value=False,
             )
         if slo.get("min_requests") and not slo.get("requests") and not slo.get("total"):
@@ -47,6 +52,7 @@ def check_slos(checker: Checker) -> None:
                 (*path, "min_requests"),
                 f"SLO '{name}' sets min_requests but has no requests (or total) query",
             )
+        _check_rules(checker, path, slo)
         _check_traffic(checker, path, slo)
         for key in _PROMQL_KEYS:
             _check_promql(checker, (*path, key), slo.get(key))
@@ -90,6 +96,41 @@ def _check_warm_up(checker: Checker) -> None:
                     f"the {format_duration(shortest)} soak of stage '{stage.get('name')}': the "
                     "stage would complete without the SLO ever being judged",
                 )
+
+
+def _check_histogram(checker: Checker, path: Path_, slo: dict[str, Any]) -> None:
+    selector = slo.get("histogram")
+    if isinstance(selector, str) and selector:
+        why = selector_problem(selector)
+        if why:
+            checker.error((*path, "histogram"), f"SLO '{slo.get('name', '?')}': histogram {why}")
+
+
+def _check_rules(checker: Checker, path: Path_, slo: dict[str, Any]) -> None:
+    """Recording rules stand in for error_ratio or latency, at windows the rules ask."""
+    rules = slo.get("rules")
+    if not isinstance(rules, dict) or not rules:
+        return
+    name = slo.get("name", "?")
+    if not (slo.get("error_ratio") or slo.get("latency")):
+        checker.error(
+            (*path, "rules"), f"SLO '{name}': rules stand in for error_ratio or latency only"
+        )
+        return
+    try:
+        built = build_slo(slo)
+    except (KeyError, TypeError, ValueError):
+        return  # the schema says what is wrong
+    rates = built.burn_rates or DEFAULT_BURN_RATES
+    asked = sorted({w for r in rates[: 1 if built.latency else None] for w in (r.long, r.short)})
+    for key, query in rules.items():
+        where = (*path, "rules", key)
+        if parse_duration(key) not in asked:
+            known = ", ".join(format_duration(w) for w in asked)
+            checker.error(
+                where, f"SLO '{name}': no burn-rate rule asks a {key} window (they ask {known})"
+            )
+        _check_promql(checker, where, query)
 
 
 def _check_traffic(checker: Checker, path: Path_, slo: dict[str, Any]) -> None:

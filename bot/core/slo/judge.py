@@ -97,6 +97,12 @@ def _error_ratios(slo: SLO, windows: list[timedelta], got: Answers) -> dict[time
         else:
             total = got.series("total", w)
             good = got.series("good", w, empty_ok=True)  # no good series: all bad
+            if slo.histogram and set(total) - set(good):
+                reason = (
+                    f"no bucket le={fmt(slo.threshold)} in the histogram over {_dur(w)}: the "
+                    "threshold must be one of its bucket bounds"
+                )
+                raise NoAnswer(Part(Verdict.ERROR, reason))
             per = {key: _bad_share(good.get(key, 0.0), t) for key, t in total.items() if t > 0}
             if not per:
                 raise NoAnswer(Part(Verdict.INCONCLUSIVE, f"no traffic over {_dur(w)}"))

@@ -7,7 +7,7 @@ answers up by the same specs, so planning twice with the same inputs gives equal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.config.model import SLO, BurnRate
@@ -15,6 +15,7 @@ from bot.config.slo_defaults import DEFAULT_BURN_RATES
 from bot.core.slo.promql import render_query
 
 MIN_WINDOW = timedelta(seconds=1)
+RECORDED = ("error_ratio", "latency")  # the kinds whose query `rules` may stand in for
 MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
 
 
@@ -28,26 +29,38 @@ class QuerySpec:
     window: timedelta | None = None
     start: datetime | None = None  # set for range queries
     step: timedelta | None = None
+    # The template the query was rendered from (not part of its identity): a backtest asks
+    # the windows of one template together (`bot.core.slo.backtest_plan`).
+    template: str = field(default="", compare=False)
 
     @property
     def is_range(self) -> bool:
         return self.start is not None
 
 
-def clip_rules(rules: tuple[BurnRate, ...], elapsed: timedelta | None) -> tuple[BurnRate, ...]:
-    """Shorten windows longer than the time since the bump (whole seconds, at least 1 s)."""
+def clip_rules(
+    rules: tuple[BurnRate, ...],
+    elapsed: timedelta | None,
+    fixed: frozenset[timedelta] = frozenset(),
+) -> tuple[BurnRate, ...]:
+    """Shorten windows longer than the time since the bump (whole seconds, at least 1 s),
+    except the `fixed` ones (recording rules: their window cannot be cut)."""
     if elapsed is None:
         return rules
     limit = timedelta(seconds=int(elapsed.total_seconds()))
-    return tuple(
-        BurnRate(long=min(r.long, limit), short=min(r.short, limit), factor=r.factor) for r in rules
-    )
+
+    def cut(window: timedelta) -> timedelta:
+        return window if window in fixed else min(window, limit)
+
+    return tuple(BurnRate(long=cut(r.long), short=cut(r.short), factor=r.factor) for r in rules)
 
 
 def burn_rules(slo: SLO, at: datetime, since: datetime | None) -> tuple[BurnRate, ...]:
-    """The SLO's burn-rate rules (or the SRE workbook defaults), clipped to the soak."""
+    """The SLO's burn-rate rules (or the SRE workbook defaults), clipped to the soak; a
+    window with a recording rule (`rules`) is never cut."""
     elapsed = None if since is None else at - since
-    return clip_rules(slo.burn_rates or DEFAULT_BURN_RATES, elapsed)
+    fixed = frozenset(w for w, _ in slo.rules)
+    return clip_rules(slo.burn_rates or DEFAULT_BURN_RATES, elapsed, fixed)
 
 
 def judged_from(slo: SLO, since: datetime | None) -> datetime | None:
@@ -99,21 +112,23 @@ def plan_queries(
         "latency": [("latency", slo.latency)],
         "compare": [],
     }[kind(slo)]
+    recorded = dict(slo.rules) if kind(slo) in RECORDED else {}
     specs = [
-        QuerySpec(role, render_query(t, stage, service, w), at, window=w)
-        for role, t in templates
+        QuerySpec(role, render_query(t, stage, service, w), at, window=w, template=t)
+        for role, template in templates
         for w in windows
+        for t in (recorded.get(w, template),)
     ]
     longest = max(r.long for r in rules)
     if slo.requests:
-        specs.append(
-            QuerySpec("requests", render_query(slo.requests, stage, service, longest), at, longest)
-        )
+        promql = render_query(slo.requests, stage, service, longest)
+        specs.append(QuerySpec("requests", promql, at, longest, template=slo.requests))
     if slo.compare is not None:
         step = slo.compare.step
         start = since if since is not None else at - rules[0].long
         start = max(start, at - step * (MAX_POINTS - 1))
         for role, template in (("canary", slo.compare.canary), ("baseline", slo.compare.baseline)):
             promql = render_query(template, stage, service, step)
-            specs.append(QuerySpec(role, promql, at, window=step, start=start, step=step))
+            spec = QuerySpec(role, promql, at, step, start=start, step=step, template=template)
+            specs.append(spec)
     return specs

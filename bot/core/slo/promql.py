@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 
 PLACEHOLDERS = ("stage", "service", "window")
 _PLACEHOLDER = re.compile(r"\{(stage|service|window)\}")
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 
+@lru_cache(maxsize=4096)  # a backtest formats the same few windows ~10 times per tick
 def format_duration(value: timedelta) -> str:
     """A Prometheus duration: ``1h``, ``5m``, ``1h30m``, ``2d``; sub-second parts become ms."""
     millis = round(value.total_seconds() * 1000)
