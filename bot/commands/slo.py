@@ -87,7 +87,7 @@ def register(subparsers: Any) -> None:
     check.set_defaults(func=run)
     from bot.commands import _slo_backtest
 
-    _slo_backtest.register(actions, DEFAULT_CONFIG)
+    _slo_backtest.register(actions, CONFIG_PATH)
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
