@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bot.commands._common import add_json_flag, parse_instant, print_json, render_table
-from bot.errors import Problem, UsageError
+from bot.errors import ConfigError, Problem, UsageError
 
 DEFAULT_CONFIG = ".github/release-train.yml"
 
@@ -125,7 +126,10 @@ WINDOW_DEPARTURES = 10  # departures `validate` looks at for a missed migration 
 def window_problems(config: Any, now: datetime, where: str) -> list[Problem]:
     """For `validate`: a warning per train whose next departures reach their `departed`
     deadline before a migration window opens ("never" when none of them does)."""
-    data = _migrations(config, now, WINDOW_DEPARTURES)
+    try:
+        data = _migrations(config, now, WINDOW_DEPARTURES)
+    except ConfigError as exc:  # a gate setting the schema let through (e.g. a bad cron)
+        return [replace(p, file=where) for p in exc.problems]
     problems = []
     for train in config.trains:
         misses = [m for m in data.get("migration_window_misses", ()) if m["train"] == train.name]
@@ -199,7 +203,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--count must be at least 1")
     start = parse_instant(args.start, what="--from")
     config = load_config(Path(args.config))
-    data = build_calendar(config, start, args.count)
+    try:
+        data = build_calendar(config, start, args.count)
+    except ConfigError as exc:  # a gate setting: name the file given, not the default path
+        raise ConfigError([replace(p, file=args.config) for p in exc.problems]) from None
     if args.json:
         print_json(data)
     else:

@@ -117,3 +117,19 @@ def test_validate_warns_when_a_window_never_opens_before_the_deadline(
     assert main(["validate", week, "--now", "2026-03-02T10:00:00Z"]) == 0
     clean = capsys.readouterr()
     assert "migration window" not in clean.out + clean.err
+
+
+def test_a_bad_window_is_an_error_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text(CONFIG.replace('"0 2 * * 6"', '"nope"').format(departed="24h"))
+    assert main(["validate", str(path), "--now", "2026-03-02T10:00:00Z"]) == 1
+    first = capsys.readouterr()
+    assert f"{path}: gates.migrations.windows[0].cron: 'nope' is not a cron expression" in (
+        first.out + first.err
+    )
+    assert main(["calendar", "--config", str(path)]) == 1
+    second = capsys.readouterr()
+    assert f"{path}: gates.migrations.windows[0].cron" in second.err
+    assert "Traceback" not in second.err
