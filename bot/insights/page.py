@@ -158,15 +158,34 @@ def _calendar(view: DashboardInput) -> Section:
         [_when(w.start), _when(w.end), f"freeze {w.freeze.name}" if w.freeze else "open"]
         for w in cal.cutover_windows(config.cutover, config.freezes, view.now, 3)
     ]
-    return Section(
-        "calendar",
-        "Calendar",
-        (
-            Table("Next departures", ["Train", "At", "Status"], rows),
-            Table("Cutover windows", ["From", "To", "Status"], windows),
-            Table("Freezes", ["Name", "From", "To", "Repeats", "Reason"], _freezes(view)),
-        ),
-    )
+    tables = [
+        Table("Next departures", ["Train", "At", "Status"], rows),
+        Table("Cutover windows", ["From", "To", "Status"], windows),
+        Table("Freezes", ["Name", "From", "To", "Repeats", "Reason"], _freezes(view)),
+    ]
+    return Section("calendar", "Calendar", (*tables, *_migration_windows(view)))
+
+
+def _migration_windows(view: DashboardInput) -> list[Table]:
+    """The next migration windows (`gates.migrations.windows`), when there are any."""
+    from itertools import islice
+
+    from bot.core import calendar as cal
+    from bot.core.gates.migrations import settings_from_config
+    from bot.errors import ConfigError
+
+    if not view.config.gates.migrations:
+        return []
+    try:
+        windows = settings_from_config(view.config.gates.migrations).windows
+    except ConfigError:
+        return []  # the migrations gate's check run says what is wrong
+    if not windows:
+        return []
+    found = islice(cal.window_openings(windows, view.now, view.now + cal.HORIZON), 3)
+    rows: list[list[Value]] = [[_when(start), _when(end)] for start, end in found]
+    return [Table("Migration windows (trains carrying migrations merge inside one)",
+                  ["From", "To"], rows)]  # fmt: skip
 
 
 def _freezes(view: DashboardInput) -> list[list[Value]]:

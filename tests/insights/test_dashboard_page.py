@@ -30,6 +30,11 @@ services:
     image: ghcr.io/acme/web
   - name: api
     image: ghcr.io/acme/api
+gates:
+  migrations:
+    windows:
+      - cron: "0 22 * * 5"
+        duration: 4h
 freezes:
   - name: year-end
     from: "12-20"
@@ -125,3 +130,9 @@ def test_a_clone_links_to_the_server_the_environment_names(repo: Path) -> None:
     assert 'href="https://ghe2.example.test/acme/shop/pull/10"' in html
     bare = render_page(source_from_env({"RELEASE_TRAIN_DASHBOARD_REPO": str(repo)})())
     assert "/pull/10" not in bare and "#10" in bare
+
+
+def test_migration_windows_are_in_the_calendar(repo: Path) -> None:
+    html = _page(repo)
+    table = html[html.index("<caption>Migration windows") :].split("</table>", 1)[0]
+    assert "<td>2026-03-06 22:00 UTC</td><td>2026-03-07 02:00 UTC</td>" in table
