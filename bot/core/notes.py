@@ -87,7 +87,27 @@ def _gates(config: Config, record: TrainRecord) -> list[str]:
         "- Cutover window open"
         + ("" if not record.emergency else " (waived for an emergency train)"),
         "- No freeze in force",
+        *_optional_gates(config),
     ]
+
+
+def _optional_gates(config: Config) -> list[str]:
+    """What the flags and migrations gates (when configured) ask of this train."""
+    lines = []
+    if config.gates.flags:
+        need = flags.settings_from_config(config.gates.flags).require
+        words = {"owner": "an owner", "expires": "an expiry"}
+        what = " and ".join(words.get(n, n) for n in need)
+        has = f"has {what} and " if what else ""
+        lines.append(f"- Feature flags: each flag the train adds or changes {has}is not expired")
+    if config.gates.migrations:
+        gate = migrations.settings_from_config(config.gates.migrations)
+        asks = [f"{gate.required} approval(s) from {code_span(gate.approvers)}"] * bool(
+            gate.approvers
+        )
+        asks += ["a migration window open"] * bool(gate.windows)
+        lines.append("- Database migrations: " + (" and ".join(asks) or "listed") + " (if any)")
+    return lines
 
 
 def release_notes(

@@ -70,6 +70,10 @@ def test_feature_flags_section_lists_what_the_train_adds_changes_and_removes() -
         "- `old` removed (flag debt paid off)",
     ]
     assert notes.index("### Feature flags") < notes.index("### Gates")
+    gates = notes.split("### Gates\n", 1)[1]
+    flag_rule = "each flag the train adds or changes has an owner and an expiry and is not expired"
+    assert f"- Feature flags: {flag_rule}" in gates
+    assert "- Database migrations: 1 approval(s) from `acme/dba` (if any)" in gates
 
 
 def test_no_sections_without_facts_or_without_the_gate() -> None:
