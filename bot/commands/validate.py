@@ -19,7 +19,8 @@ def register(subparsers: Any) -> None:
             "YAML, schema, references, cron, durations, globs, cutover windows, time zone\n"
             "and freezes, with the shipped defaults and any extends: policy merged in; the\n"
             "flag files gates.flags.files names (under --repo-root), as the flags gate\n"
-            "reads them.\n\n"
+            "reads them; a warning when a train's departed deadline passes before any\n"
+            "migration window (gates.migrations.windows) opens after its next departures.\n\n"
             "Prints FILE:LINE:COL: message for each problem (FILE:LINE:COL: warning: ...\n"
             "for warnings); with GITHUB_ACTIONS=true also ::error/::warning lines.\n"
             "Exits 1 on any error; warnings alone exit 0.\n\n"
@@ -118,6 +119,10 @@ def run(args: argparse.Namespace) -> int:
         from bot.commands.flags import flag_file_problems
 
         problems += flag_file_problems(Path(root), gates["flags"], str(path))
+    if result.config is not None:
+        from bot.commands.calendar import window_problems
+
+        problems += window_problems(result.config, now, str(path))
     if args.check_ledger and result.merged is not None:
         problems += _ledger_protection(args, result.merged, str(path))
     return _report(args, str(path), problems, _in_schema_order(result.merged))

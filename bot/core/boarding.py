@@ -5,7 +5,7 @@ Pure: the record, the world and `now` in; a new record and plain values out.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
@@ -13,7 +13,9 @@ from fnmatch import fnmatchcase
 from bot.config.model import BoardingRules, Train
 from bot.core import untrusted
 from bot.core.approvals import Approver, why_not_counted
+from bot.core.gates.migrations import MigrationSettings
 from bot.core.ledger import Boarded, Missed, TrainRecord
+from bot.core.notes import code_span
 from bot.core.world import CheckRun, PullRequest, Review, World, last_labeled
 
 BOT_LOGIN = "release-train[bot]"
@@ -188,16 +190,43 @@ def describe_delta(delta: timedelta) -> str:
     return "in " + " ".join(parts or ["<1m"])
 
 
-def boarded_notice(train_id: str, departs_at: datetime | None, now: datetime, label: str) -> str:
+def boarded_notice(
+    train_id: str,
+    departs_at: datetime | None,
+    now: datetime,
+    label: str,
+    migrations: Sequence[str] = (),
+    gate: MigrationSettings | None = None,
+) -> str:
+    """The comment on a PR that boarded. `migrations`: the migration paths the PR changes
+    (`bot.core.gates.migrations.migration_paths`); then the comment says so, and what the
+    migrations gate (`gate`: its settings) will ask of the train."""
     if departs_at is None:
         departs = "which has no departure in sight (a freeze covers every scheduled one)"
     else:
         when = departs_at.strftime("%Y-%m-%d %H:%M UTC")
         departs = f"which departs at **{when}** ({describe_delta(departs_at - now)})"
-    return (
-        f"🚆 This pull request boarded train **{train_id}**, {departs}.\n\n"
-        f"To leave the train, comment `/train deboard` or remove the `{label}` label."
-    )
+    text = f"🚆 This pull request boarded train **{train_id}**, {departs}.\n\n"
+    if migrations:
+        text += migration_note(migrations, gate) + "\n\n"
+    return text + f"To leave the train, comment `/train deboard` or remove the `{label}` label."
+
+
+def migration_note(
+    paths: Sequence[str], gate: MigrationSettings | None = None, limit: int = 10
+) -> str:
+    """The boarding comment's mark for a PR carrying database migrations."""
+    shown = ", ".join(code_span(p) for p in paths[:limit])
+    more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
+    asks = []
+    if gate is not None and gate.approvers:
+        asks.append(f"{gate.required} approval(s) from {code_span(gate.approvers)}")
+    if gate is not None and gate.windows:
+        asks.append("a migration window (`release-train calendar` lists them)")
+    head = f"🗄️ **It carries database migrations** ({shown}{more}): the train's "
+    if not asks:
+        return head + "`release-train/migrations` check lists them."
+    return head + f"`release-train/migrations` check waits for {' and '.join(asks)} to merge."
 
 
 def missed_notice(train_id: str, missed: Missed, label: str, author: str = "") -> str:

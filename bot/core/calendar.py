@@ -8,10 +8,12 @@ timezone-aware datetimes.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -187,3 +189,98 @@ def next_cutover(
         if slot.freeze is None and slot.end is not None:
             return slot.start, slot.end
     return None
+
+
+def _on(day: date, year: int) -> date:
+    """`day`'s month and day in `year` (29 February is the 28th in a common year)."""
+    try:
+        return day.replace(year=year)
+    except ValueError:
+        return day.replace(year=year, day=28)
+
+
+def freeze_dates(freeze: Freeze, today: date) -> tuple[date, date]:
+    """The real dates of a freeze: a one-off freeze's own; for a yearly one, the occurrence
+    in force `today`, else the next one (a yearly freeze's year means nothing)."""
+    if not freeze.yearly:
+        return freeze.start, freeze.end
+    wraps = (freeze.end.month, freeze.end.day) < (freeze.start.month, freeze.start.day)
+    for year in (today.year - 1, today.year, today.year + 1):
+        start, end = _on(freeze.start, year), _on(freeze.end, year + wraps)
+        if end >= today:
+            return start, end
+    return _on(freeze.start, today.year + 1), _on(freeze.end, today.year + 1 + wraps)
+
+
+class CronWindow(Protocol):
+    """A window that opens at each cron instant, in a time zone, for a duration (the
+    migrations gate's `Window`)."""
+
+    @property
+    def cron(self) -> str: ...
+    @property
+    def duration(self) -> timedelta: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+def _openings(
+    window: CronWindow, after: datetime, until: datetime
+) -> Iterator[tuple[datetime, datetime]]:
+    it = croniter(window.cron, (after - window.duration).astimezone(_zone(window.timezone)))
+    while True:
+        start = it.get_next(datetime).astimezone(UTC)
+        if start >= until:
+            return
+        if start + window.duration > after:
+            yield start, start + window.duration
+
+
+def window_openings(
+    windows: Sequence[CronWindow], after: datetime, until: datetime
+) -> Iterator[tuple[datetime, datetime]]:
+    """Every (start, end) of the windows that is open at some instant in [after, until),
+    in start order, in UTC (one still open at `after` comes first); lazily."""
+    return heapq.merge(*(_openings(w, after, until) for w in windows))
+
+
+def first_window(
+    windows: Sequence[CronWindow], after: datetime, until: datetime
+) -> tuple[datetime, datetime] | None:
+    """The first window open at some instant in [after, until), or None."""
+    return next(window_openings(windows, after, until), None)
+
+
+@dataclass(frozen=True)
+class WindowMiss:
+    """A departure whose train would pass its `departed` deadline before any migration
+    window opens: a train carrying migrations is aborted instead of merging."""
+
+    train: str
+    departs: datetime
+    deadline: datetime
+    next_window: datetime | None  # the first opening after `departs` (None: not in HORIZON)
+
+
+def migration_window_misses(
+    train: Train,
+    freezes: Sequence[Freeze],
+    windows: Sequence[CronWindow],
+    after: datetime,
+    count: int,
+    tz: str = "UTC",
+) -> list[WindowMiss]:
+    """Of the train's next `count` departures, those no migration window follows before
+    the train's `departed` deadline (none without windows or without a deadline)."""
+    limit = train.deadline("departed")
+    if not windows or limit is None:
+        return []
+    misses = []
+    for slot in departures(train, freezes, after, count, tz):
+        if slot.freeze is not None:
+            continue
+        deadline = slot.start + limit
+        if first_window(windows, slot.start, deadline) is None:
+            later = first_window(windows, slot.start, slot.start + HORIZON)
+            misses.append(WindowMiss(train.name, slot.start, deadline, later and later[0]))
+    return misses

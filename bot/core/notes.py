@@ -7,11 +7,13 @@ it, everything a human wrote outside the region is kept.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.config.model import Config, NoteCategory, Train
 from bot.core import untrusted
+from bot.core.gates import flags, migrations
 from bot.core.ledger import Boarded, TrainRecord
 
 BEGIN = "<!-- release-train:begin -->"
@@ -85,11 +87,44 @@ def _gates(config: Config, record: TrainRecord) -> list[str]:
         "- Cutover window open"
         + ("" if not record.emergency else " (waived for an emergency train)"),
         "- No freeze in force",
+        *_optional_gates(config),
     ]
 
 
-def release_notes(config: Config, train: Train, record: TrainRecord, now: datetime) -> str:
-    """The generated Markdown: notes by category, misses, services and tags, stages, gates."""
+def _optional_gates(config: Config) -> list[str]:
+    """What the flags and migrations gates (when configured) ask of this train."""
+    lines = []
+    if config.gates.flags:
+        need = flags.settings_from_config(config.gates.flags).require
+        words = {"owner": "an owner", "expires": "an expiry"}
+        what = " and ".join(words.get(n, n) for n in need)
+        has = f"has {what} and " if what else ""
+        lines.append(f"- Feature flags: each flag the train adds or changes {has}is not expired")
+    if config.gates.migrations:
+        gate = migrations.settings_from_config(config.gates.migrations)
+        asks = [f"{gate.required} approval(s) from {code_span(gate.approvers)}"] * bool(
+            gate.approvers
+        )
+        asks += ["a migration window open"] * bool(gate.windows)
+        lines.append("- Database migrations: " + (" and ".join(asks) or "listed") + " (if any)")
+    return lines
+
+
+def release_notes(
+    config: Config,
+    train: Train,
+    record: TrainRecord,
+    now: datetime,
+    gates: Mapping[str, Any] | None = None,
+) -> str:
+    """The generated Markdown: notes by category, misses, services and tags, stages, gates.
+
+    `gates`: this train's gate facts by gate name, as the shell gathered them
+    (`Ctx.gate_facts[record.id]`); with `flags` facts the notes get a "Feature flags"
+    section, with `migrations` facts a "Database migrations" one, and the PRs named in
+    `PR_MIGRATIONS` (PR number -> its migration paths) are marked as carrying migrations."""
+    gates = gates or {}
+    carriers = migration_carriers(config, gates)
     lines = [f"## Release train {record.id}", ""]
     if record.emergency:
         lines += ["**Emergency train** (stricter approval policy).", ""]
@@ -102,6 +137,7 @@ def release_notes(config: Config, train: Train, record: TrainRecord, now: dateti
         lines.append(f"### {title}")
         lines += [
             f"- #{b.number} {untrusted.inline(b.title)} ({untrusted.login(b.author)})"
+            + (f" — {MIGRATION_MARK}" if b.number in carriers else "")
             for b in entries
         ]
         lines.append("")
@@ -122,8 +158,69 @@ def release_notes(config: Config, train: Train, record: TrainRecord, now: dateti
             f"{i}. {s.name} (soak {duration(s.soak)})" for i, s in enumerate(config.stages, 1)
         ]
         lines.append("")
+    lines += gate_sections(config, gates, now)
     lines += ["### Gates", *_gates(config, record)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+MIGRATION_MARK = "🗄️ **carries database migrations**"
+PR_MIGRATIONS = "pr-migrations"  # key in the gate facts: PR number -> its migration paths
+MAX_LISTED = 50
+
+
+def migration_carriers(config: Config, gates: Mapping[str, Any]) -> frozenset[int]:
+    """The boarded PRs whose own changes touch migration paths (`PR_MIGRATIONS`)."""
+    by_pr = gates.get(PR_MIGRATIONS) or {}
+    return (
+        frozenset(n for n, paths in by_pr.items() if paths)
+        if config.gates.migrations
+        else frozenset()
+    )
+
+
+def gate_sections(config: Config, gates: Mapping[str, Any], now: datetime) -> list[str]:
+    """ "Feature flags" (each flag the train adds, changes or removes, with owner and expiry)
+    and "Database migrations" (the migration files it carries), from the gates' facts."""
+    lines: list[str] = []
+    facts = gates.get("flags")
+    if config.gates.flags and isinstance(facts, flags.FlagFacts):
+        touched, _ = flags.touched_flags(facts)
+        lines += ["### Feature flags"]
+        lines += [_flag_line(t, now) for t in touched[:MAX_LISTED]] or ["_No flag changes._"]
+        lines += [f"- … and {len(touched) - MAX_LISTED} more"] * (len(touched) > MAX_LISTED)
+        lines.append("")
+    facts = gates.get("migrations")
+    if config.gates.migrations and isinstance(facts, migrations.MigrationFacts):
+        settings = migrations.settings_from_config(config.gates.migrations)
+        found = migrations.migration_paths(facts.changed_paths, settings.paths)
+        if found:
+            lines += ["### Database migrations"]
+            lines += [f"- {code_span(p)}" for p in found[:MAX_LISTED]]
+            lines += [f"- … and {len(found) - MAX_LISTED} more"] * (len(found) > MAX_LISTED)
+            lines.append("")
+    return lines
+
+
+def _flag_line(touched: flags.Touched, now: datetime) -> str:
+    flag = touched.flag
+    name = code_span(flag.name)
+    if touched.change == "removed":
+        return f"- {name} removed (flag debt paid off)"
+    owner = f"owner {code_span(flag.owner)}" if flag.owner else "no owner"
+    expires = f"expires {flag.expires}" if flag.expires else "no expiry"
+    if flag.expired(now.date()):
+        expires = f"**expired** on {flag.expires}"
+    on = ", on for everyone" if flag.on_for_everyone else ""
+    return f"- {name} {touched.change} ({owner}, {expires}{on})"
+
+
+def code_span(text: object, limit: int = 200) -> str:
+    """Untrusted text (a path, a flag name) as one Markdown code span: no backtick to end
+    it early, no line break, no ``<``/``>`` (nothing the bot reads back as its own marker),
+    bounded; inside it nothing is Markdown or HTML."""
+    flat = str(text).replace("`", "'").replace("<", "‹").replace(">", "›")
+    flat = " ".join(flat.split())
+    return f"`{flat[:limit] + '…' if len(flat) > limit else flat}`"
 
 
 def render_body(train_id: str, generated: str, existing: str | None = None) -> str:

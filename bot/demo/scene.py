@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.demo.gates import CART_CACHE_FLAGS, FLAGS_PATH, MIGRATION_PATH, MIGRATION_SQL
 from bot.demo.metrics import Breach, SimulatedSLIs
 
 CODEOWNERS_PATH = ".github/CODEOWNERS"
@@ -65,6 +66,10 @@ class Change:
     content: str
     title: str
     label: str  # the release-notes label
+    extra: tuple[tuple[str, str], ...] = ()  # more files the change adds or edits
+
+    def files(self) -> dict[str, str]:
+        return {self.path: self.content, **dict(self.extra)}
 
 
 def checkout_source(comment: str) -> str:
@@ -72,7 +77,8 @@ def checkout_source(comment: str) -> str:
     return f'package main\n\nimport "fmt"\n\n// {comment}\n{body}\n'
 
 
-# Train 1's changes; the third edits the same line as the first, so it conflicts.
+# Train 1's changes (the first adds a feature flag, the second a database migration); the
+# third edits the same line as the first, so it conflicts.
 TRAIN_1_CHANGES = (
     Change(
         "dev-alice",
@@ -81,6 +87,7 @@ TRAIN_1_CHANGES = (
         checkout_source("cache the cart total"),
         "Faster checkout",
         "feature",
+        ((FLAGS_PATH, CART_CACHE_FLAGS),),  # behind a new feature flag
     ),
     Change(
         "dev-bob",
@@ -89,6 +96,7 @@ TRAIN_1_CHANGES = (
         "console.log('prices rounded');\n",
         "Round prices in the frontend",
         "bug",
+        ((MIGRATION_PATH, MIGRATION_SQL),),  # with a database migration
     ),
     Change(
         "dev-bob",

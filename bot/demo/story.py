@@ -14,6 +14,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.config.repo import CONFIG_PATH
+from bot.demo.gates import (
+    APPROVERS,
+    BASE_FLAGS,
+    FLAGS_PATH,
+    GATE_NAMES,
+    show_gates,
+    with_optional_gates,
+)
 from bot.demo.scene import (
     CHECKOUT,
     CODEOWNERS_PATH,
@@ -96,9 +104,19 @@ def set_scene(world: World, prometheus_url: str) -> None:
         CONFIG_PATH: allow_unchecked_gates(config),
         CODEOWNERS_PATH: reviewers_own_everything(_read(world, CODEOWNERS_PATH)),
     }
-    message = "Demo settings: metrics source, unchecked gates may be neutral, reviewers own *"
+    message = (
+        "Demo settings: metrics source, unchecked gates may be neutral, reviewers own *, "
+        "flags and migrations gates"
+    )
+    changes[CONFIG_PATH] = with_optional_gates(changes[CONFIG_PATH])
+    changes[FLAGS_PATH] = BASE_FLAGS
     world.kit.push(world.repo, "main", changes, message, "rm-dave")
     world.say("rm-dave", f"sets prometheus.url in {CONFIG_PATH} to {prometheus_url}")
+    world.say(
+        "rm-dave",
+        f"turns on the flags gate ({FLAGS_PATH}) and the migrations gate "
+        f"(approvers {APPROVERS}, window 09-17 Berlin)",
+    )
     if changes[CONFIG_PATH] != config:
         gates = ", ".join(UNCHECKED_GATES)
         world.say(
@@ -114,7 +132,7 @@ def open_change(world: World, change: Change) -> int:
             world.repo,
             change.author,
             change.branch,
-            {change.path: change.content},
+            change.files(),
             change.title,
             labels=[change.label],
         )
@@ -217,6 +235,14 @@ def _waiting_for(world: World, train_pr: int) -> str:
         return "the bot gave no status"
     line = next(x for x in replies[-1].splitlines() if "Waiting for" in x)
     return line.strip()
+
+
+def check_gates(world: World, train_pr: int) -> None:
+    """Train 1's PR carries both optional gates' check runs, green at the merge."""
+    runs = show_gates(world, train_pr)
+    for name in GATE_NAMES:
+        conclusion = runs.get(name, {}).get("conclusion", "missing")
+        expect(world, conclusion == "success", f"#{train_pr}'s {name} is {conclusion}")
 
 
 def check_landed(world: World, numbers: tuple[int, ...]) -> None:
@@ -376,7 +402,9 @@ def play(world: World, caps: Capabilities) -> None:
     a, b, c = board_train_1(world)
     train_pr = depart(world, TRAIN_1, MONDAY, {a, b})
     check_missed(world, TRAIN_1, c)
+    show_gates(world, train_pr)
     approve_and_merge(world, TRAIN_1, train_pr, MONDAY)
+    check_gates(world, train_pr)
     check_landed(world, (a, b))
     state = promote(world, TRAIN_1, caps, MONDAY.replace(hour=16))
     check_completed(world, TRAIN_1, state, caps)

@@ -126,7 +126,9 @@ def source_from_env(env: Mapping[str, str]) -> Source:
     """The dashboard's source from the environment: ``RELEASE_TRAIN_DASHBOARD_REPO`` is a
     local clone's path or ``OWNER/NAME`` (then ``RELEASE_TRAIN_DASHBOARD_TOKEN`` and
     ``GITHUB_API_URL``); ``RELEASE_TRAIN_LEDGER_BRANCH`` overrides the ledger branch. Only
-    the bot's own commits count: ``RELEASE_TRAIN_BOT_LOGIN``, else ``<APP_SLUG>[bot]``."""
+    the bot's own commits count: ``RELEASE_TRAIN_BOT_LOGIN``, else ``<APP_SLUG>[bot]``.
+    Links go to the repository's web address on the GitHub the source reads: over the API
+    its ``html_url``; for a clone, see `_clone_url`."""
     where = env.get(ENV_REPO, "").strip()
     slug = env.get("APP_SLUG", "").strip()
     login = env.get("RELEASE_TRAIN_BOT_LOGIN", "").strip() or (f"{slug}[bot]" if slug else "")
@@ -138,7 +140,18 @@ def source_from_env(env: Mapping[str, str]) -> Source:
         api_url = env.get("GITHUB_API_URL", "").strip() or "https://api.github.com"
         token = env.get("RELEASE_TRAIN_DASHBOARD_TOKEN", "")
         return api_source(where, lambda: token, api_url=api_url, ledger_branch=ledger, bot=bot)
-    return clone_source(Path(where), ledger_branch=ledger, bot=bot)
+    return clone_source(Path(where), ledger_branch=ledger, bot=bot, repo_url=_clone_url(env))
+
+
+def _clone_url(env: Mapping[str, str]) -> str:
+    """A clone's web address: ``RELEASE_TRAIN_DASHBOARD_NAME`` (``OWNER/NAME``) on
+    ``GITHUB_SERVER_URL``, else on the web host of ``GITHUB_API_URL`` (api.github.com ->
+    github.com, ``HOST/api/v3`` -> ``HOST``); empty (no links) without a name."""
+    name = env.get("RELEASE_TRAIN_DASHBOARD_NAME", "").strip()
+    api = env.get("GITHUB_API_URL", "").strip().rstrip("/") or "https://api.github.com"
+    web = "https://github.com" if api == "https://api.github.com" else api.removesuffix("/api/v3")
+    server = env.get("GITHUB_SERVER_URL", "").strip().rstrip("/") or web
+    return f"{server}/{name}" if name.count("/") == 1 else ""
 
 
 def metrics_of(source: Source) -> Callable[[], Metrics]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from bot.core.holds import HOLDS_PATH
 from bot.core.identity import BotIdentity
 from bot.core.ledger import INDEX_PATH
 from bot.errors import ExternalError, UsageError
@@ -171,16 +172,17 @@ def read_history(
 
 
 def _wanted_blobs(ledger: Sequence[Commit]) -> set[str]:
-    """Every version of each train file (old and new sides), and the index at the tip only."""
+    """Every version of each train file (old and new sides), and the index and the held
+    services (`holds.json`) at the tip only."""
     wanted: set[str] = set()
-    index = ""
+    tip: dict[str, str] = {}
     for commit in ledger:
         for change in commit.changes:
             if change.path.startswith("trains/"):
                 wanted.update((change.old_blob, change.new_blob))
-            elif change.path == INDEX_PATH:
-                index = change.new_blob
-    return wanted | ({index} if index else set())
+            elif change.path in (INDEX_PATH, HOLDS_PATH):
+                tip[change.path] = change.new_blob
+    return wanted | {sha for sha in tip.values() if sha}
 
 
 def tip_files(ledger: Sequence[Commit], blobs: dict[str, str]) -> dict[str, str]:

@@ -1,7 +1,11 @@
-"""The dashboard page as HTML (pure): calendar, trains in flight, history, metrics + charts.
+"""The dashboard page as HTML (pure): calendar, trains in flight, held services, history,
+metrics + charts.
 
-Works without JavaScript; landmarks, headings, table captions and header cells, labelled SVG
-charts, AA contrast, a skip link and visible keyboard focus.
+Rendered through Jinja2 templates (``templates/``, autoescaped: `bot.insights.html`); this
+module turns the history into plain rows. Works without JavaScript; landmarks, headings,
+table captions and header cells, labelled SVG charts, AA contrast, a skip link and visible
+keyboard focus. Links point at the repository's own web address (`History.repo_url`, from
+the GitHub the source reads), only when it is an http(s) URL.
 """
 
 from __future__ import annotations
@@ -11,12 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha256
-from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
+
+from bot.core import holds as held
 from bot.core.train import TERMINAL
 from bot.insights.charts import bar_chart, progress
 from bot.insights.facts import TrainFacts, train_facts
+from bot.insights.html import render
 from bot.insights.metrics import Metrics, compute
 from bot.insights.model import History
 from bot.insights.timeline import TrainTimeline, build_timelines
@@ -61,79 +69,136 @@ PAGE_HEADERS = {
 }
 
 
+@dataclass(frozen=True)
+class Link:
+    text: str
+    href: str = ""  # empty: plain text
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Text shown with a CSS class (an `anchor` id), or SVG a chart template rendered."""
+
+    text: str = ""
+    css: str = ""
+    anchor: str = ""
+    svg: Markup | None = None
+
+
+Value = str | Link | Cell | list[Link]
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    headers: Sequence[str]
+    rows: Sequence[Sequence[Value]]
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    svg: Markup
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    tables: Sequence[Table] = ()
+    charts: Sequence[Chart] = ()
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Links:
+    """Links into the repository's web pages (nothing when its address is not http(s))."""
+
+    base: str = ""
+
+    @classmethod
+    def of(cls, repo_url: str) -> Links:
+        url = repo_url.strip().rstrip("/")
+        return cls(url if url.startswith(("https://", "http://")) else "")
+
+    def to(self, path: str, text: str) -> Link:
+        return Link(text, self.base + path if self.base else "")
+
+    def pr(self, number: int) -> Link | str:
+        return self.to(f"/pull/{number}", f"#{number}") if number else ""
+
+    def commit(self, sha: str) -> Link | str:
+        return self.to(f"/commit/{sha}", sha[:12]) if sha else ""
+
+
 def message_page(title: str, text: str, link: tuple[str, str] | None = None) -> str:
     """A small page in the dashboard's style: a heading, a paragraph, maybe a link."""
-    more = f'<p><a href="{escape(link[0])}">{escape(link[1])}</a></p>' if link else ""
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)} · Release Train</title><style>{CSS}</style></head><body>"
-        f'<main id="main"><h1>{escape(title)}</h1><p>{escape(text)}</p>{more}</main>'
-        "</body></html>"
-    )
-
-
-def _viewer(view: DashboardInput) -> str:
-    if not view.viewer:
-        return ""
-    return (
-        f'<div>Signed in as <strong>{escape(view.viewer)}</strong> · <form class="signout" '
-        'method="post" action="/logout"><button type="submit">Sign out</button></form></div>'
-    )
-
-
-def _link(base: str, path: str, text: str) -> str:
-    if not base:
-        return escape(text)
-    return f'<a href="{escape(base + path)}">{escape(text)}</a>'
-
-
-def _pr(base: str, number: int) -> str:
-    return _link(base, f"/pull/{number}", f"#{number}") if number else ""
-
-
-def _commit(base: str, sha: str) -> str:
-    return _link(base, f"/commit/{sha}", sha[:12]) if sha else ""
+    return str(render("message.html", css=Markup(CSS), title=title, text=text, link=link))
 
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
 
-def _table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    if not rows:
-        body = f'<tr><td colspan="{len(headers)}" class="muted">none</td></tr>'
-    return (
-        f"<table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>"
-        f"<tbody>{body}</tbody></table>"
-    )
-
-
-def _calendar(view: DashboardInput) -> str:
+def _calendar(view: DashboardInput) -> Section:
     config = view.config
     if config is None:
-        return '<p class="muted">No configuration loaded: calendar unavailable.</p>'
+        return Section(
+            "calendar", "Calendar", text="No configuration loaded: calendar unavailable."
+        )
     from bot.core import calendar as cal
 
-    rows = []
+    tz = config.cutover.timezone
+    rows: list[list[Value]] = []
     for train in config.trains:
-        for slot in cal.departures(train, config.freezes, view.now, 3, config.cutover.timezone):
+        for slot in cal.departures(train, config.freezes, view.now, 3, tz):
             note = f"cancelled by freeze {slot.freeze.name}" if slot.freeze else "departs"
-            rows.append([escape(train.name), _when(slot.start), escape(note)])
-    windows = [
-        [_when(w.start), _when(w.end), escape(f"freeze {w.freeze.name}" if w.freeze else "open")]
+            rows.append([train.name, _when(slot.start), note])
+    windows: list[list[Value]] = [
+        [_when(w.start), _when(w.end), f"freeze {w.freeze.name}" if w.freeze else "open"]
         for w in cal.cutover_windows(config.cutover, config.freezes, view.now, 3)
     ]
-    freezes = [
-        [escape(f.name), f.start.isoformat(), f.end.isoformat(), escape(f.reason)]
-        for f in config.freezes
+    tables = [
+        Table("Next departures", ["Train", "At", "Status"], rows),
+        Table("Cutover windows", ["From", "To", "Status"], windows),
+        Table("Freezes", ["Name", "From", "To", "Repeats", "Reason"], _freezes(view)),
     ]
-    return (
-        _table("Next departures", ["Train", "At", "Status"], rows)
-        + _table("Cutover windows", ["From", "To", "Status"], windows)
-        + _table("Freezes", ["Name", "From", "To", "Reason"], freezes)
-    )
+    return Section("calendar", "Calendar", (*tables, *_migration_windows(view)))
+
+
+def _migration_windows(view: DashboardInput) -> list[Table]:
+    """The next migration windows (`gates.migrations.windows`), when there are any."""
+    from itertools import islice
+
+    from bot.core import calendar as cal
+    from bot.core.gates.migrations import settings_from_config
+    from bot.errors import ConfigError
+
+    if not view.config.gates.migrations:
+        return []
+    try:
+        windows = settings_from_config(view.config.gates.migrations).windows
+    except ConfigError:
+        return []  # the migrations gate's check run says what is wrong
+    if not windows:
+        return []
+    found = islice(cal.window_openings(windows, view.now, view.now + cal.HORIZON), 3)
+    rows: list[list[Value]] = [[_when(start), _when(end)] for start, end in found]
+    return [Table("Migration windows (trains carrying migrations merge inside one)",
+                  ["From", "To"], rows)]  # fmt: skip
+
+
+def _freezes(view: DashboardInput) -> list[list[Value]]:
+    """Each freeze with its real dates: a yearly one's occurrence in force or next."""
+    from bot.core.calendar import freeze_dates
+
+    today = view.now.astimezone(ZoneInfo(view.config.cutover.timezone or "UTC")).date()
+    rows: list[list[Value]] = []
+    for freeze in view.config.freezes:
+        start, end = freeze_dates(freeze, today)
+        repeats = "every year" if freeze.yearly else "once"
+        rows.append([freeze.name, start.isoformat(), end.isoformat(), repeats, freeze.reason])
+    return rows
 
 
 def _stage_status(facts: TrainFacts, stage: str) -> str:
@@ -151,10 +216,10 @@ def _stage_names(view: DashboardInput, facts: Sequence[TrainFacts]) -> list[str]
     return list(dict.fromkeys(s.stage for f in facts for s in f.stages))
 
 
-def _in_flight(view: DashboardInput, trains: Sequence[TimelineAndFacts]) -> str:
-    base = view.history.repo_url
+def _in_flight(view: DashboardInput, trains: Sequence[TimelineAndFacts]) -> Section:
+    links = Links.of(view.history.repo_url)
     names = _stage_names(view, [f for _, f in trains])
-    rows = []
+    rows: list[list[Value]] = []
     for timeline, facts in trains:
         if timeline.state in TERMINAL:
             continue
@@ -163,58 +228,72 @@ def _in_flight(view: DashboardInput, trains: Sequence[TimelineAndFacts]) -> str:
             f"{s.stage}: {', '.join(s.verdicts)}" for s in facts.stages if s.verdicts
         )
         last = timeline.events[-1] if timeline.events else None
+        tid = timeline.train_id
         rows.append(
             [
-                f'<span id="train-{escape(timeline.train_id)}">{escape(timeline.train_id)}</span>',
-                f'<span class="state">{escape(timeline.state)}</span>',
-                progress(stages, f"p-{escape(timeline.train_id)}"),
-                escape(verdicts) or '<span class="muted">none yet</span>',
-                _pr(base, facts.train_pr),
-                escape(last.summary) if last else "",
+                Cell(tid, css="train", anchor=f"train-{tid}"),
+                Cell(timeline.state, css="state"),
+                Cell(svg=progress(stages, f"p-{tid}"), css="svg"),
+                verdicts or Cell("none yet", css="muted"),
+                links.pr(facts.train_pr),
+                last.summary if last else "",
             ]
         )
-    return _table(
-        "Trains in flight", ["Train", "State", "Stages", "SLO verdicts", "Train PR", "Latest"], rows
-    )
+    headers = ["Train", "State", "Stages", "SLO verdicts", "Train PR", "Latest"]
+    return Section("in-flight", "Trains in flight", (Table("Trains in flight", headers, rows),))
 
 
-def _history(view: DashboardInput, trains: Sequence[TimelineAndFacts]) -> str:
-    base = view.history.repo_url
-    rows = []
+def _held(view: DashboardInput) -> Section:
+    """Services held after a revert (or by hand): no train bumps them until released."""
+    holds = held.decode(view.history.tip_files.get(held.HOLDS_PATH))
+    rows: list[list[Value]] = [
+        [h.service, h.train, _when(h.since), h.reason or "no reason recorded"] for h in holds.held
+    ]
+    headers = ["Service", "Held by train", "Since", "Reason"]
+    table = Table("Held services (no train bumps them until released)", headers, rows)
+    return Section("held", "Held services", (table,))
+
+
+def _history(view: DashboardInput, trains: Sequence[TimelineAndFacts]) -> Section:
+    links = Links.of(view.history.repo_url)
+    rows: list[list[Value]] = []
     for timeline, facts in reversed(trains):
         if timeline.state not in TERMINAL:
             continue
         record = timeline.record
-        prs = " ".join(_pr(base, b.number) for b in record.boarded) if record else ""
+        prs = (
+            [links.to(f"/pull/{b.number}", f"#{b.number}") for b in record.boarded]
+            if record
+            else []
+        )
         why = record.end_reason if record else ""
         evidence = "; ".join(f"{e.slo} {e.value:g} > {e.threshold:g}" for e in facts.evidence)
         rows.append(
             [
-                escape(timeline.train_id),
-                f'<span class="state">{escape(timeline.state)}</span>',
+                timeline.train_id,
+                Cell(timeline.state, css="state"),
                 _when(facts.merged),
                 prs,
-                _pr(base, facts.train_pr),
-                _commit(base, facts.merge_sha),
-                escape(why or evidence),
+                links.pr(facts.train_pr),
+                links.commit(facts.merge_sha),
+                why or evidence,
             ]
         )
-    return _table(
-        "History", ["Train", "Outcome", "Merged", "PRs", "Train PR", "Merge commit", "Why"], rows
-    )
+    headers = ["Train", "Outcome", "Merged", "PRs", "Train PR", "Merge commit", "Why"]
+    return Section("history", "History", (Table("History", headers, rows),))
 
 
 TimelineAndFacts = tuple[TrainTimeline, TrainFacts]
 
 
-def _metrics(metrics: Metrics, trains: Sequence[TimelineAndFacts]) -> str:
-    rows = []
+def _metrics(metrics: Metrics, trains: Sequence[TimelineAndFacts]) -> Section:
+    rows: list[list[Value]] = []
     for m in metrics.items:
         if m.name == "trains_by_state":
             continue
         label = m.name + ("".join(f" [{k}={v}]" for k, v in m.labels))
         value = "—" if m.value is None else f"{m.value:.4g} {m.unit}"
-        rows.append([escape(label), escape(value), escape(m.note or m.help)])
+        rows.append([label, value, m.note or m.help])
     states = [
         (dict(m.labels)["state"], m.value or 0.0)
         for m in metrics.items
@@ -226,19 +305,16 @@ def _metrics(metrics: Metrics, trains: Sequence[TimelineAndFacts]) -> str:
         for m in metrics.items
         if m.name == "deployment_duration_seconds" and m.labels
     ]
-    charts = [
+    specs = [
         ("chart-states", "Trains by state", states, ""),
         ("chart-prs", "PRs per train (latest departed trains)", recent, "PRs"),
         ("chart-stages", "Mean stage duration", durations, "min"),
     ]
-    figures = "".join(
-        f"<figure><figcaption>{escape(title)}</figcaption>{bar_chart(cid, title, bars, unit=unit)}"
-        "</figure>"
-        for cid, title, bars, unit in charts
-    )
-    return f'<div class="charts">{figures}</div>' + _table(
-        "Release metrics", ["Metric", "Value", "Meaning or why empty"], rows
-    )
+    charts = [
+        Chart(title, bar_chart(cid, title, bars, unit=unit)) for cid, title, bars, unit in specs
+    ]
+    table = Table("Release metrics", ["Metric", "Value", "Meaning or why empty"], rows)
+    return Section("metrics", "Metrics", (table,), charts)
 
 
 def render_page(view: DashboardInput) -> str:
@@ -246,28 +322,21 @@ def render_page(view: DashboardInput) -> str:
     trains = [(t, train_facts(t)) for t in timelines]
     metrics = compute(timelines)
     sections = [
-        ("calendar", "Calendar", _calendar(view)),
-        ("in-flight", "Trains in flight", _in_flight(view, trains)),
-        ("history", "History", _history(view, trains)),
-        ("metrics", "Metrics", _metrics(metrics, trains)),
+        _calendar(view),
+        _in_flight(view, trains),
+        _held(view),
+        _history(view, trains),
+        _metrics(metrics, trains),
     ]
-    nav = "".join(f'<li><a href="#{sid}">{escape(title)}</a></li>' for sid, title, _ in sections)
-    body = "".join(
-        f'<section id="{sid}" aria-labelledby="{sid}-h"><h2 id="{sid}-h">{escape(title)}</h2>'
-        f"{html}</section>"
-        for sid, title, html in sections
-    )
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>Release Train</title><style>{CSS}</style></head><body>"
-        '<a class="skip" href="#main">Skip to content</a>'
-        "<header><h1>Release Train</h1>"
-        + _viewer(view)
-        + f'<p class="muted">As of {_when(view.now)} · ledger '
-        f"{escape(view.history.ledger_ref)} · base {escape(view.history.base_ref)}</p>"
-        f'<nav aria-label="Sections"><ul>{nav}</ul></nav>'
-        + (f'<p role="status"><strong>{escape(view.note)}</strong></p>' if view.note else "")
-        + "</header>"
-        f'<main id="main">{body}</main></body></html>'
+    return str(
+        render(
+            "dashboard.html",
+            css=Markup(CSS),
+            viewer=view.viewer,
+            as_of=_when(view.now),
+            ledger_ref=view.history.ledger_ref,
+            base_ref=view.history.base_ref,
+            note=view.note,
+            sections=sections,
+        )
     )

@@ -37,6 +37,28 @@ def test_the_demo_plays_both_trains_and_checks_itself(summary: dict[str, Any]) -
     assert summary["requests"] > 50
 
 
+def test_train_1_carries_the_flags_and_migrations_check_runs(summary: dict[str, Any]) -> None:
+    """#1 adds a feature flag and #2 a database migration: train 1's PR shows both gates,
+    green at the merge (the flag has an owner and expiry; the reviewers approved inside the
+    migration window), and the narration says so; train 2 touches neither."""
+    trains = {t["id"]: t for t in summary["trains"]}
+    gates = trains[TRAIN_1]["gates"]
+    assert gates["release-train/flags"] == {
+        "conclusion": "success",
+        "title": "1 flag(s) touched, 0 removed",
+    }
+    assert gates["release-train/migrations"]["conclusion"] == "success"
+    assert "1 migration(s)" in gates["release-train/migrations"]["title"]
+    assert trains[TRAIN_2]["gates"]["release-train/flags"]["title"] == "No feature flags touched"
+    said = [e["text"] for e in summary["events"] if e["who"] == "demo"]
+    assert (
+        "#4 release-train/migrations action_required: approval: 0 of 1 from acme/reviewers" in said
+    )
+    assert "#4 release-train/migrations success: 1 migration(s): approved, window open" in said
+    bot = [e["text"] for e in summary["events"] if e["who"] == "bot"]
+    assert "create check run release-train/flags (success)" in bot
+
+
 def test_states_match_the_phases_this_build_has(summary: dict[str, Any]) -> None:
     caps = capabilities()
     trains = {t["id"]: t for t in summary["trains"]}
