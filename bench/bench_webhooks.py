@@ -1,8 +1,10 @@
-"""Webhook acknowledgement under load: `release-train serve` (gunicorn, 2 workers) against a
-minimal Probot app verifying the same signed payloads, on the same machine, in the same run;
+"""Webhook acknowledgement under load: `release-train serve` (default settings, 1 and 2
+processes) against a minimal Probot app (1 process, and `node:cluster` x2) verifying the same
+signed payloads, at 1, 16 and 64 concurrent clients, on the same machine, in the same run;
 and the Action's cold start (install excluded) to its first API request.
 
-Usage: .venv/bin/python bench/bench_webhooks.py [--quick] [--seconds N] [--clients N]
+Usage: .venv/bin/python bench/bench_webhooks.py [--quick] [--seconds N] [--clients 1,16,64]
+       [--processes 1,2] [--no-cold-start]
 
 The load comes from a second process (this script re-run with `--load`): N client threads,
 each with its own keep-alive connection, POST signed `pull_request.labeled` deliveries
@@ -14,6 +16,7 @@ with a note when npm or the registry is unavailable).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import hmac
 import json
@@ -27,6 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBOT_DIR = ROOT / ".cache" / "bench-probot"
 SECRET = "bench-secret"
 PROBOT_APP = """\
+import cluster from "node:cluster";
 import { createServer } from "node:http";
 import { createProbot, createNodeMiddleware } from "probot";
 
@@ -42,8 +47,15 @@ const probot = createProbot({ overrides: {
   logLevel: "warn" } });
 const appFn = (app) => { app.on("pull_request", async () => {}); };
 const middleware = await createNodeMiddleware(appFn, { probot, webhooksPath: "/webhook" });
-createServer((req, res) => middleware(req, res, () => { res.writeHead(404); res.end(); }))
+const serve = () => createServer(
+  (req, res) => middleware(req, res, () => { res.writeHead(404); res.end(); }))
   .listen(Number(process.env.PORT), "127.0.0.1", () => console.log("ready"));
+const workers = Number(process.env.WORKERS || "1");
+if (workers > 1 && cluster.isPrimary) {
+  for (let i = 0; i < workers; i++) cluster.fork();
+} else {
+  serve();
+}
 """
 
 
@@ -201,7 +213,9 @@ def summarize(name: str, result: dict[str, Any]) -> dict[str, Any]:
 # -- the servers ---------------------------------------------------------------------------
 
 
-def bench_release_train(key: str, seconds: float, clients: int) -> dict[str, Any]:
+@contextlib.contextmanager
+def release_train_server(key: str, processes: int) -> Iterator[int]:
+    """`release-train serve` with default settings and `--workers N`; yields its port."""
     port = free_port()
     env = {
         **os.environ,
@@ -213,21 +227,9 @@ def bench_release_train(key: str, seconds: float, clients: int) -> dict[str, Any
         "SCHEDULE_INTERVAL": "0",
         "LOG_LEVEL": "ERROR",
     }
+    command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--threads",
-            "8",
-        ],
+        [*command, "--workers", str(processes)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -235,7 +237,7 @@ def bench_release_train(key: str, seconds: float, clients: int) -> dict[str, Any
     )
     try:
         wait_ready(port, proc)
-        return summarize("release-train (gunicorn, 2 workers)", run_load(port, seconds, clients))
+        yield port
     finally:
         proc.terminate()
         proc.wait(20)
@@ -257,12 +259,18 @@ def ensure_probot() -> bool:
     return done.returncode == 0
 
 
-def bench_probot(key: str, seconds: float, clients: int) -> dict[str, Any] | None:
-    if not shutil.which("node") or not ensure_probot():
-        return None
+@contextlib.contextmanager
+def probot_server(key: str, processes: int) -> Iterator[int]:
+    """The minimal Probot app (`node:cluster` with N workers when N > 1); yields its port."""
     (PROBOT_DIR / "app.mjs").write_text(PROBOT_APP)
     port = free_port()
-    env = {**os.environ, "PRIVATE_KEY": key, "WEBHOOK_SECRET": SECRET, "PORT": str(port)}
+    env = {
+        **os.environ,
+        "PRIVATE_KEY": key,
+        "WEBHOOK_SECRET": SECRET,
+        "PORT": str(port),
+        "WORKERS": str(processes),
+    }
     proc = subprocess.Popen(
         ["node", "app.mjs"],
         cwd=PROBOT_DIR,
@@ -272,12 +280,17 @@ def bench_probot(key: str, seconds: float, clients: int) -> dict[str, Any] | Non
     )
     try:
         wait_ready(port, proc)
-        version = json.loads((PROBOT_DIR / "node_modules/probot/package.json").read_text())
-        name = f"probot {version['version']} (node {node_version()}, 1 process)"
-        return summarize(name, run_load(port, seconds, clients))
+        time.sleep(0.5 if processes > 1 else 0)  # let every cluster worker listen
+        yield port
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def probot_name(processes: int) -> str:
+    version = json.loads((PROBOT_DIR / "node_modules/probot/package.json").read_text())
+    how = "1 process" if processes == 1 else f"node:cluster x{processes}"
+    return f"probot {version['version']} (node {node_version()}, {how})"
 
 
 def node_version() -> str:
@@ -321,46 +334,74 @@ def action_cold_start(runs: int) -> list[float]:
     return times
 
 
+def measure(
+    key: str, processes: int, clients: list[int], seconds: float, probot: bool
+) -> list[tuple[int, dict[str, Any], dict[str, Any] | None]]:
+    """Per concurrency: (clients, release-train row, probot row or None), each server
+    started once per process count and loaded in turn, interleaved in the same run."""
+    ours: dict[int, dict[str, Any]] = {}
+    theirs: dict[int, dict[str, Any]] = {}
+    name = f"release-train (granian, {processes} process{'es' if processes > 1 else ''})"
+    with release_train_server(key, processes) as port:
+        for c in clients:
+            run_load(port, 1.0, c)  # warm-up
+            ours[c] = summarize(name, run_load(port, seconds, c))
+    if probot:
+        with probot_server(key, processes) as port:
+            for c in clients:
+                run_load(port, 1.0, c)
+                theirs[c] = summarize(probot_name(processes), run_load(port, seconds, c))
+    return [(c, ours[c], theirs.get(c)) for c in clients]
+
+
+def print_table(rows: list[tuple[int, dict[str, Any], dict[str, Any] | None]]) -> None:
+    print("| clients | server | acks/s | p50 ms | p99 ms | requests | errors | ratio acks/s, p99 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for c, ours, theirs in rows:
+        for r in (ours, theirs):
+            if r is None:
+                continue
+            ratio = ""
+            if r is ours and theirs is not None:
+                ratio = f"{ours['rps'] / theirs['rps']:.2f}x, {ours['p99'] / theirs['p99']:.2f}x"
+            print(
+                f"| {c} | {r['name']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} "
+                f"| {r['n']} | {r['errors']} | {ratio} |"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 s per server instead of 10")
+    parser.add_argument("--quick", action="store_true", help="3 s per measurement instead of 10")
     parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", default="1,16,64", help="concurrencies (default 1,16,64)")
+    parser.add_argument("--processes", default="1,2", help="server processes (default 1,2)")
+    parser.add_argument("--no-cold-start", action="store_true", help="skip the Action timing")
     parser.add_argument("--load", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
+    clients = [int(c) for c in str(args.clients).split(",")]
     if args.load is not None:
-        print(json.dumps(load(args.load, seconds, args.clients)))
+        print(json.dumps(load(args.load, seconds, clients[0])))
         return 0
     key = private_key()
-    rows = [bench_release_train(key, seconds, args.clients)]
-    probot = bench_probot(key, seconds, args.clients)
-    if probot is not None:
-        rows.append(probot)
+    probot = bool(shutil.which("node")) and ensure_probot()
     print(
-        f"webhook acknowledgement, {args.clients} keep-alive clients in a second process, "
-        f"{seconds:.0f} s each, signed pull_request.labeled ({len(payload())} bytes)\n"
+        f"webhook acknowledgement: keep-alive clients in a second process, {seconds:.0f} s "
+        f"per row after a 1 s warm-up, signed pull_request.labeled ({len(payload())} bytes); "
+        "ratio = release-train / probot\n"
     )
-    print("| server | requests/s | p50 ms | p99 ms | requests | errors |")
-    print("|---|---|---|---|---|---|")
-    for r in rows:
+    for processes in (int(p) for p in str(args.processes).split(",")):
+        print_table(measure(key, processes, clients, seconds, probot))
+        print()
+    if not probot:
+        print("(probot not run: node, npm or the npm registry unavailable)")
+    if not args.no_cold_start:
+        cold = action_cold_start(3 if args.quick else 5)
         print(
-            f"| {r['name']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['n']} "
-            f"| {r['errors']} |"
+            f"Action cold start to first API request (install excluded), {len(cold)} runs: "
+            f"median {statistics.median(cold) * 1000:.0f} ms, max {max(cold) * 1000:.0f} ms"
         )
-    if probot is None:
-        print("\n(probot not run: node/npm unavailable)")
-    else:
-        ours, theirs = rows
-        print(
-            f"\nratio release-train / probot: throughput {ours['rps'] / theirs['rps']:.2f}x, "
-            f"p99 {ours['p99'] / theirs['p99']:.2f}x"
-        )
-    cold = action_cold_start(3 if args.quick else 5)
-    print(
-        f"\nAction cold start to first API request (install excluded), {len(cold)} runs: "
-        f"median {statistics.median(cold) * 1000:.0f} ms, max {max(cold) * 1000:.0f} ms"
-    )
     return 0
 
 

@@ -176,8 +176,22 @@ def _length(environ: Mapping[str, Any]) -> int | None:
     return None if environ.get("wsgi.input_terminated") else 0
 
 
+def answer(
+    rt: Runtime, method: str, headers: Mapping[str, str], body: bytes | None, mimetype: str
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """`POST /webhook` in HTTP terms: (status, response headers, JSON body)."""
+    if method != "POST":
+        code, doc, extra = 405, {"status": "refused", "reason": "POST only"}, [("Allow", "POST")]
+    else:
+        code, doc = handle(rt, headers, body, mimetype)
+        extra = [("Connection", "close")] if body is None else []
+    data = json.dumps(doc).encode()
+    return code, [("Content-Type", "application/json"), *extra], data
+
+
 class WebhookEndpoint:
-    """WSGI middleware: serves `POST /webhook`, passes everything else to `fallback`."""
+    """WSGI middleware: serves `POST /webhook`, passes everything else to `fallback`
+    (the `--dev` server; `serve` itself reads bodies in `bot.transports.front`)."""
 
     def __init__(self, rt: Runtime, fallback: WSGIApp) -> None:
         self.rt = rt
@@ -188,27 +202,15 @@ class WebhookEndpoint:
     ) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PATH:
             return self.fallback(environ, start_response)
-        if environ.get("REQUEST_METHOD") != "POST":
-            return _respond(
-                start_response,
-                405,
-                {"status": "refused", "reason": "POST only"},
-                [("Allow", "POST")],
-            )
-        body = read_body(environ["wsgi.input"], _length(environ), MAX_BODY)
+        method = str(environ.get("REQUEST_METHOD"))
+        body = None
+        if method == "POST":
+            body = read_body(environ["wsgi.input"], _length(environ), MAX_BODY)
         mimetype = str(environ.get("CONTENT_TYPE", "")).split(";")[0].strip().lower()
-        code, doc = handle(self.rt, _headers(environ), body, mimetype)
-        extra = [("Connection", "close")] if body is None else []
-        return _respond(start_response, code, doc, extra)
-
-
-def _respond(
-    start_response: Callable[..., Any], code: int, doc: dict[str, Any], extra: list[tuple[str, str]]
-) -> list[bytes]:
-    data = json.dumps(doc).encode()
-    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
-    start_response(f"{code} {REASONS.get(code, '')}".strip(), headers + extra)
-    return [data]
+        code, headers, data = answer(self.rt, method, _headers(environ), body, mimetype)
+        headers.append(("Content-Length", str(len(data))))
+        start_response(f"{code} {REASONS.get(code, '')}".strip(), headers)
+        return [data]
 
 
 def _gate_request(rt: Any, event: str, payload: dict[str, Any]) -> Any:
