@@ -225,7 +225,7 @@ def release_train_server(key: str, processes: int) -> Iterator[int]:
         "GITHUB_API_URL": "http://127.0.0.1:9",
         "APP_SLUG": "release-train",
         "SCHEDULE_INTERVAL": "0",
-        "LOG_LEVEL": "ERROR",
+        "LOG_LEVEL": "WARNING",  # as the Probot app (logLevel "warn")
     }
     command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(
@@ -335,23 +335,34 @@ def action_cold_start(runs: int) -> list[float]:
 
 
 def measure(
-    key: str, processes: int, clients: list[int], seconds: float, probot: bool
+    key: str, processes: int, clients: list[int], seconds: float, rounds: int, probot: bool
 ) -> list[tuple[int, dict[str, Any], dict[str, Any] | None]]:
-    """Per concurrency: (clients, release-train row, probot row or None), each server
-    started once per process count and loaded in turn, interleaved in the same run."""
-    ours: dict[int, dict[str, Any]] = {}
-    theirs: dict[int, dict[str, Any]] = {}
+    """Per concurrency: (clients, release-train row, probot row or None). Both servers run
+    side by side (idle while the other is loaded) and are loaded in alternation, `rounds`
+    times each; a row is the round with the median acks/s (the machine's other load moves
+    both alike)."""
     name = f"release-train (granian, {processes} process{'es' if processes > 1 else ''})"
-    with release_train_server(key, processes) as port:
+    rows = []
+    with contextlib.ExitStack() as stack:
+        ours_port = stack.enter_context(release_train_server(key, processes))
+        theirs_port = stack.enter_context(probot_server(key, processes)) if probot else None
         for c in clients:
-            run_load(port, 1.0, c)  # warm-up
-            ours[c] = summarize(name, run_load(port, seconds, c))
-    if probot:
-        with probot_server(key, processes) as port:
-            for c in clients:
-                run_load(port, 1.0, c)
-                theirs[c] = summarize(probot_name(processes), run_load(port, seconds, c))
-    return [(c, ours[c], theirs.get(c)) for c in clients]
+            mine: list[dict[str, Any]] = []
+            other: list[dict[str, Any]] = []
+            for _ in range(rounds):
+                run_load(ours_port, 0.5, c)  # warm-up
+                mine.append(summarize(name, run_load(ours_port, seconds, c)))
+                if theirs_port is not None:
+                    run_load(theirs_port, 0.5, c)
+                    other.append(
+                        summarize(probot_name(processes), run_load(theirs_port, seconds, c))
+                    )
+            rows.append((c, median_row(mine), median_row(other) if other else None))
+    return rows
+
+
+def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return sorted(rows, key=lambda r: float(r["rps"]))[len(rows) // 2]
 
 
 def print_table(rows: list[tuple[int, dict[str, Any], dict[str, Any] | None]]) -> None:
@@ -376,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--clients", default="1,16,64", help="concurrencies (default 1,16,64)")
     parser.add_argument("--processes", default="1,2", help="server processes (default 1,2)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations per row (3)")
     parser.add_argument("--no-cold-start", action="store_true", help="skip the Action timing")
     parser.add_argument("--load", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -388,11 +400,12 @@ def main(argv: list[str] | None = None) -> int:
     probot = bool(shutil.which("node")) and ensure_probot()
     print(
         f"webhook acknowledgement: keep-alive clients in a second process, {seconds:.0f} s "
-        f"per row after a 1 s warm-up, signed pull_request.labeled ({len(payload())} bytes); "
+        f"per round after a 0.5 s warm-up, the two servers alternating, {args.rounds} rounds, "
+        f"median round shown; signed pull_request.labeled ({len(payload())} bytes); "
         "ratio = release-train / probot\n"
     )
     for processes in (int(p) for p in str(args.processes).split(",")):
-        print_table(measure(key, processes, clients, seconds, probot))
+        print_table(measure(key, processes, clients, seconds, args.rounds, probot))
         print()
     if not probot:
         print("(probot not run: node, npm or the npm registry unavailable)")
