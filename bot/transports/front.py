@@ -50,21 +50,25 @@ async def read_body(protocol: Any, length: int | None, limit: int, timeout: floa
     if length == 0:
         return b""
 
-    async def collect() -> Any:
-        chunks, size = [], 0
-        async for chunk in protocol:
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
-        if length is not None and size < length:
-            return CUT_SHORT  # the client went away before sending what it declared
-        return b"".join(chunks)
-
+    chunks, size = [], 0
     try:
-        return await asyncio.wait_for(collect(), timeout)
+        async with asyncio.timeout(timeout):  # a timer on the loop, no extra task
+            if length is not None:  # the server reads exactly `length` (<= limit) bytes
+                chunks.append(await protocol())
+                size = len(chunks[0])
+            else:
+                async for chunk in protocol:
+                    size += len(chunk)
+                    if size > limit:
+                        return None
+                    chunks.append(chunk)
     except TimeoutError:
         return TOO_SLOW
+    except RuntimeError:  # granian's RSGIProtocolClosed: the client is gone
+        return CUT_SHORT
+    if length is not None and size < length:
+        return CUT_SHORT  # the client went away before sending what it declared
+    return b"".join(chunks)
 
 
 def header_map(scope: Any) -> dict[str, str]:

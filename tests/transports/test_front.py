@@ -24,6 +24,9 @@ class Stream:
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._gen()
 
+    async def __call__(self) -> bytes:  # the whole body at once (a declared length)
+        return b"".join([chunk async for chunk in self._gen()])
+
 
 def read(stream: Stream, length: int | None, limit: int = 100, timeout: float = 1.0) -> object:
     return asyncio.run(read_body(stream, length, limit, timeout))
@@ -56,3 +59,12 @@ def test_declared_length() -> None:
     assert declared_length({"content-length": "12"}) == 12
     assert declared_length({"transfer-encoding": "chunked"}) is None
     assert declared_length({}) == 0
+
+
+class Gone(Stream):
+    async def __call__(self) -> bytes:
+        raise RuntimeError("RSGI transport is closed")  # what granian raises
+
+
+def test_a_client_gone_mid_body_is_cut_short() -> None:
+    assert read(Gone([]), 10) is CUT_SHORT
