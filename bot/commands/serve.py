@@ -36,6 +36,8 @@ environment:
   SCHEDULE_INTERVAL      seconds between ticks of each repository (default 300; 0: off)
   RECONCILE_THREADS      reconcile threads per process (default 4)
   METRICS_TOKEN          the bearer token GET /metrics wants (unset: loopback callers only)
+  METRICS_ADDR           HOST:PORT of a listener of its own for GET /metrics (host default
+                         127.0.0.1); the public listener then has no /metrics
   GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, SESSION_KEY
                          dashboard sign-in with GitHub (unset: GET / answers loopback only)
   RELEASE_TRAIN_DASHBOARD_REPO  what GET / shows (OWNER/NAME or a local clone)
@@ -113,6 +115,26 @@ def _granian(args: argparse.Namespace, settings: Any, dashboard: Any) -> None:
     )
 
 
+def check_bindable(name: str, address: tuple[str, int]) -> None:
+    """Fail before serving, naming the variable, when `address` cannot be listened on."""
+    import socket
+
+    from bot.errors import ConfigError, Problem
+
+    host, port = address
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            if hasattr(socket, "SO_REUSEPORT"):  # as the listener itself binds
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise ConfigError(
+            [Problem(f"{name}: cannot listen on {host}:{port}: {why}", file="environment")]
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from bot.errors import UsageError
     from bot.transports.app import create_app
@@ -124,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
 
     # fail before listening, naming the variable; repositories may not reach these listeners
     settings = settings_from_env(os.environ, listeners=((args.host, args.port),))
+    if settings.metrics_addr is not None:
+        check_bindable("METRICS_ADDR", settings.metrics_addr)
     dashboard = source_from_env(os.environ)
     if args.dev:
         create_app(settings, dashboard=dashboard).run(

@@ -42,6 +42,8 @@ class Settings:
     cross_repo_writes: tuple[tuple[str, str], ...] = ()
     # METRICS_TOKEN: the bearer token `/metrics` wants ("" : loopback callers only)
     metrics_token: str = field(default="", repr=False)
+    # METRICS_ADDR: serve `/metrics` on its own listener at (host, port), not the public one
+    metrics_addr: tuple[str, int] | None = None
     # dashboard sign-in with GitHub (None: no client secret, the dashboard is loopback-only)
     signin: SigninSettings | None = None
 
@@ -125,6 +127,31 @@ def _threads(env: Mapping[str, str], problems: list[Problem]) -> int:
     return int(raw)
 
 
+def parse_listen_address(raw: str) -> tuple[str, int]:
+    """`HOST:PORT`, `[V6]:PORT`, `:PORT` or `PORT` (host 127.0.0.1) as (host, port), or a
+    `ValueError` saying what is wrong."""
+    host, sep, port = raw.strip().rpartition(":")
+    if not sep:
+        host, port = "", raw.strip()
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{raw!r} is not HOST:PORT (a port from 1 to 65535)")
+    if any(c.isspace() or c in "/@?#" for c in host):
+        raise ValueError(f"{raw!r} is not HOST:PORT (the host is not an address or a name)")
+    return host, int(port)
+
+
+def _metrics_addr(env: Mapping[str, str], problems: list[Problem]) -> tuple[str, int] | None:
+    raw = env.get("METRICS_ADDR", "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_listen_address(raw)
+    except ValueError as exc:
+        problems.append(Problem(f"METRICS_ADDR: {exc}", file=WHERE))
+        return None
+
+
 def config_path_problem(path: str) -> str:
     """Why `path` cannot name the configuration ("" when it can). It must be a relative
     path inside the repository: no `..`, not absolute, `/` separators, a file name."""
@@ -193,6 +220,9 @@ def settings_from_env(
     """Read `Settings` from `env` (pass `os.environ`); every problem is reported at once.
     `listeners`: the (host, port) pairs this server binds, which repositories may not reach."""
     problems: list[Problem] = []
+    metrics_addr = _metrics_addr(env, problems)
+    if metrics_addr is not None:  # repositories may not reach this listener either
+        listeners = (*listeners, metrics_addr)
     app_id = env.get("APP_ID", "").strip()
     if not app_id:
         problems.append(Problem("APP_ID must be set (the GitHub App's numeric id)", file=WHERE))
@@ -227,5 +257,6 @@ def settings_from_env(
         config_path=config_path,
         cross_repo_writes=cross_repo,
         metrics_token=env.get("METRICS_TOKEN", "").strip(),
+        metrics_addr=metrics_addr,
         signin=signin,
     )
