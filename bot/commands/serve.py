@@ -38,6 +38,7 @@ environment:
   METRICS_TOKEN          the bearer token GET /metrics wants (unset: loopback callers only)
   METRICS_ADDR           HOST:PORT of a listener of its own for GET /metrics (host default
                          127.0.0.1); the public listener then has no /metrics
+  REDIS_URL              redis://…: delivery ids deduplicated across replicas there
   GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, SESSION_KEY
                          dashboard sign-in with GitHub (unset: GET / answers loopback only)
   RELEASE_TRAIN_DASHBOARD_REPO  what GET / shows (OWNER/NAME or a local clone)

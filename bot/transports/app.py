@@ -25,6 +25,7 @@ from bot.insights.dashboard import Source, metrics_of, source_from_env
 from bot.insights.metrics import export_gauges
 from bot.transports.access import metrics_allowed
 from bot.transports.auth import AppAuth
+from bot.transports.dedup import SharedSeen
 from bot.transports.logging import Redactor, configure
 from bot.transports.metrics import Metrics
 from bot.transports.metrics_http import MetricsListener
@@ -127,7 +128,9 @@ class Runtime:
         self.clock = clock
         self.redactor = Redactor(settings.secrets())
         self.metrics = Metrics()
-        self.seen = SeenDeliveries()
+        self.seen: SeenDeliveries | SharedSeen = (
+            SharedSeen(settings.redis_url) if settings.redis_url else SeenDeliveries()
+        )
         self.auth = AppAuth(
             settings.app_id, settings.private_key, settings.api_url, on_token=self.redactor.add
         )
@@ -166,6 +169,8 @@ class Runtime:
         self.worker.stop()
         if self.metrics_listener is not None:
             self.metrics_listener.stop()
+        if isinstance(self.seen, SharedSeen):
+            self.seen.close()
 
     def _reconcile(self, job: Job) -> None:
         now = self.clock()

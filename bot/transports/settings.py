@@ -44,6 +44,8 @@ class Settings:
     metrics_token: str = field(default="", repr=False)
     # METRICS_ADDR: serve `/metrics` on its own listener at (host, port), not the public one
     metrics_addr: tuple[str, int] | None = None
+    # REDIS_URL: delivery ids deduplicated across replicas there ("": per process only)
+    redis_url: str = field(default="", repr=False)
     # dashboard sign-in with GitHub (None: no client secret, the dashboard is loopback-only)
     signin: SigninSettings | None = None
 
@@ -53,6 +55,7 @@ class Settings:
             self.private_key,
             self.webhook_secret,
             self.metrics_token,
+            *_redis_secrets(self.redis_url),
             *(self.signin.secrets() if self.signin else ()),
             *self.outbound.secrets(),
         )
@@ -63,6 +66,22 @@ class Settings:
         """The operator's default Prometheus (PROMETHEUS_URL), if any."""
         default = self.outbound.prometheus
         return default.url if default is not None else None
+
+
+def _redis_secrets(url: str) -> tuple[str, ...]:
+    """The URL and its password, if it carries one (redis://user:password@host/0)."""
+    from urllib.parse import urlsplit
+
+    password = urlsplit(url).password if url else None
+    return (url, password) if password else ()
+
+
+def _redis_url(env: Mapping[str, str], problems: list[Problem]) -> str:
+    url = env.get("REDIS_URL", "").strip()
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        problems.append(Problem("REDIS_URL: not a redis://, rediss:// or unix:// URL", file=WHERE))
+        return ""
+    return url
 
 
 def _private_key(env: Mapping[str, str], problems: list[Problem]) -> str:
@@ -221,6 +240,7 @@ def settings_from_env(
     `listeners`: the (host, port) pairs this server binds, which repositories may not reach."""
     problems: list[Problem] = []
     metrics_addr = _metrics_addr(env, problems)
+    redis_url = _redis_url(env, problems)
     if metrics_addr is not None:  # repositories may not reach this listener either
         listeners = (*listeners, metrics_addr)
     app_id = env.get("APP_ID", "").strip()
@@ -258,5 +278,6 @@ def settings_from_env(
         cross_repo_writes=cross_repo,
         metrics_token=env.get("METRICS_TOKEN", "").strip(),
         metrics_addr=metrics_addr,
+        redis_url=redis_url,
         signin=signin,
     )
