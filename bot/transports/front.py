@@ -5,7 +5,8 @@ request on one asyncio loop per process. A request's body is read here, bounded
 (`MAX_BODY` for `/webhook`, `MAX_PAGE_BODY` elsewhere; a larger declared length is a 413
 before a byte is read, a chunked body is cut off at the limit) and within `BODY_TIMEOUT`
 seconds (else 408). Only then does anything run: `POST /webhook` is acknowledged on the
-loop itself (HMAC over the raw bytes, routing, a queue hand-off: tens of microseconds), and
+loop itself (HMAC over the raw bytes, routing, a queue hand-off: tens of microseconds; in
+the thread pool for bodies over `INLINE_BODY`), and
 every other path goes to the Flask app in a small thread pool with the body already in
 memory. A slow or stalled client therefore holds a coroutine and a socket, never a thread;
 granian's own header read timeout and buffer bound cover the request line and headers.
@@ -24,6 +25,13 @@ from typing import Any
 from bot.transports.webhook import MAX_BODY, PATH, answer
 
 MAX_PAGE_BODY = 1024 * 1024  # sign-in forms and the like; nothing else posts to the pages
+# Webhook bodies up to this size are acknowledged on the loop (GitHub's are mostly tens of
+# KB); a larger one is hashed in the thread pool (hashlib lets go of the GIL there), so an
+# unsigned 25 MB body cannot hold the loop for the tens of milliseconds its HMAC takes.
+INLINE_BODY = 256 * 1024
+# A chunked body over the limit is read on (and dropped) up to this much further, so a
+# client that sent a little too much gets its 413 instead of a reset connection.
+DRAIN = 4 * 1024 * 1024
 BODY_TIMEOUT = 20.0  # seconds for a whole request body to arrive
 HEADER_TIMEOUT_MS = 10_000  # granian: request line and headers
 HEADER_BUFFER = 64 * 1024  # granian: bytes of request line + headers it buffers at most
@@ -59,13 +67,16 @@ async def read_body(protocol: Any, length: int | None, limit: int, timeout: floa
             else:
                 async for chunk in protocol:
                     size += len(chunk)
-                    if size > limit:
+                    if size > limit + DRAIN:
                         return None
-                    chunks.append(chunk)
+                    if size <= limit:
+                        chunks.append(chunk)
     except TimeoutError:
-        return TOO_SLOW
+        return None if size > limit else TOO_SLOW
     except RuntimeError:  # granian's RSGIProtocolClosed: the client is gone
         return CUT_SHORT
+    if size > limit:  # drained to its end: the client can read the 413 before we close
+        return None
     if length is not None and size < length:
         return CUT_SHORT  # the client went away before sending what it declared
     return b"".join(chunks)
@@ -175,12 +186,14 @@ class Front:
             return refusal(408, "request body too slow")
         if body is CUT_SHORT:
             return refusal(400, "request body incomplete")
+        loop = asyncio.get_running_loop()
         if webhook:
             mimetype = headers.get("content-type", "").split(";")[0].strip().lower()
-            code, doc_headers, data = answer(self.rt, scope.method, headers, body, mimetype)
-            return code, doc_headers, data
+            args = (self.rt, scope.method, headers, body, mimetype)
+            if body is not None and len(body) > INLINE_BODY:  # hashing MBs: off the loop
+                return await loop.run_in_executor(self.pool, answer, *args)
+            return answer(*args)
         if body is None:
             return refusal(413, "request body too large")
         environ = environ_of(scope, headers, body)
-        loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, call_wsgi, self.app, environ)

@@ -232,3 +232,15 @@ def test_servers_own_log_lines_are_scrubbed(capsys: pytest.CaptureFixture[str]) 
     assert "worker failed with" in text and "request crashed" in text
     assert "RuntimeError: token" in text  # the traceback is there, redacted
     assert SECRET not in text
+
+
+@pytest.mark.slow
+def test_large_bodies_are_checked_off_the_loop(server: int) -> None:
+    payload = example("pull_request", "labeled") | {"padding": "p" * 2_000_000}
+    body = json.dumps(payload).encode()
+    status, doc = post(server, body, signed_headers("pull_request", body))
+    assert (status, doc["status"]) == (202, "queued")
+    big = b"{" + b" " * 20_000_000 + b"}"
+    assert (
+        post(server, big, {"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=0"})[0] == 401
+    )
