@@ -92,7 +92,7 @@ def _granian(args: argparse.Namespace, settings: Any, dashboard: Any) -> None:
     from granian.log import LogLevels
     from granian.server import Server
 
-    from bot.transports.front import HEADER_BUFFER, HEADER_TIMEOUT_MS
+    from bot.transports.front import CONNECTIONS, HEADER_BUFFER, HEADER_TIMEOUT_MS
     from bot.transports.logging import Redactor, server_log_config
 
     level = settings.log_level.lower()
@@ -102,6 +102,7 @@ def _granian(args: argparse.Namespace, settings: Any, dashboard: Any) -> None:
         port=args.port,
         interface=Interfaces.RSGI,
         workers=args.workers,
+        backpressure=CONNECTIONS,
         http1_settings=HTTP1Settings(
             header_read_timeout=HEADER_TIMEOUT_MS, max_buffer_size=HEADER_BUFFER
         ),

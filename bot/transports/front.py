@@ -35,6 +35,9 @@ DRAIN = 4 * 1024 * 1024
 BODY_TIMEOUT = 20.0  # seconds for a whole request body to arrive
 HEADER_TIMEOUT_MS = 10_000  # granian: request line and headers
 HEADER_BUFFER = 64 * 1024  # granian: bytes of request line + headers it buffers at most
+# granian: connections served at once per process (its default, 1024, let 1,100 stalled
+# connections hold /healthz until their timeouts); a stalled one costs a few KB
+CONNECTIONS = 8192
 LOG = logging.getLogger("release_train.app")
 TOO_SLOW = object()
 CUT_SHORT = object()
