@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import shutil
@@ -297,6 +298,87 @@ def node_version() -> str:
     return subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
 
 
+# -- hostile traffic: unsigned requests with random event names ---------------------------
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of `pid` and its children (granian's worker processes), in KB."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
+
+
+def metrics_size(port: int) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/metrics")
+    return len(conn.getresponse().read())
+
+
+def hostile(key: str, count: int) -> dict[str, int]:
+    """RSS and /metrics size before and after `count` unsigned 2 KB deliveries, each with a
+    random event name and delivery id, over 8 keep-alive connections."""
+    with release_train_server(key, 1) as port:
+        pid = _server_pid(port)
+        warm = _conn(port)
+        for _ in range(200):  # warm up: the first requests import and allocate
+            _unsigned(warm)
+        before = {"rss_kb": rss_kb(pid), "metrics_bytes": metrics_size(port)}
+
+        def client() -> None:
+            conn = _conn(port)
+            for _ in range(count // 8):
+                _unsigned(conn)
+
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        after = {"rss_kb": rss_kb(pid), "metrics_bytes": metrics_size(port)}
+    return {f"{k}_before": v for k, v in before.items()} | {
+        f"{k}_after": v for k, v in after.items()
+    }
+
+
+def _conn(port: int) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+
+def _unsigned(conn: http.client.HTTPConnection) -> None:
+    headers = {
+        "X-GitHub-Event": uuid.uuid4().hex,
+        "X-GitHub-Delivery": str(uuid.uuid4()),
+        "Content-Type": "application/json",
+    }
+    conn.request("POST", "/webhook", body=b"{" + b" " * 2048 + b"}", headers=headers)
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 401, response.status
+
+
+def _server_pid(port: int) -> int:
+    """The pid listening on `port` (the granian main process)."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
+            inode = fields[9]
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            if os.readlink(fd) == f"socket:[{inode}]":
+                return int(fd.parts[2])
+        except OSError:
+            continue
+    raise RuntimeError(f"no process listens on {port}")
+
+
 # -- the Action's cold start -----------------------------------------------------------------
 
 
@@ -388,6 +470,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="1,16,64", help="concurrencies (default 1,16,64)")
     parser.add_argument("--processes", default="1,2", help="server processes (default 1,2)")
     parser.add_argument("--rounds", type=int, default=3, help="alternations per row (3)")
+    parser.add_argument(
+        "--hostile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only: memory and /metrics size around N unsigned random-event requests",
+    )
     parser.add_argument("--no-cold-start", action="store_true", help="skip the Action timing")
     parser.add_argument("--load", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -397,6 +486,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(load(args.load, seconds, clients[0])))
         return 0
     key = private_key()
+    if args.hostile:
+        found = hostile(key, args.hostile)
+        print(
+            f"{args.hostile} unsigned requests with random event names (1 process): "
+            f"RSS {found['rss_kb_before'] / 1024:.1f} -> {found['rss_kb_after'] / 1024:.1f} MB, "
+            f"/metrics {found['metrics_bytes_before']} -> {found['metrics_bytes_after']} bytes"
+        )
+        return 0
     probot = bool(shutil.which("node")) and ensure_probot()
     print(
         f"webhook acknowledgement: keep-alive clients in a second process, {seconds:.0f} s "
