@@ -1,4 +1,4 @@
-# Release Train GitHub App: gunicorn serving the webhook app, as a non-root user.
+# Release Train GitHub App: granian serving the webhook app, as a non-root user.
 #   docker build -t release-train .
 #   docker run -p 3000:3000 -e APP_ID=... -e WEBHOOK_SECRET=... \
 #     -e PRIVATE_KEY_PATH=/secrets/app.pem -v $PWD/app.pem:/secrets/app.pem:ro release-train

@@ -25,3 +25,17 @@ if ! command -v chromium >/dev/null; then
   apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
 fi
 chromium --version
+
+# Redis for the shared delivery-id dedup tests (REDIS_URL): Debian's redis-tools holds the
+# server binary (redis-server is redis-check-rdb under another name), unpacked with the two
+# libraries it links into .cache/redis; tests start it per session on 127.0.0.1 (or use
+# $REDIS_SERVER_BIN) and skip without it.
+if [ ! -x .cache/redis/usr/bin/redis-server ]; then
+  apt_update
+  mkdir -p .cache/debs/redis .cache/redis
+  (cd .cache/debs/redis && { apt-get download -qq redis-tools libjemalloc2 liblzf1 2>/dev/null \
+    || apt-get download redis-tools libjemalloc2 liblzf1; })
+  for deb in .cache/debs/redis/*.deb; do dpkg-deb -x "$deb" .cache/redis; done
+  ln -sf redis-check-rdb .cache/redis/usr/bin/redis-server
+fi
+LD_LIBRARY_PATH="$PWD/.cache/redis/usr/lib/x86_64-linux-gnu" .cache/redis/usr/bin/redis-server --version

@@ -1,8 +1,10 @@
-"""Webhook acknowledgement under load: `release-train serve` (gunicorn, 2 workers) against a
-minimal Probot app verifying the same signed payloads, on the same machine, in the same run;
+"""Webhook acknowledgement under load: `release-train serve` (default settings, 1 and 2
+processes) against a minimal Probot app (1 process, and `node:cluster` x2) verifying the same
+signed payloads, at 1, 16 and 64 concurrent clients, on the same machine, in the same run;
 and the Action's cold start (install excluded) to its first API request.
 
-Usage: .venv/bin/python bench/bench_webhooks.py [--quick] [--seconds N] [--clients N]
+Usage: .venv/bin/python bench/bench_webhooks.py [--quick] [--seconds N] [--clients 1,16,64]
+       [--processes 1,2] [--no-cold-start]
 
 The load comes from a second process (this script re-run with `--load`): N client threads,
 each with its own keep-alive connection, POST signed `pull_request.labeled` deliveries
@@ -14,8 +16,10 @@ with a note when npm or the registry is unavailable).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import shutil
@@ -27,6 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBOT_DIR = ROOT / ".cache" / "bench-probot"
 SECRET = "bench-secret"
 PROBOT_APP = """\
+import cluster from "node:cluster";
 import { createServer } from "node:http";
 import { createProbot, createNodeMiddleware } from "probot";
 
@@ -42,8 +48,15 @@ const probot = createProbot({ overrides: {
   logLevel: "warn" } });
 const appFn = (app) => { app.on("pull_request", async () => {}); };
 const middleware = await createNodeMiddleware(appFn, { probot, webhooksPath: "/webhook" });
-createServer((req, res) => middleware(req, res, () => { res.writeHead(404); res.end(); }))
+const serve = () => createServer(
+  (req, res) => middleware(req, res, () => { res.writeHead(404); res.end(); }))
   .listen(Number(process.env.PORT), "127.0.0.1", () => console.log("ready"));
+const workers = Number(process.env.WORKERS || "1");
+if (workers > 1 && cluster.isPrimary) {
+  for (let i = 0; i < workers; i++) cluster.fork();
+} else {
+  serve();
+}
 """
 
 
@@ -201,7 +214,9 @@ def summarize(name: str, result: dict[str, Any]) -> dict[str, Any]:
 # -- the servers ---------------------------------------------------------------------------
 
 
-def bench_release_train(key: str, seconds: float, clients: int) -> dict[str, Any]:
+@contextlib.contextmanager
+def release_train_server(key: str, processes: int) -> Iterator[int]:
+    """`release-train serve` with default settings and `--workers N`; yields its port."""
     port = free_port()
     env = {
         **os.environ,
@@ -211,23 +226,11 @@ def bench_release_train(key: str, seconds: float, clients: int) -> dict[str, Any
         "GITHUB_API_URL": "http://127.0.0.1:9",
         "APP_SLUG": "release-train",
         "SCHEDULE_INTERVAL": "0",
-        "LOG_LEVEL": "ERROR",
+        "LOG_LEVEL": "WARNING",  # as the Probot app (logLevel "warn")
     }
+    command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--threads",
-            "8",
-        ],
+        [*command, "--workers", str(processes)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -235,7 +238,7 @@ def bench_release_train(key: str, seconds: float, clients: int) -> dict[str, Any
     )
     try:
         wait_ready(port, proc)
-        return summarize("release-train (gunicorn, 2 workers)", run_load(port, seconds, clients))
+        yield port
     finally:
         proc.terminate()
         proc.wait(20)
@@ -257,12 +260,18 @@ def ensure_probot() -> bool:
     return done.returncode == 0
 
 
-def bench_probot(key: str, seconds: float, clients: int) -> dict[str, Any] | None:
-    if not shutil.which("node") or not ensure_probot():
-        return None
+@contextlib.contextmanager
+def probot_server(key: str, processes: int) -> Iterator[int]:
+    """The minimal Probot app (`node:cluster` with N workers when N > 1); yields its port."""
     (PROBOT_DIR / "app.mjs").write_text(PROBOT_APP)
     port = free_port()
-    env = {**os.environ, "PRIVATE_KEY": key, "WEBHOOK_SECRET": SECRET, "PORT": str(port)}
+    env = {
+        **os.environ,
+        "PRIVATE_KEY": key,
+        "WEBHOOK_SECRET": SECRET,
+        "PORT": str(port),
+        "WORKERS": str(processes),
+    }
     proc = subprocess.Popen(
         ["node", "app.mjs"],
         cwd=PROBOT_DIR,
@@ -272,16 +281,102 @@ def bench_probot(key: str, seconds: float, clients: int) -> dict[str, Any] | Non
     )
     try:
         wait_ready(port, proc)
-        version = json.loads((PROBOT_DIR / "node_modules/probot/package.json").read_text())
-        name = f"probot {version['version']} (node {node_version()}, 1 process)"
-        return summarize(name, run_load(port, seconds, clients))
+        time.sleep(0.5 if processes > 1 else 0)  # let every cluster worker listen
+        yield port
     finally:
         proc.terminate()
         proc.wait(20)
 
 
+def probot_name(processes: int) -> str:
+    version = json.loads((PROBOT_DIR / "node_modules/probot/package.json").read_text())
+    how = "1 process" if processes == 1 else f"node:cluster x{processes}"
+    return f"probot {version['version']} (node {node_version()}, {how})"
+
+
 def node_version() -> str:
     return subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+
+
+# -- hostile traffic: unsigned requests with random event names ---------------------------
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of `pid` and its children (granian's worker processes), in KB."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
+
+
+def metrics_size(port: int) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/metrics")
+    return len(conn.getresponse().read())
+
+
+def hostile(key: str, count: int) -> dict[str, int]:
+    """RSS and /metrics size before and after `count` unsigned 2 KB deliveries, each with a
+    random event name and delivery id, over 8 keep-alive connections."""
+    with release_train_server(key, 1) as port:
+        pid = _server_pid(port)
+        warm = _conn(port)
+        for _ in range(200):  # warm up: the first requests import and allocate
+            _unsigned(warm)
+        before = {"rss_kb": rss_kb(pid), "metrics_bytes": metrics_size(port)}
+
+        def client() -> None:
+            conn = _conn(port)
+            for _ in range(count // 8):
+                _unsigned(conn)
+
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        after = {"rss_kb": rss_kb(pid), "metrics_bytes": metrics_size(port)}
+    return {f"{k}_before": v for k, v in before.items()} | {
+        f"{k}_after": v for k, v in after.items()
+    }
+
+
+def _conn(port: int) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+
+def _unsigned(conn: http.client.HTTPConnection) -> None:
+    headers = {
+        "X-GitHub-Event": uuid.uuid4().hex,
+        "X-GitHub-Delivery": str(uuid.uuid4()),
+        "Content-Type": "application/json",
+    }
+    conn.request("POST", "/webhook", body=b"{" + b" " * 2048 + b"}", headers=headers)
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 401, response.status
+
+
+def _server_pid(port: int) -> int:
+    """The pid listening on `port` (the granian main process)."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
+            inode = fields[9]
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            if os.readlink(fd) == f"socket:[{inode}]":
+                return int(fd.parts[2])
+        except OSError:
+            continue
+    raise RuntimeError(f"no process listens on {port}")
 
 
 # -- the Action's cold start -----------------------------------------------------------------
@@ -321,46 +416,102 @@ def action_cold_start(runs: int) -> list[float]:
     return times
 
 
+def measure(
+    key: str, processes: int, clients: list[int], seconds: float, rounds: int, probot: bool
+) -> list[tuple[int, dict[str, Any], dict[str, Any] | None]]:
+    """Per concurrency: (clients, release-train row, probot row or None). Both servers run
+    side by side (idle while the other is loaded) and are loaded in alternation, `rounds`
+    times each; a row is the round with the median acks/s (the machine's other load moves
+    both alike)."""
+    name = f"release-train (granian, {processes} process{'es' if processes > 1 else ''})"
+    rows = []
+    with contextlib.ExitStack() as stack:
+        ours_port = stack.enter_context(release_train_server(key, processes))
+        theirs_port = stack.enter_context(probot_server(key, processes)) if probot else None
+        for c in clients:
+            mine: list[dict[str, Any]] = []
+            other: list[dict[str, Any]] = []
+            for _ in range(rounds):
+                run_load(ours_port, 0.5, c)  # warm-up
+                mine.append(summarize(name, run_load(ours_port, seconds, c)))
+                if theirs_port is not None:
+                    run_load(theirs_port, 0.5, c)
+                    other.append(
+                        summarize(probot_name(processes), run_load(theirs_port, seconds, c))
+                    )
+            rows.append((c, median_row(mine), median_row(other) if other else None))
+    return rows
+
+
+def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return sorted(rows, key=lambda r: float(r["rps"]))[len(rows) // 2]
+
+
+def print_table(rows: list[tuple[int, dict[str, Any], dict[str, Any] | None]]) -> None:
+    print("| clients | server | acks/s | p50 ms | p99 ms | requests | errors | ratio acks/s, p99 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for c, ours, theirs in rows:
+        for r in (ours, theirs):
+            if r is None:
+                continue
+            ratio = ""
+            if r is ours and theirs is not None:
+                ratio = f"{ours['rps'] / theirs['rps']:.2f}x, {ours['p99'] / theirs['p99']:.2f}x"
+            print(
+                f"| {c} | {r['name']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} "
+                f"| {r['n']} | {r['errors']} | {ratio} |"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 s per server instead of 10")
+    parser.add_argument("--quick", action="store_true", help="3 s per measurement instead of 10")
     parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", default="1,16,64", help="concurrencies (default 1,16,64)")
+    parser.add_argument("--processes", default="1,2", help="server processes (default 1,2)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations per row (3)")
+    parser.add_argument(
+        "--hostile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only: memory and /metrics size around N unsigned random-event requests",
+    )
+    parser.add_argument("--no-cold-start", action="store_true", help="skip the Action timing")
     parser.add_argument("--load", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
+    clients = [int(c) for c in str(args.clients).split(",")]
     if args.load is not None:
-        print(json.dumps(load(args.load, seconds, args.clients)))
+        print(json.dumps(load(args.load, seconds, clients[0])))
         return 0
     key = private_key()
-    rows = [bench_release_train(key, seconds, args.clients)]
-    probot = bench_probot(key, seconds, args.clients)
-    if probot is not None:
-        rows.append(probot)
-    print(
-        f"webhook acknowledgement, {args.clients} keep-alive clients in a second process, "
-        f"{seconds:.0f} s each, signed pull_request.labeled ({len(payload())} bytes)\n"
-    )
-    print("| server | requests/s | p50 ms | p99 ms | requests | errors |")
-    print("|---|---|---|---|---|---|")
-    for r in rows:
+    if args.hostile:
+        found = hostile(key, args.hostile)
         print(
-            f"| {r['name']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['n']} "
-            f"| {r['errors']} |"
+            f"{args.hostile} unsigned requests with random event names (1 process): "
+            f"RSS {found['rss_kb_before'] / 1024:.1f} -> {found['rss_kb_after'] / 1024:.1f} MB, "
+            f"/metrics {found['metrics_bytes_before']} -> {found['metrics_bytes_after']} bytes"
         )
-    if probot is None:
-        print("\n(probot not run: node/npm unavailable)")
-    else:
-        ours, theirs = rows
-        print(
-            f"\nratio release-train / probot: throughput {ours['rps'] / theirs['rps']:.2f}x, "
-            f"p99 {ours['p99'] / theirs['p99']:.2f}x"
-        )
-    cold = action_cold_start(3 if args.quick else 5)
+        return 0
+    probot = bool(shutil.which("node")) and ensure_probot()
     print(
-        f"\nAction cold start to first API request (install excluded), {len(cold)} runs: "
-        f"median {statistics.median(cold) * 1000:.0f} ms, max {max(cold) * 1000:.0f} ms"
+        f"webhook acknowledgement: keep-alive clients in a second process, {seconds:.0f} s "
+        f"per round after a 0.5 s warm-up, the two servers alternating, {args.rounds} rounds, "
+        f"median round shown; signed pull_request.labeled ({len(payload())} bytes); "
+        "ratio = release-train / probot\n"
     )
+    for processes in (int(p) for p in str(args.processes).split(",")):
+        print_table(measure(key, processes, clients, seconds, args.rounds, probot))
+        print()
+    if not probot:
+        print("(probot not run: node, npm or the npm registry unavailable)")
+    if not args.no_cold_start:
+        cold = action_cold_start(3 if args.quick else 5)
+        print(
+            f"Action cold start to first API request (install excluded), {len(cold)} runs: "
+            f"median {statistics.median(cold) * 1000:.0f} ms, max {max(cold) * 1000:.0f} ms"
+        )
     return 0
 
 

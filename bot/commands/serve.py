@@ -1,7 +1,9 @@
 """`release-train serve`: run the GitHub App webhook server.
 
-Production runs gunicorn in-process (its `BaseApplication`), one `create_app` per worker
-process; `--dev` runs Werkzeug's development server instead. Settings come from the
+Production runs granian (a Rust HTTP server) in-process with `bot.transports.front` as its
+RSGI application, one `create_app` per worker process: every socket and request body is
+handled on an event loop, so a slow client never holds a thread. `--dev` runs Werkzeug's
+development server instead. Settings come from the
 environment (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, GITHUB_API_URL,
 PROMETHEUS_*, RELEASE_TRAIN_SOURCES, RELEASE_TRAIN_ALLOW_URLS, APP_SLUG, SCHEDULE_INTERVAL,
 LOG_LEVEL); a missing one
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 DESCRIPTION = """\
@@ -34,6 +36,9 @@ environment:
   SCHEDULE_INTERVAL      seconds between ticks of each repository (default 300; 0: off)
   RECONCILE_THREADS      reconcile threads per process (default 4)
   METRICS_TOKEN          the bearer token GET /metrics wants (unset: loopback callers only)
+  METRICS_ADDR           HOST:PORT of a listener of its own for GET /metrics (host default
+                         127.0.0.1); the public listener then has no /metrics
+  REDIS_URL              redis://…: delivery ids deduplicated across replicas there
   GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, SESSION_KEY
                          dashboard sign-in with GitHub (unset: GET / answers loopback only)
   RELEASE_TRAIN_DASHBOARD_REPO  what GET / shows (OWNER/NAME or a local clone)
@@ -52,14 +57,14 @@ def register(subparsers: Any) -> None:
         help="port to bind (default $PORT or 3000)",
     )
     parser.add_argument(
-        "--dev", action="store_true", help="use Werkzeug's development server instead of gunicorn"
+        "--dev", action="store_true", help="use Werkzeug's development server instead of granian"
     )
     parser.add_argument(
         "--workers",
         type=int,
         default=1,
         metavar="N",
-        help="gunicorn worker processes (default 1; each runs its own "
+        help="server worker processes (default 1; each runs its own "
         "reconcile worker and scheduler, safe thanks to the ledger's CAS)",
     )
     parser.add_argument(
@@ -67,53 +72,69 @@ def register(subparsers: Any) -> None:
         type=int,
         default=8,
         metavar="N",
-        help="request threads per gunicorn worker (default 8)",
+        help="threads per worker process for the pages (/, /healthz, /metrics; default 8);"
+        " webhooks are acknowledged on the event loop",
     )
     parser.set_defaults(func=run)
 
 
-def _gunicorn(factory: Callable[[], Any], options: dict[str, Any]) -> Any:
-    from gunicorn.app.base import BaseApplication
+def build_front(settings: Any, dashboard: Any, threads: int, *_: Any) -> Any:
+    """The RSGI application of one granian worker process (called after the fork)."""
+    from bot.transports.app import create_app
+    from bot.transports.front import Front
 
-    from bot.transports.app import runtime
-
-    loaded: list[Any] = []  # the app of this worker process (load runs after the fork)
-
-    def worker_exit(server: Any, worker: Any) -> None:
-        for app in loaded:  # let a running reconcile finish (bounded) before exiting
-            runtime(app).close()
-
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            for key, value in {**options, "worker_exit": worker_exit}.items():
-                if key in self.cfg.settings:  # e.g. control_socket_disable: gunicorn >= 24
-                    self.cfg.set(key, value)
-
-        def load(self) -> Any:
-            app = factory()
-            loaded.append(app)
-            return app
-
-    return Server()
+    return Front(create_app(settings, dashboard=dashboard, start=False), threads=threads)
 
 
-def scrubbed_logger_class(secrets: Any) -> type:
-    """gunicorn's own logger (worker timeouts, tracebacks of a crashed request) with the
-    same secret scrubbing as the bot's log lines: every handler it sets up gets the filter."""
-    from gunicorn.glogging import Logger
+def _granian(args: argparse.Namespace, settings: Any, dashboard: Any) -> None:
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+    from granian.server import Server
 
-    from bot.transports.logging import RedactionFilter, Redactor
+    from bot.transports.front import CONNECTIONS, HEADER_BUFFER, HEADER_TIMEOUT_MS
+    from bot.transports.logging import Redactor, server_log_config
 
-    redact = RedactionFilter(Redactor(secrets))
+    level = settings.log_level.lower()
+    server = Server(
+        "release-train",  # the target name granian logs; the app comes from the loader
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.RSGI,
+        workers=args.workers,
+        backpressure=CONNECTIONS,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=HEADER_TIMEOUT_MS, max_buffer_size=HEADER_BUFFER
+        ),
+        websockets=False,
+        log_level=LogLevels(level) if level in LogLevels.__members__ else LogLevels.info,
+        log_dictconfig=server_log_config(Redactor(settings.secrets()), settings.log_level),
+        log_access=False,
+        workers_kill_timeout=20,
+    )
+    server.serve(
+        target_loader=partial(build_front, settings, dashboard, args.threads), wrap_loader=False
+    )
 
-    class ScrubbedLogger(Logger):
-        def setup(self, cfg: Any) -> None:
-            super().setup(cfg)
-            for log in (self.error_log, self.access_log):
-                for handler in log.handlers:
-                    handler.addFilter(redact)
 
-    return ScrubbedLogger
+def check_bindable(name: str, address: tuple[str, int]) -> None:
+    """Fail before serving, naming the variable, when `address` cannot be listened on."""
+    import socket
+
+    from bot.errors import ConfigError, Problem
+
+    host, port = address
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            if hasattr(socket, "SO_REUSEPORT"):  # as the listener itself binds
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise ConfigError(
+            [Problem(f"{name}: cannot listen on {host}:{port}: {why}", file="environment")]
+        ) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,24 +148,13 @@ def run(args: argparse.Namespace) -> int:
 
     # fail before listening, naming the variable; repositories may not reach these listeners
     settings = settings_from_env(os.environ, listeners=((args.host, args.port),))
+    if settings.metrics_addr is not None:
+        check_bindable("METRICS_ADDR", settings.metrics_addr)
     dashboard = source_from_env(os.environ)
     if args.dev:
         create_app(settings, dashboard=dashboard).run(
             host=args.host, port=args.port, threaded=True, use_reloader=False
         )
         return 0
-    options = {
-        "bind": f"{args.host}:{args.port}",
-        "workers": args.workers,
-        "worker_class": "gthread",
-        "threads": args.threads,
-        "timeout": 60,
-        "graceful_timeout": 20,
-        "loglevel": settings.log_level.lower(),
-        "accesslog": None,
-        "proc_name": "release-train",
-        "control_socket_disable": True,  # no $HOME/.gunicorn socket (read-only filesystems)
-        "logger_class": scrubbed_logger_class(settings.secrets()),
-    }
-    _gunicorn(lambda: create_app(settings, dashboard=dashboard), options).run()
+    _granian(args, settings, dashboard)
     return 0

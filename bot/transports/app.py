@@ -25,8 +25,10 @@ from bot.insights.dashboard import Source, metrics_of, source_from_env
 from bot.insights.metrics import export_gauges
 from bot.transports.access import metrics_allowed
 from bot.transports.auth import AppAuth
+from bot.transports.dedup import SharedSeen
 from bot.transports.logging import Redactor, configure
 from bot.transports.metrics import Metrics
+from bot.transports.metrics_http import MetricsListener
 from bot.transports.result import ResultView, view
 from bot.transports.scheduler import STAGGER_WINDOW, Scheduler, discover, stagger
 from bot.transports.settings import Settings
@@ -126,7 +128,9 @@ class Runtime:
         self.clock = clock
         self.redactor = Redactor(settings.secrets())
         self.metrics = Metrics()
-        self.seen = SeenDeliveries()
+        self.seen: SeenDeliveries | SharedSeen = (
+            SharedSeen(settings.redis_url) if settings.redis_url else SeenDeliveries()
+        )
         self.auth = AppAuth(
             settings.app_id, settings.private_key, settings.api_url, on_token=self.redactor.add
         )
@@ -142,11 +146,18 @@ class Runtime:
             on_outcome=self.metrics.worker_failure,
         )
         self.scheduler = Scheduler(self.worker.submit, interval=settings.schedule_interval)
+        self.metrics_listener = (
+            MetricsListener(settings.metrics_addr, self.metrics.render, settings.metrics_token)
+            if settings.metrics_addr
+            else None
+        )
         self._stop = threading.Event()
         self._sample_rate_limit = reconciler is None
         self._rate_sampled: dict[int, float] = {}
 
     def start(self) -> None:
+        if self.metrics_listener is not None:
+            self.metrics_listener.start()
         self.worker.start()
         if self.settings.schedule_interval > 0:
             self.scheduler.start()
@@ -156,6 +167,10 @@ class Runtime:
         self._stop.set()
         self.scheduler.stop()
         self.worker.stop()
+        if self.metrics_listener is not None:
+            self.metrics_listener.stop()
+        if isinstance(self.seen, SharedSeen):
+            self.seen.close()
 
     def _reconcile(self, job: Job) -> None:
         now = self.clock()
@@ -285,6 +300,8 @@ def create_app(
 
     @app.get("/metrics")
     def metrics() -> Response:
+        if settings.metrics_addr is not None:  # served on its own listener instead
+            return _json(404, error="not found")
         if not metrics_allowed(settings.metrics_token, request.remote_addr, dict(request.headers)):
             why = "a bearer token" if settings.metrics_token else "loopback or METRICS_TOKEN"
             answer = _json(401, error=f"/metrics needs {why}")

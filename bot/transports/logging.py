@@ -186,3 +186,25 @@ def configure(
     logger.setLevel(level)
     logger.propagate = False
     return logger
+
+
+def server_log_config(redactor: Redactor, level: str = "INFO") -> dict[str, Any]:
+    """A `logging.config.dictConfig` for the HTTP server's own loggers (granian's start-up,
+    worker and crash lines): the same redacting JSON handler as the bot's lines."""
+
+    def handler() -> logging.Handler:
+        made = _StderrHandler()
+        made.addFilter(RedactionFilter(redactor))
+        made.setFormatter(JsonFormatter(redactor))
+        return made
+
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {},
+        "handlers": {"scrubbed": {"()": handler}},
+        "loggers": {
+            name: {"handlers": ["scrubbed"], "level": level, "propagate": False}
+            for name in ("_granian", "granian.access")
+        },
+    }

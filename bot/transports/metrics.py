@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -110,6 +111,7 @@ class Metrics:
             ["event", "outcome"],
             registry=r,
         )
+        self._delivery_children: dict[tuple[str, str], Any] = {}
         self.reconciles = Counter(
             "release_train_reconciles",
             "Reconcile runs by outcome (ok, error, retry).",
@@ -158,7 +160,11 @@ class Metrics:
         self._lock = threading.Lock()
 
     def delivery(self, event: str, outcome: str) -> None:
-        self.deliveries.labels(event=event_label(event), outcome=outcome).inc()
+        key = (event_label(event), outcome)  # bounded: known event names x outcomes
+        child = self._delivery_children.get(key)
+        if child is None:
+            child = self._delivery_children[key] = self.deliveries.labels(*key)
+        child.inc()
 
     def worker_failure(self, outcome: str) -> None:
         self.worker_outcomes.labels(outcome=outcome).inc()

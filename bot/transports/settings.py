@@ -42,6 +42,10 @@ class Settings:
     cross_repo_writes: tuple[tuple[str, str], ...] = ()
     # METRICS_TOKEN: the bearer token `/metrics` wants ("" : loopback callers only)
     metrics_token: str = field(default="", repr=False)
+    # METRICS_ADDR: serve `/metrics` on its own listener at (host, port), not the public one
+    metrics_addr: tuple[str, int] | None = None
+    # REDIS_URL: delivery ids deduplicated across replicas there ("": per process only)
+    redis_url: str = field(default="", repr=False)
     # dashboard sign-in with GitHub (None: no client secret, the dashboard is loopback-only)
     signin: SigninSettings | None = None
 
@@ -51,6 +55,7 @@ class Settings:
             self.private_key,
             self.webhook_secret,
             self.metrics_token,
+            *_redis_secrets(self.redis_url),
             *(self.signin.secrets() if self.signin else ()),
             *self.outbound.secrets(),
         )
@@ -61,6 +66,22 @@ class Settings:
         """The operator's default Prometheus (PROMETHEUS_URL), if any."""
         default = self.outbound.prometheus
         return default.url if default is not None else None
+
+
+def _redis_secrets(url: str) -> tuple[str, ...]:
+    """The URL and its password, if it carries one (redis://user:password@host/0)."""
+    from urllib.parse import urlsplit
+
+    password = urlsplit(url).password if url else None
+    return (url, password) if password else ()
+
+
+def _redis_url(env: Mapping[str, str], problems: list[Problem]) -> str:
+    url = env.get("REDIS_URL", "").strip()
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        problems.append(Problem("REDIS_URL: not a redis://, rediss:// or unix:// URL", file=WHERE))
+        return ""
+    return url
 
 
 def _private_key(env: Mapping[str, str], problems: list[Problem]) -> str:
@@ -123,6 +144,31 @@ def _threads(env: Mapping[str, str], problems: list[Problem]) -> int:
         )
         return 4
     return int(raw)
+
+
+def parse_listen_address(raw: str) -> tuple[str, int]:
+    """`HOST:PORT`, `[V6]:PORT`, `:PORT` or `PORT` (host 127.0.0.1) as (host, port), or a
+    `ValueError` saying what is wrong."""
+    host, sep, port = raw.strip().rpartition(":")
+    if not sep:
+        host, port = "", raw.strip()
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{raw!r} is not HOST:PORT (a port from 1 to 65535)")
+    if any(c.isspace() or c in "/@?#" for c in host):
+        raise ValueError(f"{raw!r} is not HOST:PORT (the host is not an address or a name)")
+    return host, int(port)
+
+
+def _metrics_addr(env: Mapping[str, str], problems: list[Problem]) -> tuple[str, int] | None:
+    raw = env.get("METRICS_ADDR", "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_listen_address(raw)
+    except ValueError as exc:
+        problems.append(Problem(f"METRICS_ADDR: {exc}", file=WHERE))
+        return None
 
 
 def config_path_problem(path: str) -> str:
@@ -193,6 +239,10 @@ def settings_from_env(
     """Read `Settings` from `env` (pass `os.environ`); every problem is reported at once.
     `listeners`: the (host, port) pairs this server binds, which repositories may not reach."""
     problems: list[Problem] = []
+    metrics_addr = _metrics_addr(env, problems)
+    redis_url = _redis_url(env, problems)
+    if metrics_addr is not None:  # repositories may not reach this listener either
+        listeners = (*listeners, metrics_addr)
     app_id = env.get("APP_ID", "").strip()
     if not app_id:
         problems.append(Problem("APP_ID must be set (the GitHub App's numeric id)", file=WHERE))
@@ -227,5 +277,7 @@ def settings_from_env(
         config_path=config_path,
         cross_repo_writes=cross_repo,
         metrics_token=env.get("METRICS_TOKEN", "").strip(),
+        metrics_addr=metrics_addr,
+        redis_url=redis_url,
         signin=signin,
     )

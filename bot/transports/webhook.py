@@ -1,10 +1,12 @@
-"""`POST /webhook` as a plain WSGI endpoint in front of the Flask app.
+"""`POST /webhook`: the acknowledgement path, without Flask.
 
-The hot path of the server is small and the same for every delivery, so it skips Flask's
-request context: read the body (bounded), verify the signature, drop duplicates, parse,
-route, hand the repository to the worker, answer 202. Every other path falls through to
-Flask. `handle` is plain values in, `(status, body)` out; `WebhookEndpoint` is the WSGI
-shell around it.
+Only what must happen before the 202 happens here: the body (already read and bounded by
+the front), the HMAC over its raw bytes, the routing fields decoded from it (the
+`envelope`: the document's syntax checked, only a handful of fields built), the duplicate
+check, a hand-off of the repository to the worker. The reconcile reads GitHub afresh, so
+most events need nothing more of their payload; installation and check-run events are
+parsed whole. `handle` is plain values in, `(status, body)` out; `answer` puts it in HTTP
+terms for `bot.transports.front` (the event loop) and `WebhookEndpoint` (WSGI, `--dev`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from bot.transports import routing, signature
+from bot.transports.envelope import FULL_PARSE, PayloadError, envelope
 from bot.transports.worker import Trigger
 
 if TYPE_CHECKING:
@@ -114,10 +117,13 @@ def handle(
         reason = "missing X-Hub-Signature-256" if not header else "bad signature"
         LOG.warning("delivery refused: %s", reason, extra=extra)
         return 401, {"status": "refused", "reason": reason}
-    payload = parse_payload(body, mimetype)
-    if payload is None:
+    try:  # routing reads a few fields; only some events need the whole payload built
+        payload = envelope(body, mimetype)
+        if event in FULL_PARSE:
+            payload = parse_payload(body, mimetype) or {}
+    except PayloadError as exc:
         rt.metrics.delivery(event, "bad_payload")
-        return 400, {"status": "refused", "reason": "payload is not a JSON object"}
+        return 400, {"status": "refused", "reason": exc.reason}
     # Seen only once valid: a malformed body must not use up its delivery id.
     if not rt.seen.add(delivery):
         rt.metrics.delivery(event, "duplicate")
@@ -176,8 +182,22 @@ def _length(environ: Mapping[str, Any]) -> int | None:
     return None if environ.get("wsgi.input_terminated") else 0
 
 
+def answer(
+    rt: Runtime, method: str, headers: Mapping[str, str], body: bytes | None, mimetype: str
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """`POST /webhook` in HTTP terms: (status, response headers, JSON body)."""
+    if method != "POST":
+        code, doc, extra = 405, {"status": "refused", "reason": "POST only"}, [("Allow", "POST")]
+    else:
+        code, doc = handle(rt, headers, body, mimetype)
+        extra = [("Connection", "close")] if body is None else []
+    data = json.dumps(doc).encode()
+    return code, [("Content-Type", "application/json"), *extra], data
+
+
 class WebhookEndpoint:
-    """WSGI middleware: serves `POST /webhook`, passes everything else to `fallback`."""
+    """WSGI middleware: serves `POST /webhook`, passes everything else to `fallback`
+    (the `--dev` server; `serve` itself reads bodies in `bot.transports.front`)."""
 
     def __init__(self, rt: Runtime, fallback: WSGIApp) -> None:
         self.rt = rt
@@ -188,27 +208,15 @@ class WebhookEndpoint:
     ) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PATH:
             return self.fallback(environ, start_response)
-        if environ.get("REQUEST_METHOD") != "POST":
-            return _respond(
-                start_response,
-                405,
-                {"status": "refused", "reason": "POST only"},
-                [("Allow", "POST")],
-            )
-        body = read_body(environ["wsgi.input"], _length(environ), MAX_BODY)
+        method = str(environ.get("REQUEST_METHOD"))
+        body = None
+        if method == "POST":
+            body = read_body(environ["wsgi.input"], _length(environ), MAX_BODY)
         mimetype = str(environ.get("CONTENT_TYPE", "")).split(";")[0].strip().lower()
-        code, doc = handle(self.rt, _headers(environ), body, mimetype)
-        extra = [("Connection", "close")] if body is None else []
-        return _respond(start_response, code, doc, extra)
-
-
-def _respond(
-    start_response: Callable[..., Any], code: int, doc: dict[str, Any], extra: list[tuple[str, str]]
-) -> list[bytes]:
-    data = json.dumps(doc).encode()
-    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
-    start_response(f"{code} {REASONS.get(code, '')}".strip(), headers + extra)
-    return [data]
+        code, headers, data = answer(self.rt, method, _headers(environ), body, mimetype)
+        headers.append(("Content-Length", str(len(data))))
+        start_response(f"{code} {REASONS.get(code, '')}".strip(), headers)
+        return [data]
 
 
 def _gate_request(rt: Any, event: str, payload: dict[str, Any]) -> Any:
