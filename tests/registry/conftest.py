@@ -25,6 +25,7 @@ KINDS = (
     "sandbox-basic",
     "distribution-anonymous",
     "distribution-htpasswd",
+    "distribution-token",
 )
 _names = itertools.count(1)
 
@@ -62,12 +63,15 @@ def _distribution(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
         yield servers
         return
     base: Path = tmp_path_factory.mktemp("distribution")
+    users = {USER: PASSWORD}
     with (
         DistributionServer.start(base / "anon") as anon,
-        DistributionServer.start(base / "basic", users={USER: PASSWORD}) as basic,
+        DistributionServer.start(base / "basic", users=users) as basic,
+        DistributionServer.start(base / "token", users=users, token=True) as token,
     ):
         servers["distribution-anonymous"] = anon
         servers["distribution-htpasswd"] = basic
+        servers["distribution-token"] = token
         yield servers
 
 
@@ -80,7 +84,8 @@ def oci(request: pytest.FixtureRequest) -> Iterator[Oci]:
             pytest.skip("docker-registry is not installed (run .ci/install-system-deps.sh)")
         server = servers[kind]
         needs = kind.endswith("htpasswd")
-        pusher = Pusher(server.url, (USER, PASSWORD) if needs else None)  # type: ignore[attr-defined]
+        pushes_with = None if kind.endswith("anonymous") else (USER, PASSWORD)
+        pusher = Pusher(server.url, pushes_with)  # type: ignore[attr-defined]
         yield Oci(kind, server.url, server.host, pusher, needs)  # type: ignore[attr-defined]
         pusher.close()
         return

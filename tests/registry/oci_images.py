@@ -5,7 +5,9 @@ over the Distribution HTTP API (the way CI would: blobs, config, manifest).
 ``$DOCKER_REGISTRY_BIN`` or ``.cache/docker-registry/usr/bin/docker-registry``, unpacked by
 ``.ci/install-system-deps.sh``) on a free 127.0.0.1 port with filesystem storage; with
 ``users`` it uses htpasswd (bcrypt hashes made by the system's libcrypt, so neither
-``htpasswd`` nor the ``bcrypt`` module is needed).
+``htpasswd`` nor the ``bcrypt`` module is needed); with ``token=True`` Distribution's token
+auth, a `TokenServer` here issuing ES256 JWTs (x5c: a self-signed certificate the registry
+trusts): pulls for anyone, pushes for ``users``.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ class DistributionServer:
     @classmethod
     @contextmanager
     def start(
-        cls, directory: Path, users: dict[str, str] | None = None
+        cls, directory: Path, users: dict[str, str] | None = None, *, token: bool = False
     ) -> Iterator[DistributionServer]:
         binary = registry_bin()
         if binary is None:
@@ -101,7 +103,14 @@ class DistributionServer:
         directory.mkdir(parents=True, exist_ok=True)
         port = free_port()
         text = CONFIG.format(root=directory / "data", port=port, secret=secrets.token_hex(8))
-        if users:
+        issuer = None
+        if token:
+            issuer = TokenServer.start(directory, users or {})
+            text += (
+                f"auth:\n  token:\n    realm: {issuer.url}/token\n    service: {TOKEN_SERVICE}\n"
+                f"    issuer: {TOKEN_ISSUER}\n    rootcertbundle: {issuer.cert_path}\n"
+            )
+        elif users:
             htpasswd = directory / "htpasswd"
             htpasswd.write_text("".join(f"{u}:{bcrypt_hash(p)}\n" for u, p in users.items()))
             text += f"auth:\n  htpasswd:\n    realm: test-registry\n    path: {htpasswd}\n"
@@ -121,6 +130,8 @@ class DistributionServer:
                 process.kill()
                 process.wait()
             log.close()
+            if issuer is not None:
+                issuer.stop()
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 15
@@ -245,3 +256,95 @@ class Pusher:
 def digest_placeholder(platform: str) -> str:
     """A throwaway tag for a platform image pushed before its index."""
     return "p-" + platform.replace("/", "-")
+
+
+# --- a token server for Distribution's token auth -------------------------------------
+
+TOKEN_SERVICE = "test-registry"
+TOKEN_ISSUER = "test-token-issuer"
+
+
+class TokenServer:
+    """Issues registry tokens (ES256 JWTs with an x5c chain) on 127.0.0.1: pull for
+    anyone, push for `users` (HTTP Basic)."""
+
+    def __init__(self, directory: Path, users: dict[str, str]) -> None:
+        import datetime as dt
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        self.users = users
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, TOKEN_ISSUER)])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .sign(self.key, hashes.SHA256())
+        )  # fmt: skip
+        self.cert_path = directory / "token.pem"
+        self.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        self.x5c = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+        self.url = ""
+        self._httpd: Any = None
+
+    @classmethod
+    def start(cls, directory: Path, users: dict[str, str]) -> TokenServer:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        server = cls(directory, users)
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                status, body = server.answer(self.path, self.headers.get("Authorization", ""))
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server._httpd = httpd
+        server.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        return server
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def answer(self, path: str, authorization: str) -> tuple[int, bytes]:
+        from urllib.parse import parse_qs, urlsplit
+
+        import jwt
+
+        user = ""
+        if authorization:
+            scheme, _, value = authorization.partition(" ")
+            name, _, password = base64.b64decode(value).decode().partition(":")
+            if scheme.lower() != "basic" or self.users.get(name) != password:
+                return 401, b'{"details": "bad credentials"}'
+            user = name
+        query = parse_qs(urlsplit(path).query)
+        access = []
+        for scope in query.get("scope", []):
+            kind, _, rest = scope.partition(":")
+            repo, _, actions = rest.rpartition(":")
+            allowed = [a for a in actions.split(",") if a == "pull" or (a == "push" and user)]
+            access.append({"type": kind, "name": repo, "actions": allowed})
+        now = int(time.time())
+        claims = {
+            "iss": TOKEN_ISSUER, "sub": user, "aud": TOKEN_SERVICE, "exp": now + 300,
+            "nbf": now - 10, "iat": now, "jti": secrets.token_hex(8), "access": access,
+        }  # fmt: skip
+        token = jwt.encode(claims, self.key, algorithm="ES256", headers={"x5c": [self.x5c]})
+        return 200, json.dumps({"token": token, "access_token": token}).encode()
