@@ -18,6 +18,7 @@ import ctypes.util
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -182,9 +183,9 @@ class Pusher:
             raw = base64.b64encode(":".join(self.auth).encode()).decode()
             self._header = {"Authorization": f"Basic {raw}"}
             return
-        params = dict(p.split("=", 1) for p in rest.split(",") if "=" in p)
-        params = {k.strip(): v.strip().strip('"') for k, v in params.items()}
-        scope = params.get("scope", "").replace(":pull", ":pull,push")
+        params = dict(re.findall(r'(\w+)="([^"]*)"', rest))  # values may hold commas
+        repository = params.get("scope", "").split(":")[1]
+        scope = f"repository:{repository}:pull,push"
         response = self.http.get(
             params["realm"], params={"service": params.get("service", ""), "scope": scope},
             auth=self.auth,
