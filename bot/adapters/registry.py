@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
@@ -97,6 +98,10 @@ def _strings(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in value.items()))
 
 
+def _scope(ref: ImageRef) -> str:
+    return f"repository:{ref.repository}:pull"
+
+
 def _error_codes(response: httpx.Response) -> list[str]:
     try:
         errors = response.json().get("errors") or []
@@ -122,6 +127,8 @@ class RegistryClient:
         self._clients: dict[str, tuple[GuardedClient, Endpoint, Endpoint | None]] = {}
         self._tokens: dict[tuple[str, str], str] = {}  # (registry URL, scope) -> token
         self._basic: set[str] = set()  # registry URLs that asked for Basic
+        self._realms: dict[str, Challenge] = {}  # registry URL -> its Bearer challenge
+        self._expected: set[tuple[str, str]] = set()  # (registry URL, scope) to come
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -135,6 +142,13 @@ class RegistryClient:
         self._clients.clear()
 
     # -- public -------------------------------------------------------------------------
+
+    def expect(self, refs: Iterable[ImageRef]) -> None:
+        """Say which images will be resolved: a Bearer registry then gets one token request
+        for all of their repositories instead of one per repository."""
+        for ref in refs:
+            _, endpoint, _ = self._client(ref)
+            self._expected.add((endpoint.url, _scope(ref)))
 
     def head(self, ref: ImageRef) -> str | Missing:
         """The digest `ref`'s tag points to now (one request; a GET when the registry
@@ -231,8 +245,11 @@ class RegistryClient:
 
     def _call(self, ref: ImageRef, method: str, path: str, accept: str) -> httpx.Response:
         client, endpoint, source = self._client(ref)
-        scope = f"repository:{ref.repository}:pull"
+        scope = _scope(ref)
         url = f"{endpoint.url}/v2/{ref.repository}/{path}"
+        known = self._realms.get(endpoint.url)
+        if known is not None and (endpoint.url, scope) not in self._tokens:
+            self._fetch_tokens(ref, known, endpoint, source, scope)  # no 401 round trip
         response = self._send(client, endpoint, source, scope, method, url, accept)
         if response.status_code == 401:
             challenge = parse_challenge(response.headers.get("www-authenticate", ""))
@@ -283,20 +300,31 @@ class RegistryClient:
             return False
         if (endpoint.url, scope) in self._tokens:
             return False  # the token we had was refused: a retry would be refused too
-        self._tokens[(endpoint.url, scope)] = self._token(ref, challenge, endpoint, source, scope)
+        self._realms[endpoint.url] = challenge
+        self._fetch_tokens(ref, challenge, endpoint, source, challenge.get("scope") or scope)
+        asked = self._tokens[(endpoint.url, challenge.get("scope") or scope)]
+        self._tokens.setdefault((endpoint.url, scope), asked)
         return True
+
+    def _fetch_tokens(
+        self, ref: ImageRef, challenge: Challenge, endpoint: Endpoint, source: Endpoint | None,
+        scope: str,
+    ) -> None:  # fmt: skip
+        """One token for `scope` and every expected scope of this registry still lacking one."""
+        more = {s for url, s in self._expected if url == endpoint.url}
+        lacking = sorted(s for s in more - {scope} if (endpoint.url, s) not in self._tokens)
+        scopes = [scope, *lacking]
+        token = self._token(ref, challenge, endpoint, source, scopes)
+        for each in scopes:
+            self._tokens[(endpoint.url, each)] = token
 
     def _token(
         self, ref: ImageRef, challenge: Challenge, endpoint: Endpoint, source: Endpoint | None,
-        scope: str,
+        scopes: list[str],
     ) -> str:  # fmt: skip
         realm = challenge.get("realm")
-        query = {"service": challenge.get("service"), "scope": challenge.get("scope") or scope}
-        url = (
-            realm
-            + ("&" if "?" in realm else "?")
-            + urlencode({k: v for k, v in query.items() if v})
-        )
+        query = [("service", challenge.get("service"))] + [("scope", s) for s in scopes]
+        url = realm + ("&" if "?" in realm else "?") + urlencode([(k, v) for k, v in query if v])
         where = realm_endpoint(realm, endpoint, source)
         self.requests += 1
         try:

@@ -119,6 +119,7 @@ def resolve(config: Config, args: argparse.Namespace) -> tuple[ArtifactSet, dict
     ]  # fmt: skip
     policy = outbound_from_env(os.environ)
     with RegistryClient(policy, platform=config.artifacts.platform) as client:
+        client.expect(ref for _, ref in refs)
         seen = {service.name: observe(client, ref) for service, ref in refs}
         requests = client.requests
     result = decide(config, refs, seen, revision=revision, waiting_since=now, now=now,

@@ -54,6 +54,22 @@ def test_few_requests_per_resolve(oci: Oci) -> None:
     assert again == 2 and head == 1
 
 
+def test_a_train_of_repositories_shares_one_token_request(oci: Oci) -> None:
+    names = [oci.name("acme/svc") for _ in range(3)]
+    refs = [parse_image(f"{oci.host}/{n}:v1") for n in names]
+    for name in names:
+        oci.pusher.image(name, "v1", revision=SHA)
+    with RegistryClient(_policy(oci)) as client:
+        client.expect(refs)
+        assert all(isinstance(client.resolve(ref), Image) for ref in refs)
+        challenge = {"anonymous": 0, "basic": 1, "htpasswd": 1}.get(oci.kind.split("-", 1)[1], 2)
+        assert client.requests == 2 * len(refs) + challenge
+    with RegistryClient(_policy(oci)) as client:  # not told: a token per repository, no 401
+        assert all(isinstance(client.resolve(ref), Image) for ref in refs)
+        per_repo = 1 if challenge == 2 else 0
+        assert client.requests == 2 * len(refs) + challenge + per_repo * (len(refs) - 1)
+
+
 def test_unknown_tag_and_repository_are_missing_values(oci: Oci) -> None:
     name = oci.name()
     oci.pusher.image(name, "v1", revision=SHA)
