@@ -111,18 +111,18 @@ def auth_error(ref: ImageRef, source: Endpoint | None, status: int) -> ExternalE
 
 def realm_endpoint(realm: str, registry: Endpoint, source: Endpoint | None) -> Endpoint:
     """Where a Bearer challenge's token is fetched. The operator's basic credentials go to
-    the realm only over HTTPS, or to the registry's own host; the realm is trusted (skips
-    the App-mode address check) only on the registry's own trusted host."""
+    the realm only over HTTPS, or to the registry's own origin; the realm is trusted (skips
+    the App-mode address check) only when it is the registry's own trusted origin."""
     from bot.adapters.outbound import origin_of
 
     scheme, host, _ = origin_of(realm)
     if scheme not in ("http", "https") or not host:
         raise ExternalError("registry", f"the token realm {realm!r} is not an http(s) URL")
-    same_host = host == origin_of(registry.url)[1]
+    same_origin = origin_of(realm) == origin_of(registry.url)
     creds = None
-    if source is not None and source.basic_auth and (scheme == "https" or same_host):
+    if source is not None and source.basic_auth and (scheme == "https" or same_origin):
         creds = source.basic_auth
     return Endpoint(
-        realm, f"token realm of {registry.label}", trusted=registry.trusted and same_host,
+        realm, f"token realm of {registry.label}", trusted=registry.trusted and same_origin,
         basic_auth=creds, verify=registry.verify,
     )  # fmt: skip

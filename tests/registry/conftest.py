@@ -41,6 +41,7 @@ class Oci:
     pusher: Pusher
     needs_credentials: bool
     policy: OutboundPolicy = field(default_factory=OutboundPolicy)
+    server: object = None  # the sandbox's Server (its registry: bot.sandbox.api.oci)
 
     def name(self, base: str = "acme/app") -> str:
         return f"{base}{next(_names)}"
@@ -98,5 +99,5 @@ def oci(request: pytest.FixtureRequest) -> Iterator[Oci]:
     needs = mode in ("basic", "bearer-private")
     url = sb.base_url  # type: ignore[attr-defined]
     pusher = Pusher(url, (USER, PASSWORD))
-    yield Oci(kind, url, url.removeprefix("http://"), pusher, needs)
+    yield Oci(kind, url, url.removeprefix("http://"), pusher, needs, server=sb.server)  # type: ignore[attr-defined]
     pusher.close()

@@ -139,3 +139,15 @@ def test_credentials_missing_or_wrong_name_what_to_set(oci: Oci) -> None:
         client.head(ref)
     assert "source registry" in refused.value.message
     assert PASSWORD not in refused.value.message
+
+
+def test_the_sandbox_ci_stand_in_pushes_what_the_adapter_reads(oci: Oci) -> None:
+    if not oci.kind.startswith("sandbox"):
+        pytest.skip("push_image is the sandbox's in-process push")
+    from bot.sandbox.api.oci import push_image
+
+    name = oci.name()
+    digest = push_image(oci.server, name, SHA[:7], revision=SHA)
+    with RegistryClient(_policy(oci)) as client:
+        found = client.resolve(parse_image(f"{oci.host}/{name}:{SHA[:7]}"))
+    assert isinstance(found, Image) and (found.digest, found.revision) == (digest, SHA)

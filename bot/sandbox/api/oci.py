@@ -261,3 +261,29 @@ def routes(router: Router) -> None:
     router.add("GET", "/v2/{name+}/tags/list", get_tags)
     router.add("POST", "/v2/{name+}/blobs/uploads/", post_upload)
     router.add("PUT", "/v2/{name+}/blobs/uploads/{session}", put_upload)
+
+
+def push_image(server: Any, name: str, tag: str, *, revision: str = "", layer: bytes = b"") -> str:
+    """Push a one-layer linux/amd64 image labelled with `revision` straight into a running
+    sandbox's registry (what a CI stand-in does after a build); its manifest digest."""
+    reg = registry(server)
+    labels = {"org.opencontainers.image.revision": revision} if revision else {}
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Labels": labels},
+                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()  # fmt: skip
+    layer = layer or f"{name}:{tag}:{revision}".encode()
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": digest_of(config), "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": digest_of(layer), "size": len(layer)}],
+    }, indent=2).encode()  # fmt: skip
+    digest = digest_of(manifest)
+    with reg.lock:
+        for blob in (config, layer):
+            reg.blobs[digest_of(blob)] = blob
+            reg.repos.setdefault(name, set()).add(digest_of(blob))
+        reg.manifests[(name, digest)] = ("application/vnd.oci.image.manifest.v1+json", manifest)
+        reg.tags[(name, tag)] = digest
+    return digest
