@@ -185,3 +185,31 @@ def restamped(recorded: Artifact, digest_now: str) -> str:
         f"{recorded.repository}:{recorded.tag} now points to {digest_now}, not the recorded "
         f"{recorded.digest}: the tag was pushed again; the recorded digest keeps shipping"
     )
+
+
+_FIELDS = ("service", "repository", "tag", "digest", "revision", "reason", "pin")
+
+
+def to_json(artifacts: ArtifactSet) -> dict[str, object]:
+    """The artifact set as the ledger records it (`from_json` reads it back)."""
+    rows = [{**{k: getattr(a, k) for k in _FIELDS}, "state": a.state.value}
+            for a in artifacts.artifacts]  # fmt: skip
+    return {"revision": artifacts.revision, "artifacts": rows}
+
+
+def from_json(data: object) -> ArtifactSet:
+    """An artifact set from its ledger form; ValueError names what is wrong."""
+    if not isinstance(data, dict) or not isinstance(data.get("artifacts"), list):
+        raise ValueError("artifacts: expected {revision, artifacts: [...]}")
+    out = []
+    for i, row in enumerate(data["artifacts"]):
+        if not isinstance(row, dict) or not all(isinstance(row.get(k, ""), str) for k in _FIELDS):
+            raise ValueError(f"artifacts[{i}]: expected a mapping of strings")
+        try:
+            state = State(row.get("state"))
+        except ValueError:
+            raise ValueError(f"artifacts[{i}].state: {row.get('state')!r} is not a state") from None
+        out.append(Artifact(row.get("service", ""), row.get("repository", ""), row.get("tag", ""),
+                            state, row.get("digest", ""), row.get("revision", ""),
+                            row.get("reason", ""), row.get("pin", "digest")))  # fmt: skip
+    return ArtifactSet(str(data.get("revision", "")), tuple(out))

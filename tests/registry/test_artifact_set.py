@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.config.load import load_config_text
 from bot.config.model import Config, Service
-from bot.core.artifacts import Observation, State, decide, restamped, wanted
+from bot.core.artifacts import (
+    Observation,
+    State,
+    decide,
+    from_json,
+    restamped,
+    to_json,
+    wanted,
+)
 from bot.core.imageref import ImageRef
 
 CONFIG = """\
@@ -108,3 +118,15 @@ def test_a_moved_tag_names_both_digests() -> None:
     assert restamped(artifact, DIGEST) == ""
     moved = restamped(artifact, "sha256:" + "d" * 64)
     assert DIGEST in moved and "d" * 64 in moved
+
+
+def test_the_ledger_form_round_trips_and_refuses_garbage() -> None:
+    config, refs = _setup(["checkout/a", "web/b", "search/c"])
+    seen = {"checkout": Observation(DIGEST, SHA), "web": Observation(DIGEST, OLD)}
+    result = decide(config, refs, seen, revision=SHA, waiting_since=T0, now=T0)
+    assert from_json(to_json(result)) == result
+    assert to_json(result)["artifacts"][1]["state"] == "failed"  # type: ignore[index]
+    with pytest.raises(ValueError, match=r"artifacts\[0\].state"):
+        from_json({"revision": SHA, "artifacts": [{"service": "x", "state": "shipped"}]})
+    with pytest.raises(ValueError, match="expected"):
+        from_json([])
