@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 import httpx
 
 from bot.adapters.guarded_http import GuardedClient
-from bot.adapters.outbound import Endpoint, OutboundPolicy
+from bot.adapters.outbound import Endpoint, OutboundPolicy, OutboundRefused
 from bot.adapters.registry_auth import (
     Challenge,
     auth_error,
@@ -147,7 +147,10 @@ class RegistryClient:
         """Say which images will be resolved: a Bearer registry then gets one token request
         for all of their repositories instead of one per repository."""
         for ref in refs:
-            _, endpoint, _ = self._client(ref)
+            try:
+                _, endpoint, _ = self._client(ref)
+            except OutboundRefused:
+                continue  # said when that image is resolved
             self._expected.add((endpoint.url, _scope(ref)))
 
     def head(self, ref: ImageRef) -> str | Missing:

@@ -137,3 +137,13 @@ def test_the_token_stays_on_the_registry_and_credentials_off_plain_http_realms()
     assert [h.get("authorization") for _, h in cdn.seen] == [None]
     assert [h.get("authorization") for _, h in realm.seen] == [None]
     assert "scope=repository%3Aacme%2Fapp%3Apull" in realm.seen[0][0]
+
+
+def test_a_refused_registry_among_expected_ones_is_refused_when_resolved() -> None:
+    policy = OutboundPolicy(mode=Mode.APP, allow_urls=("*",))
+    refused = parse_image("127.0.0.1:5000/acme/app:v1")
+    with RegistryClient(policy) as client:
+        client.expect([refused])
+        with pytest.raises(OutboundRefused, match="loopback"):
+            client.resolve(refused)
+        assert client.requests == 0
