@@ -29,7 +29,7 @@ from oci_images import DistributionServer, Pusher, registry_bin  # noqa: E402
 
 from bot.adapters.outbound import Endpoint, OutboundPolicy  # noqa: E402
 from bot.adapters.registry import Image, RegistryClient  # noqa: E402
-from bot.core.imageref import parse_image  # noqa: E402
+from bot.config.imageref import parse_image  # noqa: E402
 from bot.sandbox.api.oci import registry  # noqa: E402
 from bot.sandbox.runner import run_sandbox  # noqa: E402
 

@@ -36,7 +36,7 @@ from bot.adapters.registry_auth import (
     realm_endpoint,
     registry_endpoint,
 )
-from bot.core.imageref import DIGEST, ImageRef
+from bot.config.imageref import DIGEST, ImageRef
 from bot.errors import ExternalError
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from bot.adapters.outbound import Endpoint, OutboundPolicy, OutboundRefused, url_problem
-from bot.core.imageref import DOCKER_HUB_API, ImageRef
+from bot.config.imageref import DOCKER_HUB_API, ImageRef
 from bot.errors import ExternalError
 
 _HUB_HOSTS = ("registry-1.docker.io", "docker.io", "index.docker.io")

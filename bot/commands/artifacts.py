@@ -9,15 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.commands._common import add_json_flag, add_now_flag, parse_instant, print_json
+from bot.config.repo import CONFIG_PATH
 from bot.errors import EXIT_CHECK_FAILED, EXIT_EXTERNAL, EXIT_OK, ExternalError, UsageError
 
 if TYPE_CHECKING:
     from bot.adapters.registry import RegistryClient
+    from bot.config.imageref import ImageRef
     from bot.config.model import Config, Train
     from bot.core.artifacts import Artifact, ArtifactSet, Observation
-    from bot.core.imageref import ImageRef
 
-DEFAULT_CONFIG = ".github/release-train.yml"
+DEFAULT_CONFIG = CONFIG_PATH
 DESCRIPTION = """\
 Resolve each service's image for --revision: the tag its `tag` template renders
 (e.g. {short_sha}) is looked up in the registry over the OCI Distribution API, and the

@@ -1,6 +1,6 @@
 """Checks of the configuration's images and `artifacts:` block (pure, on merged data).
 
-- every `services[].image` parses as an image repository (`bot.core.imageref`), reported
+- every `services[].image` parses as an image repository (`bot.config.imageref`), reported
   at its value with FILE:LINE:COL;
 - `artifacts.pin`, as a mapping, names known services (or `default`).
 """
@@ -11,8 +11,8 @@ import re
 from functools import cache
 from typing import TYPE_CHECKING
 
+from bot.config.imageref import BadReference, parse_image
 from bot.config.schemas import load_schema
-from bot.core.imageref import BadReference, parse_image
 
 if TYPE_CHECKING:
     from bot.config.checks import Checker

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from bot.config.imageref import ImageRef, parse_image
 from bot.config.model import Artifacts, Config, Service, Train
-from bot.core.imageref import ImageRef, parse_image
 from bot.core.promotion import render_tag, services_for
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.config.imageref import ImageRef
 from bot.config.load import load_config_text
 from bot.config.model import Config, Service
 from bot.core.artifacts import (
@@ -17,7 +18,6 @@ from bot.core.artifacts import (
     to_json,
     wanted,
 )
-from bot.core.imageref import ImageRef
 
 CONFIG = """\
 version: 1

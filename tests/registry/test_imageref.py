@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.imageref import BadReference, ImageRef, parse_image
+from bot.config.imageref import BadReference, ImageRef, parse_image
 
 DIGEST = "sha256:" + "ab" * 32
 

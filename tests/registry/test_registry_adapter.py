@@ -11,7 +11,7 @@ from oci_images import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 
 from bot.adapters.outbound import OutboundPolicy
 from bot.adapters.registry import Image, Missing, RegistryClient
-from bot.core.imageref import parse_image
+from bot.config.imageref import parse_image
 from bot.errors import ExternalError
 
 SHA = "a" * 40

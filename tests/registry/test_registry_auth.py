@@ -10,7 +10,7 @@ from bot.adapters.registry_auth import (
     realm_endpoint,
     registry_endpoint,
 )
-from bot.core.imageref import parse_image
+from bot.config.imageref import parse_image
 
 GHCR = Endpoint("https://ghcr.io", "source ghcr", trusted=True, basic_auth=("u", "p"))
 HUB = Endpoint("https://index.docker.io", "source hub", trusted=True, basic_auth=("u", "p"))

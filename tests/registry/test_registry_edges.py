@@ -17,7 +17,7 @@ from oci_images import OCI_MANIFEST, free_port
 
 from bot.adapters.outbound import Endpoint, Mode, OutboundPolicy, OutboundRefused
 from bot.adapters.registry import Image, RegistryClient
-from bot.core.imageref import parse_image
+from bot.config.imageref import parse_image
 from bot.errors import ExternalError
 
 Answer = tuple[int, dict[str, str], bytes]

@@ -1,6 +1,7 @@
 """Image references (`ghcr.io/acme/app:1.2@sha256:…`), parsed the way Docker reads them.
 
-Pure: the grammar of the CNCF Distribution `reference` package, reduced to what the bot
+Pure (in config: the configuration names images, and validate checks them): the grammar
+of the CNCF Distribution `reference` package, reduced to what the bot
 needs. A first path component with a `.` or a `:` (or `localhost`) is a registry host;
 otherwise the image lives on Docker Hub, whose API host is `registry-1.docker.io` and
 whose one-component names live under `library/` (`nginx` → `library/nginx`).
