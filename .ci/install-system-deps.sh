@@ -19,6 +19,16 @@ if [ ! -x .cache/prometheus/usr/bin/prometheus ]; then
 fi
 .cache/prometheus/usr/bin/prometheus --version | head -1
 
+# CNCF Distribution (Debian's docker-registry), unpacked the same way: tests/registry starts
+# it per session on a free port (or finds it through $DOCKER_REGISTRY_BIN).
+if [ ! -x .cache/docker-registry/usr/bin/docker-registry ]; then
+  apt_update
+  mkdir -p .cache/debs .cache/docker-registry
+  (cd .cache/debs && apt-get download -qq docker-registry 2>/dev/null || apt-get download docker-registry)
+  dpkg-deb -x .cache/debs/docker-registry_*.deb .cache/docker-registry
+fi
+.cache/docker-registry/usr/bin/docker-registry --version | head -1
+
 # Headless Chromium for the dashboard page test.
 if ! command -v chromium >/dev/null; then
   apt_update

@@ -13,8 +13,8 @@ from bot.errors import EXIT_CHECK_FAILED, EXIT_EXTERNAL, EXIT_OK, UsageError
 from bot.insights.model import DEFAULT_LEDGER
 
 if TYPE_CHECKING:
-    from bot.adapters.outbound import OutboundPolicy
     from bot.config.model import Config
+    from bot.config.outbound import OutboundPolicy
     from bot.core.slo.backtest import Point, Timeline
 
 MAX_TICKS = 50_000  # a week at a 15 s step; a month at 1m is 43,200

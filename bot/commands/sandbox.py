@@ -137,11 +137,14 @@ def _report(
                 "data": str(data),
                 "app": app,
                 "faults": str(faults) if faults else None,
+                "registry": url.removeprefix("http://"),
             }
         )
         return
     print(f"sandbox: {url}  (githubkit base_url: {url}/)")
     print(f"data:    {data}")
+    host = url.removeprefix("http://")
+    print(f"registry: {host}  (OCI Distribution API; images as {host}/NAME:TAG)")
     if repos:
         print(f"repos:   {', '.join(repos)}")
     print(f"app:     id {app['id']}, installation {app['installation_id']}")

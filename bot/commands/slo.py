@@ -20,8 +20,8 @@ from bot.errors import (
 )
 
 if TYPE_CHECKING:
-    from bot.adapters.outbound import OutboundPolicy
     from bot.config.model import SLO, Config, Stage
+    from bot.config.outbound import OutboundPolicy
     from bot.core.slo import SLOResult
 
 EXIT_BY_VERDICT = {

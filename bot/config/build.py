@@ -12,6 +12,7 @@ from bot.config.durations import parse_duration
 from bot.config.model import (
     SLO,
     ApprovalRule,
+    Artifacts,
     BoardingRules,
     BurnRate,
     ChatOps,
@@ -43,6 +44,7 @@ def build_config(data: dict[str, Any]) -> Config:
         freezes=tuple(build_freezes(data)),
         gates=build_gates(data.get("gates", {})),
         prometheus=build_prometheus(data.get("prometheus", {})),
+        artifacts=build_artifacts(data.get("artifacts", {})),
         incident=Incident(**_tuples(data.get("incident", {}))),
         chatops=ChatOps(**data.get("chatops", {})),
         ledger_branch=data.get("ledger", {}).get("branch", Config.ledger_branch),
@@ -190,3 +192,14 @@ def build_prometheus(data: dict[str, Any]) -> Prometheus:
     headers = tuple(sorted(data.get("headers", {}).items()))
     timeout = parse_duration(data["timeout"]) if "timeout" in data else Prometheus.timeout
     return Prometheus(**fields, headers=headers, timeout=timeout)
+
+
+def build_artifacts(data: dict[str, Any]) -> Artifacts:
+    pin = data.get("pin", Artifacts.pin)
+    pins: tuple[tuple[str, str], ...] = ()
+    if isinstance(pin, dict):
+        pins = tuple(sorted((k, v) for k, v in pin.items() if k != "default"))
+        pin = pin.get("default", Artifacts.pin)
+    timeout = parse_duration(data["timeout"]) if "timeout" in data else Artifacts.timeout
+    rest = {k: v for k, v in data.items() if k in ("built_by", "platform")}
+    return Artifacts(timeout=timeout, pin=pin, pins=pins, **rest)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.config.artifact_checks import check_artifacts, check_images
 from bot.config.durations import parse_duration
 from bot.config.schemas import path_text
 from bot.config.slo_checks import check_slos
@@ -67,6 +68,8 @@ def semantic_problems(
     check_slos(checker)
     check_templates(checker)
     check_labels(checker)
+    check_images(checker)
+    check_artifacts(checker)
     if now is not None and not any(p.severity == "error" for p in checker.problems):
         from bot.config.coverage import check_freeze_coverage
 

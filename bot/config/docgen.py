@@ -110,6 +110,8 @@ def _type(schema: dict[str, Any], node: dict[str, Any]) -> str:
         return "one of " + ", ".join(f"`{v}`" for v in node["enum"])
     if "const" in node:
         return f"`{node['const']}`"
+    if isinstance(node.get("type"), list):  # e.g. a name or a mapping of names
+        return " or ".join("mapping" if t == "object" else str(t) for t in node["type"])
     kind = str(node.get("type", "any"))
     if kind == "array":
         item = node.get("items", {})

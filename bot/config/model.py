@@ -203,6 +203,20 @@ class Prometheus:
 
 
 @dataclass(frozen=True)
+class Artifacts:
+    """How a train finds the images it ships (`bot.core.artifacts`)."""
+
+    timeout: timedelta = timedelta(hours=2)  # then a service still without an image leaves
+    pin: str = "digest"  # what bumps write by default: "digest" (repo:tag@sha256:...) or "tag"
+    pins: tuple[tuple[str, str], ...] = ()  # service -> "digest" | "tag"
+    built_by: str = ""  # a check run on the landing commit that vouches for unlabelled images
+    platform: str = "linux/amd64"  # the manifest an index is read through
+
+    def pin_for(self, service: str) -> str:
+        return dict(self.pins).get(service, self.pin)
+
+
+@dataclass(frozen=True)
 class ApprovalRule:
     required: int = 1
     teams: tuple[str, ...] = ()
@@ -248,6 +262,7 @@ class Config:
     freezes: tuple[Freeze, ...] = ()
     gates: Gates = field(default_factory=Gates)
     prometheus: Prometheus = field(default_factory=Prometheus)
+    artifacts: Artifacts = field(default_factory=Artifacts)
     incident: Incident = field(default_factory=Incident)
     chatops: ChatOps = field(default_factory=ChatOps)
     ledger_branch: str = "release-train/ledger"

@@ -37,6 +37,9 @@ UNCOUNTED_PATHS = frozenset({"/rate_limit"})  # GitHub: "does not count against 
 _JWT_SUFFIX = "/installation"  # /repos/{o}/{r}, /orgs/{org}, /users/{u} installation
 
 
+OCI_PATHS = ("/v2/", "/oci/")  # bot.sandbox.api.oci: the registry checks its own tokens
+
+
 @dataclass
 class RateWindow:
     limit: int
@@ -160,7 +163,7 @@ class Server:
     def authenticate(self, ctx: RequestContext) -> None:
         """Fill `ctx.user` from `Authorization: token|Bearer X`; 401 for an unknown token."""
         header = ctx.headers.get("authorization", "")
-        if not header:
+        if not header or ctx.path.startswith(OCI_PATHS):  # the registry has its own auth
             return
         scheme, _, token = header.partition(" ")
         token = token.strip()
@@ -259,7 +262,7 @@ class Server:
                 return early
         key = ctx.token or f"ip:{ctx.headers.get('x-forwarded-for', 'loopback')}"
         window = self.rate_window(key, ctx.user is None and ctx.token is None)
-        counted = ctx.path not in UNCOUNTED_PATHS
+        counted = ctx.path not in UNCOUNTED_PATHS and not ctx.path.startswith(OCI_PATHS)
         if counted and window.remaining <= 0:
             raise ApiError(403, "API rate limit exceeded.", headers=window.headers())
         try:

@@ -119,7 +119,7 @@ def reconcile(
     (`bot.core.gates.events.gate_request`): re-evaluate gates afresh, or hold the train.
     `config_path`: where the configuration lives on the default branch (a checked,
     repository-relative path: `bot.transports.settings.checked_config_path`).
-    `outbound`: the operator's `bot.adapters.outbound.OutboundPolicy`; a configuration
+    `outbound`: the operator's `bot.config.outbound.OutboundPolicy`; a configuration
     pointing where it refuses is a configuration error (None: not checked here).
     `cross_repo`: the operator's allowlist of writes into other repositories (App mode);
     each needs the other repository's consent too (`bot.shell.consent`)."""

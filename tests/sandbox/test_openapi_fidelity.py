@@ -379,5 +379,14 @@ def test_routes_github_does_not_document_are_few_and_known() -> None:
         # the web host's OAuth flow (github.com/login/oauth/..., not the REST API)
         "GET /login/oauth/authorize",
         "POST /login/oauth/access_token",
+        # the registry host's OCI Distribution API and token realm (bot/sandbox/api/oci.py)
+        "GET /v2/",
+        "GET /oci/token",
+        "GET /v2/{name+}/manifests/{ref}",
+        "PUT /v2/{name+}/manifests/{ref}",
+        "GET /v2/{name+}/blobs/{digest}",
+        "GET /v2/{name+}/tags/list",
+        "POST /v2/{name+}/blobs/uploads/",
+        "PUT /v2/{name+}/blobs/uploads/{session}",
     }
     assert set(extra) <= allowed, set(extra) - allowed
