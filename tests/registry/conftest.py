@@ -5,19 +5,15 @@ per test."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from oci_images import DistributionServer, Pusher, registry_bin
+from oci_images import PASSWORD, USER, DistributionServer, Oci, Pusher, registry_bin
 
-from bot.config.outbound import Endpoint, OutboundPolicy
 from bot.sandbox.api.oci import registry
 from bot.sandbox.runner import run_sandbox
 
-USER, PASSWORD = "ci-bot", "s3cret-pass"
 KINDS = (
     "sandbox-anonymous",
     "sandbox-bearer",
@@ -27,28 +23,6 @@ KINDS = (
     "distribution-htpasswd",
     "distribution-token",
 )
-_names = itertools.count(1)
-
-
-@dataclass
-class Oci:
-    """One registry under test: its host for image references, a pusher, and whether it
-    needs credentials (then `policy` carries them as the operator's source)."""
-
-    kind: str
-    url: str
-    host: str
-    pusher: Pusher
-    needs_credentials: bool
-    policy: OutboundPolicy = field(default_factory=OutboundPolicy)
-    server: object = None  # the sandbox's Server (its registry: bot.sandbox.api.oci)
-
-    def name(self, base: str = "acme/app") -> str:
-        return f"{base}{next(_names)}"
-
-    def with_credentials(self, user: str = USER, password: str = PASSWORD) -> OutboundPolicy:
-        source = Endpoint(self.url, "source registry", trusted=True, basic_auth=(user, password))
-        return OutboundPolicy(sources=(source,))
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ import base64
 import ctypes
 import ctypes.util
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -26,11 +27,13 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bot.config.outbound import Endpoint, OutboundPolicy
 
 REPO = Path(__file__).resolve().parents[2]
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -349,3 +352,30 @@ class TokenServer:
         }  # fmt: skip
         token = jwt.encode(claims, self.key, algorithm="ES256", headers={"x5c": [self.x5c]})
         return 200, json.dumps({"token": token, "access_token": token}).encode()
+
+
+# -- one registry under test (the fixtures in conftest.py make them) --
+
+USER, PASSWORD = "ci-bot", "s3cret-pass"
+_NAMES = itertools.count(1)
+
+
+@dataclass
+class Oci:
+    """One registry under test: its host for image references, a pusher, and whether it
+    needs credentials (then `policy` carries them as the operator's source)."""
+
+    kind: str
+    url: str
+    host: str
+    pusher: Pusher
+    needs_credentials: bool
+    policy: OutboundPolicy = field(default_factory=OutboundPolicy)
+    server: object = None  # the sandbox's Server (its registry: bot.sandbox.api.oci)
+
+    def name(self, base: str = "acme/app") -> str:
+        return f"{base}{next(_NAMES)}"
+
+    def with_credentials(self, user: str = USER, password: str = PASSWORD) -> OutboundPolicy:
+        source = Endpoint(self.url, "source registry", trusted=True, basic_auth=(user, password))
+        return OutboundPolicy(sources=(source,))

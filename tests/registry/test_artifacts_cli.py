@@ -8,8 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, USER, Oci
-from oci_images import free_port
+from oci_images import PASSWORD, USER, Oci, free_port
 
 from bot.cli import main
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import PASSWORD, USER, Oci
-from oci_images import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
+from oci_images import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, PASSWORD, USER, Oci
 
 from bot.adapters.registry import Image, Missing, RegistryClient
 from bot.config.imageref import parse_image
