@@ -25,7 +25,8 @@ def _train_pr(ctx: Ctx, record: TrainRecord) -> PullRequest | None:
 
 
 def _body_actions(ctx: Ctx, record: TrainRecord, pr: PullRequest) -> list[Action]:
-    generated = release_notes(ctx.config, ctx.train, record, ctx.now)
+    facts = ctx.gate_facts.get(record.id)  # the flags and migrations sections, when gathered
+    generated = release_notes(ctx.config, ctx.train, record, ctx.now, facts)
     if generated_region(pr.body) == generated.rstrip("\n"):
         return []
     return [act.UpdatePullRequest(record.id, pr.number, render_body(record.id, generated, pr.body))]
