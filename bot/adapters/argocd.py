@@ -23,7 +23,7 @@ import httpx
 
 from bot.adapters.outbound import Endpoint, OutboundPolicy, OutboundRefused, choose_endpoint
 from bot.config.model import ArgoCD
-from bot.core.argocd_health import AppState, Condition, ResourceHealth
+from bot.core.argocd_health import AppState, Condition, ResourceHealth, Unobservable
 from bot.errors import ExternalError
 
 SYSTEM = "argocd"
@@ -183,7 +183,7 @@ def client_for(config: ArgoCD, policy: OutboundPolicy, *, timeout: float = TIMEO
     anything is sent when the policy says no."""
     endpoint = choose_endpoint(
         "argocd", source=config.source, url=config.server, headers=(), policy=policy,
-        verify=not config.insecure,
+        verify=not config.insecure, url_key="server",
     )  # fmt: skip
     if endpoint is None:
         raise ExternalError(SYSTEM, "argocd: neither `source` nor `server` is set")
@@ -199,3 +199,17 @@ def read_applications(config: ArgoCD, client: ArgoCDClient) -> tuple[AppState, .
         client.application(name, project=config.project, refresh=config.refresh)
         for name in config.applications
     )
+
+
+def observe(
+    config: ArgoCD, policy: OutboundPolicy, *, timeout: float = TIMEOUT
+) -> tuple[AppState, ...] | Unobservable:
+    """One reading of the stage's Applications for `bot.core.argocd_health.judge_health`:
+    their states, or why Argo CD could not be read this time (unreachable, 5xx, the token
+    refused, the target refused by the outbound policy): the stage then waits with that
+    reason, and fails at its health timeout."""
+    try:
+        with client_for(config, policy, timeout=timeout) as client:
+            return read_applications(config, client)
+    except ExternalError as exc:
+        return Unobservable(exc.message)

@@ -264,16 +264,15 @@ def _split_terms(text: str) -> list[str]:
 
 
 def selector_matches(requirements: Sequence[Requirement], labels: dict[str, str]) -> bool:
-    for key, op, values in requirements:
-        present, value = key in labels, labels.get(key)
-        ok = {
-            "=": present and value == values[0],
-            "!=": value != values[0],
-            "in": present and value in values,
-            "notin": value not in values,
-            "exists": present,
-            "!": not present,
-        }[op]
-        if not ok:
-            return False
-    return True
+    """Whether `labels` satisfy every requirement of a parsed selector."""
+    return all(_satisfies(labels, key, op, values) for key, op, values in requirements)
+
+
+def _satisfies(labels: dict[str, str], key: str, op: str, values: tuple[str, ...]) -> bool:
+    if op == "exists":
+        return key in labels
+    if op == "!":
+        return key not in labels
+    if op in ("=", "in"):
+        return key in labels and labels[key] in values
+    return labels.get(key) not in values  # "!=" and "notin": true when the label is absent

@@ -35,7 +35,7 @@ RATE_WINDOW = 3600
 UNCOUNTED_PATHS = frozenset({"/rate_limit"})  # GitHub: "does not count against your limit"
 _JWT_SUFFIX = "/installation"  # /repos/{o}/{r}, /orgs/{org}, /users/{u} installation
 # Paths of APIs that are not GitHub's (Argo CD's: bot.sandbox.api.argocd): their handlers
-# check their own tokens, and GitHub's authentication and rate limit stay out of the way.
+# check their own tokens; GitHub's authentication, rate limit and ETags stay out of the way.
 FOREIGN_PREFIXES = ("/api/v1/",)
 
 
@@ -260,9 +260,11 @@ class Server:
             early = self.before_request(ctx)
             if early is not None:
                 return early
+        if foreign:  # not GitHub's API: none of GitHub's rate limit or ETags
+            return self._dispatch_safely(ctx)
         key = ctx.token or f"ip:{ctx.headers.get('x-forwarded-for', 'loopback')}"
         window = self.rate_window(key, ctx.user is None and ctx.token is None)
-        counted = ctx.path not in UNCOUNTED_PATHS and not foreign
+        counted = ctx.path not in UNCOUNTED_PATHS
         if counted and window.remaining <= 0:
             raise ApiError(403, "API rate limit exceeded.", headers=window.headers())
         try:

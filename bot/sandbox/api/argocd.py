@@ -144,7 +144,7 @@ def advance(
                     _message(spec, state["health"]), "", state["since"])  # fmt: skip
     if now < settled_at:
         return View("Synced", state["target"], "Progressing", "Waiting for rollout to finish",
-                    "Running", synced_at.isoformat())  # fmt: skip
+                    "Succeeded", synced_at.isoformat())  # fmt: skip
     state.update(synced=state["target"], health=spec["outcome"], since=settled_at.isoformat(),
                  rolled=True)  # fmt: skip
     return View("Synced", state["synced"], state["health"], _message(spec, state["health"]),
@@ -198,8 +198,7 @@ def application_json(ctx: RequestContext, spec: dict[str, Any], view: View) -> d
     if view.phase:
         status["operationState"] = {
             "phase": view.phase,
-            "message": "successfully synced (all tasks run)" if view.phase == "Succeeded"
-            else "waiting for healthy state of apps/Deployment/" + spec["name"],
+            "message": "successfully synced (all tasks run)",
             "startedAt": _time(view.since),
             "syncResult": {"revision": view.revision, "source": source},
         }  # fmt: skip
