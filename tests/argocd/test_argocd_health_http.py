@@ -172,3 +172,16 @@ def test_the_app_refuses_a_loopback_server_before_connecting(argo: ArgoWorld) ->
     assert isinstance(found, Unobservable)
     assert "RELEASE_TRAIN_ALLOW_URLS" in found.reason  # the stage waits, saying why
     assert len(argo.sb.server.request_log) == before  # nothing was sent
+
+
+def test_a_5xx_is_an_external_failure_the_stage_waits_out(argo: ArgoWorld) -> None:
+    from bot.sandbox import faults
+
+    argocd.add_application(argo.sb.server, "shop-staging", repo=REPO, path="deploy/staging")
+    plan = faults.FaultPlan(script={("GET /api/v1/applications/shop-staging", 0): 503})
+    faults.install(argo.sb.server, plan)
+    first = observe(STAGING, argo.policy)
+    assert isinstance(first, Unobservable)
+    assert first.reason.startswith(f"argocd: HTTP 503 from {argo.sb.base_url}")
+    again = observe(STAGING, argo.policy)  # the next round reads it fine
+    assert not isinstance(again, Unobservable) and again[0].health == "Healthy"
