@@ -97,3 +97,25 @@ def test_schema_defaults_are_the_model_defaults() -> None:
             value = sub["default"]
             value = parse_duration(value) if key == "health_timeout" else value
             assert value == fields[key], key
+
+
+class _Files:
+    def __init__(self, files: dict[str, str]) -> None:
+        self.files = files
+
+    def read_file(self, path: str) -> str | None:
+        return self.files.get(path)
+
+
+def test_the_app_refuses_a_repository_config_pointing_argo_cd_inside() -> None:
+    from bot.config.repo import ConfigCache, load_repo_config
+    from bot.errors import ConfigError
+
+    text = BASE.format(body="server: http://127.0.0.1:8080\n      applications: [web]")
+    files = _Files({FILE: text})
+    policy = OutboundPolicy(Mode.APP)
+    assert load_repo_config(files, FILE, cache=ConfigCache()) is not None  # no policy: loads
+    with pytest.raises(ConfigError) as caught:
+        load_repo_config(files, FILE, cache=ConfigCache(), outbound=policy)
+    [problem] = caught.value.problems
+    assert problem.render().startswith(f"{FILE}:8:15: stages[0].argocd.server: refused: ")
