@@ -216,6 +216,37 @@ def _clock(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
 
 
+# -- rendering ---------------------------------------------------------------------------
+
+
+def health_markdown(verdict: HealthVerdict, *, max_evidence: int = 20) -> str:
+    """The verdict for the promotion check run and the stage table: one line of outcome,
+    a table of the Applications' sync and health, and the evidence. Names and messages
+    come from Argo CD and the configuration: neutralised (`bot.core.untrusted`)."""
+    from bot.core.untrusted import cell, inline
+
+    title = {Health.WAITING: "Waiting for Argo CD", Health.HEALTHY: "Argo CD: Synced and Healthy",
+             Health.FAILED: "Argo CD: failed"}[verdict.status]  # fmt: skip
+    lines = [f"**{title}**: {inline(verdict.reason, 1000)}"]
+    if verdict.rows:
+        lines += [
+            "",
+            "| Application | Sync | Revision | Health | Bump deployed |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {cell(r.name)} | {cell(r.sync)} | {cell(r.revision or '-')} | {cell(r.health)} | "
+            f"{'yes' if r.at_bump else 'no'} |"
+            for r in verdict.rows
+        ]
+    shown = verdict.evidence[:max_evidence]
+    if shown:
+        lines += ["", *(f"- {inline(e, 500)}" for e in shown)]
+        if len(verdict.evidence) > len(shown):
+            lines.append(f"- … and {len(verdict.evidence) - len(shown)} more")
+    return "\n".join(lines)
+
+
 # -- label selectors ---------------------------------------------------------------------
 
 _KEY = r"(?:[a-z0-9A-Z.-]+/)?[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"

@@ -127,3 +127,22 @@ def test_label_selectors(selector: str, labels: dict[str, str], expected: bool) 
 def test_bad_selectors_are_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         parse_selector(bad)
+
+
+def test_markdown_shows_each_application_and_neutralises_what_argo_cd_said() -> None:
+    from bot.core.argocd_health import health_markdown
+
+    app = synced(
+        "Degraded",
+        health_message="<!-- x --> @team | [click](http://x)",
+        resources=(ResourceHealth("Deployment", "web", "shop", "Synced", "Degraded", "@all"),),
+    )
+    found = judge_health((app,), bump=BUMP, contains=contains, now=T0, started=T0,
+                         timeout=TIMEOUT)  # fmt: skip
+    text = health_markdown(found)
+    lines = text.splitlines()
+    assert lines[0].startswith("**Argo CD: failed**: web is Degraded at the bump (")
+    assert "| web | Synced | bbbbbbb | Degraded | yes |" in lines
+    assert "<!--" not in text and "@team" not in text
+    assert "[click](" not in text and "\\[click\\](" in text  # no link, the text kept
+    assert lines[-1] == "- web: Deployment shop/web is Degraded (@\u200ball)"
