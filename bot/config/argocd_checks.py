@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config.durations import PATTERN, parse_duration
 from bot.config.schemas import path_text
-from bot.core.argocd_health import parse_selector
 
 if TYPE_CHECKING:
     from bot.config.checks import Checker
@@ -50,3 +49,50 @@ def _check_section(checker: Checker, at: tuple[str | int, ...], section: dict[st
                 checker.error((*at, "health_timeout"), f"{name}.health_timeout: must be above 0s")
         except ValueError as exc:  # the schema's pattern passed: e.g. longer than ten years
             checker.error((*at, "health_timeout"), f"{name}.health_timeout: {exc}")
+
+
+# -- Kubernetes label selectors (what Argo CD's `selector` parameter takes) --------------
+
+_KEY = r"(?:[a-z0-9A-Z.-]+/)?[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"
+_VALUE = r"([A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)?"
+_TERM = re.compile(
+    rf"^\s*(?:(?P<not>!)\s*(?P<nkey>{_KEY})|(?P<key>{_KEY})\s*"
+    rf"(?:(?P<op>==|!=|=)\s*(?P<value>{_VALUE})|\s+(?P<set>in|notin)\s*\((?P<values>[^()]*)\))?)\s*$"
+)
+
+Requirement = tuple[str, str, tuple[str, ...]]  # (key, op, values); op: = != in notin exists !
+
+
+def parse_selector(text: str) -> tuple[Requirement, ...]:
+    """A Kubernetes label selector (equality- and set-based) as requirements; ValueError
+    naming the bad term."""
+    out: list[Requirement] = []
+    for term in _split_terms(text):
+        found = _TERM.match(term)
+        if found is None:
+            raise ValueError(f"label selector term {term.strip()!r} is not valid")
+        if found["nkey"]:
+            out.append((found["nkey"], "!", ()))
+        elif found["op"]:
+            out.append((found["key"], "!=" if found["op"] == "!=" else "=", (found["value"],)))
+        elif found["set"]:
+            values = tuple(v.strip() for v in found["values"].split(",") if v.strip())
+            out.append((found["key"], found["set"], values))
+        else:
+            out.append((found["key"], "exists", ()))
+    if not out:
+        raise ValueError("the label selector is empty")
+    return tuple(out)
+
+
+def _split_terms(text: str) -> list[str]:
+    """Terms split at commas outside parentheses."""
+    terms, depth, current = [], 0, ""
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            terms.append(current)
+            current = ""
+        else:
+            current += char
+    return [*terms, current]

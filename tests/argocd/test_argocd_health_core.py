@@ -13,8 +13,6 @@ from bot.core.argocd_health import (
     ResourceHealth,
     Unobservable,
     judge_health,
-    parse_selector,
-    selector_matches,
 )
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -119,14 +117,24 @@ def test_no_applications_is_not_a_pass() -> None:
     ("!team", {"team": "x"}, False),
     ("example.com/part-of=shop", {"example.com/part-of": "shop"}, True),
 ])  # fmt: skip
-def test_label_selectors(selector: str, labels: dict[str, str], expected: bool) -> None:
-    assert selector_matches(parse_selector(selector), labels) is expected
+def test_label_selectors_the_config_accepts_match_in_the_sandbox(
+    selector: str, labels: dict[str, str], expected: bool
+) -> None:
+    from bot.config.argocd_checks import parse_selector
+    from bot.sandbox.api import argocd
+
+    assert parse_selector(selector) == argocd.parse_selector(selector)
+    assert argocd.selector_matches(argocd.parse_selector(selector), labels) is expected
 
 
 @pytest.mark.parametrize("bad", ["", "env=(x", "=x", "env in prod", "a b"])
-def test_bad_selectors_are_refused(bad: str) -> None:
-    with pytest.raises(ValueError):
-        parse_selector(bad)
+def test_bad_selectors_are_refused_by_both(bad: str) -> None:
+    from bot.config.argocd_checks import parse_selector
+    from bot.sandbox.api import argocd
+
+    for parse in (parse_selector, argocd.parse_selector):
+        with pytest.raises(ValueError):
+            parse(bad)
 
 
 def test_markdown_shows_each_application_and_neutralises_what_argo_cd_said() -> None:

@@ -21,12 +21,13 @@ and ``add_token(server)`` for the bearer token.
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.core.argocd_health import parse_selector, selector_matches
 from bot.sandbox.http import RequestContext, Response, Router
 
 PREFIX = "/api/v1/"  # the server leaves authentication of these paths to this module
@@ -280,3 +281,67 @@ def list_applications(ctx: RequestContext) -> Response:
 def routes(router: Router) -> None:
     router.add("GET", "/api/v1/applications", list_applications)
     router.add("GET", "/api/v1/applications/{name}", get_application)
+
+
+# -- label selectors, server side (Argo CD: k8s.io/apimachinery labels.Parse) ---------
+# Its own copy, as Argo CD has its own: the bot's (bot.config.argocd_checks) is checked to
+# agree with it in tests/argocd.
+
+_KEY = r"(?:[a-z0-9A-Z.-]+/)?[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"
+_VALUE = r"([A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)?"
+_TERM = re.compile(
+    rf"^\s*(?:(?P<not>!)\s*(?P<nkey>{_KEY})|(?P<key>{_KEY})\s*"
+    rf"(?:(?P<op>==|!=|=)\s*(?P<value>{_VALUE})|\s+(?P<set>in|notin)\s*\((?P<values>[^()]*)\))?)\s*$"
+)
+
+Requirement = tuple[str, str, tuple[str, ...]]  # (key, op, values); op: = != in notin exists !
+
+
+def parse_selector(text: str) -> tuple[Requirement, ...]:
+    """A Kubernetes label selector (equality- and set-based) as requirements; ValueError
+    naming the bad term."""
+    out: list[Requirement] = []
+    for term in _split_terms(text):
+        found = _TERM.match(term)
+        if found is None:
+            raise ValueError(f"label selector term {term.strip()!r} is not valid")
+        if found["nkey"]:
+            out.append((found["nkey"], "!", ()))
+        elif found["op"]:
+            out.append((found["key"], "!=" if found["op"] == "!=" else "=", (found["value"],)))
+        elif found["set"]:
+            values = tuple(v.strip() for v in found["values"].split(",") if v.strip())
+            out.append((found["key"], found["set"], values))
+        else:
+            out.append((found["key"], "exists", ()))
+    if not out:
+        raise ValueError("the label selector is empty")
+    return tuple(out)
+
+
+def _split_terms(text: str) -> list[str]:
+    """Terms split at commas outside parentheses."""
+    terms, depth, current = [], 0, ""
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            terms.append(current)
+            current = ""
+        else:
+            current += char
+    return [*terms, current]
+
+
+def selector_matches(requirements: Sequence[Requirement], labels: dict[str, str]) -> bool:
+    """Whether `labels` satisfy every requirement of a parsed selector."""
+    return all(_satisfies(labels, key, op, values) for key, op, values in requirements)
+
+
+def _satisfies(labels: dict[str, str], key: str, op: str, values: tuple[str, ...]) -> bool:
+    if op == "exists":
+        return key in labels
+    if op == "!":
+        return key not in labels
+    if op in ("=", "in"):
+        return key in labels and labels[key] in values
+    return labels.get(key) not in values  # "!=" and "notin": true when the label is absent
