@@ -12,6 +12,7 @@ from bot.config.durations import parse_duration
 from bot.config.model import (
     SLO,
     ApprovalRule,
+    ArgoCD,
     Artifacts,
     BoardingRules,
     BurnRate,
@@ -80,7 +81,7 @@ def build_service(data: dict[str, Any]) -> Service:
 
 
 def build_stage(data: dict[str, Any]) -> Stage:
-    fields = _tuples({k: v for k, v in data.items() if k not in ("soak", "waves")})
+    fields = _tuples({k: v for k, v in data.items() if k not in ("soak", "waves", "argocd")})
     stage_soak = parse_duration(data["soak"]) if "soak" in data else Stage.soak
     waves = tuple(
         Wave(
@@ -90,7 +91,13 @@ def build_stage(data: dict[str, Any]) -> Stage:
         )
         for w in data.get("waves", [])
     )
-    return Stage(**fields, soak=stage_soak, waves=waves)
+    argocd = build_argocd(data["argocd"]) if "argocd" in data else None
+    return Stage(**fields, soak=stage_soak, waves=waves, argocd=argocd)
+
+
+def build_argocd(data: dict[str, Any]) -> ArgoCD:
+    fields = _tuples({k: v for k, v in data.items() if k != "health_timeout"})
+    return ArgoCD(**fields, **_dur(data, "health_timeout"))
 
 
 def build_slo(data: dict[str, Any]) -> SLO:

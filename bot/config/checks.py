@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.config.argocd_checks import check_argocd
 from bot.config.artifact_checks import check_artifacts, check_images
 from bot.config.durations import parse_duration
 from bot.config.schemas import path_text
@@ -70,6 +71,7 @@ def semantic_problems(
     check_labels(checker)
     check_images(checker)
     check_artifacts(checker)
+    check_argocd(checker)
     if now is not None and not any(p.severity == "error" for p in checker.problems):
         from bot.config.coverage import check_freeze_coverage
 

@@ -120,6 +120,21 @@ class Wave:
 
 
 @dataclass(frozen=True)
+class ArgoCD:
+    """Argo CD health for a stage (`bot.core.argocd_health`): where its API is (an operator
+    source by name, or a URL that gets no credentials) and which Applications to wait for."""
+
+    source: str = ""
+    server: str = ""
+    applications: tuple[str, ...] = ()
+    selector: str = ""  # a Kubernetes label selector, instead of `applications`
+    project: str = ""  # lets Argo CD answer 404 (not 403) for a missing Application
+    refresh: bool = False  # ?refresh=normal on every read
+    insecure: bool = False  # skip TLS verification of `server`
+    health_timeout: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
 class Stage:
     """One step of promotion. With waves, each wave is its own commit and soak."""
 
@@ -131,6 +146,7 @@ class Stage:
     mode: str = "commit"  # "commit" (Git Data API) or "pull_request"
     repository: str = ""  # "owner/name" of a separate GitOps repository; "" = this one
     branch: str = ""  # branch the bumps go to; "" = the train's base (or the repo default)
+    argocd: ArgoCD | None = None  # wait for Argo CD Synced + Healthy before the soak
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ Environment (the same for `serve`, the Action's inputs and the CLI):
                                  `url` may name (`*.example.com`, `*` any public host);
                                  internal addresses stay refused
 
-The sources file::
+The sources file (Prometheus servers and Argo CD servers alike; a repository's
+`prometheus.source` or `stages[].argocd.source` picks one by name)::
 
     sources:
       prod-eu:

@@ -267,6 +267,7 @@ def choose_endpoint(
     policy: OutboundPolicy,
     default: Endpoint | None = None,
     verify: bool | str = True,
+    url_key: str = "url",
 ) -> Endpoint | None:
     """Where a configuration section `what` (e.g. "prometheus") sends its requests: the
     operator's source it names, else its `url` (the operator's credentials only when that
@@ -286,9 +287,9 @@ def choose_endpoint(
             return _with_headers(replace(default, url=url), headers)
         why = url_problem(url, policy)
         if why:
-            raise OutboundRefused(f"{what}.url: {why}")
-        return Endpoint(url, f"{what}.url", trusted=False, headers=_merged_headers(headers, ()),
-                        verify=verify)  # fmt: skip
+            raise OutboundRefused(f"{what}.{url_key}: {why}")
+        return Endpoint(url, f"{what}.{url_key}", trusted=False,
+                        headers=_merged_headers(headers, ()), verify=verify)  # fmt: skip
     return None if default is None else _with_headers(default, headers)
 
 

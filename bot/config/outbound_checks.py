@@ -1,6 +1,7 @@
 """The configuration's outbound settings against the outbound policy, with positions.
 
-Every section a configuration uses to point the bot somewhere (`prometheus` today) is
+Every section a configuration uses to point the bot somewhere (`prometheus`, each stage's
+`argocd`) is
 checked here, by the same decisions the adapters make at connect time
 (`bot.config.outbound`), so a refusal is a configuration problem at FILE:LINE:COL
 before anything is sent:
@@ -24,6 +25,7 @@ from bot.config.outbound import (
     repo_header_problem,
     url_problem,
 )
+from bot.config.schemas import path_text
 from bot.errors import ExternalError, Problem
 
 Path_ = tuple[str | int, ...]
@@ -45,42 +47,56 @@ def outbound_problems(
         file, line, col = locate(path, value)
         problems.append(Problem(message, file=file, line=line, col=col))
 
-    for name in SECTIONS:
-        section = data.get(name)
-        if not isinstance(section, dict):
-            continue
+    for at, section, url_key in _sections(data):
+        name = path_text(at)
         headers = section.get("headers")
         for key in headers if isinstance(headers, dict) else {}:
             why = repo_header_problem(str(key))
             if why:
-                error((name, "headers", key), f"{name}.headers: {why}", value=False)
-        if section.get("source") and section.get("url"):
-            error((name, "url"), f"{name}: set `source` or `url`, not both", value=False)
+                error((*at, "headers", key), f"{name}.headers: {why}", value=False)
+        if section.get("source") and section.get(url_key):
+            error((*at, url_key), f"{name}: set `source` or `{url_key}`, not both", value=False)
         elif policy is not None:
-            _against_policy(name, section, policy, resolve, error)
+            _against_policy(at, url_key, section, policy, resolve, error)
     return problems
 
 
+def _sections(data: dict[str, Any]) -> list[tuple[Path_, dict[str, Any], str]]:
+    """(path, section, the key holding its URL) of every section that chooses a target:
+    the top-level ones and each stage's `argocd` (whose URL key is `server`)."""
+    found: list[tuple[Path_, dict[str, Any], str]] = [
+        ((name,), data[name], "url") for name in SECTIONS if isinstance(data.get(name), dict)
+    ]
+    stages = data.get("stages")
+    for index, stage in enumerate(stages if isinstance(stages, list) else []):
+        if isinstance(stage, dict) and isinstance(stage.get("argocd"), dict):
+            found.append((("stages", index, "argocd"), stage["argocd"], "server"))
+    return found
+
+
 def _against_policy(
-    name: str,
+    at: Path_,
+    url_key: str,
     section: dict[str, Any],
     policy: OutboundPolicy,
     resolve: bool,
     error: Callable[[Path_, str], None],
 ) -> None:
-    source, url = section.get("source"), section.get("url")
+    name = path_text(at)
+    source, url = section.get("source"), section.get(url_key)
     if isinstance(source, str) and source and policy.source(source) is None:
         names = ", ".join(policy.source_names()) or "none (the operator sets RELEASE_TRAIN_SOURCES)"
-        error((name, "source"), f"{name}.source: {source!r} is not one of the operator's "
+        error((*at, "source"), f"{name}.source: {source!r} is not one of the operator's "
               f"sources: {names}")  # fmt: skip
     if not isinstance(url, str) or not url:
         return
-    own = policy.prometheus is not None and policy.prometheus.origin == origin_of(url)
+    default = policy.prometheus if at == ("prometheus",) else None
+    own = default is not None and default.origin == origin_of(url)
     why = "" if own else url_problem(url, policy)
     if not why and resolve and not own and policy.mode is Mode.APP:
         why = _resolved_problem(url, policy)
     if why:
-        error((name, "url"), f"{name}.url: refused: {why}")
+        error((*at, url_key), f"{name}.{url_key}: refused: {why}")
 
 
 def _resolved_problem(url: str, policy: OutboundPolicy) -> str:

@@ -125,13 +125,18 @@ def _against(config: Config, text: str, path: str, outbound: OutboundPolicy | No
     from bot.config.outbound_checks import outbound_problems
     from bot.config.yaml_source import read_yaml
 
-    section = {"prometheus": {"source": config.prometheus.source, "url": config.prometheus.url}}
+    section: dict[str, Any] = {
+        "prometheus": {"source": config.prometheus.source, "url": config.prometheus.url},
+        "stages": [
+            {"argocd": {"source": s.argocd.source, "server": s.argocd.server}} if s.argocd else {}
+            for s in config.stages
+        ],
+    }
     if not outbound_problems(section, lambda where, value: (path, 0, 0), outbound):
         return config
     doc, _ = read_yaml(text, path)  # refused: read the file again for the positions
     data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
-    if "prometheus" not in data:  # it came from an extended policy file
-        data = section
+    data = {**section, **data}  # a section absent here came from an extended policy file
     problems = outbound_problems(data, _locator(doc, path), outbound)
     raise ConfigError(problems or outbound_problems(section, _locator(None, path), outbound))
 

@@ -87,8 +87,9 @@ def _check_warm_up(checker: Checker) -> None:
             shortest = min(_soaks(stage))
         except (TypeError, ValueError):
             continue
-        for name in stage.get("slos") or []:
-            if name in delays and delays[name][1] >= shortest:
+        slos = stage.get("slos")
+        for name in slos if isinstance(slos, list) else []:  # the schema says what else is wrong
+            if isinstance(name, str) and name in delays and delays[name][1] >= shortest:
                 where, delay = delays[name]
                 checker.error(
                     where,

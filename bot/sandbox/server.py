@@ -35,6 +35,9 @@ RATE_LIMIT_ANONYMOUS = 60
 RATE_WINDOW = 3600
 UNCOUNTED_PATHS = frozenset({"/rate_limit"})  # GitHub: "does not count against your limit"
 _JWT_SUFFIX = "/installation"  # /repos/{o}/{r}, /orgs/{org}, /users/{u} installation
+# Paths of APIs that are not GitHub's (Argo CD's: bot.sandbox.api.argocd): their handlers
+# check their own tokens; GitHub's authentication, rate limit and ETags stay out of the way.
+FOREIGN_PREFIXES = ("/api/v1/",)
 
 
 OCI_PATHS = ("/v2/", "/oci/")  # bot.sandbox.api.oci: the registry checks its own tokens
@@ -255,11 +258,15 @@ class Server:
         return outcome
 
     def _respond(self, ctx: RequestContext) -> Response:
-        self.authenticate(ctx)
+        foreign = ctx.path.startswith(FOREIGN_PREFIXES)
+        if not foreign:
+            self.authenticate(ctx)
         if self.before_request is not None:
             early = self.before_request(ctx)
             if early is not None:
                 return early
+        if foreign:  # not GitHub's API: none of GitHub's rate limit or ETags
+            return self._dispatch_safely(ctx)
         key = ctx.token or f"ip:{ctx.headers.get('x-forwarded-for', 'loopback')}"
         window = self.rate_window(key, ctx.user is None and ctx.token is None)
         counted = ctx.path not in UNCOUNTED_PATHS and not ctx.path.startswith(OCI_PATHS)

@@ -9,6 +9,7 @@ operation, so a failure names the endpoint and the first schema mismatch.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RequestFailed
 from openapi_check import SchemaMismatch, operations, validate_response
 
+from bot.resources import schema_path
 from bot.sandbox import appauth
 from bot.sandbox.api import build_router, oauth
 from bot.sandbox.api.code_scanning import seed_alerts
@@ -362,6 +364,10 @@ def test_every_call_succeeded_or_failed_on_purpose(driven: Driver) -> None:
 
 def test_routes_github_does_not_document_are_few_and_known() -> None:
     documented = {(m, _norm(p)) for m, p in operations()}
+    # Argo CD's Applications API beside GitHub's, documented by Argo CD's own description
+    # (checked against it in tests/argocd)
+    argocd = json.loads(schema_path("argocd/applications.swagger.json").read_text("utf-8"))
+    documented |= {(m.upper(), _norm(p)) for p, ops in argocd["paths"].items() for m in ops}
     extra = sorted(
         f"{r.method} {r.pattern}"
         for r in build_router().routes
