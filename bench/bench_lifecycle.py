@@ -106,22 +106,11 @@ def _step(sb: Any, cache: ResponseCache, now: datetime) -> tuple[list[Any], list
     return list(sb.server.request_log[mark:]), client.urls, elapsed
 
 
-def _refuse_search(ctx: Any) -> Any:
-    """A server without the search qualifiers (some GitHub Enterprise versions): 422."""
-    from bot.sandbox.http import Response
-
-    if ctx.path == "/search/issues":
-        return Response(422, {"message": "Validation Failed", "errors": []})
-    return None
-
-
-def measure(n: int, *, search: bool = True) -> list[list[str]]:
+def measure(n: int) -> list[list[str]]:
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=2)
     rows = []
     with tempfile.TemporaryDirectory() as tmp, run_sandbox(Path(tmp), durable=False) as sb:
         _setup(sb, n, t0)
-        if not search:
-            sb.server.before_request = _refuse_search
         cache = ResponseCache()
         steps = [
             ("board", t0),
@@ -177,9 +166,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 5, 20")
     parser.add_argument("--sizes", default="10,50,200", help="comma-separated N values")
-    parser.add_argument(
-        "--no-search", action="store_true", help="the server refuses search qualifiers (422)"
-    )
     args = parser.parse_args(argv)
     sizes = [5, 20] if args.quick else [int(s) for s in args.sizes.split(",")]
     headers = [
@@ -187,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     ]  # fmt: skip
     rows: list[list[str]] = []
     for n in sizes:
-        rows += measure(n, search=not args.no_search)
+        rows += measure(n)
     print(render_table(headers, rows))
     print(config_cost())
     return 0

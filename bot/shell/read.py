@@ -69,10 +69,9 @@ def _due(config: Config, record: TrainRecord, now: datetime) -> bool:
 
 
 def read_world(
-    config: Config, client: GitHubPort, tip: LedgerTip, now: datetime, repo: str = ""
+    config: Config, client: GitHubPort, tip: LedgerTip, now: datetime
 ) -> Snapshot:
-    """Everything one round decides from. `repo` ("owner/name") lets departures ask GitHub
-    search in batch instead of reading each PR's reviews and checks."""
+    """Everything one round decides from."""
     index_sha = tip.files.get(INDEX_PATH)
     index = decode_index(client.read_blob(index_sha)) if index_sha else {}
     pulls = {p.number: p for p in client.open_pulls()}
@@ -94,7 +93,7 @@ def read_world(
     }
     world = replace(world, **_people(config, client, commenters(commands)))
     due = [r for r in open_records if _due(config, r, now) or r.id in depart_asked]
-    world = replace(world, **_git_state(config, client, open_records, due, pulls, repo))
+    world = replace(world, **_git_state(config, client, open_records, due, pulls))
     known = frozenset(index) | {r.id for r in records}
     return Snapshot(tip, index, Ledger(tuple(records), known), world)
 
@@ -165,7 +164,6 @@ def _git_state(
     records: Sequence[TrainRecord],
     due: Sequence[TrainRecord],
     pulls: dict[int, Any],
-    repo: str = "",
 ) -> dict[str, Any]:
     branches: set[str] = set()
     reviews: dict[int, Any] = {}
@@ -184,10 +182,12 @@ def _git_state(
             rules.update(
                 dict.fromkeys(record.boarded_numbers(), config.train(record.train).boarding)
             )
-    # search only for departures (GitHub allows 30 searches a minute), not for emergency
-    # PRs waiting to be ready, which every reconcile looks at
-    departing = {n: rules[n] for r in due for n in r.boarded_numbers() if n in rules}
-    approved, green = _batch(config, client, repo, departing, pulls)
+    # Every PR about to ride is read (reviews, check runs): a search hit cannot stand in for
+    # the read. `review:approved` cannot say who approved or on which commit (issue 27), and
+    # GitHub's index lags: `status:success` still matched a PR whose CI had turned red a
+    # moment ago, and it boarded (issue 23, measured with the sandbox's search lag).
+    approved: frozenset[int] = frozenset()
+    green: frozenset[int] = frozenset()
     for number, rule in sorted(rules.items()):
         pr = pulls.get(number)
         if pr is None:
@@ -221,42 +221,6 @@ def _git_state(
         "approved": approved,
         "green": green,
     }
-
-
-BATCH_MIN = 3  # a search (a request per page) pays off from this many per-PR reads
-
-
-def _batch(
-    config: Config,
-    client: GitHubPort,
-    repo: str,
-    rules: dict[int, BoardingRules],
-    pulls: dict[int, Any],
-) -> tuple[frozenset[int], frozenset[int]]:
-    """Which of the PRs about to ride GitHub search shows green (`status:success`), one
-    search per train label instead of a read per PR (approved: always empty; reviews are
-    always read). Only a positive answer stands in for the reads: a PR the search misses
-    (red, pending, or not indexed yet) is read as before, and so is every PR when the
-    server refuses the qualifier (422)."""
-    labels = [label for t in config.trains for label in (t.label, t.emergency_label)]
-    groups: dict[str, list[int]] = {}
-    for number in sorted(rules):
-        pr = pulls.get(number)
-        label = next((x for x in labels if pr is not None and x in pr.labels), None)
-        if label is not None:
-            groups.setdefault(label, []).append(number)
-    approved: set[int] = set()
-    green: set[int] = set()
-    for label, numbers in groups.items() if repo else ():
-        # not `review:approved`: it cannot say who approved, or on which commit (issue 27)
-        asks = (("status:success", [n for n in numbers if rules[n].require_checks], green),)
-        for qualifier, wanted, found in asks:
-            if len(wanted) < BATCH_MIN:
-                continue
-            query = f'repo:{repo} is:pr is:open label:"{label}" {qualifier}'
-            answer = client.search_pulls(query)
-            found |= set(answer or ()) & set(wanted)
-    return frozenset(approved), frozenset(green)
 
 
 def _open_train_pr(record: TrainRecord, pr: Any) -> bool:

@@ -81,7 +81,6 @@ class _Run:
     due: datetime | None = None
     moved: bool = False
     gate_request: Any = None  # a re-run or check-run button (bot.core.gates.events), once
-    repo: str = ""  # owner/name, for search queries
     commands_run: dict[str, int] = field(default_factory=dict)  # per author, this reconcile
     decided: list[act.Action] = field(default_factory=list)  # the first round's
     performed: list[list[act.Action]] = field(default_factory=list)  # per round
@@ -123,7 +122,7 @@ def reconcile(
     pointing where it refuses is a configuration error (None: not checked here).
     `cross_repo`: the operator's allowlist of writes into other repositories (App mode);
     each needs the other repository's consent too (`bot.shell.consent`)."""
-    run = _Run(gate_request=gate_request, repo=repo)
+    run = _Run(gate_request=gate_request)
     try:
         config = load_repo_config(client, config_path, repo=repo, outbound=outbound)
         if config is not None:
@@ -187,7 +186,7 @@ def _round(
     run.moved = False
     run.performed.append([])
     tip = ledger_trust.checked_tip(client, config, dry_run=dry_run, problems=run.problems)
-    snap = read_world(config, client, tip, now, run.repo)
+    snap = read_world(config, client, tip, now)
     snap.world = replace(snap.world, commands_run=dict(run.commands_run))
     gate_facts, checks = _gates(client, config, snap, now, dry_run, run, prometheus)
     decided = decide(config, snap.ledger, snap.world, now, gate_facts)
