@@ -68,9 +68,7 @@ def _due(config: Config, record: TrainRecord, now: datetime) -> bool:
     return record.emergency or bool(record.depart_requested) or (when is not None and now >= when)
 
 
-def read_world(
-    config: Config, client: GitHubPort, tip: LedgerTip, now: datetime
-) -> Snapshot:
+def read_world(config: Config, client: GitHubPort, tip: LedgerTip, now: datetime) -> Snapshot:
     """Everything one round decides from."""
     index_sha = tip.files.get(INDEX_PATH)
     index = decode_index(client.read_blob(index_sha)) if index_sha else {}
