@@ -201,6 +201,14 @@ def list_installation_repos(ctx: RequestContext) -> Response:
     scope = ctx.token_repos
     names = [r for r in _covered_repos(ctx, inst) if scope is None or r.lower() in scope]
     repos = [repo_json(ctx, ctx.store.data["repos"][r]) for r in names]
+    return installation_repos_page(ctx, inst, repos)
+
+
+def installation_repos_page(
+    ctx: RequestContext, inst: dict[str, Any], repos: list[dict[str, Any]]
+) -> Response:
+    """A page of an installation's repositories, in GitHub's envelope (the App's listing and
+    a signed-in user's listing of the same installation answer alike)."""
     page = paginate(ctx, repos)
     page.body = {
         "total_count": len(repos),

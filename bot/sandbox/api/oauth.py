@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from bot.sandbox import appauth
-from bot.sandbox.api.apps import installation_json
+from bot.sandbox.api.apps import installation_json, installation_repos_page
 from bot.sandbox.api.repos import repo_json
 from bot.sandbox.http import ApiError, RequestContext, Response, paginate, role_rank
 
@@ -197,13 +197,7 @@ def list_user_installation_repos(ctx: RequestContext) -> Response:
         rank = role_rank(role)
         perms = {p: rank >= i + 1 for i, p in enumerate(PERMISSIONS)}
         repos.append(repo_json(ctx, ctx.store.data["repos"][name]) | {"permissions": perms})
-    page = paginate(ctx, repos)
-    page.body = {
-        "total_count": len(repos),
-        "repository_selection": "all" if inst.get("repositories") is None else "selected",
-        "repositories": page.body,
-    }
-    return page
+    return installation_repos_page(ctx, inst, repos)
 
 
 def routes(router: Any) -> None:
