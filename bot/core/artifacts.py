@@ -22,12 +22,13 @@ retries, and the train's own deadlines bound the wait.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
 from bot.config.imageref import ImageRef, parse_image
 from bot.config.model import Artifacts, Config, Service, Train
+from bot.core.ledger import TrainRecord
 from bot.core.promotion import render_tag, services_for
 
 
@@ -213,3 +214,18 @@ def from_json(data: object) -> ArtifactSet:
                             state, row.get("digest", ""), row.get("revision", ""),
                             row.get("reason", ""), row.get("pin", "digest")))  # fmt: skip
     return ArtifactSet(str(data.get("revision", "")), tuple(out))
+
+
+RECORD_KEY = "artifacts"  # where a train's ledger record keeps its artifact set (`extra`)
+
+
+def of_record(record: TrainRecord) -> ArtifactSet | None:
+    """The artifact set the train recorded (None before it decided one). A malformed record
+    raises ValueError naming what is wrong."""
+    data = record.extra.get(RECORD_KEY)
+    return None if data is None else from_json(data)
+
+
+def with_set(record: TrainRecord, artifacts: ArtifactSet) -> TrainRecord:
+    """`record` with `artifacts` as its recorded set."""
+    return replace(record, extra={**record.extra, RECORD_KEY: to_json(artifacts)})
