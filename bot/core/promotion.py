@@ -72,6 +72,7 @@ class StepState:
     skipped_by: str = ""
     revert_commit: str = ""
     skip_reason: str = ""  # the why of `/train promote <why>`
+    bumped: datetime | None = None  # the bump landed; `started` waits for Argo CD's health
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ def _step_json(step: StepState) -> dict[str, Any]:
         "skipped_by": step.skipped_by,
         "revert_commit": step.revert_commit,
         "skip_reason": step.skip_reason,
+        "bumped": _iso(step.bumped),
     }
 
 
@@ -155,6 +157,7 @@ def _step_from(raw: Mapping[str, Any]) -> StepState:
         skipped_by=str(raw.get("skipped_by") or ""),
         revert_commit=str(raw.get("revert_commit") or ""),
         skip_reason=str(raw.get("skip_reason") or ""),
+        bumped=_dt(raw.get("bumped")),
     )
 
 
@@ -452,6 +455,7 @@ def next_move(
     slo_action: str = "ok",
     skip_requested: bool = False,
     rollback_requested: bool = False,
+    health: Move | None = None,  # a syncing step's move (bot.core.promotion_health)
 ) -> Move:
     """The state machine of one train's promotion. `slo_action` is
     `bot.core.slo.stage_action` for the soaking step (``ok`` when it has no SLOs)."""
@@ -468,6 +472,8 @@ def next_move(
             continue
         if state.status == PENDING:
             return Move(MoveKind.START, step.name)
+        if health is not None and state.started is None:
+            return health
         if slo_action == "revert":
             return Move(MoveKind.REVERT, step.name, reason="SLO breach")
         if slo_action in ("hold", "abort"):

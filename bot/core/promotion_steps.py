@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config.model import Config
@@ -27,6 +27,8 @@ from bot.core.chatops import PROMOTE_REASON
 from bot.core.ledger import TrainRecord
 from bot.core.train import COMPLETED, MERGED, PROMOTING
 from bot.errors import Problem
+
+POLL = timedelta(seconds=30)  # a stage waiting for Argo CD is looked at again this soon
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,12 @@ def recorded(
     return out
 
 
+def _with_health(config: Config, record: TrainRecord, table: str) -> str:
+    from bot.core.promotion_health import with_health
+
+    return with_health(config, record, table)
+
+
 def table_if_changed(
     config: Config, record: TrainRecord, promotion: pm.Promotion, seen: Seen
 ) -> list[act.Action]:
@@ -103,6 +111,7 @@ def table_if_changed(
     if not seen.pr_number:
         return []
     table = promotion_table.stage_table(pm.plan_steps(config), promotion, seen.held)
+    table = _with_health(config, record, table)
     if promotion_table.with_table(seen.pr_body, table) == seen.pr_body:
         return []
     return [pa.UpdateStageTable(record.id, seen.pr_number)]
@@ -123,6 +132,8 @@ def start(
     if seen.problems or seen.edit is None:
         return stage_failed(record, promotion, step, seen, now)
     state = pm.StepState(step.name, pm.SOAKING, "", now, bumps=seen.edit.bumps)
+    if stage_of(config, step).argocd is not None:  # the soak starts once Argo CD is healthy
+        state = replace(state, started=None, bumped=now, verdict="syncing")
     promotion = promotion.with_step(state)
     if record.state == MERGED:
         record = replace(record, state=PROMOTING, state_since=now)
@@ -146,7 +157,7 @@ def start(
     actions = recorded(
         record, ["stage-started"], [("Stage", step.name)], seen, effects=[bump, deploy]
     )
-    return Steps(tuple(actions), record, promotion, now + step.soak)
+    return Steps(tuple(actions), record, promotion, now + (step.soak if state.started else POLL))
 
 
 def stage_failed(

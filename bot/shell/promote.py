@@ -27,6 +27,7 @@ from bot.config.model import Config
 from bot.core import actions as act
 from bot.core import holds as holds_mod
 from bot.core import promotion as pm
+from bot.core import promotion_health as ph
 from bot.core import promotion_steps as ps
 from bot.core import promotion_stops as stops
 from bot.core.ledger import TrainRecord
@@ -60,6 +61,7 @@ def promote_round(
     dry_run: bool = False,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    outbound: Any = None,
 ) -> PromoteRun:
     """One move for every merged or promoting train; raises `LedgerMoved` when a ledger
     swap is lost (the caller reads again and calls again)."""
@@ -67,6 +69,7 @@ def promote_round(
     ctx = StageCtx(
         client, config, snap, now, prometheus, GitData(client), run, sleep, rng or random.Random()
     )
+    ctx.outbound = outbound  # the operator's policy, for Argo CD (bot.shell.health_io)
     plan = pm.plan_steps(config) if pm.configured(config) else ()
     if dry_run:
         for held in read_holds(client, snap.tip).held:
@@ -168,6 +171,9 @@ def move_steps(
     record, promotion, now = decided.record, decided.promotion, ctx.now
     results, kind = decided.results, move.kind
     step = next((s for s in plan if s.name == move.step), None)
+    if decided.health is not None and step is not None and ph.health_decides(move):
+        moved = (move, decided.health, results)  # a syncing step (bot.core.promotion_health)
+        return ph.health_steps(ctx.config, record, plan, promotion, step, moved, what, now)
     if kind == pm.MoveKind.START and step is not None:
         what = _with_edit(ctx, what, record, promotion, step)
         return ps.start(ctx.config, record, promotion, step, what, now)

@@ -13,7 +13,9 @@ from typing import Any
 from bot.config.model import Config
 from bot.core import actions as act
 from bot.core import promotion as pm
+from bot.core import promotion_health as ph
 from bot.core.ledger import TrainRecord
+from bot.shell.health_io import syncing_verdict
 from bot.shell.stage_io import StageCtx, read_holds
 
 NOTHING_TO_PROMOTE = "nothing to promote (no service, or every one held)"
@@ -28,6 +30,7 @@ class Decided:
     promotion: pm.Promotion
     results: tuple[Any, ...] = ()
     failures: tuple[Any, ...] = ()  # the step's streaks of failing checks after this one
+    health: Any = None  # a syncing step's Argo CD verdict (bot.core.promotion_health)
 
 
 def decide_move(
@@ -41,9 +44,10 @@ def decide_move(
             return Decided(act.Promote(record.id, move), record, promotion)
     if record.held and not record.rollback_requested:
         return None
-    move, results, failures = move_and_results(ctx, record, plan, promotion)
+    health = syncing_verdict(ctx, record, plan, promotion)  # Argo CD, before the soak
+    move, results, failures = move_and_results(ctx, record, plan, promotion, health)
     action = act.Promote(record.id, move)
-    return Decided(action, record, promotion, tuple(results), failures)
+    return Decided(action, record, promotion, tuple(results), failures, health)
 
 
 def next_after_pass(
@@ -58,7 +62,11 @@ def next_after_pass(
 
 
 def move_and_results(
-    ctx: StageCtx, record: TrainRecord, plan: Sequence[pm.StepPlan], promotion: pm.Promotion
+    ctx: StageCtx,
+    record: TrainRecord,
+    plan: Sequence[pm.StepPlan],
+    promotion: pm.Promotion,
+    health: Any = None,
 ) -> tuple[pm.Move, list[Any], tuple[Any, ...]]:
     """The move, the verdicts it was decided from, and the soaking step's streaks of
     failing checks counting this one (`bot.core.slo.streak`; for the carry-out to record)."""
@@ -70,12 +78,17 @@ def move_and_results(
     results: list[Any] = []
     action = "ok"
     failures = current.failures if current is not None else ()
-    if current is not None and step is not None and current.status == pm.SOAKING and step.slos:
+    soaking = current is not None and current.status == pm.SOAKING and current.started is not None
+    if current is not None and step is not None and soaking and step.slos:
         results = judge_step(ctx.config, ctx.prometheus, step, current, promotion, ctx.now)
         slos = {n: ctx.config.slo(n) for n in step.slos}
         failures = count(current.failures, results, slos, ctx.now)
         since = current.unsure_since
         action = stage_action(results, slos.values(), since, ctx.now, failures)
+    waited = None
+    if health is not None and step is not None:  # a syncing step: Argo CD decides
+        waited = ph.health_move(step, health, ctx.now)
+        results = list(ph.failure_results(step, health))
     move = pm.next_move(
         plan,
         promotion,
@@ -83,6 +96,7 @@ def move_and_results(
         slo_action=action,
         skip_requested=bool(record.promote_requested),
         rollback_requested=bool(record.rollback_requested),
+        health=waited,
     )
     if move.kind == pm.MoveKind.HOLD:
         error = any(r.verdict.value == "error" for r in results)

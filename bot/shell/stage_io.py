@@ -20,6 +20,7 @@ from bot.core import promotion_actions as pa
 from bot.core import promotion_table
 from bot.core.ledger import TrainRecord
 from bot.core.promotion_check import CHECK_RUN, CHECK_RUN_ID, check_run_body
+from bot.core.promotion_health import with_health
 from bot.errors import ExternalError
 
 RETRIES = 5
@@ -54,6 +55,7 @@ class StageCtx:
     others: dict[str, Any] = field(default_factory=dict)  # GitOps repository -> its client
     check_runs: dict[str, int] = field(default_factory=dict)  # train id -> its check run
     written: dict[str, TrainRecord] = field(default_factory=dict)  # train id -> as recorded
+    outbound: Any = None  # the operator's OutboundPolicy (None: from the environment)
 
 
 def branch_for(ctx: StageCtx, record: TrainRecord, step: pm.StepPlan) -> str:
@@ -178,6 +180,7 @@ def update_table(ctx: StageCtx, record: TrainRecord) -> None:
     plan = pm.plan_steps(ctx.config)
     held = sorted(read_holds(ctx.client, ctx.snap.tip).services())
     table = promotion_table.stage_table(plan, pm.load(record), held)
+    table = with_health(ctx.config, record, table)  # Argo CD's verdicts, when any
     body = promotion_table.with_table(pr.body, table)
     if body != pr.body:
         ctx.client.update_pull(pr.number, body=body)
@@ -191,7 +194,7 @@ def update_check_run(ctx: StageCtx, record: TrainRecord) -> int:
         return 0
     held = sorted(read_holds(ctx.client, ctx.snap.tip).services())
     table = promotion_table.stage_table(pm.plan_steps(ctx.config), pm.load(record), held)
-    body = check_run_body(record, table)
+    body = check_run_body(record, with_health(ctx.config, record, table))
     update = {k: v for k, v in body.items() if k != "head_sha"}
     run_id = ctx.check_runs.get(record.id) or int(record.extra.get(CHECK_RUN_ID) or 0)
     if run_id:  # remembered: no lookup (a run deleted since: look it up)

@@ -57,15 +57,27 @@ def test_a_bump_goes_out_of_sync_then_progressing_then_healthy(argo: ArgoWorld) 
     assert body["spec"]["source"]["targetRevision"] == "main"
 
 
-def test_a_commit_elsewhere_in_the_repository_does_not_touch_the_application(
+def test_a_commit_elsewhere_in_the_repository_rolls_nothing_out(argo: ArgoWorld) -> None:
+    """As Argo CD: the revision is the branch head it compared, Synced at once when the
+    commit did not touch the Application's path (nothing Progressing)."""
+    argocd.add_application(argo.sb.server, "shop-staging", repo=REPO, path="deploy/staging")
+    app(argo, "shop-staging")
+    other = argo.bump("deploy/production/app.yaml", "image: shop:2\n")
+    assert phase(app(argo, "shop-staging")) == ("Synced", other, "Healthy")
+    argo.tick(600)
+    assert phase(app(argo, "shop-staging")) == ("Synced", other, "Healthy")
+
+
+def test_an_application_added_before_a_bump_rolls_it_out_however_late_it_is_read(
     argo: ArgoWorld,
 ) -> None:
     first = argo.sb.git.resolve(REPO, "main")
-    argocd.add_application(argo.sb.server, "shop-staging", repo=REPO, path="deploy/staging")
-    app(argo, "shop-staging")
-    argo.bump("deploy/production/app.yaml", "image: shop:2\n")
-    argo.tick(600)
-    assert phase(app(argo, "shop-staging")) == ("Synced", first, "Healthy")
+    argocd.add_application(argo.sb.server, "shop-staging", repo=REPO, path="deploy/staging",
+                           sync_delay=10, health_delay=10)  # fmt: skip
+    bump = argo.bump("deploy/staging/app.yaml", "image: shop:2\n")  # read for the first time now
+    assert phase(app(argo, "shop-staging")) == ("OutOfSync", first, "Healthy")
+    argo.tick(10)
+    assert phase(app(argo, "shop-staging")) == ("Synced", bump, "Progressing")
 
 
 def test_degraded_outcome_reports_the_resource_and_its_message(argo: ArgoWorld) -> None:

@@ -7,13 +7,16 @@ own (`add_token`), checked here, not GitHub's (the server skips its own authenti
 and rate limit for ``/api/v1/``).
 
 Transitions are scripted and driven by the sandbox's git: an Application tracks a branch
-and path of a sandbox repository. When a newer commit touching that path lands and the
-"controller" notices it (at once, on ``?refresh=``, or after `poll` seconds), the
+and path of a sandbox repository, and (as Argo CD does) reports the branch head it last
+compared as its revision. When the "controller" notices a new head (at once, on
+``?refresh=``, or after `poll` seconds): if a commit since touched the path, the
 Application is OutOfSync at the old revision for `sync_delay` seconds, then Synced at the
 new one and Progressing for `health_delay` seconds, then settles at its `outcome`
-(Healthy, Degraded or Missing). With `auto_sync: false` it never syncs. Every delay is
-measured on the sandbox's clock (`RequestContext.clock`, virtual in the demo), lazily,
-when the Application is read: nothing runs in the background.
+(Healthy, Degraded or Missing); if none did, it is Synced at the new head at once, with
+nothing to roll out. With `auto_sync: false` it never syncs. Every delay is measured on
+the sandbox's clock (`RequestContext.clock`, virtual in the demo), lazily, when the
+Application is read: nothing runs in the background. An Application starts Synced and
+Healthy at the branch head of the moment it is added.
 
 Set up: ``add_application(server, "shop-staging", repo="acme/shop", path="deploy/staging")``
 and ``add_token(server)`` for the bearer token.
@@ -92,10 +95,12 @@ def add_application(
         "resources": [[kind, res or name] for kind, res in resources],
         "created": server.clock().isoformat(),
     }  # fmt: skip
+    tips = _tips(server.git, spec)
     with server.store.transaction() as data:
         section = _section(data)
         section["applications"][name] = spec
-        section["state"].pop(name, None)
+        section["state"][name] = {}
+        advance(spec, section["state"][name], tips, server.clock(), False)  # first sight
 
 
 def set_outcome(server: Any, name: str, outcome: str) -> None:
@@ -117,23 +122,38 @@ class View:
     since: str  # ISO time of the current health's transition
 
 
-def _tip(ctx: RequestContext, spec: dict[str, Any]) -> str:
-    found = ctx.git.history(spec["repo"], f"refs/heads/{spec['branch']}", spec["path"] or None, 1)
-    return found[0] if found else ""
+def _tips(git: Any, spec: dict[str, Any]) -> tuple[str, str]:
+    """(the tracked branch's head, the newest commit there touching the path)."""
+    ref = f"refs/heads/{spec['branch']}"
+    head = git.ref(spec["repo"], ref) or ""
+    found = git.history(spec["repo"], ref, spec["path"] or None, 1) if head else []
+    return head, (found[0] if found else "")
 
 
 def advance(
-    spec: dict[str, Any], state: dict[str, Any], tip: str, now: datetime, refresh: bool
+    spec: dict[str, Any],
+    state: dict[str, Any],
+    tips: tuple[str, str],
+    now: datetime,
+    refresh: bool,
 ) -> View:
     """Move `state` (mutated) to `now` and say what the Application shows."""
-    if not state:  # first sight: deployed and healthy at the newest commit
-        state.update(synced=tip, target=tip, detected=now.isoformat(), health="Healthy",
-                     reconciled=now.isoformat(), since=now.isoformat())  # fmt: skip
+    head, touched = tips
+    if not state:  # first sight: deployed and healthy at the branch head
+        at = now.isoformat()
+        state.update(synced=head, target=head, touched=touched, detected=at, health="Healthy",
+                     reconciled=at, since=at)  # fmt: skip
     polled = now - datetime.fromisoformat(state["reconciled"]) >= timedelta(seconds=spec["poll"])
     if refresh or polled:
         state["reconciled"] = now.isoformat()
-        if tip and tip != state["target"]:
-            state.update(target=tip, detected=now.isoformat())
+        if head and head != state["target"]:
+            settled = state["target"] == state["synced"]
+            rollout = touched != state.get("touched")
+            state.update(target=head, touched=touched)
+            if rollout:  # the manifests changed: sync, then roll out
+                state["detected"] = now.isoformat()
+            elif settled:  # nothing to deploy: Synced at the new head at once
+                state["synced"] = head
     if state["target"] == state["synced"]:
         return View("Synced", state["synced"], state["health"], _message(spec, state["health"]),
                     "Succeeded" if state.get("rolled") else "", state["since"])  # fmt: skip
@@ -237,7 +257,7 @@ def _authorize(ctx: RequestContext, section: dict[str, Any]) -> None:
 def _read(ctx: RequestContext, name: str, section: dict[str, Any], refresh: bool) -> dict:
     spec = section["applications"][name]
     state = section["state"].setdefault(name, {})
-    view = advance(spec, state, _tip(ctx, spec), ctx.clock(), refresh)
+    view = advance(spec, state, _tips(ctx.git, spec), ctx.clock(), refresh)
     return application_json(ctx, spec, view)
 
 
