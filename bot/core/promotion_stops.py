@@ -237,6 +237,8 @@ def _deployments(
 def _query(config: Config, result: Any) -> str:
     from bot.core.slo import render_query
 
-    slo = config.slo(result.slo)
+    slo = next((s for s in config.slos if s.name == result.slo), None)
+    if slo is None:  # Argo CD's evidence (bot.core.promotion_health): no query to graph
+        return ""
     template = slo.error_ratio or slo.latency or slo.good
     return render_query(template, result.stage, result.service, "5m") if template else ""
