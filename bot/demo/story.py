@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.config.repo import CONFIG_PATH
+from bot.demo import argocd
+from bot.demo.argocd import with_argocd
 from bot.demo.gates import (
     APPROVERS,
     BASE_FLAGS,
@@ -108,7 +110,7 @@ def set_scene(world: World, prometheus_url: str) -> None:
         "Demo settings: metrics source, unchecked gates may be neutral, reviewers own *, "
         "flags and migrations gates"
     )
-    changes[CONFIG_PATH] = with_optional_gates(changes[CONFIG_PATH])
+    changes[CONFIG_PATH] = with_argocd(with_optional_gates(changes[CONFIG_PATH]))
     changes[FLAGS_PATH] = BASE_FLAGS
     world.kit.push(world.repo, "main", changes, message, "rm-dave")
     world.say("rm-dave", f"sets prometheus.url in {CONFIG_PATH} to {prometheus_url}")
@@ -124,6 +126,7 @@ def set_scene(world: World, prometheus_url: str) -> None:
             f"sets gates.allow_neutral: [{gates}] (a gate without facts says neutral)",
         )
     world.say("rm-dave", f"adds @acme/reviewers to the `*` rule of {CODEOWNERS_PATH}")
+    argocd.set_up(world)
 
 
 def open_change(world: World, change: Change) -> int:
@@ -269,6 +272,7 @@ def promote(world: World, train_id: str, caps: Capabilities, until: datetime) ->
         world.clock.at(world.clock.now + TICK)
         world.reconcile()
         record = world.record(train_id)
+        argocd.narrate(world, record)
         if record is None or record.state in ("completed", "rolled_back", "aborted"):
             break
         if record.held or _unsure_for(record, world.clock.now) >= STUCK:
@@ -302,6 +306,8 @@ def check_completed(world: World, train_id: str, state: str, caps: Capabilities)
         + (f"; last stage verdict: {verdict}" if verdict else ""),
     )
     steps = promotion_steps(record) if record else []
+    if record is not None:
+        argocd.check(world, record)
     unpromoted = [name for name, status, commit in steps if status != "passed" or not commit]
     why = (
         next((e.detail for e in reversed(record.history) if e.event == state), "") if record else ""

@@ -53,6 +53,7 @@ class World:
     prometheus: Any = None  # the SLO judge's query client, handed to reconcile
     results: list[ReconcileResult] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)  # train -> history events narrated
+    outbound: Any = None  # the operator's policy: the Argo CD source (bot.demo.argocd)
 
     @property
     def kit(self) -> Any:
@@ -73,7 +74,13 @@ class World:
             cache=self.cache,
             bot_login=BOT,
         ) as client:
-            result = reconcile(self.repo, self.clock.now, client=client, prometheus=self.prometheus)
+            result = reconcile(
+                self.repo,
+                self.clock.now,
+                client=client,
+                prometheus=self.prometheus,
+                outbound=self.outbound,
+            )
         self.results.append(result)
         details = self._new_details()
         self.narrator.add(bot_lines(self.clock.now, result.actions_done, result.problems, details))

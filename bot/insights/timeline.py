@@ -132,6 +132,8 @@ _SUMMARIES: dict[str, Callable[[_Ctx], str]] = {
     "gate": lambda c: f"gate results {', '.join(c.values('Gate')) or _gate_details(c) or '?'}",
     "stage-started": lambda c: f"stage {c.value('Stage')} started at {c.value('Commit')[:12]}",
     "stage-verdict": _verdict,
+    "stage-syncing": lambda c: f"stage {c.value('Stage')} waits for Argo CD: {c.value('Waiting')}",
+    "stage-deployed": lambda c: f"stage {c.value('Stage')} Synced and Healthy in Argo CD",
     "stage-completed": lambda c: f"stage {c.value('Stage')} completed",
     "rolled-back": _rolled_back,
     "held": lambda c: f"service {c.value('Service')} held",

@@ -83,6 +83,30 @@ def test_states_match_the_phases_this_build_has(summary: dict[str, Any]) -> None
     assert isinstance(two["incident"], int) and "checkout" in two["held_services"]
 
 
+def test_each_stage_soaks_only_after_argo_cd_says_synced_and_healthy(
+    summary: dict[str, Any],
+) -> None:
+    """The demo's stages wait for the sandbox's Argo CD: per stage, its Applications were
+    Synced at the bump and Healthy after the bump, and the soak started then."""
+    trains = {t["id"]: t for t in summary["trains"]}
+    one, two = trains[TRAIN_1]["argocd"], trains[TRAIN_2]["argocd"]
+    assert [s["stage"] for s in one] == ["staging", "canary", "eu-west", "us-east"]
+    assert [s["stage"] for s in two] == ["staging", "canary"]
+    for stage in one + two:
+        assert stage["status"] == "healthy", stage
+        assert stage["bumped"] < stage["healthy_at"] == stage["soak_started"], stage
+        assert stage["applications"] and all(
+            (a["sync"], a["health"]) == ("Synced", "Healthy") for a in stage["applications"]
+        )
+    said = [e for e in summary["events"] if e["who"] == "argocd"]
+    assert [e["text"].split(":")[0] for e in said] == [
+        "staging", "canary", "eu-west", "us-east", "staging", "canary"
+    ]  # fmt: skip
+    assert all("Synced at" in e["text"] and "the soak starts" in e["text"] for e in said)
+    waited = [e for e in summary["events"] if "wait staging (waiting for Argo CD" in e["text"]]
+    assert waited and waited[0]["at"] < said[0]["at"]
+
+
 def test_the_narration_tells_who_did_what_and_when(summary: dict[str, Any]) -> None:
     events = summary["events"]
     who = {e["who"] for e in events}
