@@ -237,28 +237,26 @@ def _app_trailers(verdict: HealthVerdict) -> list[tuple[str, str]]:
 
 def health_section(config: Config, record: TrainRecord) -> str:
     """Below the stage table (train PR and promotion check run): for each step with an
-    Argo CD verdict, the current one in full (waiting or failed), the others in a line."""
+    Argo CD verdict, a line once it was healthy, else the verdict in full (waiting or
+    failed: the reason, each Application's sync and health, the evidence)."""
     from bot.core.argocd_health import health_markdown
     from bot.core.untrusted import inline
 
     kept = views(record)
-    if not kept:
-        return ""
-    current = pm.load(record).current()
-    parts = ["#### Argo CD"]
+    blocks = []
     for step in pm.plan_steps(config):
         view = kept.get(step.name)
         if view is None:
             continue
-        if view.status == Health.HEALTHY.value and not (current and current.name == step.name
-                                                        and syncing(current)):  # fmt: skip
+        name = inline(step.name)
+        if view.status == Health.HEALTHY.value:
             apps = ", ".join(f"{inline(r.name)} {inline(r.sync)}/{inline(r.health)}"
                              for r in view.rows)  # fmt: skip
-            parts.append(f"- **{step.name}**: {apps} at {_hm(view.at)}; the soak started then")
+            blocks.append(f"- **{name}**: {apps} at {_hm(view.at)}; the soak started then")
             continue
-        parts += ["", f"**{step.name}** (looked at {_hm(view.at)}, fails at {_hm(view.deadline)})",
-                  "", health_markdown(view.verdict())]  # fmt: skip
-    return "\n".join(parts)
+        when = f"looked at {_hm(view.at)}, fails at {_hm(view.deadline)}"
+        blocks += [f"**{name}** ({when})", health_markdown(view.verdict())]
+    return "\n\n".join(["#### Argo CD", *blocks]) if blocks else ""
 
 
 def with_health(config: Config, record: TrainRecord, table: str) -> str:

@@ -120,7 +120,8 @@ def reconcile(
     `config_path`: where the configuration lives on the default branch (a checked,
     repository-relative path: `bot.transports.settings.checked_config_path`).
     `outbound`: the operator's `bot.config.outbound.OutboundPolicy`; a configuration
-    pointing where it refuses is a configuration error (None: not checked here).
+    pointing where it refuses is a configuration error (None: not checked here); a stage's
+    Argo CD is read under it (None: the operator's settings from the environment).
     `cross_repo`: the operator's allowlist of writes into other repositories (App mode);
     each needs the other repository's consent too (`bot.shell.consent`)."""
     run = _Run(gate_request=gate_request, outbound=outbound)
