@@ -205,6 +205,7 @@ class Runtime:
         outcome = "problem" if seen.problems else "ok"
         self.metrics.reconciled(outcome, took)
         self.metrics.set_train_states(job.repo, [t.state for t in seen.trains])
+        self.metrics.events.set(job.repo, seen.events)
         inst = job.installation_id
         self.metrics.github(str(inst or "unknown"), seen.requests, self._rate_limit(inst))
         extra: dict[str, Any] = {
