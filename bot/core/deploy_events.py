@@ -5,8 +5,9 @@ transition). A dashboard wants a few kinds of moments: when a stage was bumped, 
 or could not be written; when the train was merged, held, resumed, reverted, aborted or
 completed. Each becomes one `DeployEvent` (train, stage, event, at), the latest of its kind.
 
-`stage` is the stage the event is about: the stage bumped or completed, else the stage the
-train was promoting when it happened (the last one bumped), "" before the first bump.
+`stage` is the stage the event is about: the stage bumped or completed, the step that failed
+(from the promotion state), else the stage the train was promoting when it happened (the
+last one bumped), "" before the first bump.
 
 Bounded for metrics: the `RECENT_TRAINS` trains of a repository with the newest events, at most
 `MAX_PER_TRAIN` distinct (stage, event) pairs each, so one repository exports at most
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core import promotion as pm
 from bot.core.ledger import TrainRecord
 
 RECENT_TRAINS = 5
@@ -61,17 +63,25 @@ def train_events(record: TrainRecord) -> tuple[DeployEvent, ...]:
     `MAX_PER_TRAIN` pairs: the latest ones)."""
     latest: dict[tuple[str, str], DeployEvent] = {}
     stage = ""
+    failed = _failed_step(record)
     for entry in record.history:
         kind = _KINDS.get(entry.event)
         if kind is None:
             continue
         if entry.event in _NAMES_A_STAGE:
             stage = entry.detail.strip()
-        key = (stage, kind)
+        key = (failed or stage if entry.event == "stage-failed" else stage, kind)
         latest.pop(key, None)  # re-inserted last: the dict stays in time order
-        latest[key] = DeployEvent(record.id, stage, kind, entry.at)
+        latest[key] = DeployEvent(record.id, key[0], kind, entry.at)
     events = sorted(latest.values(), key=lambda e: e.at)
     return tuple(events[-MAX_PER_TRAIN:])
+
+
+def _failed_step(record: TrainRecord) -> str:
+    """The step a `stage-failed` is about: its detail is only the reason, the promotion
+    state names the step (read, never changed)."""
+    promotion = pm.Promotion.from_json(record.extra.get(pm.KEY))
+    return next((s.name for s in reversed(promotion.steps) if s.status == pm.FAILED), "")
 
 
 def keep_recent(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.core import promotion as pm
 from bot.core.deploy_events import (
     MAX_PER_TRAIN,
     RECENT_TRAINS,
@@ -83,3 +84,12 @@ def test_keep_recent_ranks_by_the_newest_event_not_the_name() -> None:
     kept = keep_recent({"a-2026-01-01": [old_name], "z-2026-12-31": [new_name]}, 1)
     assert kept == {"a-2026-01-01": (old_name,)}
     assert keep_recent({"x": [old_name]}, 0) == {}
+
+
+def test_a_failed_bump_is_the_failing_steps_as_the_promotion_state_names_it() -> None:
+    steps = (pm.StepState("staging", pm.PASSED), pm.StepState("canary", pm.FAILED))
+    record = pm.store(TrainRecord("web-2026-03-04", "web", created_at=T0), pm.Promotion({}, steps))
+    record = record.with_event("stage-started", T0, detail="staging")
+    record = record.with_event("stage-completed", T0 + M, detail="staging")
+    record = record.with_event("stage-failed", T0 + 2 * M, detail="deploy/canary/*: no file")
+    assert [(e.stage, e.event) for e in train_events(record)][-1] == ("canary", "fail")
