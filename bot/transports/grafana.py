@@ -10,8 +10,9 @@ goes through the outbound policy (`bot.adapters.guarded_http`): the token goes t
 Once per event: an event already posted by this process is skipped; a new one is first
 looked up (`GET /api/annotations` with its tags at its exact time), so a restart or a
 second replica does not post it twice. Grafana failing is logged and retried at the next
-reconcile; it never fails the reconcile. Bounded: a reconcile sees at most 160 events
-(`bot.core.deploy_events`), and the posted keys kept are those of the events still seen.
+reconcile; it never fails the reconcile. Bounded: at most `PER_RECONCILE` events are posted
+after one reconcile (the rest after the next), each request times out after `TIMEOUT`
+seconds, and the posted keys kept are those of the events the last reconcile saw.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from bot.errors import ExternalError, Problem
 LOG = logging.getLogger("release_train.grafana")
 WHERE = "environment"
 TAG = "release-train"
+PER_RECONCILE = 32  # events posted after one reconcile at most (the rest after the next)
+TIMEOUT = 5.0  # seconds per request: a slow Grafana holds a reconcile thread that long
 
 Key = tuple[str, str, str, str, int]  # repository, train, stage, event, time in ms
 Client = Any  # a `GuardedClient` (or anything with its `request` and context manager)
@@ -70,7 +73,7 @@ class GrafanaAnnotator:
         endpoint: Endpoint,
         policy: OutboundPolicy,
         *,
-        client: Callable[[Endpoint, OutboundPolicy], Client] | None = None,
+        client: Callable[..., Client] | None = None,
     ) -> None:
         from bot.adapters.guarded_http import GuardedClient
 
@@ -83,11 +86,11 @@ class GrafanaAnnotator:
         """Annotate the events not annotated yet; the number posted now."""
         keys = [key_of(repository, e) for e in events]
         done = self._posted.get(repository, set())
-        todo = [k for k in keys if k not in done]
+        todo = [k for k in keys if k not in done][:PER_RECONCILE]
         posted = 0
         if todo:
             try:
-                with self._client(self.endpoint, self.policy) as http:
+                with self._client(self.endpoint, self.policy, timeout=TIMEOUT) as http:
                     for key in todo:
                         posted += self._one(http, key)
                         done.add(key)

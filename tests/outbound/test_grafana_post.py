@@ -22,7 +22,7 @@ from bot.core.ledger import TrainRecord
 from bot.errors import ConfigError
 from bot.shell.reconcile import ReconcileResult
 from bot.transports.app import create_app, runtime
-from bot.transports.grafana import GrafanaAnnotator
+from bot.transports.grafana import PER_RECONCILE, GrafanaAnnotator
 from bot.transports.settings import Settings, settings_from_env
 from bot.transports.worker import Trigger
 
@@ -210,3 +210,16 @@ def private_key() -> str:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
+
+
+def test_at_most_per_reconcile_events_are_posted_at_once() -> None:
+    many = [
+        DeployEvent(f"web-2026-03-{d:02d}", f"wave-{w}", "bump", T0 + timedelta(days=d, minutes=w))
+        for d in range(1, 6)
+        for w in range(10)
+    ]
+    with grafana() as g:
+        annotator = GrafanaAnnotator(endpoint(g), APP)
+        assert annotator.post("acme/shop", many) == PER_RECONCILE
+        assert annotator.post("acme/shop", many) == len(many) - PER_RECONCILE
+        assert len(g.stored) == len(many) == len({a["time"] for a in g.stored})
