@@ -70,9 +70,10 @@ def train_events(record: TrainRecord) -> tuple[DeployEvent, ...]:
             continue
         if entry.event in _NAMES_A_STAGE:
             stage = entry.detail.strip()
-        key = (failed or stage if entry.event == "stage-failed" else stage, kind)
+        where = (failed or stage) if entry.event == "stage-failed" else stage
+        key = (where, kind)
         latest.pop(key, None)  # re-inserted last: the dict stays in time order
-        latest[key] = DeployEvent(record.id, key[0], kind, entry.at)
+        latest[key] = DeployEvent(record.id, where, kind, entry.at)
     events = sorted(latest.values(), key=lambda e: e.at)
     return tuple(events[-MAX_PER_TRAIN:])
 
