@@ -160,10 +160,12 @@ class PrometheusServer:
         ready_timeout: float = 30.0,
         history: Iterable[SeriesData] = (),
         rules: str = "",
+        scrape: str = "",
     ) -> Iterator[PrometheusServer]:
         """Start on a free port; `history` is backfilled into blocks with promtool first
         (for data older than the out-of-order window, e.g. weeks of error-budget history);
-        `rules` is a rule file's YAML (recording rules) to load."""
+        `rules` is a rule file's YAML (recording rules) to load; `scrape` is the YAML of
+        the config's `scrape_configs:` section (its list, indented), for targets to scrape."""
         binary = prometheus_bin()
         if binary is None:
             raise FileNotFoundError(
@@ -174,6 +176,8 @@ class PrometheusServer:
         if rules:
             (workdir / "rules.yml").write_text(rules)
             config += f"rule_files: [{workdir / 'rules.yml'}]\n"
+        if scrape:
+            config += "scrape_configs:\n" + scrape
         (workdir / "prometheus.yml").write_text(config)
         history = list(history)
         if history:

@@ -60,6 +60,7 @@ class ReconcileResult:
     planned: tuple[act.Action, ...] = ()
     performed: tuple[tuple[act.Action, ...], ...] = ()
     waiting: str = ""  # a held promotion waits on `evidence` or `prometheus`
+    records: tuple[Any, ...] = ()  # the train records the last round read (TrainRecord)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +79,7 @@ class _Run:
     done: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     trains: tuple[tuple[str, str], ...] = ()
+    records: tuple[Any, ...] = ()
     due: datetime | None = None
     moved: bool = False
     gate_request: Any = None  # a re-run or check-run button (bot.core.gates.events), once
@@ -166,6 +168,7 @@ def reconcile(
         planned=tuple(run.decided),
         performed=tuple(tuple(r) for r in run.performed),
         waiting=_waiting(run.decided if dry_run else [a for r in run.performed for a in r]),
+        records=run.records,
     )
 
 
@@ -199,6 +202,7 @@ def _round(
     actions = checks + decided
     run.trains = tuple((r.id, r.state) for r in snap.ledger.records)
     run.due = next_due(config, snap.ledger.records, now)
+    run.records = tuple(snap.ledger.records)
     run.planned += [a.describe() for a in actions]
     if len(run.performed) == 1:
         run.decided = list(actions)
@@ -226,6 +230,7 @@ def _round(
     _advance(snap, decided)
     run.trains = tuple((r.id, r.state) for r in snap.ledger.records)
     run.due = next_due(config, snap.ledger.records, now)
+    run.records = tuple(snap.ledger.records)
     return _promote(client, config, snap, now, dry_run, run, prometheus)
 
 

@@ -33,6 +33,7 @@ from bot.errors import (
     UsageError,
     is_configuration_problem,
 )
+from bot.transports.event_series import events_table
 from bot.transports.result import ResultView, view
 from bot.transports.routing import route
 from bot.transports.settings import checked_config_path
@@ -315,6 +316,7 @@ def render_summary(
             lines += ["| train | state |", "|---|---|"]
             lines += [f"| `{_cell(t.id)}` | {_cell(t.state)} |" for t in result.trains]
             lines.append("")
+        lines += events_table(result.events)
         verb = "Planned" if ae.dry_run else "Done"
         if result.actions:
             lines += [f"**{verb}:**", ""] + [

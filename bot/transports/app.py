@@ -26,6 +26,7 @@ from bot.insights.metrics import export_gauges
 from bot.transports.access import metrics_allowed
 from bot.transports.auth import AppAuth
 from bot.transports.dedup import SharedSeen
+from bot.transports.grafana import GrafanaAnnotator
 from bot.transports.logging import Redactor, configure
 from bot.transports.metrics import Metrics
 from bot.transports.metrics_http import MetricsListener
@@ -151,6 +152,9 @@ class Runtime:
             if settings.metrics_addr
             else None
         )
+        self.grafana = (
+            GrafanaAnnotator(settings.grafana, settings.outbound) if settings.grafana else None
+        )
         self._stop = threading.Event()
         self._sample_rate_limit = reconciler is None
         self._rate_sampled: dict[int, float] = {}
@@ -205,6 +209,9 @@ class Runtime:
         outcome = "problem" if seen.problems else "ok"
         self.metrics.reconciled(outcome, took)
         self.metrics.set_train_states(job.repo, [t.state for t in seen.trains])
+        self.metrics.events.set(job.repo, seen.events)
+        if self.grafana is not None:
+            self.grafana.post(job.repo, seen.events)
         inst = job.installation_id
         self.metrics.github(str(inst or "unknown"), seen.requests, self._rate_limit(inst))
         extra: dict[str, Any] = {

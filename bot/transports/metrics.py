@@ -13,6 +13,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from bot.transports.event_series import EventSeries
+
 RECONCILE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 # GitHub's webhook event names (those of @octokit/webhooks-examples, and a few newer ones).
 # A label comes from this set or is "other": a header anyone can send never grows /metrics.
@@ -156,6 +158,8 @@ class Metrics:
             "Repositories waiting for a reconcile.",
             registry=r,
         )
+        self.events = EventSeries()  # deployment events of recent trains, per repository
+        r.register(self.events)
         self._trains_by_repo: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 

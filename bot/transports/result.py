@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.core.deploy_events import DeployEvent, recent_events
+from bot.core.ledger import TrainRecord
+
 
 @dataclass(frozen=True)
 class TrainView:
@@ -25,6 +28,7 @@ class ResultView:
     problems: tuple[str, ...] = ()
     requests: int = 0
     waiting: str = ""  # a held promotion waits on `evidence` or `prometheus`
+    events: tuple[DeployEvent, ...] = ()  # recent trains' deployment events (bump, revert...)
 
     @property
     def train(self) -> TrainView | None:
@@ -68,4 +72,17 @@ def view(result: object, *, dry_run: bool = False) -> ResultView:
         problems,
         requests if isinstance(requests, int) else 0,
         str(getattr(result, "waiting", "") or ""),
+        recent_events(_records(result)),
     )
+
+
+def _records(result: object) -> list[TrainRecord]:
+    """The train records a reconcile read, each replaced by the last one it wrote (a train
+    that ended in this reconcile is not read again: its last record is in its write)."""
+    found = {r.id: r for r in getattr(result, "records", ()) or () if isinstance(r, TrainRecord)}
+    for performed in getattr(result, "performed", ()) or ():
+        for action in performed:
+            record = getattr(action, "record", None)
+            if isinstance(record, TrainRecord):
+                found[record.id] = record
+    return list(found.values())

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.config.outbound import Mode, OutboundPolicy
+from bot.config.outbound import Endpoint, Mode, OutboundPolicy
 from bot.config.repo import CONFIG_PATH
 from bot.errors import ConfigError, Problem, UsageError
+from bot.transports.grafana import grafana_from_env
 from bot.transports.signin import SigninSettings, signin_from_env
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -48,6 +49,8 @@ class Settings:
     redis_url: str = field(default="", repr=False)
     # dashboard sign-in with GitHub (None: no client secret, the dashboard is loopback-only)
     signin: SigninSettings | None = None
+    # GRAFANA_URL + GRAFANA_TOKEN: deployment events also posted as Grafana annotations
+    grafana: Endpoint | None = None
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for the log redaction filter."""
@@ -58,6 +61,7 @@ class Settings:
             *_redis_secrets(self.redis_url),
             *(self.signin.secrets() if self.signin else ()),
             *self.outbound.secrets(),
+            *(self.grafana.secrets() if self.grafana else ()),
         )
         return tuple(v for v in values if v)
 
@@ -261,6 +265,7 @@ def settings_from_env(
     config_path = _config_path(env, problems)
     cross_repo = _cross_repo(env, problems)
     signin = signin_from_env(env, api_url, problems)
+    grafana = grafana_from_env(env, problems)
     if problems:
         raise ConfigError(problems)
     slug = env.get("APP_SLUG", "").strip()
@@ -280,4 +285,5 @@ def settings_from_env(
         metrics_addr=metrics_addr,
         redis_url=redis_url,
         signin=signin,
+        grafana=grafana,
     )
