@@ -24,6 +24,7 @@ from bot.core.promotion_actions import (
     StartDeployment,
     UpdateStageTable,
 )
+from bot.core.release import PublishRelease
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,7 @@ Action = (
     | AnnounceRollback
     | PublishPromotionCheck
     | UpdateStageTable
+    | PublishRelease
     | WriteLedger
 )
 

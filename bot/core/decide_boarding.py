@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.core import actions as act
+from bot.core import release
 from bot.core.boarding import boarded_notice, miss_reason, sync_boarding, wants_train
 from bot.core.decide_base import (
     Action,
@@ -89,6 +90,8 @@ def _depart(ctx: Ctx, record: TrainRecord, actor: str) -> tuple[TrainRecord, lis
         body = render_body(record.id, release_notes(ctx.config, ctx.train, record, ctx.now))
         actions.append(act.OpenPullRequest(record.id, branch, ctx.train.base, title, body))
         record = record.with_event("open-pr", ctx.now)
+        record, drafted = release.draft(ctx.config, record)  # the train's Release, a draft
+        actions += drafted
     return record, actions
 
 

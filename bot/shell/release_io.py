@@ -1,0 +1,67 @@
+"""Performing `bot.core.release.PublishRelease` (called by the one dispatcher,
+`bot.shell.dispatch`): the body rendered from the train's record as it stands (folded: the
+incident and the revert commits are known), the Release and the annotated tag adopted when
+they exist, created otherwise. Outcome: the Release's {"id", "url", "state"}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.adapters.releases import Releases
+from bot.config.model import Config
+from bot.core import release
+from bot.core.ledger import TrainRecord
+
+
+def _notes(config: Config, record: TrainRecord) -> str:
+    from bot.core.notes import release_notes
+    from bot.shell.read import has_line
+
+    when = record.state_since or record.created_at
+    if when is None or not has_line(config, record):
+        return f"## Release train {record.id}\n"
+    return release_notes(config, config.train(record.train), record, when)
+
+
+def fields_for(config: Config, record: TrainRecord, state: str, tag: str) -> dict[str, Any]:
+    """What the Release should say and be in `state`."""
+    fields: dict[str, Any] = {
+        "tag_name": tag,
+        "name": release.title(record, state),
+        "body": release.body(record, _notes(config, record), state),
+    }
+    if state == release.DRAFT:
+        base = config.train(record.train).base if config.trains else "main"
+        target = record.release_branch or base
+        return {**fields, "draft": True, "prerelease": False, "target_commitish": target}
+    rolled = state == release.ROLLED_BACK
+    return {**fields, "draft": False, "prerelease": rolled, "target_commitish": record.merge_sha}
+
+
+def _differs(found: dict[str, Any], fields: dict[str, Any]) -> bool:
+    return any(found.get(k) != v for k, v in fields.items() if k != "target_commitish")
+
+
+def perform(
+    client: Any, config: Config, record: TrainRecord | None, action: release.PublishRelease
+) -> dict[str, Any] | None:
+    """Bring the Release to `action.state`; None when there is nothing to release (a
+    departure whose every pull request missed the train)."""
+    if record is None or (action.state == release.DRAFT and not record.boarded):
+        return None
+    api = Releases(client)
+    fields = fields_for(config, record, action.state, action.tag)
+    found = api.find(action.tag, int(release.recorded(record).get("id") or 0))
+    if action.state == release.DRAFT and found is not None and not found.get("draft"):
+        return {"id": found["id"], "url": found["html_url"], "state": release.PUBLISHED}
+    if action.state != release.DRAFT:
+        api.annotated_tag(action.tag, record.merge_sha, release.tag_message(record))
+        latest = "true" if action.state == release.PUBLISHED else "false"
+        fields = {**fields, "make_latest": latest}
+    if found is None:
+        done = api.create(fields)
+    elif _differs(found, {k: v for k, v in fields.items() if k != "make_latest"}):
+        done = api.update(int(found["id"]), fields)
+    else:
+        done = found
+    return {"id": int(done["id"]), "url": str(done["html_url"]), "state": action.state}
