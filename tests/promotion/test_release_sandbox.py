@@ -14,6 +14,8 @@ from promotion.promotion_story import Merged, merged_train
 
 from bot.core import artifacts as arts
 from bot.core.ledger import decode, encode, record_path
+from bot.insights.gitlog import read_history
+from bot.insights.verify import verify
 from bot.sandbox import faults
 from bot.sandbox.http import ApiError
 
@@ -110,6 +112,12 @@ def test_the_release_lists_the_recorded_artifact_set(sandbox) -> None:  # type: 
     assert "| web | `1.2.3` | `sha256:" + "ab" * 32 + "` | `c0ffeec0ffee` |" in rel["body"]
     assert "| api |" not in rel["body"]  # left out: it does not ship
     assert "the train's recorded artifact set" in rel["body"]
+    # the bumps wrote the template's tag, not the recorded 1.2.3: `audit verify` says so,
+    # naming each bump commit
+    promotes = [sha for sha, body in m.main_log() if body.startswith("promote ")]
+    findings = verify(read_history(sandbox.git.path(REPO)))
+    mismatched = [f.commit for f in findings if f.kind == "artifact-mismatch"]
+    assert sorted(mismatched) == sorted(promotes) and len(promotes) == 4
 
 
 def test_a_rolled_back_release_is_not_latest_and_says_why(sandbox) -> None:  # type: ignore[no-untyped-def]
