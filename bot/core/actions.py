@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.changelog import WriteChangelog
 from bot.core.ledger import TrainRecord
 from bot.core.promotion import Move
 from bot.core.promotion_actions import (
@@ -241,6 +242,7 @@ Action = (
     | PublishPromotionCheck
     | UpdateStageTable
     | PublishRelease
+    | WriteChangelog
     | WriteLedger
 )
 

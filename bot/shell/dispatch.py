@@ -25,6 +25,7 @@ from bot.core import actions as act
 from bot.core import promotion as pm
 from bot.core import promotion_actions as pa
 from bot.core import release
+from bot.core.changelog import WriteChangelog
 from bot.core.ledger import (
     INDEX_PATH,
     Missed,
@@ -64,6 +65,8 @@ def _fold(record: TrainRecord, action: act.Action, outcome: Any, base: str) -> T
         return None if outcome is None else replace(record, merge_sha=str(outcome))
     if isinstance(action, PublishRelease):
         return release.folded(record, outcome)
+    if isinstance(action, WriteChangelog):  # the release branch's new head
+        return replace(record, release_sha=str(outcome)) if outcome else record
     return _fold_step(record, action, outcome)
 
 
@@ -221,6 +224,10 @@ def apply_group(
             from bot.shell import release_io
 
             outcome = release_io.perform(client, config, record or current, action)
+        elif isinstance(action, WriteChangelog):
+            from bot.shell import release_io
+
+            outcome = release_io.write_changelog(client, config, record, action)
         else:
             outcome = perform(client, action)
         note(done)

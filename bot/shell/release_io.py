@@ -9,8 +9,9 @@ from typing import Any
 
 from bot.adapters.releases import Releases
 from bot.config.model import Config
-from bot.core import release
+from bot.core import changelog, release
 from bot.core.ledger import TrainRecord
+from bot.errors import ExternalError
 
 
 def _notes(config: Config, record: TrainRecord) -> str:
@@ -65,3 +66,26 @@ def perform(
     else:
         done = found
     return {"id": int(done["id"]), "url": str(done["html_url"]), "state": action.state}
+
+
+def write_changelog(
+    client: Any, config: Config, record: TrainRecord | None, action: changelog.WriteChangelog
+) -> str | None:
+    """One commit on the release branch adding the train's notes atop the changelog file;
+    the branch's head (unchanged when the entry is already there). None: nothing rode."""
+    from bot.adapters.gitdata import GitData
+
+    if record is None or not record.boarded:
+        return None
+    git = GitData(client)
+    message = f"Add the notes of {record.id} to {action.path}\n\nTrain-Id: {record.id}\n"
+    for _ in range(3):  # the branch moved under us: read it again
+        tip = git.tip(action.branch)
+        old = git.read(tip, [action.path])[action.path] if action.path in tip.files else None
+        new = changelog.with_entry(old, _notes(config, record), record.id)
+        if new is None:
+            return tip.commit
+        sha = git.commit(action.branch, tip, {action.path: new}, message)
+        if sha:
+            return sha
+    raise ExternalError("GitHub", f"{action.branch} kept moving: the changelog commit waits")

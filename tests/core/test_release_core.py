@@ -59,3 +59,19 @@ def test_the_artifact_table_reads_the_recorded_set_and_escapes_odd_values() -> N
     assert source == "the train's recorded artifact set"
     table = release.artifact_table(record)
     assert "| web\\|x | 1.0\\`\\| | `sha256:" + "0" * 64 + "` | `cccccccccccc` |" in table
+
+
+def test_the_changelog_entry_keeps_every_other_byte() -> None:
+    from bot.core.changelog import marker, with_entry
+
+    notes = "## Release train t1\n\n- #1 Add A\n"
+    crlf = "# Changelog\r\n\r\n\r\n## Older\r\n- thing  \r\n\tkept\r\n"
+    new = with_entry(crlf, notes, "t1")
+    assert new == ("# Changelog\r\n\r\n\r\n" + marker("t1") + "\r\n## Release train t1\r\n\r\n"
+                   "- #1 Add A\r\n\r\n## Older\r\n- thing  \r\n\tkept\r\n")  # fmt: skip
+    assert with_entry(new, notes, "t1") is None  # a re-run adds nothing
+    plain = "no title\nsecond line"  # no final newline: kept as is
+    assert with_entry(plain, notes, "t1") == f"{marker('t1')}\n{notes}\n{plain}"
+    assert with_entry(None, notes, "t1") == f"{marker('t1')}\n{notes}"
+    assert with_entry("\ufeff# T\n", notes, "t1") == f"\ufeff# T\n{marker('t1')}\n{notes}"
+    assert with_entry("# T", notes, "t1") == f"# T\n\n{marker('t1')}\n{notes}"

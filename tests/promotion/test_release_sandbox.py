@@ -187,3 +187,30 @@ def test_a_draft_made_before_a_lost_answer_is_adopted(sandbox) -> None:  # type:
     m.story.reconcile(m.merged_at - 1 * M)
     (draft,) = _releases(m)
     assert m.record()["extra"]["release"]["id"] == draft["id"]
+
+
+CHANGELOG = "# Changelog\r\n\r\n## 1.0.0\r\n- first  \r\n\t* kept as is\r\n"
+
+
+def test_the_changelog_gets_the_notes_on_top_byte_for_byte(sandbox) -> None:  # type: ignore[no-untyped-def]
+    def with_changelog(text: str) -> str:
+        return text + "release:\n  changelog: CHANGELOG.md\n"
+
+    m = merged_train(sandbox, edit_config=with_changelog, extra={"CHANGELOG.md": CHANGELOG})
+    branch = f"release/{m.train_id}"
+    raw = sandbox.git.run(REPO, "cat-file", "blob", f"refs/heads/{branch}:CHANGELOG.md")[1]
+    marker = f"<!-- release-train:changelog={m.train_id} -->".encode()
+    head, _, rest = raw.partition(marker)
+    assert head == b"# Changelog\r\n\r\n"
+    entry, _, old = rest.partition(b"\r\n\r\n## 1.0.0")
+    assert b"## 1.0.0" + old == CHANGELOG.encode()[len("# Changelog\r\n\r\n") :]
+    assert f"## Release train {m.train_id}".encode() in entry and b"Add A" in entry
+    assert b"\n" not in entry.replace(b"\r\n", b"")  # the file's line endings throughout
+    subjects = sandbox.git.out(REPO, "log", "--format=%s", f"main..{branch}").splitlines()
+    assert subjects.count(f"Add the notes of {m.train_id} to CHANGELOG.md") == 1
+    assert m.record()["release_sha"] == sandbox.git.resolve(REPO, branch)
+    # the train PR merges it, once; later rounds add nothing
+    _complete(m)
+    assert sandbox.git.out(REPO, "show", "main:CHANGELOG.md").count(m.train_id) >= 1
+    merged = sandbox.git.run(REPO, "cat-file", "blob", "main:CHANGELOG.md")[1]
+    assert merged == raw
