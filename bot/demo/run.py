@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from bot.demo import releases
 from bot.demo.gates import gate_runs
 from bot.demo.narrate import Line, Narrator
 from bot.demo.scene import MONDAY, breach_plan
@@ -140,6 +141,7 @@ def _train_summary(world: World, record: Any, stages: list[dict[str, Any]]) -> d
         "incident": promotion.get("incident") or None,
         "held_services": world.held_services(record.id),
         "gates": gate_runs(world, record.train_pr) if record.train_pr else {},
+        "release": releases.summary(world, record),
     }
 
 
