@@ -32,7 +32,9 @@ def fields_for(config: Config, record: TrainRecord, state: str, tag: str) -> dic
         "body": release.body(record, _notes(config, record), state),
     }
     if state == release.DRAFT:
-        base = config.train(record.train).base if config.trains else "main"
+        from bot.shell.read import has_line
+
+        base = config.train(record.train).base if has_line(config, record) else "main"
         target = record.release_branch or base
         return {**fields, "draft": True, "prerelease": False, "target_commitish": target}
     rolled = state == release.ROLLED_BACK
