@@ -49,9 +49,24 @@ def perform(
     client: Any, config: Config, record: TrainRecord | None, action: release.PublishRelease
 ) -> dict[str, Any] | None:
     """Bring the Release to `action.state`; None when there is nothing to release (a
-    departure whose every pull request missed the train)."""
+    departure whose every pull request missed the train). A failure that retrying cannot
+    fix (a tag of that name on another commit, a rule, a missing permission) is recorded
+    as the Release's `error` instead of holding up the train's move (a departure, a
+    completion, a rollback must not wait on its Release); a passing one is raised, and the
+    move is decided and performed again next round."""
     if record is None or (action.state == release.DRAFT and not record.boarded):
         return None
+    try:
+        return _perform(client, config, record, action)
+    except ExternalError as exc:
+        if exc.retryable:
+            raise
+        return {"error": f"{action.describe()}: {exc.message}"}
+
+
+def _perform(
+    client: Any, config: Config, record: TrainRecord, action: release.PublishRelease
+) -> dict[str, Any]:
     api = Releases(client)
     fields = fields_for(config, record, action.state, action.tag)
     found = api.find(action.tag, int(release.recorded(record).get("id") or 0))
@@ -67,7 +82,8 @@ def perform(
         done = api.update(int(found["id"]), fields)
     else:
         done = found
-    return {"id": int(done["id"]), "url": str(done["html_url"]), "state": action.state}
+    return {"id": int(done["id"]), "url": str(done["html_url"]), "state": action.state,
+            "error": ""}  # fmt: skip
 
 
 def write_changelog(

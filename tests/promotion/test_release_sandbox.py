@@ -214,3 +214,16 @@ def test_the_changelog_gets_the_notes_on_top_byte_for_byte(sandbox) -> None:  # 
     assert sandbox.git.out(REPO, "show", "main:CHANGELOG.md").count(m.train_id) >= 1
     merged = sandbox.git.run(REPO, "cat-file", "blob", "main:CHANGELOG.md")[1]
     assert merged == raw
+
+
+def test_a_tag_taken_by_hand_is_reported_and_does_not_hold_the_train(sandbox) -> None:  # type: ignore[no-untyped-def]
+    m = merged_train(sandbox)
+    main = sandbox.git.resolve(REPO, "main")  # before the merge: not the merge commit
+    m.kit.call("POST", f"/repos/{REPO}/git/refs", {"ref": f"refs/tags/{_tag(m)}", "sha": main},
+               as_user="rm-dave")  # fmt: skip
+    _complete(m)  # completes all the same
+    recorded = m.record()["extra"]["release"]
+    assert recorded["state"] == "draft"
+    assert f"the tag {_tag(m)} already names {main[:12]}" in recorded["error"]
+    assert "delete or rename it" in recorded["error"]
+    assert sandbox.git.resolve(REPO, f"refs/tags/{_tag(m)}") == main  # left as it was
