@@ -49,6 +49,13 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/repos/{owner}/{repo}/git/commits/{commit_sha}"),
     ("post", "/repos/{owner}/{repo}/git/tags"),
     ("get", "/repos/{owner}/{repo}/git/tags/{tag_sha}"),
+    # releases (a GitHub Release per train)
+    ("get", "/repos/{owner}/{repo}/releases"),
+    ("post", "/repos/{owner}/{repo}/releases"),
+    ("get", "/repos/{owner}/{repo}/releases/latest"),
+    ("get", "/repos/{owner}/{repo}/releases/tags/{tag}"),
+    ("get", "/repos/{owner}/{repo}/releases/{release_id}"),
+    ("patch", "/repos/{owner}/{repo}/releases/{release_id}"),
     # commits, compare, merges, branches
     ("get", "/repos/{owner}/{repo}/commits"),
     ("get", "/repos/{owner}/{repo}/commits/{ref}"),

@@ -233,6 +233,15 @@ class Artifacts:
 
 
 @dataclass(frozen=True)
+class Release:
+    """A train's GitHub Release (`bot.core.release`): its tag, and the changelog file the
+    release branch adds the notes to ("" for none)."""
+
+    tag: str = "train/{id}"
+    changelog: str = ""
+
+
+@dataclass(frozen=True)
 class ApprovalRule:
     required: int = 1
     teams: tuple[str, ...] = ()
@@ -279,6 +288,7 @@ class Config:
     gates: Gates = field(default_factory=Gates)
     prometheus: Prometheus = field(default_factory=Prometheus)
     artifacts: Artifacts = field(default_factory=Artifacts)
+    release: Release = field(default_factory=Release)
     incident: Incident = field(default_factory=Incident)
     chatops: ChatOps = field(default_factory=ChatOps)
     ledger_branch: str = "release-train/ledger"

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.changelog import WriteChangelog
 from bot.core.ledger import TrainRecord
 from bot.core.promotion import Move
 from bot.core.promotion_actions import (
@@ -24,6 +25,7 @@ from bot.core.promotion_actions import (
     StartDeployment,
     UpdateStageTable,
 )
+from bot.core.release import PublishRelease
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,8 @@ Action = (
     | AnnounceRollback
     | PublishPromotionCheck
     | UpdateStageTable
+    | PublishRelease
+    | WriteChangelog
     | WriteLedger
 )
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.core import actions as act
+from bot.core import release
 from bot.core.boarding import boarded_notice, miss_reason, sync_boarding, wants_train
+from bot.core.changelog import WriteChangelog
 from bot.core.decide_base import (
     Action,
     Ctx,
@@ -84,11 +86,15 @@ def _depart(ctx: Ctx, record: TrainRecord, actor: str) -> tuple[TrainRecord, lis
         release_sha=base_sha,
     )
     record = transition(record, DEPARTED, ctx.now, actor)
+    if riding and ctx.config.release.changelog:  # the notes atop the changelog, one commit
+        actions.append(WriteChangelog(record.id, branch, ctx.config.release.changelog))
     if riding:  # the train PR in the same step (the shell skips it when every merge fails)
         title = f"Release train {record.id}"
         body = render_body(record.id, release_notes(ctx.config, ctx.train, record, ctx.now))
         actions.append(act.OpenPullRequest(record.id, branch, ctx.train.base, title, body))
         record = record.with_event("open-pr", ctx.now)
+        record, drafted = release.draft(ctx.config, record)  # the train's Release, a draft
+        actions += drafted
     return record, actions
 
 

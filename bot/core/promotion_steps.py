@@ -22,7 +22,7 @@ from bot.core import actions as act
 from bot.core import holds as holds_mod
 from bot.core import promotion as pm
 from bot.core import promotion_actions as pa
-from bot.core import promotion_table
+from bot.core import promotion_table, release
 from bot.core.chatops import PROMOTE_REASON
 from bot.core.ledger import TrainRecord
 from bot.core.train import COMPLETED, MERGED, PROMOTING
@@ -246,7 +246,10 @@ def complete(
 ) -> Steps:
     record = replace(record, state=COMPLETED, state_since=now, end_reason=reason)
     record = record.with_event(COMPLETED, now, detail=reason)
-    return Steps(tuple(recorded(record, ["completed"], [], seen)), record, promotion)
+    effects = release.publish(record)  # the annotated tag and the Release, published
+    return Steps(
+        tuple(recorded(record, ["completed"], [], seen, effects=effects)), record, promotion
+    )
 
 
 def soaking(

@@ -15,6 +15,7 @@ from bot.core import actions as act
 from bot.core import holds as holds_mod
 from bot.core import promotion as pm
 from bot.core import promotion_actions as pa
+from bot.core import release
 from bot.core.ledger import TrainRecord
 from bot.core.promotion_steps import Seen, Steps, branch_of, head_of, recorded, stage_of
 from bot.core.revert import EvidenceRow, abort_notice, incident_title, revert_steps
@@ -168,6 +169,7 @@ def revert(
     )
     if record.train_pr:
         effects.append(pa.AnnounceRollback(record.id, record.train_pr, why, tuple(evidence)))
+    effects += release.rolled_back(record)  # says what was reverted and the incident
     promotion = replace(promotion, rolled_back=True)
     record = replace(
         pm.store(record, promotion),

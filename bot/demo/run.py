@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from bot.demo import releases
 from bot.demo.argocd import summary as argocd_summary
 from bot.demo.gates import gate_runs
 from bot.demo.narrate import Line, Narrator
@@ -142,6 +143,7 @@ def _train_summary(world: World, record: Any, stages: list[dict[str, Any]]) -> d
         "held_services": world.held_services(record.id),
         "gates": gate_runs(world, record.train_pr) if record.train_pr else {},
         "argocd": argocd_summary(record),  # per stage: Synced and Healthy, then the soak
+        "release": releases.summary(world, record),
     }
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.config.repo import CONFIG_PATH
-from bot.demo import argocd
+from bot.demo import argocd, releases
 from bot.demo.argocd import with_argocd
 from bot.demo.gates import (
     APPROVERS,
@@ -400,6 +400,7 @@ def play_train_2(world: World, c: int, caps: Capabilities) -> str:
     check_landed(world, (c,))
     state = promote(world, TRAIN_2, caps, day.replace(hour=16))
     check_reverted(world, TRAIN_2, state, caps)
+    releases.say(world, TRAIN_2)
     return state
 
 
@@ -414,5 +415,6 @@ def play(world: World, caps: Capabilities) -> None:
     check_landed(world, (a, b))
     state = promote(world, TRAIN_1, caps, MONDAY.replace(hour=16))
     check_completed(world, TRAIN_1, state, caps)
+    releases.say(world, TRAIN_1)
     world.say("demo", f"{TRAIN_1} is {state}; on to the next day")
     play_train_2(world, c, caps)

@@ -5,7 +5,8 @@ train's file (and the index); each file's content matches what the commit's trai
 each train's states form a valid path (`can_transition`) from `boarding` and its history
 only grows; the index at the tip lists exactly the train files; and the base branch agrees
 with the ledger (train merges, stage bumps and reverts each have their ledger event, each
-such event its commit, and no base commit claims a train the ledger does not know).
+such event its commit, and no base commit claims a train the ledger does not know); every
+bump commit writes its train's recorded artifacts (`bot.insights.verify_artifacts`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bot.core.train import can_transition
 from bot.insights.model import NULL_BLOB, Commit, History
 from bot.insights.timeline import BASE, LEDGER, base_kind, decode_or_none, record_versions
 from bot.insights.trust import BOT_TRAILERS
+from bot.insights.verify_artifacts import check_artifacts
 
 # trailers `transition_trailers` derives from the record: they must match the file
 CHECKED_TRAILERS = (
@@ -367,4 +369,5 @@ def verify(history: History) -> tuple[Finding, ...]:
     findings = [*check_linear(chain), *check_ledger(history), *check_index(history)]
     findings += check_cross(history)
     findings += check_forgeries(history)
+    findings += check_artifacts(history)  # bumps against the recorded artifact sets
     return tuple(dict.fromkeys(findings))

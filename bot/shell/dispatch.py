@@ -24,6 +24,8 @@ from bot.config.model import Config
 from bot.core import actions as act
 from bot.core import promotion as pm
 from bot.core import promotion_actions as pa
+from bot.core import release
+from bot.core.changelog import WriteChangelog
 from bot.core.ledger import (
     INDEX_PATH,
     Missed,
@@ -37,6 +39,7 @@ from bot.core.ledger import (
     transition_trailers,
 )
 from bot.core.promotion_check import CHECK_RUN_ID
+from bot.core.release import PublishRelease
 from bot.shell.read import Snapshot, has_line
 
 RETRIES = 5  # a promotion record retried on a ledger that moved only elsewhere
@@ -60,6 +63,10 @@ def _fold(record: TrainRecord, action: act.Action, outcome: Any, base: str) -> T
         return replace(record, train_pr=int(outcome))
     if isinstance(action, act.MergePullRequest):
         return None if outcome is None else replace(record, merge_sha=str(outcome))
+    if isinstance(action, PublishRelease):
+        return release.folded(record, outcome)
+    if isinstance(action, WriteChangelog):  # the release branch's new head
+        return replace(record, release_sha=str(outcome)) if outcome else record
     return _fold_step(record, action, outcome)
 
 
@@ -213,6 +220,14 @@ def apply_group(
             outcome = perform_step(stage, action, record or current, moved)
             moved = moved or (isinstance(action, pa.RevertChain) and bool(outcome[1]))
             earned += _earned(action, outcome)
+        elif isinstance(action, PublishRelease):
+            from bot.shell import release_io
+
+            outcome = release_io.perform(client, config, record or current, action)
+        elif isinstance(action, WriteChangelog):
+            from bot.shell import release_io
+
+            outcome = release_io.write_changelog(client, config, record, action)
         else:
             outcome = perform(client, action)
         note(done)

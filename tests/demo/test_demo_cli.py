@@ -134,3 +134,17 @@ def test_an_unreachable_prometheus_is_named_before_the_story_starts(
     assert code == 4 and captured.out == ""
     assert f"--use-prometheus {url} did not answer" in captured.err
     assert "misbehaved" not in captured.err and "Traceback" not in captured.err
+
+
+def test_each_train_names_its_release_and_the_narration_shows_it(summary: dict[str, Any]) -> None:
+    trains = {t["id"]: t for t in summary["trains"]}
+    one, two = trains[TRAIN_1]["release"], trains[TRAIN_2]["release"]
+    assert one["tag"] == f"train/{TRAIN_1}" and one["url"].endswith(f"/tag/train/{TRAIN_1}")
+    if trains[TRAIN_1]["state"] == "completed":
+        assert (one["state"], one["draft"], one["latest"]) == ("published", False, True)
+    if trains[TRAIN_2]["state"] == "rolled_back":
+        assert (two["state"], two["prerelease"], two["latest"]) == ("rolled-back", True, False)
+    said = [e["text"] for e in summary["events"] if e["who"] == "demo"]
+    assert any(t.startswith(f"Release train/{TRAIN_1}: ") for t in said)
+    drafted = [e for e in summary["events"] if e["text"].startswith("draft the Release")]
+    assert len(drafted) == 2  # one per train, at departure

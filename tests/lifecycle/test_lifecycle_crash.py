@@ -10,6 +10,8 @@ from lifecycle_sandbox import REPO, Story, board_three, new_story, start_time
 
 from bot.core import actions as act
 from bot.core.decide import decide
+from bot.core.release import PublishRelease
+from bot.shell import release_io
 from bot.shell.reconcile import load_repo_config, perform, read_world
 
 
@@ -20,10 +22,16 @@ def _crash_before_ledger(story: Story, now: datetime) -> list[str]:
         config = load_repo_config(client)
         assert config is not None
         snap = read_world(config, client, client.ledger_tip(config.ledger_branch), now)
-        for action in decide(config, snap.ledger, snap.world, now):
-            if not isinstance(action, act.WriteLedger):
+        decided = decide(config, snap.ledger, snap.world, now)
+        for i, action in enumerate(decided):
+            if isinstance(action, act.WriteLedger):
+                continue
+            if isinstance(action, PublishRelease):  # rendered from the record it precedes
+                write = next(a for a in decided[i:] if isinstance(a, act.WriteLedger))
+                release_io.perform(client, config, write.record, action)
+            else:
                 perform(client, action)
-                done.append(type(action).__name__)
+            done.append(type(action).__name__)
     return done
 
 
@@ -43,6 +51,8 @@ def test_crash_after_comments_and_after_departure_side_effects(sandbox) -> None:
     assert result.problems == ()
     pulls = story.kit.call("GET", f"/repos/{REPO}/pulls?state=all", as_user="rm-dave")
     assert sum(1 for p in pulls if p["head"]["ref"].startswith("release/")) == 1
+    releases = story.kit.call("GET", f"/repos/{REPO}/releases", as_user="rm-dave")
+    assert [r["draft"] for r in releases] == [True]  # the draft made before the crash, adopted
     assert sum("missed train" in x["body"] for x in story.comments(c)) == 1
     train_pr = story.open_train_pr()
     files = story.kit.call(

@@ -79,7 +79,8 @@ def test_a_canary_breach_is_planned_as_the_revert_reconcile_makes(sandbox, prome
         reverted = settle(m.story, canary_at + 6 * M, prometheus=client)
         assert _moves(reverted) == ["revert canary (SLO breach)"]
         assert within(["RevertChain", "SetDeploymentStatus"], kinds(reverted[0]))
-        assert within(["OpenIncident", "AnnounceRollback", "WriteLedger"], kinds(reverted[0]))
+        rollback = ["OpenIncident", "AnnounceRollback", "PublishRelease", "WriteLedger"]
+        assert within(rollback, kinds(reverted[0]))
         assert settle(m.story, canary_at + 7 * M, prometheus=client) == [()]
     assert m.record()["state"] == "rolled_back"
 

@@ -30,9 +30,10 @@ FIRST_START = ["Promote", "BumpStage", "StartDeployment", "PublishPromotionCheck
                "WriteLedger", "UpdateStageTable"]  # fmt: skip
 PASS = ["Promote", "SetDeploymentStatus", "WriteLedger", "UpdateStageTable",
         "PublishPromotionCheck"]  # fmt: skip
-COMPLETE = ["Promote", "WriteLedger", "UpdateStageTable", "PublishPromotionCheck"]
+COMPLETE = ["Promote", "PublishRelease", "WriteLedger", "UpdateStageTable",
+            "PublishPromotionCheck"]  # fmt: skip
 ROLLBACK = ["Promote", "RevertChain", "SetDeploymentStatus", "OpenIncident",
-            "AnnounceRollback", "WriteLedger", "UpdateStageTable",
+            "AnnounceRollback", "PublishRelease", "WriteLedger", "UpdateStageTable",
             "PublishPromotionCheck"]  # fmt: skip
 RELEASE = ["WriteLedger", "PublishPromotionCheck", "PostComment"]  # its PR is not read
 STAGE_FAILED = ["Promote", "PostComment", "PublishPromotionCheck", "WriteLedger",

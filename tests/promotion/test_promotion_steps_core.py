@@ -110,8 +110,8 @@ def test_a_revert_chains_per_branch_holds_and_opens_the_incident() -> None:
     steps = stops.revert(CONFIG, record, PLAN, promotion, (), "rollback requested", seen, T0)
     assert _kinds(steps) == [
         "RevertChain", "RevertChain", "SetDeploymentStatus", "SetDeploymentStatus",
-        "OpenIncident", "AnnounceRollback", "WriteLedger", "UpdateStageTable",
-        "PublishPromotionCheck",
+        "OpenIncident", "AnnounceRollback", "PublishRelease", "WriteLedger",
+        "UpdateStageTable", "PublishPromotionCheck",
     ]  # fmt: skip
     chains = [a for a in steps.actions if isinstance(a, pa.RevertChain)]
     assert [(c.head, [link.step for link in c.links]) for c in chains] == [

@@ -23,10 +23,17 @@ def _rollback(m: Merged, at_minutes: int) -> list[tuple[str, str, int, float]]:
     m.kit.comment(REPO, m.train_pr, "rm-dave", "/train rollback")
     mark = m.story.log_mark()
     assert m.story.reconcile(m.merged_at + at_minutes * M).problems == ()
-    log = m.story.sandbox.server.request_log[mark:]
+    # the Release's own requests (read it, the annotated tag, publish it) are not the revert's
+    log = [r for r in m.story.sandbox.server.request_log[mark:] if not _release(r[1])]
     first = next(i for i, r in enumerate(log) if r[1].endswith("/branches/main"))
     last = max(i for i, r in enumerate(log) if r[0] != "GET")
     return log[first : last + 1]
+
+
+def _release(path: str) -> bool:
+    return (
+        "/releases" in path or "/git/ref/tags/" in path or path.endswith(("/git/tags", "/git/refs"))
+    )
 
 
 def _git(log: list[tuple[str, str, int, float]]) -> list[tuple[str, str]]:

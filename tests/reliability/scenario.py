@@ -266,6 +266,7 @@ def final_state(run: Run) -> dict[str, Any]:
         "comments": comments_summary(run),
         "deployments": deployments_summary(run),
         "check_runs": check_run_counts(run),
+        "releases": releases_summary(run),
         "events": Counter(f"{e}:{t}" for e, t in ledger_events(run) if e not in GROUPED),
     }
 
@@ -401,6 +402,15 @@ def bot_comment_counts(run: Run) -> dict[int, int]:
         n: sum(c["user"]["login"] == "release-train[bot]" for c in cs)
         for n, cs in all_comments(run).items()
     }
+
+
+def releases_summary(run: Run) -> dict[str, Any]:
+    """Each GitHub Release's tag and state, and the tag refs: a Release or a tag made twice
+    (or left unpublished) shows."""
+    found = run.kit.call("GET", f"/repos/{REPO}/releases?per_page=100", as_user="rm-dave")
+    tags = run.story.sandbox.git.out(REPO, "for-each-ref", "--format=%(refname)", "refs/tags/")
+    rows = sorted((r["tag_name"], r["draft"], r["prerelease"]) for r in found)
+    return {"releases": rows, "tags": sorted(tags.split())}
 
 
 def deployments_summary(run: Run) -> list[tuple[Any, ...]]:

@@ -226,3 +226,22 @@ def test_installation_permissions_are_enforced_and_named(sandbox: Any, api: Any)
     assert members.status == 403
     assert members.headers["x-accepted-github-permissions"] == "members=read"
     assert api("rm-dave", "GET", "/orgs/acme/teams/reviewers/members").status == 200
+
+
+def test_releases_and_tags_need_contents_write(sandbox: Any, api: Any) -> None:
+    _setup(sandbox)
+    main = sandbox.git.resolve(REPO, "main")
+    with sandbox.store.transaction() as data:
+        data["installations"]["1"]["permissions"]["contents"] = "read"
+    writes = [
+        ("POST", f"/repos/{REPO}/releases", {"tag_name": "train/x"}),
+        ("PATCH", f"/repos/{REPO}/releases/1", {"draft": False}),
+        ("POST", f"/repos/{REPO}/git/tags",
+         {"tag": "train/x", "message": "m", "object": main, "type": "commit"}),
+    ]  # fmt: skip
+    for method, path, body in writes:
+        refused = api("release-train[bot]", method, path, json=body)
+        assert refused.status == 403, (method, path)
+        assert refused.headers["x-accepted-github-permissions"] == "contents=write"
+    assert api("release-train[bot]", "GET", f"/repos/{REPO}/releases").status == 200
+    assert api("rm-dave", "POST", f"/repos/{REPO}/releases", json={"tag_name": "v1"}).status == 201

@@ -297,6 +297,23 @@ def _scanning_search_apps(d: Driver) -> None:
     d.do("GET", "/user/installations/{installation_id}/repositories", who="oauth:dev-alice", **i)
 
 
+def _releases_and_tags(d: Driver, main: str) -> None:
+    tag = d.do("POST", f"{R}/git/tags", json={"tag": "train/fid-1", "message": "Train fid-1\n",
+               "object": main, "type": "commit"})  # fmt: skip
+    d.do("GET", f"{R}/git/tags/{{tag_sha}}", tag_sha=tag["sha"])
+    d.do("POST", f"{R}/git/refs", json={"ref": "refs/tags/train/fid-1", "sha": tag["sha"]})
+    draft = d.do("POST", f"{R}/releases", json={"tag_name": "train/fid-1", "name": "fid-1",
+                 "body": "notes", "draft": True, "target_commitish": main})  # fmt: skip
+    d.do("GET", f"{R}/releases")
+    d.do("GET", f"{R}/releases/tags/{{tag}}", tag="train/fid-1", expect=404)  # a draft
+    d.do("PATCH", f"{R}/releases/{{release_id}}", release_id=draft["id"],
+         json={"draft": False, "make_latest": "true"})  # fmt: skip
+    d.do("GET", f"{R}/releases/{{release_id}}", release_id=draft["id"])
+    d.do("GET", f"{R}/releases/tags/{{tag}}", tag="train/fid-1")
+    d.do("GET", f"{R}/releases/latest")
+    d.do("POST", f"{R}/releases", json={"tag_name": "train/fid-1"}, expect=422)  # exists
+
+
 @pytest.fixture(scope="module")
 def driven(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
     with run_sandbox(Path(tmp_path_factory.mktemp("fidelity")), durable=False) as sb:
@@ -315,6 +332,7 @@ def driven(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
             lambda: _people(d), lambda: _checks_statuses_deployments(d, head),
             lambda: _pulls_and_reviews(d, number), lambda: _scanning_search_apps(d),
             lambda: _protection_and_rulesets(d),
+            lambda: _releases_and_tags(d, main),
         ):  # fmt: skip
             step()
         yield d
