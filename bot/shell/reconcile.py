@@ -84,6 +84,7 @@ class _Run:
     commands_run: dict[str, int] = field(default_factory=dict)  # per author, this reconcile
     decided: list[act.Action] = field(default_factory=list)  # the first round's
     performed: list[list[act.Action]] = field(default_factory=list)  # per round
+    outbound: Any = None  # the operator's policy, for the registry (bot.shell.artifacts_io)
 
     def note(self, action: act.Action) -> None:
         """The dispatcher performed `action` (as decided)."""
@@ -122,7 +123,7 @@ def reconcile(
     pointing where it refuses is a configuration error (None: not checked here).
     `cross_repo`: the operator's allowlist of writes into other repositories (App mode);
     each needs the other repository's consent too (`bot.shell.consent`)."""
-    run = _Run(gate_request=gate_request)
+    run = _Run(gate_request=gate_request, outbound=outbound)
     try:
         config = load_repo_config(client, config_path, repo=repo, outbound=outbound)
         if config is not None:
@@ -295,8 +296,9 @@ def _promote(
 
     if not wanted(config, snap):
         return False
+    query = prometheus_for(config, prometheus)
     moved = promote_round(
-        client, config, snap, now, prometheus=prometheus_for(config, prometheus), dry_run=dry_run
+        client, config, snap, now, prometheus=query, dry_run=dry_run, outbound=run.outbound
     )
     run.problems += moved.problems
     if moved.due is not None and (run.due is None or moved.due < run.due):

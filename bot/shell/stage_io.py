@@ -54,6 +54,7 @@ class StageCtx:
     others: dict[str, Any] = field(default_factory=dict)  # GitOps repository -> its client
     check_runs: dict[str, int] = field(default_factory=dict)  # train id -> its check run
     written: dict[str, TrainRecord] = field(default_factory=dict)  # train id -> as recorded
+    outbound: Any = None  # the operator's OutboundPolicy (the registry's), None: from env
 
 
 def branch_for(ctx: StageCtx, record: TrainRecord, step: pm.StepPlan) -> str:

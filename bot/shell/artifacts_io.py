@@ -1,0 +1,130 @@
+"""Promotion's registry reads (for `bot.shell.promote`): the train's artifact set looked up
+and decided before any bump (`bot.core.promotion_artifacts.settle`), and the cheap
+re-check of each shipping tag before each later stage.
+
+Requests: one resolve per service per train (a settled service is never asked again; a
+waiting one once per pass until it settles), one `HEAD` per shipping service per later
+stage, and one read of a commit's tree when an image names another commit than the one
+that lands (`same_tree`). The registry client lives for one promotion pass (closed with
+the pass's other clients) under the operator's outbound policy: the one the transport
+handed to reconcile, else the environment's (operator mode), as for Prometheus.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from bot.adapters.registry import Missing, RegistryClient
+from bot.config.imageref import ImageRef, parse_image
+from bot.core import promotion as pm
+from bot.core import promotion_artifacts as pa
+from bot.core.artifacts import ArtifactSet, Observation, decide, of_record, wanted
+from bot.core.ledger import TrainRecord
+from bot.errors import ExternalError
+from bot.shell.stage_io import StageCtx
+
+REGISTRY = "registry:"  # the pass's registry client, kept (and closed) with `ctx.others`
+
+
+def registry(ctx: StageCtx) -> RegistryClient:
+    """The pass's registry client (made on first use)."""
+    if REGISTRY not in ctx.others:
+        policy = getattr(ctx, "outbound", None)
+        if policy is None:
+            from bot.config.operator import outbound_from_env
+
+            policy = outbound_from_env(os.environ)
+        ctx.others[REGISTRY] = RegistryClient(policy, platform=ctx.config.artifacts.platform)
+    client: RegistryClient = ctx.others[REGISTRY]
+    return client
+
+
+def observe(client: RegistryClient, ref: ImageRef) -> Observation:
+    """What the registry says about `ref`, as the core's input (its failure included)."""
+    try:
+        found = client.resolve(ref)
+    except ExternalError as exc:
+        return Observation(error=exc.message)
+    if isinstance(found, Missing):
+        return Observation(missing=found.reason)
+    return Observation(found.digest, found.revision)
+
+
+def settle_train(ctx: StageCtx, record: TrainRecord) -> pa.Settling | None:
+    """The train's set this round and the actions that show and record it; None when the
+    config has no `artifacts:` block (tags render from the merge commit, as before)."""
+    config = ctx.config
+    if not pa.enabled(config) or not record.merge_sha:
+        return None
+    recorded = of_record(record)
+    if recorded is not None and recorded.settled:
+        return pa.Settling(recorded, record, ())
+    train = config.train(record.train)
+    changed = ctx.git.changed_files(record.base_sha, record.release_sha or record.merge_sha)
+    day = record.state_since or ctx.now
+    refs = wanted(config, train, changed, record.merge_sha, record.id, day)
+    look = pa.to_look_up(recorded, refs)
+    client = registry(ctx)
+    client.expect(ref for _, ref in look)
+    seen = {service.name: observe(client, ref) for service, ref in look}
+    for name, obs in seen.items():
+        if obs.error:
+            ctx.run.problems.append(f"{record.id}: registry: {name}: {obs.error}")
+    fresh = decide(config, refs, seen, revision=record.merge_sha, now=ctx.now,
+                   waiting_since=pa.waiting_since(record, ctx.now),
+                   same_tree=same_tree(ctx, record.merge_sha, seen.values()))  # fmt: skip
+    pr = ctx.snap.world.pull(record.train_pr) if record.train_pr else None
+    body = pr.body if pr is not None else ""
+    settling = pa.settle(config, record, fresh, check_run=0, pr_body=body, now=ctx.now)
+    if settling.actions and record.merge_sha:
+        run_id = ctx.git.check_run_id(record.merge_sha, pa.CHECK)
+        if run_id:
+            settling = pa.settle(config, record, fresh, check_run=run_id, pr_body=body,
+                                 now=ctx.now)  # fmt: skip
+    return settling
+
+
+def same_tree(ctx: StageCtx, revision: str, seen: Any) -> list[str]:
+    """The commits images name (other than `revision`) whose tree is `revision`'s: built
+    from the same files (e.g. the train PR head, when main had not moved)."""
+    others = {o.revision for o in seen if o.digest and o.revision and o.revision != revision}
+    if not others:
+        return []
+    tree = _tree(ctx, revision)
+    return [sha for sha in sorted(others) if tree and _tree(ctx, sha) == tree]
+
+
+def _tree(ctx: StageCtx, sha: str) -> str:
+    status, body, _ = ctx.client._get(f"/repos/{ctx.client.repo}/git/commits/{sha}")
+    if status != 200 or not isinstance(body, dict):
+        return ""  # an unknown commit (not in this repository) has no tree to compare
+    tree = body.get("tree")
+    return str(tree.get("sha", "")) if isinstance(tree, dict) else ""
+
+
+def recheck(ctx: StageCtx, record: TrainRecord, step: pm.StepPlan, what: Any) -> Any:
+    """Before a later stage: one `HEAD` per shipping tag; a tag that moved stops the
+    promotion with both digests (`what.problems`: the stage fails, nothing is written)."""
+    artifacts = of_record(record) if pa.enabled(ctx.config) else None
+    first = pm.plan_steps(ctx.config)[0].name
+    if artifacts is None or step.name == first or what.problems:
+        return what
+    heads = _heads(ctx, artifacts)
+    problems = pa.restamp_problems(artifacts, heads)
+    if not problems:
+        return what
+    from dataclasses import replace
+
+    return replace(what, problems=problems, edit=None)
+
+
+def _heads(ctx: StageCtx, artifacts: ArtifactSet) -> dict[str, str]:
+    """Service -> the digest its tag points to now (a tag gone: "", which stops too)."""
+    client = registry(ctx)
+    out = {}
+    for a in artifacts.artifacts:
+        if a.ships and a.digest:
+            found = client.head(parse_image(f"{a.repository}:{a.tag}"))
+            out[a.service] = "" if isinstance(found, Missing) else found
+    return out
