@@ -55,6 +55,29 @@ def waiting_since(record: TrainRecord, now: datetime) -> datetime:
     return merged[-1] if merged else (record.state_since or now)
 
 
+def carried_over(records: Iterable[TrainRecord], record: TrainRecord) -> tuple[str, ...]:
+    """Services an earlier train of the same line left out (or failed) and no train shipped
+    since: this train carries their change too (its merge commit holds it)."""
+
+    def when(r: TrainRecord) -> float:
+        return r.created_at.timestamp() if r.created_at else 0.0
+
+    earlier = sorted(
+        (r for r in records if r.train == record.train and r.id != record.id and r.merge_sha
+         and when(r) <= when(record)),
+        key=lambda r: (when(r), r.id),
+    )  # fmt: skip
+    owed: dict[str, bool] = {}
+    for r in earlier:
+        try:
+            recorded = of_record(r)
+        except ValueError:
+            continue  # a record this bot cannot read carries nothing over
+        for a in recorded.artifacts if recorded else ():
+            owed[a.service] = a.state in (State.LEFT_OUT, State.FAILED)
+    return tuple(sorted(s for s, due in owed.items() if due))
+
+
 def to_look_up(
     recorded: ArtifactSet | None, wanted: Iterable[tuple[Service, ImageRef]]
 ) -> tuple[tuple[Service, ImageRef], ...]:

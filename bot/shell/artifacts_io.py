@@ -13,12 +13,14 @@ handed to reconcile, else the environment's (operator mode), as for Prometheus.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from bot.adapters.registry import Missing, RegistryClient
 from bot.config.imageref import ImageRef, parse_image
 from bot.core import promotion as pm
 from bot.core import promotion_artifacts as pa
+from bot.core.actions import UpdatePullRequest
 from bot.core.artifacts import ArtifactSet, Observation, decide, of_record, wanted
 from bot.core.ledger import TrainRecord
 from bot.errors import ExternalError
@@ -64,6 +66,10 @@ def settle_train(ctx: StageCtx, record: TrainRecord) -> pa.Settling | None:
     changed = ctx.git.changed_files(record.base_sha, record.release_sha or record.merge_sha)
     day = record.state_since or ctx.now
     refs = wanted(config, train, changed, record.merge_sha, record.id, day)
+    owed = set(pa.carried_over(ctx.snap.ledger.records, record)) - {s.name for s, _ in refs}
+    if owed:  # left out of an earlier train: this one carries their change
+        everyone = wanted(config, train, None, record.merge_sha, record.id, day)
+        refs = tuple(r for r in everyone if r[0].name in owed or r in refs)
     look = pa.to_look_up(recorded, refs)
     client = registry(ctx)
     client.expect(ref for _, ref in look)
@@ -83,6 +89,15 @@ def settle_train(ctx: StageCtx, record: TrainRecord) -> pa.Settling | None:
             settling = pa.settle(config, record, fresh, check_run=run_id, pr_body=body,
                                  now=ctx.now)  # fmt: skip
     return settling
+
+
+def seen_as_written(ctx: StageCtx, actions: Any) -> None:
+    """The pass's view of the train PR after its Services list was rewritten (the stage
+    table is written over that body, not the one read before)."""
+    for action in actions:
+        pr = ctx.snap.world.pull(action.number) if isinstance(action, UpdatePullRequest) else None
+        if pr is not None:
+            ctx.snap.world.pulls[pr.number] = replace(pr, body=action.body)
 
 
 def same_tree(ctx: StageCtx, revision: str, seen: Any) -> list[str]:
@@ -114,8 +129,6 @@ def recheck(ctx: StageCtx, record: TrainRecord, step: pm.StepPlan, what: Any) ->
     problems = pa.restamp_problems(artifacts, heads)
     if not problems:
         return what
-    from dataclasses import replace
-
     return replace(what, problems=problems, edit=None)
 
 

@@ -34,7 +34,7 @@ from bot.core.promotion_check import CHECK_RUN_ID
 from bot.core.train import MERGED, PROMOTING
 from bot.errors import ConfigError, ExternalError
 from bot.shell import ledger_trust
-from bot.shell.artifacts_io import recheck, settle_train
+from bot.shell.artifacts_io import recheck, seen_as_written, settle_train
 from bot.shell.promote_moves import Decided, decide_move, judge_step, next_after_pass
 from bot.shell.rollback import releases
 from bot.shell.stage_io import PromoteRun, StageCtx, branch_for, git_for, read_holds
@@ -152,6 +152,8 @@ def artifacts_first(ctx: StageCtx, record: TrainRecord, dry_run: bool) -> TrainR
     if settling is None:
         return record
     act_on(ctx, settling.actions, dry_run)
+    if not dry_run:
+        seen_as_written(ctx, settling.actions)
     ctx.run.wake(settling.wake)
     return settling.record if settling.artifacts.settled else None
 
