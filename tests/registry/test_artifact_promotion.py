@@ -10,8 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from artifact_train import AFTER, M, artifact_train
+from artifact_train import AFTER, STAGES, M, artifact_train, payload
 from oci_images import Oci
+
+from bot.core import pins
+from bot.core.manifests import plan_many
 
 REGISTRIES = ["sandbox-anonymous", "distribution-anonymous"]
 
@@ -114,3 +117,51 @@ def _stages(train: Any) -> None:
     for at in AFTER:
         result = train.reconcile(at)
         assert result.problems == (), result.problems
+
+
+def _trailers(message: str, key: str) -> list[str]:
+    return [line.split(": ", 1)[1] for line in message.splitlines() if line.startswith(key + ": ")]
+
+
+@pytest.mark.parametrize("oci", REGISTRIES, indirect=True)
+def test_notes_stage_table_bumps_deployments_and_record_agree(sandbox: Any, oci: Oci) -> None:
+    """One train through every stage: what the recorded set says ships is what the notes,
+    the stage table, every bump commit (trailers and files), every deployment's payload
+    and the promotion's targets say; any difference fails."""
+    train = artifact_train(sandbox, oci)
+    train.reconcile(0 * M)
+    merge_sha = train.record()["merge_sha"]
+    digests = {s: train.push(s, merge_sha[:7], merge_sha) for s in ("web", "api")}
+    for at in AFTER:
+        result = train.reconcile(at)
+        assert result.problems == (), result.problems
+    record = train.record()
+    assert record["state"] == "completed", record["history"][-3:]
+    recorded = {s: f"{a['tag']}@{a['digest']}" for s, a in train.artifacts().items()
+                if a["state"] == "found"}  # fmt: skip
+    assert recorded == {s: f"{merge_sha[:7]}@{d}" for s, d in digests.items()}
+    promotion = record["extra"]["promotion"]
+    assert promotion["tags"] == recorded
+    messages = dict(train.merged.main_log(40))
+    for step in promotion["steps"]:
+        assert {b[0]: b[2] for b in step["bumps"]} == recorded, step["name"]
+        bumped = {line.split(" ")[0]: line.rsplit(" -> ", 1)[1]
+                  for line in _trailers(messages[step["commit"]], "Bump")}  # fmt: skip
+        assert bumped == recorded, step["name"]
+        for path in sorted({f for b in step["bumps"] for f in b[3]}):
+            text = train.file_at(step["commit"], path)
+            for service, target in recorded.items():  # bumping to it again changes nothing
+                again = plan_many(text, [pins.bump(train.image(service), target)], filename=path)
+                assert again.text == text and again.matched, (step["name"], path, service)
+    deployments = {d["environment"]: payload(d) for d in train.merged.deployments()}
+    assert sorted(deployments) == sorted(STAGES)
+    for env, data in deployments.items():
+        assert data["tags"] == recorded, env
+    body = train.story.pull(train.merged.train_pr)["body"]
+    services = body.split("### Services", 1)[1].split("\n\n", 1)[0]
+    listed = {line.split("`")[1]: line.split("`")[3].rsplit(":", 1)[1] + "@" + line.split("`")[5]
+              for line in services.strip().splitlines()}  # fmt: skip
+    assert listed == recorded
+    ships = body.split("Ships: ", 1)[1].splitlines()[0]
+    assert {p.split("` `")[0].strip("`"): p.split("` `")[1].strip("`")
+            for p in ships.split(", ")} == recorded  # fmt: skip
