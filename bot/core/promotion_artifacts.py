@@ -21,9 +21,10 @@ from datetime import datetime
 from bot.config.imageref import ImageRef
 from bot.config.model import Config, Service
 from bot.core import actions as act
-from bot.core import untrusted
+from bot.core import pins, untrusted
 from bot.core.artifacts import Artifact, ArtifactSet, State, of_record, restamped, with_set
 from bot.core.ledger import TrainRecord
+from bot.core.manifests import Bump
 from bot.errors import Problem
 
 CHECK = "release-train/artifacts"
@@ -47,6 +48,17 @@ def targets(artifacts: ArtifactSet, held: Iterable[str] = ()) -> dict[str, str]:
     """Service -> target, for every service that ships (held ones left out)."""
     skip = set(held)
     return {a.service: target(a) for a in artifacts.artifacts if a.ships and a.service not in skip}
+
+
+TRIAL_DIGEST = "sha256:" + "0" * 64  # what the manifests gate tries before the set exists
+
+
+def trial_bump(config: Config, service: str, tag: str) -> Bump:
+    """The bump the manifests gate tries on the train PR head: with a digest when the
+    service ships pinned by digest (the set's digest is not known before the merge)."""
+    image = config.service(service).image
+    pinned = enabled(config) and config.artifacts.pin_for(service) == "digest"
+    return pins.bump(image, f"{tag}@{TRIAL_DIGEST}" if pinned else tag)
 
 
 def waiting_since(record: TrainRecord, now: datetime) -> datetime:

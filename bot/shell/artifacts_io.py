@@ -66,7 +66,7 @@ def settle_train(ctx: StageCtx, record: TrainRecord) -> pa.Settling | None:
     changed = ctx.git.changed_files(record.base_sha, record.release_sha or record.merge_sha)
     day = record.state_since or ctx.now
     refs = wanted(config, train, changed, record.merge_sha, record.id, day)
-    owed = set(pa.carried_over(ctx.snap.ledger.records, record)) - {s.name for s, _ in refs}
+    owed = set(pa.carried_over(earlier(ctx, record), record)) - {s.name for s, _ in refs}
     if owed:  # left out of an earlier train: this one carries their change
         everyone = wanted(config, train, None, record.merge_sha, record.id, day)
         refs = tuple(r for r in everyone if r[0].name in owed or r in refs)
@@ -89,6 +89,34 @@ def settle_train(ctx: StageCtx, record: TrainRecord) -> pa.Settling | None:
             settling = pa.settle(config, record, fresh, check_run=run_id, pr_body=body,
                                  now=ctx.now)  # fmt: skip
     return settling
+
+
+SHIPPED_STATES = ("merged", "promoting", "completed", "rolled_back", "aborted")
+LOOK_BACK = 3  # earlier trains read at most, to find the last one that merged
+
+
+def _order(train_id: str) -> tuple[str, int]:
+    day, _, n = train_id.rpartition(".")
+    return (day, int(n)) if day and n.isdigit() else (train_id, 0)
+
+
+def earlier(ctx: StageCtx, record: TrainRecord) -> list[TrainRecord]:
+    """The last earlier train of the same line that merged (what it left out, this one
+    carries): read from the ledger (ended trains are not in the round's records)."""
+    from bot.core.ledger import decode, record_path
+
+    ids = sorted(
+        (tid for tid, e in ctx.snap.index.items()
+         if e.get("train") == record.train and e.get("state") in SHIPPED_STATES
+         and _order(tid) < _order(record.id)),
+        key=_order, reverse=True,
+    )[:LOOK_BACK]  # fmt: skip
+    for tid in ids:
+        sha = ctx.snap.tip.files.get(record_path(tid))
+        found = ctx.snap.ledger.record(tid) or (decode(ctx.client.read_blob(sha)) if sha else None)
+        if found is not None and found.merge_sha:
+            return [found]
+    return []
 
 
 def seen_as_written(ctx: StageCtx, actions: Any) -> None:

@@ -5,6 +5,7 @@ with its images renamed into that registry and an `artifacts:` block."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,7 +63,7 @@ class ArtifactTrain:
 
 def artifact_train(
     sandbox: Any, oci: Oci, *, timeout: str = "30m", pin: str = "digest",
-    t0: datetime | None = None,
+    t0: datetime | None = None, soak: str = "",
 ) -> ArtifactTrain:  # fmt: skip
     """The promotion story's train (web and api changed), its images in `oci`, not yet
     merged: the next reconcile merges it (at `merged.merged_at`)."""
@@ -71,6 +72,8 @@ def artifact_train(
 
     def edit(text: str) -> str:
         block = f"artifacts:\n  timeout: {timeout}\n  pin: {pin}\n"
+        if soak:  # every stage soaks `soak`
+            text = re.sub(r"soak: \w+", f"soak: {soak}", text)
         return text.replace("ghcr.io/acme", host) + block
 
     files = {path: text.replace("ghcr.io/acme", host) for path, text in MANIFESTS.items()}
@@ -84,3 +87,28 @@ def artifact_train(
 def payload(deployment: dict[str, Any]) -> dict[str, Any]:
     raw = deployment.get("payload") or {}
     return dict(json.loads(raw) if isinstance(raw, str) else raw)
+
+
+def train_ids(story: Any) -> list[str]:
+    listing = story.sandbox.git.out(
+        REPO, "ls-tree", "--name-only", "refs/heads/release-train/ledger", "trains/"
+    )
+    return sorted(line.rsplit("/", 1)[-1].removesuffix(".json") for line in listing.split())
+
+
+def next_train(train: ArtifactTrain, files: dict[str, str], departs: datetime) -> tuple[str, int]:
+    """A second PR (touching `files`) boards the next train, which departs at `departs` and
+    is approved: (its id, its train PR); the next reconcile merges it."""
+    story, kit = train.story, train.merged.kit
+    number = kit.open_pr(REPO, "dev-alice", "feat-b", files, title="Add B", labels=["feature"])
+    kit.review(REPO, number, "rev-carol", "APPROVE")
+    story.green(story.pull(number)["head"]["sha"])
+    kit.label(REPO, number, "train:next", actor="dev-alice")
+    before = set(train_ids(story))
+    for at in (departs - 2 * M, departs, departs + M):
+        story.reconcile(at, outbound=train.oci.policy)
+    train_pr = story.open_train_pr()
+    story.green(train_pr["head"]["sha"])
+    story.approve(int(train_pr["number"]), "rm-dave", departs + 2 * M)
+    (new,) = set(train_ids(story)) - before
+    return new, int(train_pr["number"])

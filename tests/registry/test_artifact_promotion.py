@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from artifact_train import AFTER, STAGES, M, artifact_train, payload
+from artifact_train import AFTER, STAGES, M, artifact_train, next_train, payload
 from oci_images import Oci
 
 from bot.core import pins
@@ -165,3 +165,46 @@ def test_notes_stage_table_bumps_deployments_and_record_agree(sandbox: Any, oci:
     ships = body.split("Ships: ", 1)[1].splitlines()[0]
     assert {p.split("` `")[0].strip("`"): p.split("` `")[1].strip("`")
             for p in ships.split(", ")} == recorded  # fmt: skip
+
+
+@pytest.mark.parametrize("oci", REGISTRIES, indirect=True)
+def test_an_image_missing_past_the_timeout_is_left_out_told_and_the_next_train_ships_it(
+    sandbox: Any, oci: Oci
+) -> None:
+    train = artifact_train(sandbox, oci, timeout="5m", soak="1m")
+    train.reconcile(0 * M)
+    merge_sha = train.record()["merge_sha"]
+    train.push("web", merge_sha[:7], merge_sha)  # api's build never comes
+    train.reconcile(2 * M)
+    assert train.record()["state"] == "merged"  # api still within its 5m
+    train.reconcile(6 * M)
+    record = train.record()
+    rows = train.artifacts()
+    assert rows["api"]["state"] == "left-out" and "after 5m" in rows["api"]["reason"]
+    assert list(record["extra"]["promotion"]["tags"]) == ["web"]  # the rest promotes
+    told = [c for c in train.train_pr_comments() if "`api` is left out of this train" in c]
+    assert len(told) == 1, train.train_pr_comments()
+    assert any(e["event"] == "artifacts" and "1 left-out" in e["detail"]
+               for e in record["history"])  # fmt: skip
+    run = train.check_run(merge_sha)
+    assert run is not None and run["conclusion"] == "neutral"
+    for at in (8, 10, 12, 14, 16):
+        train.reconcile(at * M)
+    assert train.record()["state"] == "completed"
+
+    # the next train changes only web, and carries api's change too
+    departs = train.merged.t0 + 62 * M
+    second, _ = next_train(train, {"src/web/b.py": "print('b')\n"}, departs)
+    train.story.reconcile(departs + 3 * M, outbound=oci.policy)  # merges it; images come
+    now = train.story.ledger(second)
+    assert now["state"] == "merged", now["state"]
+    sha = now["merge_sha"]
+    api = train.push("api", sha[:7], sha)
+    web = train.push("web", sha[:7], sha)
+    train.story.reconcile(departs + 4 * M, outbound=oci.policy)
+    now = train.story.ledger(second)
+    assert now["state"] == "promoting"
+    assert now["extra"]["promotion"]["tags"] == {
+        "web": f"{sha[:7]}@{web}",
+        "api": f"{sha[:7]}@{api}",
+    }
