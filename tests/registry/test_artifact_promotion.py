@@ -208,3 +208,27 @@ def test_an_image_missing_past_the_timeout_is_left_out_told_and_the_next_train_s
         "web": f"{sha[:7]}@{web}",
         "api": f"{sha[:7]}@{api}",
     }
+
+
+@pytest.mark.parametrize("oci", ["sandbox-anonymous"], indirect=True)
+def test_plan_lists_the_artifact_actions_reconcile_then_performs(sandbox: Any, oci: Oci) -> None:
+    train = artifact_train(sandbox, oci)
+    train.reconcile(0 * M)
+    record = train.record()
+    merge_sha = record["merge_sha"]
+    train.push("web", merge_sha[:7], merge_sha)
+    train.push("api", merge_sha[:7], merge_sha)
+    at = train.merged.merged_at + M
+    planned = train.story.reconcile(at, outbound=oci.policy, dry_run=True)
+    assert train.record() == record  # a dry run writes nothing
+    ours = [p for p in planned.actions_planned if "artifacts" in p]
+    assert "promotion: update check run release-train/artifacts (success)" in ours, ours
+    assert f"promotion: record artifacts for {record['id']} (state merged)" in ours, ours
+    assert any(
+        p.startswith(f"promotion: {record['id']}: start staging") for p in planned.actions_planned
+    )
+    done = train.story.reconcile(at, outbound=oci.policy)
+    for line in ours:  # (a ledger write is told as "record <event> for <train>")
+        said = line.removeprefix("promotion: ").removesuffix(" (state merged)")
+        assert said in done.actions_done, (said, done.actions_done)
+    assert train.record()["state"] == "promoting"
