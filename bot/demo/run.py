@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from bot.demo.gates import gate_runs
+from bot.demo.images import shipped
 from bot.demo.narrate import Line, Narrator
 from bot.demo.scene import MONDAY, breach_plan
 from bot.demo.story import Options, StoryFailed, capabilities, play, set_scene
@@ -137,6 +138,7 @@ def _train_summary(world: World, record: Any, stages: list[dict[str, Any]]) -> d
         "held": record.held,
         "stages": stages,
         "tags": dict(promotion.get("tags") or {}),
+        "artifacts": shipped(record),  # the recorded set: image, digest, revision, state
         "incident": promotion.get("incident") or None,
         "held_services": world.held_services(record.id),
         "gates": gate_runs(world, record.train_pr) if record.train_pr else {},
