@@ -23,10 +23,19 @@ from bot.core import promotion_artifacts as pa
 from bot.core.actions import UpdatePullRequest
 from bot.core.artifacts import ArtifactSet, Observation, decide, of_record, wanted
 from bot.core.ledger import TrainRecord
-from bot.errors import ExternalError
+from bot.errors import ConfigError, ExternalError, Problem
 from bot.shell.stage_io import StageCtx
 
 REGISTRY = "registry:"  # the pass's registry client, kept (and closed) with `ctx.others`
+
+
+def recorded_set(record: TrainRecord) -> ArtifactSet | None:
+    """The train's recorded set; a record this bot cannot read is a ConfigError naming
+    it (promotion of that train waits, the others go on)."""
+    try:
+        return of_record(record)
+    except ValueError as exc:
+        raise ConfigError([Problem(f"its artifact set: {exc}", f"ledger {record.id}")]) from None
 
 
 def registry(ctx: StageCtx) -> RegistryClient:
@@ -59,7 +68,7 @@ def settle_train(ctx: StageCtx, record: TrainRecord) -> pa.Settling | None:
     config = ctx.config
     if not pa.enabled(config) or not record.merge_sha:
         return None
-    recorded = of_record(record)
+    recorded = recorded_set(record)
     if recorded is not None and recorded.settled:
         return pa.Settling(recorded, record, ())
     train = config.train(record.train)
@@ -149,7 +158,7 @@ def _tree(ctx: StageCtx, sha: str) -> str:
 def recheck(ctx: StageCtx, record: TrainRecord, step: pm.StepPlan, what: Any) -> Any:
     """Before a later stage: one `HEAD` per shipping tag; a tag that moved stops the
     promotion with both digests (`what.problems`: the stage fails, nothing is written)."""
-    artifacts = of_record(record) if pa.enabled(ctx.config) else None
+    artifacts = recorded_set(record) if pa.enabled(ctx.config) else None
     first = pm.plan_steps(ctx.config)[0].name
     if artifacts is None or step.name == first or what.problems:
         return what

@@ -13,9 +13,9 @@ from typing import Any
 from bot.config.model import Config
 from bot.core import actions as act
 from bot.core import promotion as pm
-from bot.core.artifacts import of_record
 from bot.core.ledger import TrainRecord
 from bot.core.promotion_artifacts import targets
+from bot.shell.artifacts_io import recorded_set
 from bot.shell.stage_io import StageCtx, read_holds
 
 NOTHING_TO_PROMOTE = "nothing to promote (no service, or every one held)"
@@ -126,7 +126,7 @@ def begin(
     held = read_holds(ctx.client, ctx.snap.tip).services()
     day = record.state_since or ctx.now
     tags = pm.target_tags(ctx.config, services, record.merge_sha, record.id, day, held)
-    shipped = of_record(record)  # the artifact set, settled (bot.shell.artifacts_io)
+    shipped = recorded_set(record)  # the artifact set, settled (bot.shell.artifacts_io)
     tags = tags if shipped is None else targets(shipped, held)
     promotion = pm.Promotion(tags=tags, steps=tuple(pm.StepState(s.name) for s in plan))
     skipped = sorted(set(services) & held)
