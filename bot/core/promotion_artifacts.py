@@ -154,9 +154,9 @@ def settle(
 def _told(record: TrainRecord, artifact: Artifact) -> list[act.Action]:
     if not record.train_pr:
         return []
-    what = "left out of this train" if artifact.state is State.LEFT_OUT else "failed"
+    what = "is left out of this train" if artifact.state is State.LEFT_OUT else "cannot ship"
     body = (
-        f"📦 `{artifact.service}` is {what}: {untrusted.markdown_line(artifact.reason)}\n\n"
+        f"📦 `{artifact.service}` {what}: {untrusted.markdown_line(artifact.reason)}\n\n"
         "The rest of the train promotes; the next train carries this service's change."
     )
     key = f"artifact:{record.id}:{artifact.service}:{artifact.state.value}"

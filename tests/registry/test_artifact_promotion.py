@@ -79,7 +79,7 @@ def test_revision_mismatch_fails_that_service_naming_both_commits(sandbox: Any, 
     assert base_sha[:12] in rows["api"]["reason"] and merge_sha[:12] in rows["api"]["reason"]
     assert record["state"] == "promoting"  # the rest promotes
     assert list(record["extra"]["promotion"]["tags"]) == ["web"]
-    told = [c for c in train.train_pr_comments() if "`api` is failed" in c]
+    told = [c for c in train.train_pr_comments() if "`api` cannot ship" in c]
     assert len(told) == 1 and base_sha[:12] in told[0] and merge_sha[:12] in told[0]
     run = train.check_run(merge_sha)
     assert run is not None and run["conclusion"] == "failure"
