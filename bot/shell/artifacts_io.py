@@ -85,7 +85,7 @@ def settle_train(ctx: StageCtx, record: TrainRecord) -> pa.Settling | None:
     seen = {service.name: observe(client, ref) for service, ref in look}
     for name, obs in seen.items():
         if obs.error:
-            ctx.run.problems.append(f"{record.id}: registry: {name}: {obs.error}")
+            ctx.run.problems.append(f"registry: {record.id}: {name}: {obs.error}")  # exit 4
     fresh = decide(config, refs, seen, revision=record.merge_sha, now=ctx.now,
                    waiting_since=pa.waiting_since(record, ctx.now),
                    same_tree=same_tree(ctx, record.merge_sha, seen.values()))  # fmt: skip

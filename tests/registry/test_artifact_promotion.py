@@ -237,13 +237,16 @@ def test_plan_lists_the_artifact_actions_reconcile_then_performs(sandbox: Any, o
 def test_a_failing_registry_keeps_the_train_waiting_and_says_so(sandbox: Any) -> None:
     from test_registry_edges import stub
 
+    from bot.commands.reconcile import exit_code
+
     with stub(lambda path, headers: (503, {}, b"down")) as down:
         url = f"http://{down.host}"
         oci = Oci("stub-503", url, down.host, None, False)  # type: ignore[arg-type]
         train = artifact_train(sandbox, oci, timeout="5m")
         first = train.reconcile(0 * M)
         late = train.reconcile(30 * M)  # far past the timeout: a failing registry is no absence
-    assert any("registry" in p and "503" in p for p in first.problems), first.problems
+    assert any(p.startswith("registry: ") and "503" in p for p in first.problems), first.problems
+    assert exit_code(first) == 4  # `release-train reconcile`: an external failure
     assert any("503" in p for p in late.problems)
     record = train.record()
     assert record["state"] == "merged"  # nothing bumped
