@@ -10,6 +10,10 @@ tag with HEAD once per stage (3 stages). The client is told the train's images f
 (`expect`), so a Bearer registry costs one token request per train, not per repository.
 Goal (issue #14): <= 2 requests per service to resolve + 1 per service per stage; the first
 request to a registry adds its challenge.
+
+Then one train through the real bot (`train_figures`): registry requests per reconcile while
+it waits, to resolve once pushed, per later stage, and the delay from the push to the stage
+bump in reconciles (the reconcile a build webhook starts is the first one after the push).
 """
 
 from __future__ import annotations
@@ -101,6 +105,56 @@ def measure(url: str, pusher: Pusher, policy: OutboundPolicy, services: int) -> 
     }
 
 
+def train_figures(base: Path) -> dict[str, float]:
+    """One train through the real bot (sandbox GitHub + the sandbox's registry, anonymous):
+    registry requests per train (waiting polls, resolves, the HEAD before each later
+    stage) and the delay from an image push to its stage bump in reconciles (a tick: a
+    cron tick, or the reconcile a build webhook starts)."""
+    from artifact_train import AFTER, M, artifact_train
+    from oci_images import Oci
+
+    with run_sandbox(base / "train", durable=False) as sb:
+        reg = registry(sb.server)
+        reg.auth = "none"
+        pusher = Pusher(sb.base_url)
+        oci = Oci("sandbox-anonymous", sb.base_url, sb.base_url.removeprefix("http://"), pusher,
+                  False, server=sb.server)  # fmt: skip
+        train = artifact_train(sb, oci)
+        log = sb.server.request_log
+
+        def registry_requests() -> int:
+            return sum(1 for r in log if r[1].startswith("/v2/"))
+
+        start = registry_requests()
+        train.reconcile(0 * M)  # merges: nothing pushed yet, both services wait
+        waiting_ticks = 2
+        for tick in range(1, waiting_ticks + 1):
+            train.reconcile(tick * M)  # CI still building
+        waited = registry_requests() - start
+        sha = train.record()["merge_sha"]
+        for service in ("web", "api"):
+            train.push(service, sha[:7], sha)
+        pushed = registry_requests()
+        ticks = 0
+        while train.record()["state"] != "promoting" and ticks < 5:
+            ticks += 1  # the webhook the push sends starts this reconcile
+            train.reconcile((waiting_ticks + ticks) * M)
+        resolved = registry_requests() - pushed
+        after = registry_requests()
+        for at in AFTER[1:]:
+            train.reconcile(at + waiting_ticks * M)
+        stages = registry_requests() - after
+        pusher.close()
+        services, later = 2, 3
+        return {
+            "waiting": waited / (services * (waiting_ticks + 1)),
+            "resolve": resolved / services,
+            "per_stage": stages / (services * later),
+            "ticks": ticks,
+            "state": train.record()["state"] == "completed",
+        }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 services instead of 20")
@@ -121,6 +175,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {label} | {m['resolve_requests']:.0f} | {m['per_service']:.2f} | "
                   f"{m['head_per_stage_service']:.2f} | {m['resolve_ms_per_service']:.1f} | "
                   f"{m['head_ms']:.1f} |")  # fmt: skip
+        f = train_figures(Path(tmp))
+    print("\nOne train through the bot (2 services, 4 steps; sandbox GitHub and registry):")
+    print(f"- registry requests per service per reconcile while waiting: {f['waiting']:.2f}")
+    print(f"- registry requests per service to resolve once pushed: {f['resolve']:.2f}")
+    print(f"- registry requests per service per later stage (HEAD): {f['per_stage']:.2f}")
+    print(f"- push -> staging bump: {f['ticks']:.0f} reconcile(s) after the push "
+          f"(train completed: {bool(f['state'])})")  # fmt: skip
     return 0
 
 

@@ -46,7 +46,7 @@ def build_config(data: dict[str, Any]) -> Config:
         freezes=tuple(build_freezes(data)),
         gates=build_gates(data.get("gates", {})),
         prometheus=build_prometheus(data.get("prometheus", {})),
-        artifacts=build_artifacts(data.get("artifacts", {})),
+        artifacts=build_artifacts(data["artifacts"]) if "artifacts" in data else Artifacts(),
         release=Release(**data.get("release", {})),
         incident=Incident(**_tuples(data.get("incident", {}))),
         chatops=ChatOps(**data.get("chatops", {})),
@@ -211,4 +211,4 @@ def build_artifacts(data: dict[str, Any]) -> Artifacts:
         pin = pin.get("default", Artifacts.pin)
     timeout = parse_duration(data["timeout"]) if "timeout" in data else Artifacts.timeout
     rest = {k: v for k, v in data.items() if k in ("built_by", "platform")}
-    return Artifacts(timeout=timeout, pin=pin, pins=pins, **rest)
+    return Artifacts(timeout=timeout, pin=pin, pins=pins, enabled=True, **rest)

@@ -227,6 +227,7 @@ class Artifacts:
     pins: tuple[tuple[str, str], ...] = ()  # service -> "digest" | "tag"
     built_by: str = ""  # a check run on the landing commit that vouches for unlabelled images
     platform: str = "linux/amd64"  # the manifest an index is read through
+    enabled: bool = False  # an `artifacts:` block: promotion ships the resolved set
 
     def pin_for(self, service: str) -> str:
         return dict(self.pins).get(service, self.pin)

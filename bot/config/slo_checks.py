@@ -143,7 +143,8 @@ def _check_traffic(checker: Checker, path: Path_, slo: dict[str, Any]) -> None:
         return  # the schema or the checks above say what is wrong
     least = derived_min_requests(replace(built, min_requests=None))
     name = built.name
-    if built.min_requests is not None and 0 <= built.min_requests < least:
+    wrong = not isinstance(built.min_requests, int | float)  # the schema says what is wrong
+    if built.min_requests is not None and not wrong and 0 <= built.min_requests < least:
         checker.error(
             (*path, "min_requests"),
             f"SLO '{name}': min_requests {built.min_requests} is below {least}, the fewest "

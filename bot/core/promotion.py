@@ -18,8 +18,9 @@ from enum import StrEnum
 from typing import Any
 
 from bot.config.model import Config, Service, Train
+from bot.core import pins
 from bot.core.ledger import TrainRecord, parse_commit_message
-from bot.core.manifests import Bump, plan_many
+from bot.core.manifests import plan_many
 from bot.core.slo.streak import Streak
 from bot.errors import ConfigError, Problem
 
@@ -310,7 +311,7 @@ def edit_step(
         if not wanted:
             continue
         services = [config.service(n) for n in wanted]
-        bumps = [Bump(s.image, tag=tags[s.name]) for s in services]
+        bumps = [pins.bump(s.image, tags[s.name]) for s in services]  # tag[@digest]
         extra = {s.image: s.yaml_paths for s in services if s.yaml_paths}
         result = plan_many(
             texts[path], bumps, filename=path, yaml_paths=extra, any_kind=path in named
@@ -321,7 +322,8 @@ def edit_step(
             sites = [m for m in result.matched if _same(m.repository, service.image)]
             if sites:
                 where.setdefault(service.name, []).append(path)
-                old.setdefault(service.name, sites[0].tag or "")
+                old.setdefault(service.name, pins.site_value(sites[0].tag, sites[0].digest,
+                                                             tags[service.name]))  # fmt: skip
             left.setdefault(service.name, []).extend(
                 u.describe() for u in result.unedited if _names(u.text, service.image)
             )

@@ -33,6 +33,8 @@ def stage_table(plan: Sequence[StepPlan], promotion: Promotion, held: Sequence[s
             why = f": {untrusted.inline(state.skip_reason)}" if state.skip_reason else ""
             verdict += f" (soak skipped by @{state.skipped_by}{why})"
         rows.append(f"| {step.name} | {state.commit[:12]} | {started} | {until} | {verdict} |")
+    if any("@" in tag for tag in promotion.tags.values()):  # the artifact set's digests
+        rows += ["", "Ships: " + ", ".join(f"`{s}` `{t}`" for s, t in promotion.tags.items())]
     if promotion.error:
         rows += ["", f"🛑 Promotion stopped: {promotion.error}"]
     if promotion.rolled_back:

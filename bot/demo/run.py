@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from bot.demo import releases
 from bot.demo.argocd import summary as argocd_summary
 from bot.demo.gates import gate_runs
+from bot.demo.images import shipped
 from bot.demo.narrate import Line, Narrator
 from bot.demo.scene import MONDAY, breach_plan
 from bot.demo.story import Options, StoryFailed, capabilities, play, set_scene
@@ -139,6 +140,7 @@ def _train_summary(world: World, record: Any, stages: list[dict[str, Any]]) -> d
         "held": record.held,
         "stages": stages,
         "tags": dict(promotion.get("tags") or {}),
+        "artifacts": shipped(record),  # the recorded set: image, digest, revision, state
         "incident": promotion.get("incident") or None,
         "held_services": world.held_services(record.id),
         "gates": gate_runs(world, record.train_pr) if record.train_pr else {},

@@ -24,6 +24,7 @@ from bot.demo.gates import (
     show_gates,
     with_optional_gates,
 )
+from bot.demo.images import ci_builds, use_registry
 from bot.demo.scene import (
     CHECKOUT,
     CODEOWNERS_PATH,
@@ -112,6 +113,7 @@ def set_scene(world: World, prometheus_url: str) -> None:
     )
     changes[CONFIG_PATH] = with_argocd(with_optional_gates(changes[CONFIG_PATH]))
     changes[FLAGS_PATH] = BASE_FLAGS
+    changes = use_registry(world, changes)  # images in the sandbox's registry (bot.demo.images)
     world.kit.push(world.repo, "main", changes, message, "rm-dave")
     world.say("rm-dave", f"sets prometheus.url in {CONFIG_PATH} to {prometheus_url}")
     world.say(
@@ -270,6 +272,7 @@ def promote(world: World, train_id: str, caps: Capabilities, until: datetime) ->
             return state
     while world.clock.now < until:
         world.clock.at(world.clock.now + TICK)
+        ci_builds(world, train_id)  # CI pushes the images a merged train waits for
         world.reconcile()
         record = world.record(train_id)
         argocd.narrate(world, record)

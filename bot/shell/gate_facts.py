@@ -293,7 +293,7 @@ def gather_manifests(
     from the release branch with the bump each gets (tag rendered from the train PR head),
     plus schemas. Stages in a separate GitOps repository are checked when promoted."""
     from bot.core import promotion
-    from bot.core.manifests import Bump
+    from bot.core.promotion_artifacts import trial_bump
 
     this = getattr(client, "repo", "")
     here = {st.name for st in config.stages if st.repository in ("", this)}  # this repository's
@@ -317,7 +317,7 @@ def gather_manifests(
     tags = promotion.target_tags(config, services, pr.head_sha, record.id, now)
     out = []
     for path, names in sorted(files.items()):
-        bumps = tuple(Bump(config.service(n).image, tag=tags[n]) for n in names if n in tags)
+        bumps = tuple(trial_bump(config, n, tags[n]) for n in names if n in tags)
         schema_text, schema_path = _values_schema(client, path, branch, paths)
         text = client.read_file(path, ref=branch)
         out.append(manifests.ManifestFile(path, text, bumps, (), schema_text, schema_path))

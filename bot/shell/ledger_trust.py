@@ -182,7 +182,7 @@ def _tag_problem(config: Config, record: TrainRecord) -> str:
         except StopIteration:
             return f"tag for unknown service {service!r}"
         wanted = {pm.render_tag(template, record.merge_sha, record.id, d) for d in days}
-        if tag not in wanted:
+        if tag.partition("@")[0] not in wanted:  # `tag@sha256:…`: pinned by digest
             return f"tag {tag!r} for {service} is not this train's"
     return ""
 

@@ -35,6 +35,7 @@ from bot.core.promotion_check import CHECK_RUN_ID
 from bot.core.train import MERGED, PROMOTING
 from bot.errors import ConfigError, ExternalError
 from bot.shell import ledger_trust
+from bot.shell.artifacts_io import recheck, seen_as_written, settle_train
 from bot.shell.promote_moves import Decided, decide_move, judge_step, next_after_pass
 from bot.shell.rollback import releases
 from bot.shell.stage_io import PromoteRun, StageCtx, branch_for, git_for, read_holds
@@ -69,7 +70,9 @@ def promote_round(
     ctx = StageCtx(
         client, config, snap, now, prometheus, GitData(client), run, sleep, rng or random.Random()
     )
-    ctx.outbound = outbound  # the operator's policy, for Argo CD (bot.shell.health_io)
+    ctx.outbound = (
+        outbound  # the operator's policy, for the registry and Argo CD (artifacts_io, health_io)
+    )
     plan = pm.plan_steps(config) if pm.configured(config) else ()
     if dry_run:
         for held in read_holds(client, snap.tip).held:
@@ -128,7 +131,10 @@ def _one_train(
     if ledger_trust.refused(ctx.client, ctx.config, record, ctx.run.problems, dry_run):
         return  # its record does not agree with GitHub (bot.shell.ledger_trust)
     try:
-        decided = decide_move(ctx, record, plan)
+        settled = artifacts_first(ctx, record, dry_run)
+        if settled is None:
+            return  # waiting for images: nothing is bumped (bot.shell.artifacts_io)
+        decided = decide_move(ctx, settled, plan)
         if decided is None:
             return
         actions = [decided.action, *_move_actions(ctx, decided, plan)]
@@ -138,6 +144,21 @@ def _one_train(
     except ConfigError as exc:  # the branch moved to manifests that no longer edit
         why = "; ".join(p.render() for p in exc.problems)
         ctx.run.problems.append(f"{record.id}: {why} (judged again next time)")
+
+
+def artifacts_first(ctx: StageCtx, record: TrainRecord, dry_run: bool) -> TrainRecord | None:
+    """Before its first bump, the train's artifact set settled: its actions performed, and
+    the record carrying it; None while a service waits (the record as is without artifacts)."""
+    if pm.load(record).steps:
+        return record
+    settling = settle_train(ctx, record)
+    if settling is None:
+        return record
+    act_on(ctx, settling.actions, dry_run)
+    if not dry_run:
+        seen_as_written(ctx, settling.actions)
+    ctx.run.wake(settling.wake)
+    return settling.record if settling.artifacts.settled else None
 
 
 def _move_actions(
@@ -175,7 +196,7 @@ def move_steps(
         moved = (move, decided.health, results)  # a syncing step (bot.core.promotion_health)
         return ph.health_steps(ctx.config, record, plan, promotion, step, moved, what, now)
     if kind == pm.MoveKind.START and step is not None:
-        what = _with_edit(ctx, what, record, promotion, step)
+        what = recheck(ctx, record, step, _with_edit(ctx, what, record, promotion, step))
         return ps.start(ctx.config, record, promotion, step, what, now)
     if kind == pm.MoveKind.PASS and step is not None:
         return ps.passed(ctx.config, record, promotion, step, results, what, now)

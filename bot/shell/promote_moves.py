@@ -15,6 +15,8 @@ from bot.core import actions as act
 from bot.core import promotion as pm
 from bot.core import promotion_health as ph
 from bot.core.ledger import TrainRecord
+from bot.core.promotion_artifacts import targets
+from bot.shell.artifacts_io import recorded_set
 from bot.shell.health_io import syncing_verdict
 from bot.shell.stage_io import StageCtx, read_holds
 
@@ -138,6 +140,8 @@ def begin(
     held = read_holds(ctx.client, ctx.snap.tip).services()
     day = record.state_since or ctx.now
     tags = pm.target_tags(ctx.config, services, record.merge_sha, record.id, day, held)
+    shipped = recorded_set(record)  # the artifact set, settled (bot.shell.artifacts_io)
+    tags = tags if shipped is None else targets(shipped, held)
     promotion = pm.Promotion(tags=tags, steps=tuple(pm.StepState(s.name) for s in plan))
     skipped = sorted(set(services) & held)
     if skipped:

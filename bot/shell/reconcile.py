@@ -86,7 +86,9 @@ class _Run:
     commands_run: dict[str, int] = field(default_factory=dict)  # per author, this reconcile
     decided: list[act.Action] = field(default_factory=list)  # the first round's
     performed: list[list[act.Action]] = field(default_factory=list)  # per round
-    outbound: Any = None  # the operator's OutboundPolicy (promotion reads Argo CD under it)
+    outbound: Any = (
+        None  # the operator's OutboundPolicy (promotion reads the registry and Argo CD under it)
+    )
 
     def note(self, action: act.Action) -> None:
         """The dispatcher performed `action` (as decided)."""
@@ -302,10 +304,10 @@ def _promote(
 
     if not wanted(config, snap):
         return False
+    query = prometheus_for(config, prometheus)
     moved = promote_round(
-        client, config, snap, now, prometheus=prometheus_for(config, prometheus), dry_run=dry_run,
-        outbound=run.outbound,
-    )  # fmt: skip
+        client, config, snap, now, prometheus=query, dry_run=dry_run, outbound=run.outbound
+    )
     run.problems += moved.problems
     if moved.due is not None and (run.due is None or moved.due < run.due):
         run.due = moved.due

@@ -55,7 +55,9 @@ class StageCtx:
     others: dict[str, Any] = field(default_factory=dict)  # GitOps repository -> its client
     check_runs: dict[str, int] = field(default_factory=dict)  # train id -> its check run
     written: dict[str, TrainRecord] = field(default_factory=dict)  # train id -> as recorded
-    outbound: Any = None  # the operator's OutboundPolicy (None: from the environment)
+    outbound: Any = (
+        None  # the operator's OutboundPolicy (registry, Argo CD; None: from the environment)
+    )
 
 
 def branch_for(ctx: StageCtx, record: TrainRecord, step: pm.StepPlan) -> str:

@@ -221,7 +221,7 @@ def exit_code_of(result: ResultView, *, held_fails: bool = False) -> int:
     Action a held train is not a failure (docs/action.md)."""
     if any(is_configuration_problem(p) for p in result.problems):  # a rule, a permission
         return EXIT_CHECK_FAILED
-    if any(p.startswith("GitHub") for p in result.problems):
+    if any(p.startswith(("GitHub", "registry")) for p in result.problems):  # registry: #14
         return EXIT_EXTERNAL
     if any(is_config_error(p) for p in result.problems):
         return EXIT_CHECK_FAILED

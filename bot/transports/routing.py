@@ -34,6 +34,9 @@ RELEVANT: Mapping[str, frozenset[str] | None] = {
     "push": None,
     "deployment_status": None,
     "workflow_run": frozenset({"completed"}),
+    # an image pushed: a train waiting for it settles its artifact set (bot.shell.artifacts_io)
+    "registry_package": frozenset({"published", "updated"}),
+    "package": frozenset({"published", "updated"}),
     "code_scanning_alert": None,
     "repository_dispatch": None,
 }

@@ -117,6 +117,25 @@ def test_the_narration_tells_who_did_what_and_when(summary: dict[str, Any]) -> N
     assert times == sorted(times)
 
 
+def test_each_train_lists_the_digests_it_shipped_and_the_narration_shows_the_wait(
+    summary: dict[str, Any],
+) -> None:
+    import re
+
+    for train in summary["trains"]:
+        found = {s: a for s, a in train["artifacts"].items() if a["state"] == "found"}
+        assert found, train["id"]
+        for service, artifact in found.items():
+            assert re.fullmatch(r"sha256:[0-9a-f]{64}", artifact["digest"]), artifact
+            assert artifact["revision"] == train["merge_sha"]
+            assert train["tags"][service].endswith("@" + artifact["digest"])  # what was bumped
+    texts = [(e["who"], e["text"]) for e in summary["events"]]
+    waited = texts.index(("bot", "create check run release-train/artifacts (in_progress)"))
+    pushed = next(i for i, (who, text) in enumerate(texts) if who == "ci" and "pushes" in text)
+    ready = texts.index(("bot", "update check run release-train/artifacts (success)"))
+    assert waited < pushed < ready
+
+
 def test_an_unreachable_prometheus_is_named_before_the_story_starts(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -81,6 +81,8 @@ def test_app_manifest_permissions_and_events() -> None:
         "statuses": "read",
         "metadata": "read",
         "members": "read",
+        "actions": "read",
+        "packages": "read",
     }
     # every subscribed event is one the router acts on
     assert set(manifest["default_events"]) <= set(RELEVANT)

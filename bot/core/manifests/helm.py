@@ -140,7 +140,7 @@ def _plan_name(doc: Doc, fields: Fields, bump: Bump) -> list[Change]:
 
 def _plan_digest(doc: Doc, fields: Fields, digest: str) -> list[Change]:
     assert fields.digest is not None
-    if not fields.sha:
+    if not fields.sha or not digest:  # "": unpin (a revert to a tag)
         return replace(doc, fields.digest, digest, KIND)
     if not digest.startswith(_SHA256):
         raise refuse(doc, fields.digest, f"a `sha` key holds a sha256 hex; {digest!r} is not one")

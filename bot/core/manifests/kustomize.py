@@ -37,7 +37,7 @@ def _plan(doc: Doc, entry: Visit, fields: dict[str, Slot], bump: Bump) -> list[C
         changes += _set(doc, entry, fields, "newName", bump.new_name)
     if bump.tag is not None:
         changes += _set(doc, entry, fields, "newTag", bump.tag)
-    if bump.digest is not None:
+    if bump.digest is not None and (bump.digest or "digest" in fields):  # "": unpin
         changes += _set(doc, entry, fields, "digest", bump.digest)
     check_pin(doc, fields.get("newTag"), fields.get("digest"), bump)
     return changes

@@ -40,7 +40,7 @@ class Bump:
             found.append("a bump needs a tag, a digest or a new name")
         if self.tag is not None and (p := tag_problem(self.tag)):
             found.append(p)
-        if self.digest is not None and (p := digest_problem(self.digest)):
+        if self.digest and (p := digest_problem(self.digest)):  # "": unpin (a revert)
             found.append(p)
         if self.new_name is not None and (p := name_problem(self.new_name)):
             found.append(p)

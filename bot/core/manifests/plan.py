@@ -199,7 +199,7 @@ def bumped_ref(doc: Doc, slot: Slot, ref: ImageRef, bump: Bump) -> ImageRef:
     """`ref` after `bump`: new name, tag and digest; refuses a tag bump under a digest pin."""
     repository = bump.new_name or ref.repository
     tag = bump.tag if bump.tag is not None else ref.tag
-    digest = bump.digest if bump.digest is not None else ref.digest
+    digest = (bump.digest or None) if bump.digest is not None else ref.digest  # "": unpin
     if bump.digest is None and ref.digest and bump.tag is not None and bump.tag != ref.tag:
         raise pinned(doc, slot, ref.digest)
     return ImageRef(repository, tag, digest)
