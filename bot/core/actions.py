@@ -20,6 +20,7 @@ from bot.core.promotion_actions import (
     BumpStage,
     OpenIncident,
     PublishPromotionCheck,
+    RequestReviewers,
     RevertChain,
     StartDeployment,
     UpdateStageTable,
@@ -239,6 +240,7 @@ Action = (
     | AnnounceRollback
     | PublishPromotionCheck
     | UpdateStageTable
+    | RequestReviewers
     | WriteLedger
 )
 
