@@ -163,8 +163,10 @@ def unblocked(record: TrainRecord, now: datetime) -> TrainRecord:
 
 
 def waiting_incident(incident: pa.OpenIncident, blocked: Blocked) -> pa.OpenIncident:
-    """The incident of a revert that cannot land yet, saying who it waits for."""
-    who = "a human (a required review)" if needs_review(blocked) else "a person to lift the rule"
-    where = f" {blocked.target}" if blocked.target else ""
+    """The incident of a revert that cannot land yet, saying whom it waits for."""
+    who = "a person to grant the permission" if blocked.kind == "permission" else (
+        "a human (a required review)" if needs_review(blocked) else "a person to lift the rule"
+    )  # fmt: skip
+    where = f" ({blocked.target})" if blocked.target else ""
     why = f"{incident.why}; the revert{where} waits for {who}: {blocked.rule} — fix: {blocked.fix}"
     return replace(incident, why=why)

@@ -60,7 +60,7 @@ def blocked(
     step = move.step or _current(base)
     note = refusals.from_refusal(error, step, ctx.now, revert=revert, reason=move.reason)
     effects: list[act.Action] = []
-    if revert and note.pull and not pm.load(base).incident:
+    if revert and not pm.load(base).incident:  # a breach whose revert cannot land yet
         effects.append(_incident(ctx, decided, base, note))
     stage = _stage(ctx, step)
     reviewers = tuple(stage.reviewers) if stage is not None else ()

@@ -151,3 +151,30 @@ def test_a_permission_revoked_between_ticks_is_named_and_the_train_resumes(sandb
     assert m.story.reconcile(m.merged_at + 11 * M).problems == ()
     _assert_resumed(m)
     assert _steps(m)["staging"]["status"] == "passed" and _steps(m)["canary"]["deployment"]
+
+
+def test_a_rollback_blocked_by_a_rule_opens_the_incident_and_lands_once_lifted(
+    sandbox: Any,
+) -> None:
+    m = merged_train(sandbox)
+    _staging_passed(m)
+    _ruleset(sandbox)  # added during staging's soak
+    m.kit.comment(REPO, m.train_pr, "rm-dave", "/train rollback")
+    result = m.story.reconcile(m.merged_at + 2 * M)
+    assert any("refused by a rule on" in p for p in result.problems)
+    record = m.record()
+    assert record["state"] == "promoting" and record["extra"]["blocked"]["revert"] is True
+    assert not [b for _, b in m.main_log() if b.startswith(f"revert {m.train_id}")]
+    incident_no = record["extra"]["promotion"]["incident"]
+    incident = m.kit.call("GET", f"/repos/{REPO}/issues/{incident_no}", as_user="rm-dave")
+    assert "waits for a person to lift the rule" in incident["body"]
+    assert "⛔ staging: the revert is blocked by a rule" in m.story.pull(m.train_pr)["body"]
+
+    _ruleset(sandbox, [APP])
+    assert m.story.reconcile(m.merged_at + 3 * M).problems == ()
+    record = m.record()
+    assert record["state"] == "rolled_back" and "blocked" not in record["extra"]
+    assert record["extra"]["promotion"]["incident"] == incident_no  # the same incident
+    issues = m.kit.call("GET", f"/repos/{REPO}/issues?state=all&per_page=100", as_user="rm-dave")
+    assert [i["number"] for i in issues if "rolled back" in i["title"]] == [incident_no]
+    assert "ghcr.io/acme/web:1.0.0" in m.main_file("deploy/staging/web.yaml")
