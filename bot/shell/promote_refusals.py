@@ -51,6 +51,7 @@ def blocked(
     one), with the note, the rule and the fix as trailers; the train PR's stage table
     says so. The problem is reported too (a configuration problem: exit 1)."""
     ctx.run.problems.append(f"{stored.id}: {error.message}")
+    _unnoted(ctx, stored.id)
     if decided is None:  # refused while reading what the move depends on: nothing to note
         return
     noted = stored if refusals.of(stored) is not None else decided.record  # as `resumed` found it
@@ -78,6 +79,22 @@ def blocked(
         perform(actions)
     except ExternalError as exc:  # e.g. the ledger is not writable either
         ctx.run.problems.append(f"{stored.id}: recording the refusal: {exc.message}")
+
+
+def _unnoted(ctx: StageCtx, train_id: str) -> None:
+    """The refused move's actions, noted as performed as they were begun, are not: from
+    the train's last move heading on, unless a ledger write of it followed (the move
+    was recorded and a later write was refused)."""
+    run = ctx.run
+    heads = [
+        i for i, a in enumerate(run.performed)
+        if isinstance(a, act.Promote) and a.train_id == train_id
+    ]  # fmt: skip
+    if not heads or any(isinstance(a, act.WriteLedger) for a in run.performed[heads[-1] :]):
+        return
+    dropped = len(run.performed) - heads[-1]
+    del run.performed[heads[-1] :]
+    del run.done[len(run.done) - dropped :]
 
 
 def _refused_move(ctx: StageCtx, decided: Decided, *, written: bool) -> pm.Move:

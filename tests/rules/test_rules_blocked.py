@@ -93,6 +93,7 @@ def test_a_ruleset_added_mid_promotion_blocks_the_next_stage_until_a_bypass(sand
     # the next ticks: the same refusal, told again, recorded once
     again = m.story.reconcile(m.merged_at + 11 * M)
     assert len(again.problems) == 1 and len(_ledger_commits(m, "blocked")) == 1
+    assert again.actions_done == ()  # the refused move is not claimed as done
 
     _ruleset(sandbox, [APP])  # lifted: the App bypasses the rule
     assert m.story.reconcile(m.merged_at + 12 * M).problems == ()
