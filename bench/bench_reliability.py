@@ -6,6 +6,7 @@ with the reported bug that explains it (`matrix.BUGS`), e.g. ``12(F)``, or ``(?)
     .venv/bin/python bench/bench_reliability.py --seeds 100          # fault matrix
     .venv/bin/python bench/bench_reliability.py --crash-every 1      # crash at every k
     .venv/bin/python bench/bench_reliability.py --seed 17 --plan transient -v   # one seed
+    .venv/bin/python bench/bench_reliability.py --quick --rules protected   # base protected
 
 The CI subset is tests/reliability (3 seeds, every 20th k); see docs/reliability.md.
 """
@@ -124,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crash-stop", type=int, default=0, help="stop before this k")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--quick", action="store_true", help="5 seeds, a crash every 16th k")
+    parser.add_argument(
+        "--rules",
+        choices=["protected"],
+        help="GitHub's rules on: protected = a ruleset on the base branch (where the stages "
+        "commit; pull requests only, no force-push or deletion) with the App and admins on "
+        "its bypass list",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.crash_every = 5, 16
@@ -131,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         args.seeds, args.crash_every = 100, 1
     _paths()
     import matrix
+
+    if args.rules:
+        matrix.SETUPS.append(matrix.RULES[args.rules])
 
     with matrix.fresh_sandbox() as sb:
         baseline = matrix.faulted(sb, None)

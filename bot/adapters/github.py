@@ -153,6 +153,12 @@ class GitHubClient(GitHubReads):
         if response.status_code != 200:
             raise self._fail(response, f"label #{issue}")
 
+    def request_reviewers(self, number: int, reviewers: list[str]) -> None:
+        url = self._repo_url(f"/pulls/{number}/requested_reviewers")
+        response = self._call("POST", url, json={"reviewers": reviewers})
+        if response.status_code not in (200, 201):
+            raise self._fail(response, f"request reviewers on #{number}")
+
     def remove_label(self, issue: int, label: str) -> None:
         url = self._repo_url(f"/issues/{issue}/labels/{quote(label, safe='')}")
         response = self._call("DELETE", url)

@@ -10,6 +10,7 @@ The judging is pure (`bot.core.preflight`); this module reads and prints.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -122,7 +123,32 @@ def token_kind(token: str) -> str:
 # -- the report ----------------------------------------------------------------------------
 
 
-def examine(client: Any, repo: str, config: Any, me: str) -> pf.Report:
+ACTIONS_TOKEN_NOTE = (
+    "the token is the workflow's GITHUB_TOKEN: the pull requests and pushes it makes start "
+    "no workflows (no CI runs on the train PR or a stage PR; only the bot's own check runs "
+    "report there) — use an App installation token (actions/create-github-app-token)"
+)
+
+
+def without_ci(stages: list[pf.StageReport]) -> list[pf.StageReport]:
+    """With the workflow's GITHUB_TOKEN: a stage pull request that waits for CI checks
+    waits forever (no workflow runs on it), a problem of that stage."""
+    out = []
+    for s in stages:
+        checks = [w for w in s.verdict.waits_for if w.startswith("checks ")]
+        if s.mode == "pull_request" and checks and not s.problem:
+            why = (
+                f"stage {s.stage}: its pull request waits for {checks[0]}, which no workflow "
+                "runs on a pull request GITHUB_TOKEN opened — fix: give the Action an App token"
+            )
+            s = replace(s, problem=why)
+        out.append(s)
+    return out
+
+
+def examine(
+    client: Any, repo: str, config: Any, me: str, *, actions_token: bool = False
+) -> pf.Report:
     stages = []
     for stage in config.stages:
         target = stage.repository or repo
@@ -145,6 +171,9 @@ def examine(client: Any, repo: str, config: Any, me: str) -> pf.Report:
         missing.append("checks: write (the Checks API accepts only App tokens; this is a PAT)")
     if any(s.verdict.waits_for for s in stages):
         notes.append("stage pull requests wait for what their branch requires (listed)")
+    if actions_token:  # the Action knows; a token alone does not say
+        notes.append(ACTIONS_TOKEN_NOTE)
+        stages = without_ci(stages)
     return pf.Report(repo, kind, tuple(stages), tuple(missing), tuple(notes))
 
 
@@ -168,6 +197,7 @@ def as_json(report: pf.Report) -> dict[str, Any]:
         ],
         "missing_permissions": list(report.missing),
         "problems": list(report.problems),
+        "notes": list(report.notes),
     }
 
 
@@ -182,6 +212,7 @@ def as_text(report: pf.Report) -> str:
     for missing in report.missing:
         lines.append(f"missing permission: {missing}")
     lines += [f"problem: {p}" for p in report.problems if not p.startswith("missing permission")]
+    lines += [f"note: {n}" for n in report.notes]
     lines.append("ok: a train can complete" if report.ok else "not ok: a train could not complete")
     return "\n".join(lines)
 

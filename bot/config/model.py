@@ -147,6 +147,7 @@ class Stage:
     repository: str = ""  # "owner/name" of a separate GitOps repository; "" = this one
     branch: str = ""  # branch the bumps go to; "" = the train's base (or the repo default)
     argocd: ArgoCD | None = None  # wait for Argo CD Synced + Healthy before the soak
+    reviewers: tuple[str, ...] = ()  # asked to review its pull request when a rule needs one
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from bot.core.promotion_actions import (
     BumpStage,
     OpenIncident,
     PublishPromotionCheck,
+    RequestReviewers,
     RevertChain,
     StartDeployment,
     UpdateStageTable,
@@ -243,6 +244,7 @@ Action = (
     | UpdateStageTable
     | PublishRelease
     | WriteChangelog
+    | RequestReviewers
     | WriteLedger
 )
 

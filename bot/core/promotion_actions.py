@@ -140,6 +140,19 @@ class UpdateStageTable:
         return f"update the stage table on #{self.number}"
 
 
+@dataclass(frozen=True)
+class RequestReviewers:
+    """Ask `reviewers` to review pull request `number` (a stage's or a revert's, held by a
+    required review; asked once, `bot.core.promotion_refusals`)."""
+
+    train_id: str
+    number: int
+    reviewers: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"request reviews from {', '.join(self.reviewers)} on #{self.number}"
+
+
 PromotionAction = (
     BumpStage
     | StartDeployment
@@ -148,4 +161,5 @@ PromotionAction = (
     | AnnounceRollback
     | PublishPromotionCheck
     | UpdateStageTable
+    | RequestReviewers
 )

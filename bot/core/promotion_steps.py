@@ -22,6 +22,7 @@ from bot.core import actions as act
 from bot.core import holds as holds_mod
 from bot.core import promotion as pm
 from bot.core import promotion_actions as pa
+from bot.core import promotion_refusals as refusals
 from bot.core import promotion_table, release
 from bot.core.chatops import PROMOTE_REASON
 from bot.core.ledger import TrainRecord
@@ -110,7 +111,8 @@ def table_if_changed(
     """A move that records nothing still brings the train PR's stage table up to date."""
     if not seen.pr_number:
         return []
-    table = promotion_table.stage_table(pm.plan_steps(config), promotion, seen.held)
+    blocked = refusals.line(record)  # bot.core.promotion_refusals
+    table = promotion_table.stage_table(pm.plan_steps(config), promotion, seen.held, blocked)
     table = _with_health(config, record, table)
     if promotion_table.with_table(seen.pr_body, table) == seen.pr_body:
         return []

@@ -13,7 +13,9 @@ TABLE_BEGIN = "<!-- release-train:promotion-begin -->"
 TABLE_END = "<!-- release-train:promotion-end -->"
 
 
-def stage_table(plan: Sequence[StepPlan], promotion: Promotion, held: Sequence[str] = ()) -> str:
+def stage_table(
+    plan: Sequence[StepPlan], promotion: Promotion, held: Sequence[str] = (), blocked: str = ""
+) -> str:
     """The train PR's progress: stage, commit, started, soak end, verdict (the soak column
     names when the soak ends rather than a countdown, so an unchanged state is unchanged
     text and a quiet reconcile writes nothing)."""
@@ -37,6 +39,8 @@ def stage_table(plan: Sequence[StepPlan], promotion: Promotion, held: Sequence[s
         rows += ["", "Ships: " + ", ".join(f"`{s}` `{t}`" for s, t in promotion.tags.items())]
     if promotion.error:
         rows += ["", f"🛑 Promotion stopped: {promotion.error}"]
+    if blocked:  # a write refused by a rule (bot.core.promotion_refusals)
+        rows += ["", blocked]
     if promotion.rolled_back:
         rows += ["", f"⏪ Rolled back (incident #{promotion.incident})."]
     if held:

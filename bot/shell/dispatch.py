@@ -156,6 +156,8 @@ def perform(client: GitHubPort, action: act.Action) -> Any:
         return client.publish_check_run(dict(action.body), action.run_id, rest)
     if isinstance(action, act.SetDeploymentStatus):
         return _set_deployment_status(client, action)
+    if isinstance(action, pa.RequestReviewers):  # a stage's pull request held by a review
+        return client.request_reviewers(action.number, list(action.reviewers))
     if isinstance(action, act.Promote):
         return None  # the heading of a move: its steps follow as actions of their own
     raise TypeError(f"not a side effect: {action!r}")

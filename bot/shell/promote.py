@@ -35,6 +35,7 @@ from bot.core.promotion_check import CHECK_RUN_ID
 from bot.core.train import MERGED, PROMOTING
 from bot.errors import ConfigError, ExternalError
 from bot.shell import ledger_trust
+from bot.shell import promote_refusals as refused
 from bot.shell.artifacts_io import recheck, seen_as_written, settle_train
 from bot.shell.promote_moves import Decided, decide_move, judge_step, next_after_pass
 from bot.shell.rollback import releases
@@ -130,6 +131,7 @@ def _one_train(
         return  # the lifecycle lands the boarded PRs first
     if ledger_trust.refused(ctx.client, ctx.config, record, ctx.run.problems, dry_run):
         return  # its record does not agree with GitHub (bot.shell.ledger_trust)
+    decided = None
     try:
         settled = artifacts_first(ctx, record, dry_run)
         if settled is None:
@@ -137,8 +139,11 @@ def _one_train(
         decided = decide_move(ctx, settled, plan)
         if decided is None:
             return
+        decided = refused.resumed(ctx, decided)  # a blocked train's move, made again
         actions = [decided.action, *_move_actions(ctx, decided, plan)]
         act_on(ctx, actions, dry_run)
+    except refused.Refusal as exc:  # a rule or a permission: the train is blocked, named
+        refused.blocked(ctx, record, decided, exc, lambda a: act_on(ctx, a, dry_run), seen)
     except ExternalError as exc:
         ctx.run.problems.append(f"{record.id}: {exc.message}")
     except ConfigError as exc:  # the branch moved to manifests that no longer edit

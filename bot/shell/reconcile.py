@@ -308,7 +308,7 @@ def _promote(
     moved = promote_round(
         client, config, snap, now, prometheus=query, dry_run=dry_run, outbound=run.outbound
     )
-    run.problems += moved.problems
+    run.problems += [p for p in moved.problems if p not in run.problems]  # once a reconcile
     if moved.due is not None and (run.due is None or moved.due < run.due):
         run.due = moved.due
     if dry_run:

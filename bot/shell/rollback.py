@@ -59,7 +59,9 @@ def reverted(record: TrainRecord) -> list[tuple[str, str]]:
 
 def open_incident(ctx: StageCtx, action: pa.OpenIncident, record: TrainRecord, look: bool) -> int:
     """The incident issue (adopted by its key when an earlier attempt opened it; `look`
-    False: a chain moved its ref just now, so none could have)."""
+    False: a chain moved its ref just now, so none could have — unless the record names one,
+    opened while the revert was blocked by a rule)."""
+    look = look or bool(pm.load(record).incident)
     body = incident_body(
         record.id,
         record.train_pr,

@@ -17,6 +17,7 @@ from bot.core import actions as act
 from bot.core import holds as holds_mod
 from bot.core import promotion as pm
 from bot.core import promotion_actions as pa
+from bot.core import promotion_refusals as refusals
 from bot.core import promotion_table
 from bot.core.ledger import TrainRecord
 from bot.core.promotion_check import CHECK_RUN, CHECK_RUN_ID, check_run_body
@@ -181,7 +182,7 @@ def update_table(ctx: StageCtx, record: TrainRecord) -> None:
         return
     plan = pm.plan_steps(ctx.config)
     held = sorted(read_holds(ctx.client, ctx.snap.tip).services())
-    table = promotion_table.stage_table(plan, pm.load(record), held)
+    table = promotion_table.stage_table(plan, pm.load(record), held, refusals.line(record))
     table = with_health(ctx.config, record, table)  # Argo CD's verdicts, when any
     body = promotion_table.with_table(pr.body, table)
     if body != pr.body:
@@ -195,7 +196,8 @@ def update_check_run(ctx: StageCtx, record: TrainRecord) -> int:
     if not record.merge_sha:
         return 0
     held = sorted(read_holds(ctx.client, ctx.snap.tip).services())
-    table = promotion_table.stage_table(pm.plan_steps(ctx.config), pm.load(record), held)
+    plan = pm.plan_steps(ctx.config)
+    table = promotion_table.stage_table(plan, pm.load(record), held, refusals.line(record))
     body = check_run_body(record, with_health(ctx.config, record, table))
     update = {k: v for k, v in body.items() if k != "head_sha"}
     run_id = ctx.check_runs.get(record.id) or int(record.extra.get(CHECK_RUN_ID) or 0)

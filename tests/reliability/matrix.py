@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +32,44 @@ def after_write_plan(seed: int, probability: float = 0.2) -> FaultPlan:
     )
 
 
+# applied to every fresh sandbox before the scenario (bench_reliability.py --rules)
+SETUPS: list[Callable[[Sandbox], None]] = []
+APP_BYPASS = {"actor_id": 1, "actor_type": "Integration", "bypass_mode": "always"}
+ADMIN_BYPASS = {"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}
+
+
+def protected(sandbox: Sandbox) -> None:
+    """GitHub's rules on the scenario's base branch (where its stages commit): changes only
+    through an approved pull request, no force-push, no deletion, linear history off; the
+    App and repository admins (the release managers' pushes) on the bypass list."""
+    from lifecycle_sandbox import REPO
+
+    from bot.sandbox.rules import state
+
+    rules = [
+        {"type": "pull_request", "parameters": {"required_approving_review_count": 1}},
+        {"type": "non_fast_forward"},
+        {"type": "deletion"},
+    ]
+    with sandbox.store.transaction():
+        state.rulesets(sandbox.store, REPO)["1"] = {
+            "name": "protect base", "target": "branch", "enforcement": "active",
+            "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+            "rules": rules, "bypass_actors": [APP_BYPASS, ADMIN_BYPASS],
+        }  # fmt: skip
+
+
+RULES = {"protected": protected}
+
+
 @contextmanager
 def fresh_sandbox() -> Iterator[Sandbox]:
     with (
         tempfile.TemporaryDirectory(prefix="reliability-") as tmp,
         run_sandbox(Path(tmp) / "sb", durable=False) as sb,
     ):
+        for setup in SETUPS:
+            setup(sb)
         yield sb
 
 

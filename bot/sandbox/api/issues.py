@@ -132,6 +132,11 @@ def emit_issue_event(
     ctx: RequestContext, repo: str, issue: dict[str, Any], action: str, **extra: Any
 ) -> None:
     """An `issues` event, or a `pull_request` event when the issue is a PR."""
+    if issue.get("is_pull"):  # GitHub Actions' workflows (bot.sandbox.rules.workflows)
+        from bot.sandbox.rules import workflows
+
+        pull = ctx.store.get("pulls", f"{repo}#{issue['number']}") or {}
+        workflows.triggered(ctx, repo, "pull_request", action, str(pull.get("head_sha") or ""))
     if ctx.deliver is None:
         return
     record = ctx.store.repo(repo)

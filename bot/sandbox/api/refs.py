@@ -11,7 +11,7 @@ from bot.sandbox.api.git import iso_date
 from bot.sandbox.api.repos import repo_json, repo_name
 from bot.sandbox.gitstore import ZERO, RefConflict, is_sha
 from bot.sandbox.http import ApiError, RequestContext, Response, Router, missing_field
-from bot.sandbox.rules import check_push
+from bot.sandbox.rules import check_push, workflows
 
 
 def ref_json(ctx: RequestContext, repo: str, ref: str, sha: str, kind: str = "commit") -> dict:
@@ -70,6 +70,7 @@ def move_ref(
 
 
 def _emit_push(ctx: RequestContext, repo: str, ref: str, old: str, new: str, forced: bool) -> None:
+    workflows.triggered(ctx, repo, "push", "", new)  # GitHub Actions (bot.sandbox.rules)
     if ctx.deliver is None:
         return
     from bot.sandbox import webhooks
@@ -118,6 +119,7 @@ def _emit_push(ctx: RequestContext, repo: str, ref: str, old: str, new: str, for
 def _emit_synchronize(
     ctx: RequestContext, repo: str, pull: dict[str, Any], before: str, after: str
 ) -> None:
+    workflows.triggered(ctx, repo, "pull_request", "synchronize", after)
     if ctx.deliver is None:
         return
     from bot.sandbox import webhooks

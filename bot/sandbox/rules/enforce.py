@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox.http import ApiError, RequestContext, role_rank
+from bot.sandbox.rules import content_limit, permissions, state
 from bot.sandbox.rules import evaluate as ev
-from bot.sandbox.rules import permissions, state
 
 PROTECTED_DOCS = (
     "https://docs.github.com/repositories/configuring-branches-and-merges-in-your-repository"
@@ -149,5 +149,7 @@ def check_merge(
 
 
 def gate(ctx: RequestContext) -> None:
-    """Before every handler: the token's permissions for this endpoint, App-only checks."""
+    """Before every handler: the token's permissions for this endpoint, App-only checks,
+    the secondary limit on content creation."""
     permissions.enforce(ctx)
+    content_limit.check(ctx)

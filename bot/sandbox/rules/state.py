@@ -8,7 +8,10 @@
   False: many fixtures post CI check runs with a user token, as the stand-in "CI" App)
   refuses check-run writes from anything but an App installation, as GitHub does;
   ``search_lag_s`` (default 0) is how long a change takes to reach the search index;
-  ``search_per_minute`` (default 0: off) is the search rate limit (GitHub: 30).
+  ``search_per_minute`` (default 0: off) is the search rate limit (GitHub: 30);
+  ``content_per_minute`` (default 0: off) content-creating requests per identity per
+  ``content_window_s`` seconds (default 60) before the secondary limit answers 403
+  (`bot.sandbox.rules.content_limit`; GitHub: 80 a minute).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "checks_apps_only": False,
     "search_lag_s": 0.0,
     "search_per_minute": 0,
+    "content_per_minute": 0,
+    "content_window_s": 60.0,
 }
 
 
