@@ -151,6 +151,7 @@ class Runtime:
             if settings.metrics_addr
             else None
         )
+        self.queue: Any = None  # bot.transports.queue.QueueHandOff under `serve --queue`
         self._stop = threading.Event()
         self._sample_rate_limit = reconciler is None
         self._rate_sampled: dict[int, float] = {}
@@ -159,6 +160,8 @@ class Runtime:
         if self.metrics_listener is not None:
             self.metrics_listener.start()
         self.worker.start()
+        if self.queue is not None:
+            self.queue.start()
         if self.settings.schedule_interval > 0:
             self.scheduler.start()
             threading.Thread(target=self._discover_loop, name="discover", daemon=True).start()
@@ -167,6 +170,8 @@ class Runtime:
         self._stop.set()
         self.scheduler.stop()
         self.worker.stop()
+        if self.queue is not None:
+            self.queue.close()
         if self.metrics_listener is not None:
             self.metrics_listener.stop()
         if isinstance(self.seen, SharedSeen):
