@@ -2,10 +2,12 @@
 
 With a queue, the acknowledgement path enqueues the raw delivery (its bytes, base64, and
 the routing fields: repository, installation, delivery id, event, media type) as one RQ job
-before answering 202; `release-train worker` processes (`bot.transports.queue_jobs`) take
-the jobs and reconcile, one repository at a time across all of them. The scheduler of the
-one replica holding the leader lock enqueues the ticks; the other replicas' ticks are
-dropped (they keep watching, and take over when the leader's lock expires).
+before answering 202 (or, when a job for that repository is already waiting, adds it to
+what that job covers: `RepoLocks.queue_or_mark`); `release-train worker` processes
+(`bot.transports.queue_jobs`) take the jobs and reconcile, one repository at a time
+across all of them. The scheduler of the one replica holding the leader lock enqueues the
+ticks; the other replicas' ticks are dropped (they keep watching, and take over when the
+leader's lock expires).
 
 Jobs are JSON (RQ's `JSONSerializer`, never pickle) and name one of two functions; the
 worker refuses any other (`ALLOWED`), so whoever can write to Redis can ask for a
@@ -27,7 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.transports.queue_lock import LeaderLock
+from bot.transports.queue_lock import LeaderLock, RepoLocks
 from bot.transports.worker import Trigger
 
 LOG = logging.getLogger("release_train.queue")
@@ -35,6 +37,7 @@ QUEUE_NAME = "release-train"
 JOB_DELIVERY = "bot.transports.queue_jobs.run_delivery"
 JOB_TICK = "bot.transports.queue_jobs.run_tick"
 ALLOWED = frozenset({JOB_DELIVERY, JOB_TICK})
+GATE_EVENTS = ("check_run", "check_suite")  # the worker reads these deliveries' bodies
 RETRY_INTERVALS = [0, 30, 120]  # the first retry (an abandoned job's too) at once, then backoff
 JOB_TIMEOUT = 600  # seconds one reconcile job may run
 TIMEOUT = 0.25  # seconds for connecting to and answering from Redis, on the ack path
@@ -91,6 +94,7 @@ class QueueHandOff:
 
         self._client = connect(url, TIMEOUT)
         self._queue = rq_queue(self._client)
+        self._locks = RepoLocks(self._client)
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._clock = clock
         self._skip_until = 0.0
@@ -98,7 +102,7 @@ class QueueHandOff:
         self.leader = LeaderLock(connect(url, 2.0), ttl=leader_ttl)
 
     def put_delivery(self, trigger: Trigger, body: bytes, mimetype: str) -> bool:
-        """Enqueue one verified delivery; False when Redis cannot take it now."""
+        """Hand one verified delivery to the queue; False when Redis cannot take it now."""
         return self._put(JOB_DELIVERY, record_of(trigger, body, mimetype))
 
     def submit_tick(self, trigger: Trigger) -> None:
@@ -107,10 +111,13 @@ class QueueHandOff:
             self._put(JOB_TICK, record_of(trigger))
 
     def _put(self, func: str, record: dict[str, Any]) -> bool:
+        """A job for the repository, or (one is waiting already) a trigger it covers."""
         if self._clock() < self._skip_until:
             return False
         try:
-            enqueue(self._queue, func, record)
+            trigger = compact(record, keep_body=record["event"] in GATE_EVENTS)
+            if self._locks.queue_or_mark(record["repo"], trigger):
+                enqueue(self._queue, func, record)
             return True
         except self._errors as exc:
             with self._lock:

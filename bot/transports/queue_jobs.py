@@ -1,16 +1,17 @@
 """The RQ jobs `release-train worker` runs: one reconcile per repository at a time.
 
-`run_delivery` and `run_tick` take the record `bot.transports.queue` enqueued. Each
-tries the repository's lock (`RepoLocks.acquire_or_mark`): held elsewhere, the record
-joins the repository's dirty list and the job ends ("coalesced"); taken, the job
-reconciles, then reconciles once more for everything that arrived meanwhile, until
-nothing did, and releases. A burst of deliveries while a reconcile runs therefore costs
-one more reconcile, whichever worker took them.
+`run_delivery` and `run_tick` take the record `bot.transports.queue` enqueued (with the
+repository's triggers that arrived while it waited: see `bot.transports.queue_lock`).
+Each tries the repository's lock: held elsewhere, the record joins the repository's
+dirty list and the job ends ("coalesced"); taken, the job reconciles once for its record
+and everything waiting, then once more for everything that arrived meanwhile, until
+nothing did, and releases. A burst of deliveries costs one reconcile, plus one if some
+arrived while it ran, whichever replica acked them and whichever worker took them.
 
 Failures: a permanent error (`bot.transports.worker.permanent`) is logged and not
 retried; GitHub's rate limit puts the record back for when it resets; anything else is
-raised, and RQ retries the job (`RETRY_INTERVALS`). Triggers taken from the dirty list for
-a failed pass go back to it, so the retry (or the next job) reconciles them.
+raised, and RQ retries the job (`RETRY_INTERVALS`). A failed (or killed) pass's other
+triggers stay in the repository's `running` list for the retry, or the next job.
 
 After a reconcile whose train is due sooner than the schedule interval (a departure, a
 soak ending), the worker enqueues that repository's tick for then (`DueTicks`), one per
@@ -28,7 +29,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.adapters.ratelimit import RateLimited
-from bot.transports.queue import JOB_DELIVERY, JOB_TICK, compact, decode_body
+from bot.transports.queue import GATE_EVENTS, JOB_DELIVERY, JOB_TICK, compact, decode_body
 from bot.transports.queue_lock import Renewer, RepoLocks, new_token
 from bot.transports.scheduler import Scheduler
 from bot.transports.worker import KEEP_DELIVERIES, Job, permanent
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from bot.transports.app import Runtime
 
 LOG = logging.getLogger("release_train.queue")
-GATE_EVENTS = ("check_run", "check_suite")
 
 
 @dataclass
@@ -76,23 +76,24 @@ def reconcile_record(record: dict[str, Any]) -> str:
     ctx = _context()
     repo = str(record["repo"])
     token = new_token()
+    ctx.locks.started(repo)
     if not ctx.locks.acquire_or_mark(repo, token, _trigger(record)):
         LOG.info("coalesced into the running reconcile", extra=_extra([record]))
         return "coalesced"
-    # triggers a holder left behind (it died, or failed for good) are this pass's too
-    leftovers = [json.loads(item) for item in ctx.locks.take(repo)]
-    records, own = [record, *leftovers], True  # `own`: this job's record is in `records`
+    # this job's record, the triggers waiting, and any a dead or failed holder left
+    records = [record, *(json.loads(item) for item in ctx.locks.take(repo))]
     with Renewer(lambda: ctx.locks.renew(repo, token), ctx.locks.ttl / 3):
         while True:
             try:
                 _run_once(ctx, records)
             except RateLimited as exc:
-                _give_up_lock(ctx, repo, token, records[1:] if own else records)
+                ctx.locks.release(repo, token)
                 _defer(ctx, record, exc.retry_in)
                 return "deferred"
             except Exception as exc:
-                # this job's own record is retried by RQ; the others go back to wait
-                _give_up_lock(ctx, repo, token, records[1:] if own else records)
+                # the lock goes; the triggers stay in `running` for this job's retry (RQ)
+                # or the repository's next job
+                ctx.locks.release(repo, token)
                 if permanent(exc):
                     LOG.error(
                         "reconcile failed; not retried (permanent error)",
@@ -103,7 +104,7 @@ def reconcile_record(record: dict[str, Any]) -> str:
             more = ctx.locks.release_or_take(repo, token)
             if not more:
                 return "reconciled"
-            records, own = [json.loads(item) for item in more], False
+            records = [json.loads(item) for item in more]
 
 
 def _run_once(ctx: Context, records: list[dict[str, Any]]) -> None:
@@ -147,12 +148,6 @@ def gate_request_of(record: dict[str, Any], app_id: int | None) -> Any:
 
 def _trigger(record: dict[str, Any]) -> bytes:
     return compact(record, keep_body=record.get("event") in GATE_EVENTS)
-
-
-def _give_up_lock(ctx: Context, repo: str, token: str, records: list[dict[str, Any]]) -> None:
-    """Return taken triggers to the dirty list, then release the lock."""
-    ctx.locks.mark(repo, [_trigger(r) for r in records])
-    ctx.locks.release(repo, token)
 
 
 def _defer(ctx: Context, record: dict[str, Any], seconds: float) -> None:

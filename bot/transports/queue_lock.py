@@ -1,13 +1,21 @@
 """Redis locks for the queue: one reconcile per repository, one scheduler across replicas.
 
-`RepoLocks` keeps at most one reconcile of a repository running across every worker
-process. A job for a repository whose lock is held does not wait: it appends its trigger
-to the repository's "dirty" list and ends (coalesced). The holder, when its reconcile
-ends, either releases the lock (nothing arrived meanwhile) or takes every trigger that
-arrived and reconciles once more for all of them, keeping the lock. Both steps are one
-Lua script each, so a trigger can never fall between "the holder looked" and "the holder
-released". The lock has a TTL the holder renews (`Renewer`); a holder that dies stops
-renewing, the lock expires, and RQ re-runs the dead worker's job (abandoned-job cleanup).
+Per repository, four keys (`RepoLocks`), each step one Lua script, so no trigger can fall
+between two of them:
+
+- `queued`: a job for the repository is waiting in RQ's queue. `serve` enqueues a job only
+  when it sets this flag (`queue_or_mark`); otherwise the trigger joins the dirty list and
+  the waiting job covers it. A job clears the flag when it starts. A backlog of deliveries
+  for one repository is therefore one job, not one job each.
+- `lock`: at most one reconcile of the repository runs, across every worker process. A job
+  that finds it held appends its trigger to `dirty` and ends (coalesced).
+- `dirty`: triggers waiting for the next pass. The holder, when a pass ends, either
+  releases the lock (nothing arrived) or takes them all and passes once more, keeping it.
+- `running`: the triggers the current pass covers. It is cleared when the pass succeeds;
+  a holder that died (SIGKILL) or failed leaves it, and the next holder covers it too.
+
+The lock has a TTL the holder renews (`Renewer`); a holder that dies stops renewing, the
+lock expires, and RQ re-runs the dead worker's job (abandoned-job cleanup).
 
 `LeaderLock` is the same kind of lock for one name: the `serve` replica holding it is the
 one whose scheduler ticks; the others keep watching and take over when it expires.
@@ -30,6 +38,15 @@ PREFIX = "release-train:"
 LOCK_TTL = 30.0  # seconds a reconcile lock outlives its holder's last renewal
 DIRTY_TTL = 24 * 3600  # seconds triggers wait for a holder that died
 
+QUEUED_TTL = 600  # seconds the "a job is waiting" flag lasts if its job never starts
+
+# KEYS: queued, dirty. ARGV: trigger, queued ttl s, dirty ttl s. 1: enqueue a job; 0: marked.
+_QUEUE_OR_MARK = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 1 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 0
+"""
 # KEYS: lock, dirty. ARGV: token, ttl ms, trigger, dirty ttl s. 1: acquired; 0: marked dirty.
 _ACQUIRE_OR_MARK = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
@@ -37,17 +54,24 @@ redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 return 0
 """
-# KEYS: lock, dirty. ARGV: token. {}: released; {triggers...}: run again (lock kept);
-# false (nil): the lock is not ours any more.
+# KEYS: dirty, running. ARGV: dirty ttl s. Moves dirty onto running; returns running.
+_TAKE = """
+while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do end
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return redis.call('LRANGE', KEYS[2], 0, -1)
+"""
+# KEYS: lock, dirty, running. ARGV: token, dirty ttl s. {}: released; {triggers...}: run
+# again for them (lock kept); false (nil): the lock is not ours any more.
 _RELEASE_OR_TAKE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
-local items = redis.call('LRANGE', KEYS[2], 0, -1)
-if #items == 0 then
+redis.call('DEL', KEYS[3])
+if redis.call('LLEN', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[1])
-else
-  redis.call('DEL', KEYS[2])
+  return {}
 end
-return items
+redis.call('RENAME', KEYS[2], KEYS[3])
+redis.call('EXPIRE', KEYS[3], ARGV[2])
+return redis.call('LRANGE', KEYS[3], 0, -1)
 """
 # KEYS: lock. ARGV: token, ttl ms. 1: renewed; 0: not ours.
 _RENEW = """
@@ -68,52 +92,60 @@ def new_token() -> str:
 
 
 class RepoLocks:
-    """The per-repository lock and dirty list (see the module's docstring)."""
+    """The per-repository flag, lock and lists (see the module's docstring)."""
 
     def __init__(self, client: Any, *, ttl: float = LOCK_TTL) -> None:
         self._client = client
         self.ttl = ttl
+        self._queue = client.register_script(_QUEUE_OR_MARK)
         self._acquire = client.register_script(_ACQUIRE_OR_MARK)
-        self._take = client.register_script(_RELEASE_OR_TAKE)
+        self._take = client.register_script(_TAKE)
+        self._release_or_take = client.register_script(_RELEASE_OR_TAKE)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
 
     @staticmethod
-    def keys(repo: str) -> list[str]:
-        return [f"{PREFIX}lock:{repo}", f"{PREFIX}dirty:{repo}"]
+    def key(repo: str, what: str) -> str:
+        return f"{PREFIX}{what}:{repo}"
+
+    def queue_or_mark(self, repo: str, trigger: bytes) -> bool:
+        """True: no job was waiting for `repo`; enqueue one. False: `trigger` joined the
+        dirty list, for the waiting job (or the running pass) to cover."""
+        keys = [self.key(repo, "queued"), self.key(repo, "dirty")]
+        return bool(self._queue(keys=keys, args=[trigger, QUEUED_TTL, DIRTY_TTL]))
+
+    def started(self, repo: str) -> None:
+        """A job for `repo` has started: later triggers need a job of their own."""
+        self._client.delete(self.key(repo, "queued"))
 
     def acquire_or_mark(self, repo: str, token: str, trigger: bytes) -> bool:
         """True: `token` now holds `repo`. False: it was held; `trigger` waits in its list."""
-        args = [token, int(self.ttl * 1000), trigger, DIRTY_TTL]
-        return bool(self._acquire(keys=self.keys(repo), args=args))
-
-    def release_or_take(self, repo: str, token: str) -> list[bytes] | None:
-        """[]: released. Triggers: they arrived meanwhile; the lock is still ours.
-        None: the lock expired (or Redis lost it) while we held it."""
-        found = self._take(keys=self.keys(repo), args=[token])
-        return None if found is None else [bytes(x) for x in found]
+        keys = [self.key(repo, "lock"), self.key(repo, "dirty")]
+        return bool(
+            self._acquire(keys=keys, args=[token, int(self.ttl * 1000), trigger, DIRTY_TTL])
+        )
 
     def take(self, repo: str) -> list[bytes]:
-        """Every trigger waiting in the dirty list, removed (call holding the lock)."""
-        dirty = self.keys(repo)[1]
-        with self._client.pipeline() as pipe:
-            found, _ = pipe.lrange(dirty, 0, -1).delete(dirty).execute()
-        return [bytes(x) for x in found]
+        """Holding the lock: every waiting trigger, and those a dead or failed holder
+        left, now this pass's (`running`)."""
+        keys = [self.key(repo, "dirty"), self.key(repo, "running")]
+        return [bytes(x) for x in self._take(keys=keys, args=[DIRTY_TTL])]
 
-    def mark(self, repo: str, triggers: list[bytes]) -> None:
-        """Append `triggers` to the dirty list (for whoever holds or takes the lock next)."""
-        if triggers:
-            dirty = self.keys(repo)[1]
-            with self._client.pipeline() as pipe:
-                pipe.rpush(dirty, *triggers).expire(dirty, DIRTY_TTL).execute()
+    def release_or_take(self, repo: str, token: str) -> list[bytes] | None:
+        """After a successful pass. []: released. Triggers: they arrived meanwhile; the
+        lock is still ours. None: the lock expired (or Redis lost it) while we held it."""
+        keys = [self.key(repo, w) for w in ("lock", "dirty", "running")]
+        found = self._release_or_take(keys=keys, args=[token, DIRTY_TTL])
+        return None if found is None else [bytes(x) for x in found]
 
     def renew(self, repo: str, token: str) -> bool:
-        return bool(self._renew(keys=self.keys(repo)[:1], args=[token, int(self.ttl * 1000)]))
+        keys = [self.key(repo, "lock")]
+        return bool(self._renew(keys=keys, args=[token, int(self.ttl * 1000)]))
 
     def release(self, repo: str, token: str) -> None:
-        """Give the lock up without taking the waiting triggers (after a failure: the
-        job's retry, or the next job for the repository, finds them)."""
-        self._release(keys=self.keys(repo)[:1], args=[token])
+        """Give the lock up after a failed pass: its triggers stay in `running` for the
+        job's retry, or the next job for the repository."""
+        self._release(keys=[self.key(repo, "lock")], args=[token])
 
 
 class Renewer:

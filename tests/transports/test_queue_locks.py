@@ -31,6 +31,7 @@ def test_a_held_repository_collects_triggers_and_the_holder_takes_them(redis_url
     locks = RepoLocks(client(redis_url), ttl=5)
     repo = f"acme/{uuid.uuid4().hex[:8]}"
     assert locks.acquire_or_mark(repo, "one", b"first")
+    assert locks.take(repo) == []
     assert not locks.acquire_or_mark(repo, "two", b"second")  # held: marked, not taken
     assert not locks.acquire_or_mark(repo, "three", b"third")
     assert locks.release_or_take(repo, "two") is None  # not the holder
@@ -39,9 +40,31 @@ def test_a_held_repository_collects_triggers_and_the_holder_takes_them(redis_url
     assert locks.release_or_take(repo, "one") == [b"fourth"]
     assert locks.release_or_take(repo, "one") == []  # nothing arrived: released
     assert locks.acquire_or_mark(repo, "five", b"x")  # free again
-    locks.mark(repo, [b"left"])
-    assert locks.take(repo) == [b"left"]
-    assert locks.take(repo) == []
+
+
+def test_a_dead_holders_triggers_go_to_the_next_holder(redis_url: str) -> None:
+    locks = RepoLocks(client(redis_url), ttl=0.3)
+    repo = f"acme/{uuid.uuid4().hex[:8]}"
+    assert locks.acquire_or_mark(repo, "one", b"")
+    assert not locks.acquire_or_mark(repo, "two", b"waiting")
+    assert locks.release_or_take(repo, "one") == [b"waiting"]  # its pass now covers them
+    assert not locks.acquire_or_mark(repo, "late", b"late")  # arrives while it runs
+    time.sleep(0.4)  # ... and it dies: the lock expires
+    assert locks.acquire_or_mark(repo, "next", b"")
+    assert locks.take(repo) == [b"waiting", b"late"]  # the dead pass's, and what waited
+    assert locks.release_or_take(repo, "next") == []
+
+
+def test_one_job_waits_per_repository_the_rest_join_it(redis_url: str) -> None:
+    locks = RepoLocks(client(redis_url))
+    repo = f"acme/{uuid.uuid4().hex[:8]}"
+    assert locks.queue_or_mark(repo, b"d1")  # enqueue a job
+    assert not locks.queue_or_mark(repo, b"d2")  # it waits: d2 joins it
+    assert not locks.queue_or_mark(repo, b"d3")
+    locks.started(repo)  # the job starts ...
+    assert locks.acquire_or_mark(repo, "job", b"d1")
+    assert locks.take(repo) == [b"d2", b"d3"]  # ... and covers them
+    assert locks.queue_or_mark(repo, b"d4")  # a new arrival needs a job of its own
 
 
 def test_an_expired_lock_is_not_the_old_holders(redis_url: str) -> None:
@@ -89,13 +112,15 @@ def test_a_delivery_is_enqueued_as_json_naming_an_allowed_function(redis_url: st
     queue = rq_queue(client(redis_url))
     queue.empty()
     body = b'{"action": "labeled"}'
-    assert hand_off.put_delivery(Trigger("acme/a", 7, "d-1", "pull_request"), body, "x/y")
-    [job] = queue.get_jobs()
+    repo = f"acme/{uuid.uuid4().hex[:8]}"
+    assert hand_off.put_delivery(Trigger(repo, 7, "d-1", "pull_request"), body, "x/y")
+    assert hand_off.put_delivery(Trigger(repo, 7, "d-2", "pull_request"), body, "x/y")
+    [job] = queue.get_jobs()  # the second joined the first
     assert job.func_name == JOB_DELIVERY and job.func_name in ALLOWED
     raw = client(redis_url).hget(job.key, "data")
     assert raw is not None and b"pickle" not in raw
     [record] = job.args
-    assert record["repo"] == "acme/a" and record["installation_id"] == 7
+    assert record["repo"] == repo and record["installation_id"] == 7
     assert record["delivery"] == "d-1" and record["event"] == "pull_request"
     assert record["mimetype"] == "x/y"
     assert json.loads(json.dumps(record)) == record  # plain JSON values
@@ -110,8 +135,9 @@ def test_only_the_leader_enqueues_ticks(redis_url: str) -> None:
     one.start()
     two.start()
     try:
-        for hand_off in (one, two):
-            hand_off.submit_tick(Trigger("acme/tick", None, None, "schedule"))
+        for hand_off in (one, two):  # two repositories: each would get a job if it ticked
+            repo = f"acme/{uuid.uuid4().hex[:8]}"
+            hand_off.submit_tick(Trigger(repo, None, None, "schedule"))
         assert len(queue.get_jobs()) == 1
     finally:
         one.close()
