@@ -55,8 +55,11 @@ class ReconcileWorker(SimpleWorker):
         return max(int(self.abandoned_after), 1)
 
 
-def build_worker(url: str, settings: Any, *, abandoned_after: float = ABANDONED_AFTER) -> Any:
-    """A worker on `url`'s queue whose jobs reconcile with `settings` (the App's)."""
+def build_worker(
+    url: str, settings: Any, *, abandoned_after: float = ABANDONED_AFTER, reconciler: Any = None
+) -> Any:
+    """A worker on `url`'s queue whose jobs reconcile with `settings` (the App's), through
+    `reconciler` if given (benchmarks), else the production reconcile."""
     from rq.serializers import JSONSerializer
 
     from bot.transports.app import Runtime
@@ -64,7 +67,7 @@ def build_worker(url: str, settings: Any, *, abandoned_after: float = ABANDONED_
 
     client = connect(url)
     queue = rq_queue(client)
-    rt = Runtime(settings, None, lambda: datetime.now(UTC))
+    rt = Runtime(settings, reconciler, lambda: datetime.now(UTC))
     rt.scheduler = DueTicks(queue, settings.schedule_interval)
     install(Context(rt, RepoLocks(client, ttl=abandoned_after / 2), queue))
     maintenance = max(abandoned_after / 2, 1.0)
