@@ -20,6 +20,7 @@ repository (RQ's scheduled registry is keyed by job id).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -198,7 +199,7 @@ class DueTicks(Scheduler):
             timedelta(seconds=max(seconds_until_due, 1)),
             JOB_TICK,
             record | {"delivery": None, "mimetype": "", "body": ""},
-            job_id=f"due-{repo.replace('/', '-')}",
+            job_id="due-" + hashlib.sha256(repo.encode()).hexdigest()[:32],  # RQ: [\w-]
             result_ttl=0,
         )
 

@@ -220,3 +220,24 @@ def test_serve_queue_needs_a_redis_url(
     assert main(["serve", "--port", str(free_port()), *argv]) == 2
     worker = ["--queue", argv[1]] if argv[1:] else []  # not a Redis URL; none named
     assert main(["worker", *worker]) == 2
+
+
+def test_a_train_due_sooner_gets_one_tick_for_then(redis_url: str) -> None:
+    from rq.registry import ScheduledJobRegistry
+
+    from bot.transports.queue_jobs import DueTicks
+
+    queue = rq_queue(client(redis_url))
+    ticks = DueTicks(queue, interval=300)
+    repo = f"acme/{uuid.uuid4().hex[:8]}.site"
+    ticks.report(repo, 7, None)  # nothing due: the interval tick will do
+    ticks.report(repo, 7, 900)  # due after the next interval tick anyway
+    registry = ScheduledJobRegistry(queue=queue)
+    before = registry.get_job_ids()
+    ticks.report(repo, 7, 30)
+    ticks.report(repo, 7, 20)  # one per repository: the later report moves it
+    added = [j for j in registry.get_job_ids() if j not in before]
+    assert len(added) == 1
+    job = queue.fetch_job(added[0])
+    assert job is not None and job.args[0]["repo"] == repo and job.args[0]["event"] == "schedule"
+    registry.remove(job, delete_job=True)
