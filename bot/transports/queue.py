@@ -50,11 +50,11 @@ def connect(url: str, timeout: float | None = None) -> Any:
     return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
-def rq_queue(client: Any) -> Any:
+def rq_queue(client: Any, job_class: Any = None) -> Any:
     from rq import Queue
     from rq.serializers import JSONSerializer
 
-    return Queue(QUEUE_NAME, connection=client, serializer=JSONSerializer)
+    return Queue(QUEUE_NAME, connection=client, serializer=JSONSerializer, job_class=job_class)
 
 
 def record_of(trigger: Trigger, body: bytes = b"", mimetype: str = "") -> dict[str, Any]:

@@ -4,7 +4,8 @@
 reconcile, the App's token cache and HTTP pools are kept between jobs) with three changes:
 
 - it runs only the two job functions `serve` enqueues (`bot.transports.queue.ALLOWED`);
-  any other job found in the queue fails without being imported or called;
+  any other job found in the queue fails without being imported or called, and no job's
+  callbacks are imported (`ReconcileJob`);
 - while a job runs, a thread renews the job's heartbeat every `abandoned_after / 3`
   seconds, so the job's entry in RQ's StartedJobRegistry expires `abandoned_after`
   seconds after its worker died (SIGKILL, OOM, a lost node) rather than RQ's
@@ -31,6 +32,36 @@ from bot.transports.queue_lock import Renewer, RepoLocks
 
 LOG = logging.getLogger("release_train.queue")
 ABANDONED_AFTER = 60.0
+
+
+class ReconcileJob(RQJob):
+    """RQ's job, importing nothing a job's data names but the two job functions: no other
+    function, no success/failure/stopped callbacks (RQ would import and call them, some
+    during registry maintenance, outside any job)."""
+
+    @property
+    def func(self) -> Any:
+        if self.func_name not in ALLOWED or self.instance is not None:
+            raise ValueError("refused: not a release-train job")
+        return super().func
+
+    @property
+    def success_callback(self) -> Any:
+        return _no_callback(self._success_callback_name)
+
+    @property
+    def failure_callback(self) -> Any:
+        return _no_callback(self._failure_callback_name)
+
+    @property
+    def stopped_callback(self) -> Any:
+        return _no_callback(self._stopped_callback_name)
+
+
+def _no_callback(name: str | None) -> None:
+    if name:
+        LOG.error("refused a queued job's callback %s", str(name)[:200])
+    return None
 
 
 class ReconcileWorker(SimpleWorker):
@@ -66,7 +97,7 @@ def build_worker(
     from bot.transports.queue_jobs import Context, DueTicks, install
 
     client = connect(url)
-    queue = rq_queue(client)
+    queue = rq_queue(client, job_class=ReconcileJob)
     rt = Runtime(settings, reconciler, lambda: datetime.now(UTC))
     rt.scheduler = DueTicks(queue, settings.schedule_interval)
     install(Context(rt, RepoLocks(client, ttl=abandoned_after / 2), queue))
@@ -75,6 +106,7 @@ def build_worker(
         [queue],
         connection=client,
         serializer=JSONSerializer,
+        job_class=ReconcileJob,
         maintenance_interval=int(maintenance) or 1,
         worker_ttl=int(maintenance) + 15,  # an idle worker wakes every `maintenance` s
     )

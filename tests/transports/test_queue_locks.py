@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -241,3 +242,22 @@ def test_a_train_due_sooner_gets_one_tick_for_then(redis_url: str) -> None:
     job = queue.fetch_job(added[0])
     assert job is not None and job.args[0]["repo"] == repo and job.args[0]["event"] == "schedule"
     registry.remove(job, delete_job=True)
+
+
+def test_a_worker_runs_no_function_but_its_own(
+    settings: Settings, redis_url: str, tmp_path: Path
+) -> None:
+    from bot.transports.queue_worker import ReconcileJob, build_worker
+
+    queue = rq_queue(client(redis_url))
+    queue.empty()
+    target = tmp_path / "made-by-a-foreign-job"
+    foreign = queue.enqueue("os.makedirs", str(target))  # what a Redis writer might add
+    worker = build_worker(redis_url, settings, reconciler=Recorder())
+    worker.work(burst=True)
+    assert not target.exists()
+    assert foreign.get_status(refresh=True) == "failed"
+    job = ReconcileJob.fetch(foreign.id, connection=client(redis_url))
+    job._failure_callback_name = "os.abort"  # a callback RQ would import and call
+    job._success_callback_name = "os.abort"
+    assert job.failure_callback is None and job.success_callback is None
