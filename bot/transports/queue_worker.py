@@ -10,6 +10,7 @@ reconcile, the App's token cache and HTTP pools are kept between jobs) with thre
   seconds, so the job's entry in RQ's StartedJobRegistry expires `abandoned_after`
   seconds after its worker died (SIGKILL, OOM, a lost node) rather than RQ's
   job-timeout-plus-a-minute;
+- its command channel is polled every second (a SIGTERM ends an idle worker at once);
 - registry maintenance, which moves such abandoned jobs back to the queue (their first
   retry is immediate), runs every `abandoned_after / 2` seconds rather than every 10
   minutes, and an idle worker wakes at least that often to do it.
@@ -84,6 +85,15 @@ class ReconcileWorker(SimpleWorker):
 
     def get_heartbeat_ttl(self, job: RQJob) -> int:
         return max(int(self.abandoned_after), 1)
+
+    def subscribe(self) -> None:
+        """RQ's command channel, polled every second rather than every 60: on SIGTERM an
+        idle worker joins this thread, and RQ's 60 s made a warm shut-down take a minute."""
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
+            sleep_time=1.0, daemon=True, exception_handler=self._pubsub_exception_handler
+        )
 
 
 def build_worker(

@@ -293,3 +293,21 @@ def test_a_redis_restart_loses_nothing_the_next_tick_does_not_redo(cluster: Clus
     assert cluster.wait(
         lambda: all(_ticks(cluster.done(), repo, restarted) >= 1 for repo in (*FAST, SLOW)), 90
     ), [w.log.read_text()[-3000:] for w in cluster.workers]
+
+
+def test_an_idle_worker_stops_at_once_on_sigterm(cluster: Cluster) -> None:
+    from rq import Worker
+
+    from bot.transports.queue import connect, rq_queue
+
+    queue = rq_queue(connect(cluster.redis.url, 2.0))
+    worker = cluster.add_worker()
+
+    def idle() -> bool:  # waiting for jobs: RQ's signal handlers are installed by then
+        found = [w for w in Worker.all(queue=queue) if w.pid == worker.popen.pid]
+        return bool(found) and found[0].get_state() == "idle"
+
+    assert cluster.wait(idle, 30)
+    worker.popen.send_signal(signal.SIGTERM)  # the process alone, not its group
+    # RQ's own command-channel thread would hold it for up to 60 s; ours polls every 1 s
+    assert worker.popen.wait(20) == 0
