@@ -102,11 +102,18 @@ def attach_queue(app: Any, url: str) -> None:
     if not url:
         return
     from bot.transports.app import runtime
+    from bot.transports.dedup import SharedSeen
     from bot.transports.queue import QueueHandOff
     from bot.transports.scheduler import Scheduler
+    from bot.transports.webhook import SeenDeliveries
 
     rt = runtime(app)
     rt.queue = QueueHandOff(url)
+    # delivery ids are claimed in Redis with the hand-off itself (one round trip, not two);
+    # this process's memory still answers its own redeliveries at once
+    if isinstance(rt.seen, SharedSeen):
+        rt.seen.close()
+    rt.seen = SeenDeliveries()
     rt.scheduler = Scheduler(rt.queue.submit_tick, interval=rt.settings.schedule_interval)
 
 

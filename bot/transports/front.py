@@ -193,7 +193,8 @@ class Front:
         if webhook:
             mimetype = headers.get("content-type", "").split(";")[0].strip().lower()
             args = (self.rt, scope.method, headers, body, mimetype)
-            if body is not None and len(body) > INLINE_BODY:  # hashing MBs: off the loop
+            # hashing MBs, or Redis round trips (`serve --queue`): off the loop
+            if body is not None and (len(body) > INLINE_BODY or self.rt.queue is not None):
                 return await loop.run_in_executor(self.pool, answer, *args)
             return answer(*args)
         if body is None:

@@ -13,7 +13,11 @@ Jobs are JSON (RQ's `JSONSerializer`, never pickle) and name one of two function
 worker refuses any other (`ALLOWED`), so whoever can write to Redis can ask for a
 reconcile, not run code.
 
-Redis unreachable (or slower than `TIMEOUT`): `put_delivery` answers False and the caller
+Delivery ids are claimed in Redis in the same step as the hand-off (the keys and TTL of
+`bot.transports.dedup`), so a redelivery to another replica is a duplicate there, at the
+cost of one round trip for both.
+
+Redis unreachable (or slower than `TIMEOUT`): `put_delivery` answers None and the caller
 reconciles the delivery in this process as it would without a queue (acking from memory;
 the answer says `"via": "memory"`); Redis is not asked again for `COOL_DOWN` seconds.
 No replica leads while Redis is away, so ticks wait; the next interval redoes them.
@@ -29,6 +33,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bot.transports.dedup import PREFIX as SEEN_PREFIX
+from bot.transports.dedup import TTL as SEEN_TTL
 from bot.transports.queue_lock import LeaderLock, RepoLocks
 from bot.transports.worker import Trigger
 
@@ -101,33 +107,47 @@ class QueueHandOff:
         self._lock = threading.Lock()
         self.leader = LeaderLock(connect(url, 2.0), ttl=leader_ttl)
 
-    def put_delivery(self, trigger: Trigger, body: bytes, mimetype: str) -> bool:
-        """Hand one verified delivery to the queue; False when Redis cannot take it now."""
-        return self._put(JOB_DELIVERY, record_of(trigger, body, mimetype))
+    def put_delivery(self, trigger: Trigger, body: bytes, mimetype: str) -> str | None:
+        """Hand one verified delivery to the queue: "queued", "duplicate" (another replica
+        or process claimed its id: the id is claimed in the same Redis step), or None when
+        Redis cannot take it now."""
+        claim = (SEEN_PREFIX + trigger.delivery, SEEN_TTL) if trigger.delivery else None
+        return self._put(JOB_DELIVERY, trigger, body, mimetype, claim)
 
     def submit_tick(self, trigger: Trigger) -> None:
         """The scheduler's `submit`: only the leader's ticks are enqueued."""
         if self.leader.is_leader():
-            self._put(JOB_TICK, record_of(trigger))
+            self._put(JOB_TICK, trigger)
 
-    def _put(self, func: str, record: dict[str, Any]) -> bool:
+    def _put(
+        self,
+        func: str,
+        trigger: Trigger,
+        body: bytes = b"",
+        mimetype: str = "",
+        claim: tuple[str, int] | None = None,
+    ) -> str | None:
         """A job for the repository, or (one is waiting already) a trigger it covers."""
         if self._clock() < self._skip_until:
-            return False
+            return None
         try:
-            trigger = compact(record, keep_body=record["event"] in GATE_EVENTS)
-            if self._locks.queue_or_mark(record["repo"], trigger):
-                enqueue(self._queue, func, record)
-            return True
+            gate = trigger.event in GATE_EVENTS  # only these bodies are read by the worker
+            mark = compact(record_of(trigger, body if gate else b"", mimetype), keep_body=gate)
+            found = self._locks.queue_or_mark(trigger.repo, mark, claim)
+            if found == 2:
+                return "duplicate"
+            if found == 1:
+                enqueue(self._queue, func, record_of(trigger, body, mimetype))
+            return "queued"
         except self._errors as exc:
             with self._lock:
                 self._skip_until = self._clock() + COOL_DOWN
             LOG.warning(
                 "Redis unreachable; reconciling in this process for %.0f s",
                 COOL_DOWN,
-                extra={"error": type(exc).__name__, "repo": record["repo"]},
+                extra={"error": type(exc).__name__, "repo": trigger.repo},
             )
-            return False
+            return None
 
     def start(self) -> None:
         self.leader.start()

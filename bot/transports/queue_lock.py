@@ -40,8 +40,10 @@ DIRTY_TTL = 24 * 3600  # seconds triggers wait for a holder that died
 
 QUEUED_TTL = 600  # seconds the "a job is waiting" flag lasts if its job never starts
 
-# KEYS: queued, dirty. ARGV: trigger, queued ttl s, dirty ttl s. 1: enqueue a job; 0: marked.
+# KEYS: queued, dirty[, delivery id]. ARGV: trigger, queued ttl s, dirty ttl s[, id ttl s].
+# 2: the delivery id was claimed already (a duplicate); 1: enqueue a job; 0: marked.
 _QUEUE_OR_MARK = """
+if KEYS[3] and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[4]) then return 2 end
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 1 end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
@@ -108,11 +110,16 @@ class RepoLocks:
     def key(repo: str, what: str) -> str:
         return f"{PREFIX}{what}:{repo}"
 
-    def queue_or_mark(self, repo: str, trigger: bytes) -> bool:
-        """True: no job was waiting for `repo`; enqueue one. False: `trigger` joined the
-        dirty list, for the waiting job (or the running pass) to cover."""
+    def queue_or_mark(self, repo: str, trigger: bytes, claim: tuple[str, int] | None = None) -> int:
+        """1: no job was waiting for `repo`; enqueue one. 0: `trigger` joined the dirty
+        list, for the waiting job (or the running pass) to cover. 2: `claim` (a delivery
+        id's key and TTL, claimed first in the same step) was taken already: a duplicate."""
         keys = [self.key(repo, "queued"), self.key(repo, "dirty")]
-        return bool(self._queue(keys=keys, args=[trigger, QUEUED_TTL, DIRTY_TTL]))
+        args: list[Any] = [trigger, QUEUED_TTL, DIRTY_TTL]
+        if claim is not None:
+            keys.append(claim[0])
+            args.append(claim[1])
+        return int(self._queue(keys=keys, args=args))
 
     def started(self, repo: str) -> None:
         """A job for `repo` has started: later triggers need a job of their own."""

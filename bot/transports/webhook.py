@@ -165,7 +165,12 @@ def dispatch(
         return 202, {"status": "ignored", "reason": where.reason}
     trigger = Trigger(where.repo, where.installation_id, delivery, event)
     # `serve --queue`: the raw delivery goes to Redis; else (or Redis away) this process
-    via = "redis" if rt.queue is not None and rt.queue.put_delivery(trigger, *raw) else "memory"
+    handed = rt.queue.put_delivery(trigger, *raw) if rt.queue is not None else None
+    if handed == "duplicate":  # claimed by another replica (ids are claimed with the hand-off)
+        rt.metrics.delivery(event, "duplicate")
+        LOG.info("duplicate delivery ignored", extra=extra)
+        return 202, {"status": "duplicate", "delivery": delivery}
+    via = "redis" if handed else "memory"
     if via == "memory":
         asked = _gate_request(rt, event, payload)
         rt.worker.submit(replace(trigger, gate_requests=(asked,) if asked else ()))

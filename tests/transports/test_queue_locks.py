@@ -261,3 +261,23 @@ def test_a_worker_runs_no_function_but_its_own(
     job._failure_callback_name = "os.abort"  # a callback RQ would import and call
     job._success_callback_name = "os.abort"
     assert job.failure_callback is None and job.success_callback is None
+
+
+def test_a_redelivery_to_another_queued_replica_is_a_duplicate(
+    settings: Settings, recorder: Recorder, redis_url: str
+) -> None:
+    one = _queued_app(settings, recorder, redis_url)
+    two = _queued_app(settings, recorder, redis_url)
+    try:
+        body = json.dumps(example("pull_request", "labeled")).encode()
+        delivery = f"again-{uuid.uuid4()}"
+        answers = []
+        for app in (one, two, one):
+            headers = signed_headers("pull_request", body, delivery=delivery)
+            answers.append(app.test_client().post("/webhook", data=body, headers=headers))
+        assert [a.get_json()["status"] for a in answers] == ["queued", "duplicate", "duplicate"]
+        claimed = client(redis_url).ttl("release-train:delivery:" + delivery)
+        assert 0 < claimed <= 24 * 3600
+    finally:
+        runtime(one).close()
+        runtime(two).close()
