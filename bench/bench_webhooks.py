@@ -4,7 +4,7 @@ signed payloads, at 1, 16 and 64 concurrent clients, on the same machine, in the
 and the Action's cold start (install excluded) to its first API request.
 
 Usage: .venv/bin/python bench/bench_webhooks.py [--quick] [--seconds N] [--clients 1,16,64]
-       [--processes 1,2] [--no-cold-start]
+       [--processes 1,2] [--no-cold-start] [--queue redis://HOST:PORT/0]
 
 The load comes from a second process (this script re-run with `--load`): N client threads,
 each with its own keep-alive connection, POST signed `pull_request.labeled` deliveries
@@ -214,6 +214,9 @@ def summarize(name: str, result: dict[str, Any]) -> dict[str, Any]:
 # -- the servers ---------------------------------------------------------------------------
 
 
+SERVE_EXTRA: list[str] = []  # `--queue URL`: serve hands deliveries to RQ on that Redis
+
+
 @contextlib.contextmanager
 def release_train_server(key: str, processes: int) -> Iterator[int]:
     """`release-train serve` with default settings and `--workers N`; yields its port."""
@@ -230,7 +233,7 @@ def release_train_server(key: str, processes: int) -> Iterator[int]:
     }
     command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(
-        [*command, "--workers", str(processes)],
+        [*command, "--workers", str(processes), *SERVE_EXTRA],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -478,8 +481,11 @@ def main(argv: list[str] | None = None) -> int:
         help="only: memory and /metrics size around N unsigned random-event requests",
     )
     parser.add_argument("--no-cold-start", action="store_true", help="skip the Action timing")
+    parser.add_argument("--queue", metavar="URL", help="serve --queue URL (a running Redis)")
     parser.add_argument("--load", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.queue:
+        SERVE_EXTRA[:] = ["--queue", args.queue]
     seconds = args.seconds or (3.0 if args.quick else 10.0)
     clients = [int(c) for c in str(args.clients).split(",")]
     if args.load is not None:

@@ -38,7 +38,8 @@ environment:
   METRICS_TOKEN          the bearer token GET /metrics wants (unset: loopback callers only)
   METRICS_ADDR           HOST:PORT of a listener of its own for GET /metrics (host default
                          127.0.0.1); the public listener then has no /metrics
-  REDIS_URL              redis://…: delivery ids deduplicated across replicas there
+  REDIS_URL              redis://…: delivery ids deduplicated across replicas there (and
+                         the queue of --queue when it names no URL)
   GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, SESSION_KEY
                          dashboard sign-in with GitHub (unset: GET / answers loopback only)
   RELEASE_TRAIN_DASHBOARD_REPO  what GET / shows (OWNER/NAME or a local clone)
@@ -75,18 +76,65 @@ def register(subparsers: Any) -> None:
         help="threads per worker process for the pages (/, /healthz, /metrics; default 8);"
         " webhooks are acknowledged on the event loop",
     )
+    parser.add_argument(
+        "--queue",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="hand deliveries and ticks to RQ on Redis (URL, else $REDIS_URL) for "
+        "`release-train worker` processes; without it everything runs in this process",
+    )
     parser.set_defaults(func=run)
 
 
-def build_front(settings: Any, dashboard: Any, threads: int, *_: Any) -> Any:
+def build_front(settings: Any, dashboard: Any, threads: int, queue: str = "", *_: Any) -> Any:
     """The RSGI application of one granian worker process (called after the fork)."""
     from bot.transports.app import create_app
     from bot.transports.front import Front
 
-    return Front(create_app(settings, dashboard=dashboard, start=False), threads=threads)
+    app = create_app(settings, dashboard=dashboard, start=False)
+    attach_queue(app, queue)
+    return Front(app, threads=threads)
 
 
-def _granian(args: argparse.Namespace, settings: Any, dashboard: Any) -> None:
+def attach_queue(app: Any, url: str) -> None:
+    """`--queue`: the app's deliveries and its (leader-only) ticks go to RQ at `url`."""
+    if not url:
+        return
+    from bot.transports.app import runtime
+    from bot.transports.dedup import SharedSeen
+    from bot.transports.queue import QueueHandOff
+    from bot.transports.scheduler import Scheduler
+    from bot.transports.webhook import SeenDeliveries
+
+    rt = runtime(app)
+    rt.queue = QueueHandOff(url)
+    # delivery ids are claimed in Redis with the hand-off itself (one round trip, not two);
+    # this process's memory still answers its own redeliveries at once
+    if isinstance(rt.seen, SharedSeen):
+        rt.seen.close()
+    rt.seen = SeenDeliveries()
+    rt.scheduler = Scheduler(rt.queue.submit_tick, interval=rt.settings.schedule_interval)
+
+
+def queue_url(args: argparse.Namespace, settings: Any) -> tuple[str, Any]:
+    """The queue's URL ("" without --queue) and the settings to serve with (delivery ids
+    are deduplicated in the queue's Redis when REDIS_URL names none)."""
+    from dataclasses import replace
+
+    from bot.errors import UsageError
+
+    if args.queue is None:
+        return "", settings
+    url = args.queue or settings.redis_url
+    if not url:
+        raise UsageError("--queue needs a URL: --queue redis://… or REDIS_URL")
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise UsageError("--queue: not a redis://, rediss:// or unix:// URL")
+    return url, settings if settings.redis_url else replace(settings, redis_url=url)
+
+
+def _granian(args: argparse.Namespace, settings: Any, dashboard: Any, queue: str) -> None:
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
     from granian.log import LogLevels
@@ -113,7 +161,8 @@ def _granian(args: argparse.Namespace, settings: Any, dashboard: Any) -> None:
         workers_kill_timeout=20,
     )
     server.serve(
-        target_loader=partial(build_front, settings, dashboard, args.threads), wrap_loader=False
+        target_loader=partial(build_front, settings, dashboard, args.threads, queue),
+        wrap_loader=False,
     )
 
 
@@ -151,10 +200,12 @@ def run(args: argparse.Namespace) -> int:
     if settings.metrics_addr is not None:
         check_bindable("METRICS_ADDR", settings.metrics_addr)
     dashboard = source_from_env(os.environ)
+    queue, settings = queue_url(args, settings)
     if args.dev:
-        create_app(settings, dashboard=dashboard).run(
-            host=args.host, port=args.port, threaded=True, use_reloader=False
-        )
+        app = create_app(settings, dashboard=dashboard, start=False)
+        attach_queue(app, queue)
+        app.extensions["release_train"].start()
+        app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
         return 0
-    _granian(args, settings, dashboard)
+    _granian(args, settings, dashboard, queue)
     return 0

@@ -155,6 +155,7 @@ class Runtime:
         self.grafana = (
             GrafanaAnnotator(settings.grafana, settings.outbound) if settings.grafana else None
         )
+        self.queue: Any = None  # bot.transports.queue.QueueHandOff under `serve --queue`
         self._stop = threading.Event()
         self._sample_rate_limit = reconciler is None
         self._rate_sampled: dict[int, float] = {}
@@ -163,6 +164,8 @@ class Runtime:
         if self.metrics_listener is not None:
             self.metrics_listener.start()
         self.worker.start()
+        if self.queue is not None:
+            self.queue.start()
         if self.settings.schedule_interval > 0:
             self.scheduler.start()
             threading.Thread(target=self._discover_loop, name="discover", daemon=True).start()
@@ -171,6 +174,8 @@ class Runtime:
         self._stop.set()
         self.scheduler.stop()
         self.worker.stop()
+        if self.queue is not None:
+            self.queue.close()
         if self.metrics_listener is not None:
             self.metrics_listener.stop()
         if isinstance(self.seen, SharedSeen):

@@ -6,7 +6,8 @@ request on one asyncio loop per process. A request's body is read here, bounded
 before a byte is read, a chunked body is cut off at the limit) and within `BODY_TIMEOUT`
 seconds (else 408). Only then does anything run: `POST /webhook` is acknowledged on the
 loop itself (HMAC over the raw bytes, routing, a queue hand-off: tens of microseconds; in
-the thread pool for bodies over `INLINE_BODY`), and
+the thread pool for bodies over `INLINE_BODY`, and under `serve --queue`, whose hand-off
+waits for a Redis round trip), and
 every other path goes to the Flask app in a small thread pool with the body already in
 memory. A slow or stalled client therefore holds a coroutine and a socket, never a thread;
 granian's own header read timeout and buffer bound cover the request line and headers.
@@ -193,7 +194,8 @@ class Front:
         if webhook:
             mimetype = headers.get("content-type", "").split(";")[0].strip().lower()
             args = (self.rt, scope.method, headers, body, mimetype)
-            if body is not None and len(body) > INLINE_BODY:  # hashing MBs: off the loop
+            # hashing MBs, or Redis round trips (`serve --queue`): off the loop
+            if body is not None and (len(body) > INLINE_BODY or self.rt.queue is not None):
                 return await loop.run_in_executor(self.pool, answer, *args)
             return answer(*args)
         if body is None:

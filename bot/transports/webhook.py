@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -130,7 +131,7 @@ def handle(
         LOG.info("duplicate delivery ignored", extra=extra)
         return 202, {"status": "duplicate", "delivery": delivery}
     try:
-        return dispatch(rt, event, delivery, payload, extra)
+        return dispatch(rt, event, delivery, payload, extra, raw=(body, mimetype))
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         # A signed payload of a shape routing did not expect: refused, never a 500.
         rt.metrics.delivery(event, "bad_payload")
@@ -141,7 +142,12 @@ def handle(
 
 
 def dispatch(
-    rt: Runtime, event: str, delivery: str, payload: dict[str, Any], extra: dict[str, Any]
+    rt: Runtime,
+    event: str,
+    delivery: str,
+    payload: dict[str, Any],
+    extra: dict[str, Any],
+    raw: tuple[bytes, str] = (b"", ""),
 ) -> tuple[int, dict[str, Any]]:
     """Route a verified delivery: follow installation changes, queue or ignore."""
     if LOG.isEnabledFor(logging.INFO):
@@ -157,13 +163,21 @@ def dispatch(
         rt.metrics.delivery(event, "ignored")
         LOG.info("delivery ignored: %s", where.reason, extra=extra)
         return 202, {"status": "ignored", "reason": where.reason}
-    asked = _gate_request(rt, event, payload)
-    rt.worker.submit(
-        Trigger(where.repo, where.installation_id, delivery, event, (asked,) if asked else ())
-    )
+    trigger = Trigger(where.repo, where.installation_id, delivery, event)
+    # `serve --queue`: the raw delivery goes to Redis; else (or Redis away) this process
+    handed = rt.queue.put_delivery(trigger, *raw) if rt.queue is not None else None
+    if handed == "duplicate":  # claimed by another replica (ids are claimed with the hand-off)
+        rt.metrics.delivery(event, "duplicate")
+        LOG.info("duplicate delivery ignored", extra=extra)
+        return 202, {"status": "duplicate", "delivery": delivery}
+    via = "redis" if handed else "memory"
+    if via == "memory":
+        asked = _gate_request(rt, event, payload)
+        rt.worker.submit(replace(trigger, gate_requests=(asked,) if asked else ()))
     rt.metrics.delivery(event, "queued")
     LOG.info("delivery queued", extra=extra | {"repo": where.repo})
-    return 202, {"status": "queued", "repository": where.repo}
+    doc: dict[str, Any] = {"status": "queued", "repository": where.repo}
+    return 202, doc if rt.queue is None else doc | {"via": via}
 
 
 def _headers(environ: Mapping[str, Any]) -> dict[str, str]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from redis_kit import MISSING, RedisServer, redis_binary
 from transport_kit import SECRET, Recorder
 
 from bot.transports.app import create_app, runtime
@@ -47,3 +48,19 @@ def app(settings: Settings, recorder: Recorder) -> Iterator[Flask]:
     flask_app = create_app(settings, reconciler=recorder, debounce=0.05)
     yield flask_app
     runtime(flask_app).close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One Redis per test session (tests that restart it take their own)."""
+    binary = redis_binary()
+    if binary is None:
+        pytest.skip(MISSING)
+    server = RedisServer(binary).start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.url

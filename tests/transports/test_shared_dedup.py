@@ -6,71 +6,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
+from redis_kit import free_port
 from transport_kit import SECRET, Recorder, example, signed_headers
 
 from bot.errors import ConfigError
 from bot.transports.app import create_app, runtime
 from bot.transports.dedup import PREFIX, SharedSeen
 from bot.transports.settings import Settings, settings_from_env
-
-ROOT = Path(__file__).resolve().parents[2]
-UNPACKED = ROOT / ".cache" / "redis" / "usr"
-
-
-def _redis_binary() -> str | None:
-    given = os.environ.get("REDIS_SERVER_BIN")
-    if given:
-        return given
-    unpacked = UNPACKED / "bin" / "redis-server"
-    return str(unpacked) if unpacked.exists() else shutil.which("redis-server")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    binary = _redis_binary()
-    if binary is None:
-        pytest.skip(
-            "no redis-server: run `bash .ci/install-system-deps.sh` or set REDIS_SERVER_BIN"
-        )
-    port = free_port()
-    env = {**os.environ, "LD_LIBRARY_PATH": str(UNPACKED / "lib" / "x86_64-linux-gnu")}
-    with tempfile.TemporaryDirectory() as data:
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", data],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    assert proc.poll() is None and time.monotonic() < deadline, "no redis"
-                    time.sleep(0.05)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            proc.terminate()
-            proc.wait(10)
 
 
 def replica(settings: Settings, url: str) -> Flask:
