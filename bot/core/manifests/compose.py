@@ -150,22 +150,32 @@ def skip_properties(text: str, start: int, end: int) -> int:
 
 def _scalars_by_events(text: str, chunk: Chunk, wanted: set[int]) -> dict[int, object] | None:
     """libyaml's parse events of a chunk (no node graph is built): the value of each scalar
-    whose token starts at one of the `wanted` offsets. None when libyaml cannot decide."""
+    whose token starts at one of the `wanted` offsets. None when libyaml cannot decide.
+
+    Events are turned into Python objects only up to the last wanted offset (past it no
+    scalar can start at one; libyaml's events for a prefix are those of the whole parse);
+    the whole chunk is still parsed, in C without building objects, so a text that does not
+    parse anywhere is refused just the same."""
     piece = text[chunk.start : chunk.end]
     if piece.startswith("\ufeff") or _YAML11_BREAKS.search(piece):
         return None
     try:
         import yaml
-
-        loader = _libyaml_loader()
+        from yaml.cyaml import CParser
     except (ImportError, AttributeError):
         return None
     found: dict[int, object] = {}
-    base, scalar = chunk.start, yaml.ScalarEvent
+    base, scalar, end = chunk.start, yaml.ScalarEvent, yaml.StreamEndEvent
+    last = max(wanted, default=-1) - base
     try:
-        for event in yaml.parse(piece, Loader=loader):
+        CParser(piece).raw_parse()  # the whole chunk parses (raises YAMLError where not)
+        get_event = CParser(piece).get_event
+        while (event := get_event()).__class__ is not end:
+            first = event.start_mark.index
+            if first > last:
+                break
             if event.__class__ is scalar:
-                first = base + event.start_mark.index
+                first += base
                 at = skip_properties(text, first, len(text)) if text[first] in "&!" else first
                 if at in wanted:
                     found[at] = event.value
