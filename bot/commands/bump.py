@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.commands._common import add_json_flag, print_json
+from bot.commands._replace_files import replace_text, sync_directories
 from bot.errors import EXIT_CHECK_FAILED, EXIT_OK, ConfigError, Problem, UsageError
 
 if TYPE_CHECKING:
@@ -116,20 +114,6 @@ def _write_stdout(text: str) -> None:
     buffer.flush()
 
 
-def _write_atomic(path: str, text: str) -> None:
-    target = Path(path)
-    mode = target.stat().st_mode & 0o7777
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def _plan_all(args: argparse.Namespace, bump: Bump) -> tuple[list[_Outcome], list[Problem]]:
     """Plan every file before a byte is written: the outcomes of the files that can be
     bumped, and the problems of those that cannot (each such file is left as it is)."""
@@ -217,10 +201,13 @@ def _warnings(outcomes: list[_Outcome]) -> list[Problem]:
 
 
 def _write(args: argparse.Namespace, outcomes: list[_Outcome]) -> None:
-    if not args.diff:
-        for outcome in outcomes:
-            if outcome.name != "-" and outcome.result.edits:
-                _write_atomic(outcome.name, outcome.result.text)
+    """Replace each edited file atomically (see `_replace_files` for what a crash leaves)."""
+    if args.diff:
+        return
+    written = [o for o in outcomes if o.name != "-" and o.result.edits]
+    for outcome in written:
+        replace_text(outcome.name, outcome.result.text)
+    sync_directories(o.name for o in written)
 
 
 def run(args: argparse.Namespace) -> int:
