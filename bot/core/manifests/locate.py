@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.manifests.compose import (
@@ -114,6 +114,8 @@ class Doc:
     kids: dict[int, tuple[Visit, ...]]  # id(parent visit) -> its child visits
     base: int = 0
     base_line: int = 0
+    # What is worked out once per document (e.g. whether it is deployable), by name.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def offset(self, mark: Any) -> int:
         return self.base + int(mark.index)
@@ -137,8 +139,13 @@ class Doc:
         return None
 
     def root_value(self, key: str) -> str | None:
-        node = get(self.root, key)
-        return node.value if is_scalar(node) else None
+        """The scalar value of a top-level key (None when absent or not a scalar)."""
+        found = self.memo.get("root")
+        if found is None:  # the first entry of a key counts, as `get` reads it
+            found = self.memo["root"] = {}
+            for name, _, value in items(self.root):
+                found.setdefault(name, value.value if is_scalar(value) else None)
+        return found.get(key)
 
 
 def is_scalar(node: Node) -> bool:
