@@ -100,8 +100,8 @@ def _read(name: str) -> str:
     if name == "-":
         buffer = getattr(sys.stdin, "buffer", None)  # bytes, so CRLF survives
         return buffer.read().decode("utf-8") if buffer is not None else sys.stdin.read()
-    with open(name, encoding="utf-8", newline="") as handle:
-        return handle.read()
+    with open(name, "rb") as handle:  # bytes, decoded at once: CRLF survives
+        return handle.read().decode("utf-8")
 
 
 def _write_stdout(text: str) -> None:

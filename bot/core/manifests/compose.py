@@ -77,7 +77,11 @@ def _parse_problem(exc: Exception, text: str, filename: str, chunk: Chunk) -> Pr
 
 
 _LOADER: Any = None
-_YAML11_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _yaml11_breaks(piece: str) -> bool:
+    """Whether `piece` holds NEL, LS or PS (YAML 1.1 line breaks, not YAML 1.2's)."""
+    return "\x85" in piece or "\u2028" in piece or "\u2029" in piece
 
 
 def _libyaml_loader() -> Any:
@@ -107,7 +111,7 @@ def compose_libyaml(piece: str) -> list[Node] | None:
     None when libyaml is not there or rejects the text (then the pure parser decides), and
     for a text with a byte-order mark, which libyaml leaves out of its offsets, or with a
     character that YAML 1.1 reads as a line break and YAML 1.2 does not (NEL, LS, PS)."""
-    if piece.startswith("\ufeff") or _YAML11_BREAKS.search(piece):
+    if piece.startswith("\ufeff") or _yaml11_breaks(piece):
         return None
     try:
         import yaml
@@ -159,7 +163,7 @@ def _scalars_by_events(text: str, chunk: Chunk, wanted: set[int]) -> dict[int, o
     the whole chunk is still parsed, in C without building objects, so a text that does not
     parse anywhere is refused just the same."""
     piece = text[chunk.start : chunk.end]
-    if piece.startswith("\ufeff") or _YAML11_BREAKS.search(piece):
+    if piece.startswith("\ufeff") or _yaml11_breaks(piece):
         return None
     try:
         import yaml
