@@ -20,15 +20,18 @@ Set the tag and/or digest of one image in Kubernetes manifests, kustomizations, 
 and Argo CD Applications. Only the characters of the value change: comments, quoting,
 indentation, line endings and document separators stay as they are.
 
-Files are rewritten in place (atomically); `-` reads stdin and writes stdout. With --diff,
-nothing is written and a unified diff is printed. A file whose text does not name the image
-is not parsed at all. A file that names it but cannot be bumped (it does not parse, or the
-bump is refused there) is reported with FILE:LINE:COL and left as it is; the other files are
-still bumped and the exit code is 1 (with --all-or-nothing, nothing is written then). Exits 1
-too when the image is in none of the files. An image pinned by digest (`digest:`, `sha:` or
-`@sha256:...`) needs --digest: a tag-only bump there is refused, since the old digest would
-still decide what runs. An image named inside a block scalar (an annotation or an inline
-patch holding YAML text) is reported as a warning with its position, never edited.
+Files are rewritten in place, atomically (a temporary file renamed over each: a reader, or a
+crash of the command, sees the old text or the new, never a mix; each directory is fsync'd
+once after the renames, files are not fsync'd one by one); `-` reads stdin and writes
+stdout. With --diff, nothing is written and a unified diff is printed. A file whose text
+does not name the image is not parsed at all. A file that names it but cannot be bumped (it
+does not parse, or the bump is refused there) is reported with FILE:LINE:COL and left as it
+is; the other files are still bumped and the exit code is 1 (with --all-or-nothing, nothing
+is written then). Exits 1 too when the image is in none of the files. An image pinned by
+digest (`digest:`, `sha:` or `@sha256:...`) needs --digest: a tag-only bump there is
+refused, since the old digest would still decide what runs. An image named inside a block
+scalar (an annotation or an inline patch holding YAML text) is reported as a warning with
+its position, never edited.
 
 Only deployable YAML is edited: Kubernetes objects with a pod spec, kustomizations, Helm
 values, Argo CD Application/ApplicationSet, Flux HelmRelease. Build, CI and other
