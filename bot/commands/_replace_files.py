@@ -60,7 +60,7 @@ def replace_text(path: str, text: str) -> None:
 
 def sync_directories(paths: Iterable[str]) -> None:
     """fsync each directory that holds one of `paths`, once (where the platform allows)."""
-    for directory in dict.fromkeys(os.path.dirname(os.path.abspath(p)) for p in paths):
+    for directory in dict.fromkeys(os.path.dirname(p) or os.curdir for p in paths):
         try:
             fd = os.open(directory, os.O_RDONLY)
         except OSError:  # e.g. Windows, where a directory cannot be opened

@@ -160,8 +160,8 @@ def _scalars_by_events(text: str, chunk: Chunk, wanted: set[int]) -> dict[int, o
 
     Events are turned into Python objects only up to the last wanted offset (past it no
     scalar can start at one; libyaml's events for a prefix are those of the whole parse);
-    the whole chunk is still parsed, in C without building objects, so a text that does not
-    parse anywhere is refused just the same."""
+    the same parser then parses the rest of the chunk in C without building objects, so a
+    text that does not parse anywhere is refused just the same."""
     piece = text[chunk.start : chunk.end]
     if piece.startswith("\ufeff") or _yaml11_breaks(piece):
         return None
@@ -174,11 +174,12 @@ def _scalars_by_events(text: str, chunk: Chunk, wanted: set[int]) -> dict[int, o
     base, scalar, end = chunk.start, yaml.ScalarEvent, yaml.StreamEndEvent
     last = max(wanted, default=-1) - base
     try:
-        CParser(piece).raw_parse()  # the whole chunk parses (raises YAMLError where not)
-        get_event = CParser(piece).get_event
+        parser = CParser(piece)
+        get_event = parser.get_event
         while (event := get_event()).__class__ is not end:
             first = event.start_mark.index
             if first > last:
+                parser.raw_parse()  # the rest of the chunk parses (raises YAMLError where not)
                 break
             if event.__class__ is scalar:
                 first += base
