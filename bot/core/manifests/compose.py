@@ -85,13 +85,14 @@ def _yaml11_breaks(piece: str) -> bool:
 
 
 def _libyaml_loader() -> Any:
-    """PyYAML's C loader, less its implicit-tag resolver (called in Python for every node):
-    node tags are never read here, and resolving them would cost as much as the C parse."""
+    """PyYAML's C parser as a composer only: no constructor, no implicit-tag resolver (called
+    in Python for every node): node tags are never read here, and resolving them would cost
+    as much as the C parse."""
     global _LOADER
     if _LOADER is None:
-        import yaml
+        from yaml.cyaml import CParser
 
-        class Loader(yaml.CSafeLoader):
+        class Loader(CParser):
             def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
                 return ""
 
@@ -120,7 +121,10 @@ def compose_libyaml(piece: str) -> list[Node] | None:
     except (ImportError, AttributeError):  # no PyYAML, or one built without libyaml
         return None
     try:
-        return list(yaml.compose_all(piece, Loader=loader))
+        parser, roots = loader(piece), []
+        while parser.check_node():
+            roots.append(parser.get_node())
+        return roots
     except yaml.YAMLError:  # e.g. a reused anchor (legal YAML 1.2) or a real error
         return None
 
