@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.commands._common import add_json_flag, print_json
+from bot.commands._replace_files import replace_text, sync_directories
 from bot.errors import EXIT_CHECK_FAILED, EXIT_OK, ConfigError, Problem, UsageError
 
 if TYPE_CHECKING:
@@ -22,15 +20,18 @@ Set the tag and/or digest of one image in Kubernetes manifests, kustomizations, 
 and Argo CD Applications. Only the characters of the value change: comments, quoting,
 indentation, line endings and document separators stay as they are.
 
-Files are rewritten in place (atomically); `-` reads stdin and writes stdout. With --diff,
-nothing is written and a unified diff is printed. A file whose text does not name the image
-is not parsed at all. A file that names it but cannot be bumped (it does not parse, or the
-bump is refused there) is reported with FILE:LINE:COL and left as it is; the other files are
-still bumped and the exit code is 1 (with --all-or-nothing, nothing is written then). Exits 1
-too when the image is in none of the files. An image pinned by digest (`digest:`, `sha:` or
-`@sha256:...`) needs --digest: a tag-only bump there is refused, since the old digest would
-still decide what runs. An image named inside a block scalar (an annotation or an inline
-patch holding YAML text) is reported as a warning with its position, never edited.
+Files are rewritten in place, atomically (a temporary file renamed over each: a reader, or a
+crash of the command, sees the old text or the new, never a mix; each directory is fsync'd
+once after the renames, files are not fsync'd one by one); `-` reads stdin and writes
+stdout. With --diff, nothing is written and a unified diff is printed. A file whose text
+does not name the image is not parsed at all. A file that names it but cannot be bumped (it
+does not parse, or the bump is refused there) is reported with FILE:LINE:COL and left as it
+is; the other files are still bumped and the exit code is 1 (with --all-or-nothing, nothing
+is written then). Exits 1 too when the image is in none of the files. An image pinned by
+digest (`digest:`, `sha:` or `@sha256:...`) needs --digest: a tag-only bump there is
+refused, since the old digest would still decide what runs. An image named inside a block
+scalar (an annotation or an inline patch holding YAML text) is reported as a warning with
+its position, never edited.
 
 Only deployable YAML is edited: Kubernetes objects with a pod spec, kustomizations, Helm
 values, Argo CD Application/ApplicationSet, Flux HelmRelease. Build, CI and other
@@ -102,8 +103,8 @@ def _read(name: str) -> str:
     if name == "-":
         buffer = getattr(sys.stdin, "buffer", None)  # bytes, so CRLF survives
         return buffer.read().decode("utf-8") if buffer is not None else sys.stdin.read()
-    with open(name, encoding="utf-8", newline="") as handle:
-        return handle.read()
+    with open(name, "rb") as handle:  # bytes, decoded at once: CRLF survives
+        return handle.read().decode("utf-8")
 
 
 def _write_stdout(text: str) -> None:
@@ -114,20 +115,6 @@ def _write_stdout(text: str) -> None:
     sys.stdout.flush()
     buffer.write(text.encode("utf-8"))
     buffer.flush()
-
-
-def _write_atomic(path: str, text: str) -> None:
-    target = Path(path)
-    mode = target.stat().st_mode & 0o7777
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _plan_all(args: argparse.Namespace, bump: Bump) -> tuple[list[_Outcome], list[Problem]]:
@@ -217,10 +204,13 @@ def _warnings(outcomes: list[_Outcome]) -> list[Problem]:
 
 
 def _write(args: argparse.Namespace, outcomes: list[_Outcome]) -> None:
-    if not args.diff:
-        for outcome in outcomes:
-            if outcome.name != "-" and outcome.result.edits:
-                _write_atomic(outcome.name, outcome.result.text)
+    """Replace each edited file atomically (see `_replace_files` for what a crash leaves)."""
+    if args.diff:
+        return
+    written = [o for o in outcomes if o.name != "-" and o.result.edits]
+    for outcome in written:
+        replace_text(outcome.name, outcome.result.text)
+    sync_directories(o.name for o in written)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,12 +3,10 @@ paragraph lines count."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from bot.core.chatops import IGNORED, MAX_PER_COMMENT, comment_commands
-from bot.core.command_lines import MAX_BODY, MAX_PARAGRAPH, command_lines, scan
+from bot.core.command_lines import MAX_BODY, MAX_PARAGRAPH, Scan, command_lines, scan
 
 
 @pytest.mark.parametrize(
@@ -63,16 +61,29 @@ def test_an_over_long_paragraph_holds_no_command_but_is_counted() -> None:
     assert (ignored.name, ignored.arg) == (IGNORED, "5000")
 
 
+_HOSTILE_COMMANDS = ("/train x " + "![" * 900 + "\n\n") * 33
+
+
 @pytest.mark.parametrize(
-    "hostile",
-    ["![" * 30000, "[a](" * 15000, "_a" * 30000, ("/train x " + "![" * 900 + "\n\n") * 33],
+    ("hostile", "more", "skipped"),
+    [
+        ("![" * 30000, (), 0),
+        ("[a](" * 15000, (), 0),
+        ("_a" * 30000, (), 0),
+        # 33 paragraphs that start with a command: the first ones up to the comment's limit
+        # are read, the rest only counted.
+        (
+            _HOSTILE_COMMANDS,
+            ("/train x " + "![" * 900,) * (MAX_PER_COMMENT - 1),
+            34 - MAX_PER_COMMENT,
+        ),
+    ],
 )
-def test_hostile_markdown_is_read_quickly(hostile: str) -> None:
-    """markdown-it's inline link rules are quadratic on such text: the inline parse runs
-    only on short paragraphs, and only until the commands to run are found."""
+def test_hostile_markdown_is_read_correctly(
+    hostile: str, more: tuple[str, ...], skipped: int
+) -> None:
+    """markdown-it's inline link rules are quadratic on such text; the inline parse runs
+    only on short paragraphs, and only until the commands to run are found. How fast that
+    is: bench/bench_command_lines.py (no timed tests, per the guide)."""
     body = ("/train status\n\n" + hostile)[:MAX_BODY]
-    started = time.perf_counter()
-    found = scan(body, MAX_PER_COMMENT)
-    elapsed = time.perf_counter() - started
-    assert found.lines[0] == "/train status"
-    assert elapsed < 1.0, f"{elapsed:.2f}s"
+    assert scan(body, MAX_PER_COMMENT) == Scan(("/train status", *more), skipped)

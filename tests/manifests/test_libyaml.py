@@ -149,6 +149,25 @@ def test_a_value_that_does_not_read_back_is_refused() -> None:
     )
 
 
+def test_a_write_that_breaks_the_text_after_the_value_is_refused() -> None:
+    """The read-back check builds events only up to the last changed value, but the whole
+    text must still parse: a write whose value reads back but which breaks the YAML further
+    down is refused with the parse error's position, and nothing is written."""
+    from bot.core.manifests.engine import _verify
+    from bot.core.manifests.plan import Change
+    from bot.errors import ConfigError
+
+    tail = "".join(f"key{i}: value{i}\n" for i in range(50))
+    new_text = "image: ghcr.io/a/b:2\nbroken: [1, 2\n" + tail
+    change = Change(
+        7, 20, "ghcr.io/a/b:2\nbroken: [1, 2", "ghcr.io/a/b:2", "x", "tag", "image", 1, 8, 0
+    )
+    with pytest.raises(ConfigError, match="does not parse") as caught:
+        _verify(new_text, [change], "f.yaml")
+    assert caught.value.problems[0].line > 2
+    _verify(new_text.replace("[1, 2", "[1, 2]"), [change], "f.yaml")  # the same, well formed
+
+
 @needs_corpus
 def test_the_read_back_check_reads_the_corpus_as_the_pure_parser_does() -> None:
     from bot.core.manifests.compose import values_at

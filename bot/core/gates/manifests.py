@@ -8,6 +8,9 @@ kustomize Kustomization/Component). Documents of other kinds are listed as not v
 Kustomize patches (a `$patch` directive, or a path matching `patches`) are validated with
 nothing required. `null` values count as absent, as in Kubernetes. Errors are annotations at
 the file and line; a configured schema that is missing is a failure that says so.
+Places that name a bumped image but are not edited (inside a block scalar, in a document that
+is not deployable, in a file that does not parse) are listed with FILE:LINE and why, as
+`release-train bump` reports them, and annotated as warnings (`manifests_bumps`).
 """
 
 from __future__ import annotations
@@ -31,13 +34,14 @@ from bot.core.gates.base import (
     markdown_table,
     settings_keys,
 )
+from bot.core.gates.manifests_bumps import apply_bumps, unedited_list
 from bot.core.gates.schema_patterns import (
     Budget,
     PatternBudgetSpent,
     bounded_validator,
     extra_keys,
 )
-from bot.core.manifests import Bump, bump_text, find_images, same_repository
+from bot.core.manifests import Bump, find_images
 from bot.errors import ConfigError, Problem
 from bot.resources import shipped_schema
 
@@ -143,6 +147,7 @@ class FileReport:
     bump: str  # e.g. "2 edit(s)", "already at target", "not applied"
     schemas: tuple[str, ...]  # per document: the schema used, or why none
     problems: tuple[Problem, ...]
+    unedited: tuple[Problem, ...] = ()  # warnings: places naming an image, left as they are
 
 
 class ManifestsGate:
@@ -159,10 +164,16 @@ class ManifestsGate:
             for r in reports
         ]  # fmt: skip
         table = markdown_table(["file", "parses", "bump", "schema", "problems"], rows)
-        annotations = tuple(_annotation(p) for p in problems)
+        unedited = [u for r in reports for u in r.unedited]
+        if unedited:
+            table += "\n\n" + unedited_list(unedited)
+        # A file whose bump was not applied has its failure annotated already.
+        notes = [u for r in reports if r.bump != "not applied" for u in r.unedited]
+        annotations = tuple(_annotation(p) for p in [*problems, *notes])
         details = {
             "files": [r.path for r in reports],
             "problems": [p.render() for p in problems[:200]],
+            "unedited": [u.render() for u in unedited[:200]],
         }
         if not reports:
             return GateResult(NAME, "success", "No manifests to bump",
@@ -176,7 +187,7 @@ class ManifestsGate:
             )  # fmt: skip
         return GateResult(
             NAME, "success", f"All {len(reports)} manifest(s) parse, bump and validate",
-            table, details=details,
+            table, annotations=annotations, details=details,
         )  # fmt: skip
 
 
@@ -203,14 +214,15 @@ def check_file(file: ManifestFile, facts: ManifestFacts, settings: ManifestSetti
     if file.text is None:
         missing = Problem("the manifest does not exist on the release branch", file.path)
         return FileReport(file.path, False, "not applied", (), (missing,))
-    new_text, bump_note, problems = _apply_bumps(file, settings)
+    bumped = apply_bumps(file, settings.require_bump)
+    new_text, bump_note, problems = bumped.text, bumped.note, bumped.problems
     if new_text is None:
         parsed = not any("does not parse" in p.message for p in problems)
-        return FileReport(file.path, parsed, bump_note, (), tuple(problems))
+        return FileReport(file.path, parsed, bump_note, (), tuple(problems), bumped.unedited)
     try:
         docs = load_documents(new_text, file.path)
     except ConfigError as exc:
-        return FileReport(file.path, False, bump_note, (), tuple(exc.problems))
+        return FileReport(file.path, False, bump_note, (), tuple(exc.problems), bumped.unedited)
     wants_helm = file.values_schema is None and bool(settings.helm_values_schema)
     helm = wants_helm and _is_helm_values(new_text, file)
     used: list[str] = []
@@ -220,32 +232,7 @@ def check_file(file: ManifestFile, facts: ManifestFacts, settings: ManifestSetti
         problems += more
         if schema is not None:
             problems += validate_document(root, schema, file.path)[:MAX_ERRORS_PER_FILE]
-    return FileReport(file.path, True, bump_note, tuple(used), tuple(problems))
-
-
-def _apply_bumps(
-    file: ManifestFile, settings: ManifestSettings
-) -> tuple[str | None, str, list[Problem]]:
-    text = file.text or ""
-    edits = 0
-    problems: list[Problem] = []
-    for bump in file.bumps:
-        try:
-            text, made = bump_text(text, bump, filename=file.path, yaml_paths=file.yaml_paths)
-        except ConfigError as exc:
-            return None, "not applied", list(exc.problems)
-        edits += len(made)
-        if not made and settings.require_bump and not _mentions(text, bump, file):
-            problems.append(Problem(f"image {bump.image} does not occur in this file", file.path))
-    if not file.bumps:
-        return text, "nothing to bump", problems
-    note = f"{edits} edit(s)" if edits else "already at target"
-    return text, note if not problems else "image not found", problems
-
-
-def _mentions(text: str, bump: Bump, file: ManifestFile) -> bool:
-    sites = find_images(text, file.path, yaml_paths=file.yaml_paths)
-    return any(same_repository(site.repository, bump.image) for site in sites)
+    return FileReport(file.path, True, bump_note, tuple(used), tuple(problems), bumped.unedited)
 
 
 def _is_helm_values(text: str, file: ManifestFile) -> bool:

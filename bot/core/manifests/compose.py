@@ -36,6 +36,8 @@ class Chunk:
 
 def chunks(text: str) -> list[Chunk]:
     """Cut a stream at its ``---`` lines (the whole text when directives make that unsafe)."""
+    if "---" not in text:  # most files: one document, and no need to run the regex
+        return [Chunk(0, len(text), 0, False)]
     starts = [m.start() for m in _START.finditer(text)]
     if _DIRECTIVE.search(text) or not starts:
         return [Chunk(0, len(text), 0, False)]
@@ -75,17 +77,22 @@ def _parse_problem(exc: Exception, text: str, filename: str, chunk: Chunk) -> Pr
 
 
 _LOADER: Any = None
-_YAML11_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _yaml11_breaks(piece: str) -> bool:
+    """Whether `piece` holds NEL, LS or PS (YAML 1.1 line breaks, not YAML 1.2's)."""
+    return "\x85" in piece or "\u2028" in piece or "\u2029" in piece
 
 
 def _libyaml_loader() -> Any:
-    """PyYAML's C loader, less its implicit-tag resolver (called in Python for every node):
-    node tags are never read here, and resolving them would cost as much as the C parse."""
+    """PyYAML's C parser as a composer only: no constructor, no implicit-tag resolver (called
+    in Python for every node): node tags are never read here, and resolving them would cost
+    as much as the C parse."""
     global _LOADER
     if _LOADER is None:
-        import yaml
+        from yaml.cyaml import CParser
 
-        class Loader(yaml.CSafeLoader):
+        class Loader(CParser):
             def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
                 return ""
 
@@ -105,7 +112,7 @@ def compose_libyaml(piece: str) -> list[Node] | None:
     None when libyaml is not there or rejects the text (then the pure parser decides), and
     for a text with a byte-order mark, which libyaml leaves out of its offsets, or with a
     character that YAML 1.1 reads as a line break and YAML 1.2 does not (NEL, LS, PS)."""
-    if piece.startswith("\ufeff") or _YAML11_BREAKS.search(piece):
+    if piece.startswith("\ufeff") or _yaml11_breaks(piece):
         return None
     try:
         import yaml
@@ -114,7 +121,10 @@ def compose_libyaml(piece: str) -> list[Node] | None:
     except (ImportError, AttributeError):  # no PyYAML, or one built without libyaml
         return None
     try:
-        return list(yaml.compose_all(piece, Loader=loader))
+        parser, roots = loader(piece), []
+        while parser.check_node():
+            roots.append(parser.get_node())
+        return roots
     except yaml.YAMLError:  # e.g. a reused anchor (legal YAML 1.2) or a real error
         return None
 
@@ -150,22 +160,33 @@ def skip_properties(text: str, start: int, end: int) -> int:
 
 def _scalars_by_events(text: str, chunk: Chunk, wanted: set[int]) -> dict[int, object] | None:
     """libyaml's parse events of a chunk (no node graph is built): the value of each scalar
-    whose token starts at one of the `wanted` offsets. None when libyaml cannot decide."""
+    whose token starts at one of the `wanted` offsets. None when libyaml cannot decide.
+
+    Events are turned into Python objects only up to the last wanted offset (past it no
+    scalar can start at one; libyaml's events for a prefix are those of the whole parse);
+    the same parser then parses the rest of the chunk in C without building objects, so a
+    text that does not parse anywhere is refused just the same."""
     piece = text[chunk.start : chunk.end]
-    if piece.startswith("\ufeff") or _YAML11_BREAKS.search(piece):
+    if piece.startswith("\ufeff") or _yaml11_breaks(piece):
         return None
     try:
         import yaml
-
-        loader = _libyaml_loader()
+        from yaml.cyaml import CParser
     except (ImportError, AttributeError):
         return None
     found: dict[int, object] = {}
-    base, scalar = chunk.start, yaml.ScalarEvent
+    base, scalar, end = chunk.start, yaml.ScalarEvent, yaml.StreamEndEvent
+    last = max(wanted, default=-1) - base
     try:
-        for event in yaml.parse(piece, Loader=loader):
+        parser = CParser(piece)
+        get_event = parser.get_event
+        while (event := get_event()).__class__ is not end:
+            first = event.start_mark.index
+            if first > last:
+                parser.raw_parse()  # the rest of the chunk parses (raises YAMLError where not)
+                break
             if event.__class__ is scalar:
-                first = base + event.start_mark.index
+                first += base
                 at = skip_properties(text, first, len(text)) if text[first] in "&!" else first
                 if at in wanted:
                     found[at] = event.value

@@ -66,7 +66,14 @@ def _looks_like_ci(doc: Doc) -> bool:
 
 
 def deployable(doc: Doc) -> bool:
-    """Whether the updaters edit this document by default."""
+    """Whether the updaters edit this document by default (worked out once per document)."""
+    found = doc.memo.get("deployable")
+    if found is None:
+        found = doc.memo["deployable"] = _deployable(doc)
+    return bool(found)
+
+
+def _deployable(doc: Doc) -> bool:
     if _NEVER_FILES.search(doc.filename.replace("\\", "/")):
         return False
     api_version, kind = doc.root_value("apiVersion"), doc.root_value("kind")

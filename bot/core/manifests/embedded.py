@@ -12,7 +12,7 @@ import re
 from collections.abc import Collection, Iterator
 
 from bot.core.manifests.image import looks_like_image, parse_image, same_repository
-from bot.core.manifests.locate import Doc, is_scalar
+from bot.core.manifests.locate import Doc
 from bot.core.manifests.model import Unedited
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-/:@]*[A-Za-z0-9]")
@@ -22,12 +22,12 @@ _WHY_MULTILINE = "inside a multi-line scalar, which the updater does not rewrite
 
 def _scalars(doc: Doc, claimed: Collection[tuple[int, int]]) -> Iterator[tuple[str, int, int, str]]:
     """(path, start, end, why) of each block or multi-line scalar that is not itself a site."""
-    for visit in doc.visits:
+    for visit in doc.visits:  # every node: the cheapest tests first
         node = visit.node
-        if visit.alias or not is_scalar(node):
+        if node.id != "scalar" or visit.alias:
             continue
         style = node.style or ""
-        if style not in ("|", ">") and "\n" not in str(node.value):
+        if style not in ("|", ">") and "\n" not in node.value:
             continue
         start, end = doc.offset(node.start_mark), doc.offset(node.end_mark)
         if any(start <= a < end for a, _ in claimed):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 
 from bot.core.manifests import argocd, embedded, helm, kustomize, workloads, yaml_path
 from bot.core.manifests.deployable import deployable
@@ -152,7 +153,11 @@ def _mentions(images: Sequence[str]) -> Callable[[str], bool]:
     """A quick test that a document's text can hold one of these images at all: every
     spelling of a repository (``nginx``, ``docker.io/library/nginx``, a Helm
     registry/repository split, a kustomize name or newName) contains its last path component."""
-    names = sorted({image.rstrip("/").rsplit("/", 1)[-1] for image in images})
+    return _mentions_of(tuple(sorted({image.rstrip("/").rsplit("/", 1)[-1] for image in images})))
+
+
+@lru_cache(maxsize=64)  # built once for a bump over many files
+def _mentions_of(names: tuple[str, ...]) -> Callable[[str], bool]:
     pattern = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE)
     return lambda chunk: pattern.search(chunk) is not None
 

@@ -35,9 +35,12 @@ KIND = "helm"
 _SHA256 = "sha256:"
 
 
+_IMAGE_SUFFIXES = ("image", "Image")
+
+
 def image_key(key: str | None) -> bool:
     """``image``, ``natsImage``, ``sidecar_image``: a key named for the image it holds."""
-    return key is not None and key.endswith(("image", "Image"))
+    return key is not None and key.endswith(_IMAGE_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -185,16 +188,25 @@ def _block_site(doc: Doc, visit: Visit, fields: Fields) -> Site:
     return Site(KIND, doc, anchor, image, (image.repository,), planner)
 
 
+# Every block holds one of these keys (a repository, or a tag/digest beside a name).
+_NEEDED_KEYS = frozenset({"repository", "tag", "digest", "sha"})
+
+
 def find(doc: Doc) -> list[Site]:
     sites: list[Site] = []
     siblings: set[int] = set()  # `image` strings that belong to a block of their mapping
-    for visit in doc.visits:
-        if image_key(visit.key) and (is_scalar(visit.node) or visit.alias):
+    visits = doc.visits
+    candidates = {id(v.parent) for v in visits if v.key in _NEEDED_KEYS}  # blocks, maybe
+    for visit in visits:  # every node: the checks below are inlined, cheapest first
+        key, kind = visit.key, visit.node.id
+        if key is not None and key.endswith(_IMAGE_SUFFIXES) and (kind == "scalar" or visit.alias):
             if visit.parent is not None and id(visit.parent) in siblings:
                 continue
             found = slot(doc, visit)
             if found is not None and looks_like_image(found.value):
                 sites.append(ref_site(KIND, doc, found))
+            continue
+        if id(visit) not in candidates:
             continue
         fields = block_fields(doc, visit)
         if fields is not None:

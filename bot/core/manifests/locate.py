@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.manifests.compose import (
@@ -114,6 +114,8 @@ class Doc:
     kids: dict[int, tuple[Visit, ...]]  # id(parent visit) -> its child visits
     base: int = 0
     base_line: int = 0
+    # What is worked out once per document (e.g. whether it is deployable), by name.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def offset(self, mark: Any) -> int:
         return self.base + int(mark.index)
@@ -137,8 +139,13 @@ class Doc:
         return None
 
     def root_value(self, key: str) -> str | None:
-        node = get(self.root, key)
-        return node.value if is_scalar(node) else None
+        """The scalar value of a top-level key (None when absent or not a scalar)."""
+        found = self.memo.get("root")
+        if found is None:  # the first entry of a key counts, as `get` reads it
+            found = self.memo["root"] = {}
+            for name, _, value in items(self.root):
+                found.setdefault(name, value.value if is_scalar(value) else None)
+        return found.get(key)
 
 
 def is_scalar(node: Node) -> bool:
@@ -170,7 +177,7 @@ def get(node: Node, key: str) -> Node:
 
 
 def make_doc(text: str, filename: str, index: int, root: Node, chunk: Chunk) -> Doc:
-    visits, kids = walk(root)
+    visits, kids = walk(root, aliases=text.find("*", chunk.start, chunk.end) >= 0)
     return Doc(text, filename, index, root, tuple(visits), kids, chunk.start, chunk.line)
 
 
@@ -248,10 +255,11 @@ def join_path(parent: str, key: str) -> str:
     return f"{parent}.{key}" if parent else key
 
 
-def walk(root: Node) -> tuple[list[Visit], dict[int, tuple[Visit, ...]]]:
+def walk(root: Node, aliases: bool = True) -> tuple[list[Visit], dict[int, tuple[Visit, ...]]]:
     """Every node of a document in order, and the children of each (by `id` of the parent
-    visit); nodes reached again through an alias are not entered."""
-    seen: set[int] = set()
+    visit); nodes reached again through an alias are not entered. `aliases=False` when the
+    document's text holds no ``*`` (then no node can be reached twice): nothing to track."""
+    seen: set[int] | None = set() if aliases else None
     order: list[Visit] = []
     kids: dict[int, tuple[Visit, ...]] = {}
     stack: list[Visit] = [Visit(None, root, None, False)]
@@ -261,23 +269,34 @@ def walk(root: Node) -> tuple[list[Visit], dict[int, tuple[Visit, ...]]]:
         node = visit.node
         if visit.alias or node.id == "scalar":
             continue
-        flow = visit.in_flow or bool(getattr(node, "flow_style", False))
-        children: list[Visit] = []
-        if node.id == "mapping":
-            for key_node, value in node.value:
-                if key_node.id == "scalar":
-                    alias = id(value) in seen
-                    seen.add(id(value))
-                    children.append(Visit(key_node.value, value, visit, alias, key_node, flow))
-        else:
-            for i, value in enumerate(node.value):
-                alias = id(value) in seen
-                seen.add(id(value))
-                children.append(Visit(None, value, visit, alias, None, flow, i))
+        children = _children(visit, node, seen)
         if children:
             kids[id(visit)] = tuple(children)
             stack.extend(reversed(children))
     return order, kids
+
+
+def _children(visit: Visit, node: Node, seen: set[int] | None) -> list[Visit]:
+    """The visits of a mapping's scalar-keyed values or a sequence's items; one reached a
+    second time (an alias) is marked, when `seen` tracks them."""
+    flow = visit.in_flow or bool(getattr(node, "flow_style", False))
+    mapping = node.id == "mapping"
+    if seen is None:
+        if mapping:
+            return [
+                Visit(k.value, v, visit, False, k, flow) for k, v in node.value if k.id == "scalar"
+            ]
+        return [Visit(None, v, visit, False, None, flow, i) for i, v in enumerate(node.value)]
+    children = []
+    pairs = node.value if mapping else ((None, v) for v in node.value)
+    for i, (key_node, value) in enumerate(pairs):
+        if key_node is not None and key_node.id != "scalar":
+            continue
+        alias = id(value) in seen
+        seen.add(id(value))
+        key = key_node.value if key_node is not None else None
+        children.append(Visit(key, value, visit, alias, key_node, flow, 0 if mapping else i))
+    return children
 
 
 def _column(text: str, offset: int) -> int:

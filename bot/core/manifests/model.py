@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.core.manifests.image import (
     ImageRef,
@@ -30,21 +31,26 @@ class Bump:
 
     def problems(self) -> list[str]:
         """What is wrong with this bump (empty when it can be applied)."""
-        found: list[str] = []
-        ref = parse_image(self.image)
-        if not self.image.strip() or any(c.isspace() for c in self.image):
-            found.append(f"image {self.image!r} is not an image repository")
-        elif ref.tag is not None or ref.digest is not None:
-            found.append(f"image {self.image!r} must not carry a tag or digest")
-        if self.tag is None and self.digest is None and self.new_name is None:
-            found.append("a bump needs a tag, a digest or a new name")
-        if self.tag is not None and (p := tag_problem(self.tag)):
-            found.append(p)
-        if self.digest and (p := digest_problem(self.digest)):  # "": unpin (a revert)
-            found.append(p)
-        if self.new_name is not None and (p := name_problem(self.new_name)):
-            found.append(p)
-        return found
+        return list(_problems(self))
+
+
+@lru_cache(maxsize=256)  # asked once per file of a bump over many files
+def _problems(bump: Bump) -> tuple[str, ...]:
+    found: list[str] = []
+    ref = parse_image(bump.image)
+    if not bump.image.strip() or any(c.isspace() for c in bump.image):
+        found.append(f"image {bump.image!r} is not an image repository")
+    elif ref.tag is not None or ref.digest is not None:
+        found.append(f"image {bump.image!r} must not carry a tag or digest")
+    if bump.tag is None and bump.digest is None and bump.new_name is None:
+        found.append("a bump needs a tag, a digest or a new name")
+    if bump.tag is not None and (p := tag_problem(bump.tag)):
+        found.append(p)
+    if bump.digest and (p := digest_problem(bump.digest)):  # "": unpin (a revert)
+        found.append(p)
+    if bump.new_name is not None and (p := name_problem(bump.new_name)):
+        found.append(p)
+    return tuple(found)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ def is_container_image(visit: Visit) -> bool:
 def find(doc: Doc) -> list[Site]:
     sites = []
     for visit in doc.visits:
-        if not is_container_image(visit):
+        if visit.key != "image" or not is_container_image(visit):  # the cheap test first
             continue
         found = slot(doc, visit)
         if found is not None and found.value:
