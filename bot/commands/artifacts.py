@@ -10,13 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from bot.commands._common import add_json_flag, add_now_flag, parse_instant, print_json
 from bot.config.repo import CONFIG_PATH
-from bot.errors import EXIT_CHECK_FAILED, EXIT_EXTERNAL, EXIT_OK, ExternalError, UsageError
+from bot.errors import EXIT_CHECK_FAILED, EXIT_EXTERNAL, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
-    from bot.adapters.registry import RegistryClient
-    from bot.config.imageref import ImageRef
     from bot.config.model import Config, Train
-    from bot.core.artifacts import Artifact, ArtifactSet, Observation
+    from bot.core.artifacts import Artifact, ArtifactSet
 
 DEFAULT_CONFIG = CONFIG_PATH
 DESCRIPTION = """\
@@ -90,25 +88,12 @@ def _check_args(config: Config, args: argparse.Namespace) -> None:
         raise UsageError(f"{args.config}: no services to resolve")
 
 
-def observe(client: RegistryClient, ref: ImageRef) -> Observation:
-    """What the registry says about `ref`, as the core's input (errors included)."""
-    from bot.adapters.registry import Missing
-    from bot.core.artifacts import Observation
-
-    try:
-        found = client.resolve(ref)
-    except ExternalError as exc:
-        return Observation(error=exc.message)
-    if isinstance(found, Missing):
-        return Observation(missing=found.reason)
-    return Observation(found.digest, found.revision)
-
-
 def resolve(config: Config, args: argparse.Namespace) -> tuple[ArtifactSet, dict[str, str], int]:
     """(the artifact set, service -> registry error, requests sent)."""
     from bot.adapters.registry import RegistryClient
     from bot.config.operator import outbound_from_env
     from bot.core.artifacts import decide, wanted
+    from bot.shell.artifacts_io import observe
 
     now = parse_instant(args.now)
     train = _train(config, args.train)
