@@ -19,6 +19,7 @@ from bot.config.model import (
     ChatOps,
     Comparison,
     Config,
+    Culprit,
     Cutover,
     CutoverWindow,
     Freeze,
@@ -46,6 +47,7 @@ def build_config(data: dict[str, Any]) -> Config:
         gates=build_gates(data.get("gates", {})),
         prometheus=build_prometheus(data.get("prometheus", {})),
         artifacts=build_artifacts(data.get("artifacts", {})),
+        culprit=build_culprit(data.get("culprit", {})),
         incident=Incident(**_tuples(data.get("incident", {}))),
         chatops=ChatOps(**data.get("chatops", {})),
         ledger_branch=data.get("ledger", {}).get("branch", Config.ledger_branch),
@@ -210,3 +212,12 @@ def build_artifacts(data: dict[str, Any]) -> Artifacts:
     timeout = parse_duration(data["timeout"]) if "timeout" in data else Artifacts.timeout
     rest = {k: v for k, v in data.items() if k in ("built_by", "platform")}
     return Artifacts(timeout=timeout, pin=pin, pins=pins, **rest)
+
+
+def build_culprit(data: dict[str, Any]) -> Culprit:
+    bisect = data.get("bisect", True)
+    rest = {k: v for k, v in data.items() if k in ("max_rounds", "parallel", "rerun_flaky")}
+    timeout = parse_duration(data["timeout"]) if "timeout" in data else Culprit.timeout
+    return Culprit(
+        bisect=bisect in (True, "on"), ci=tuple(data.get("ci", ())), timeout=timeout, **rest
+    )
