@@ -214,7 +214,7 @@ def _ask(
     order = {n: i for i, n in enumerate(state.prs)}
     first = state.next_key()
     pending = tuple(
-        Candidate(first + i, tuple(sorted((*state.fixed, *subset), key=order.get)))
+        Candidate(first + i, tuple(sorted((*state.fixed, *subset), key=lambda n: order.get(n, 0))))
         if ordered
         else Candidate(first + i, subset)
         for i, subset in enumerate(subsets)
