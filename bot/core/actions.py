@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.culprit_actions import BuildCandidate, DeleteBranch, RecutRelease, RerunCheck
 from bot.core.ledger import TrainRecord
 from bot.core.promotion import Move
 from bot.core.promotion_actions import (
@@ -239,6 +240,10 @@ Action = (
     | AnnounceRollback
     | PublishPromotionCheck
     | UpdateStageTable
+    | RerunCheck
+    | BuildCandidate
+    | RecutRelease
+    | DeleteBranch
     | WriteLedger
 )
 

@@ -44,7 +44,7 @@ PASS, FAIL = "pass", "fail"
 
 @dataclass(frozen=True)
 class Candidate:
-    """Branch `release/<train>/try-<key>`: the base plus `prs`, merged in train order."""
+    """Candidate branch `<release branch>-try-<key>`: the base plus `prs`, in train order."""
 
     key: int
     prs: tuple[int, ...]
@@ -66,6 +66,10 @@ class Bisection:
     tried: tuple[Candidate, ...] = ()  # every candidate judged so far, with its verdict
     culprits: tuple[tuple[int, ...], ...] = ()  # (pr,) or (earlier, later) for a pair
     detail: str = ""  # why it ended, for the train PR
+    head: str = ""  # the train PR head whose CI failed (a new cut's failure bisects again)
+    checks: tuple[str, ...] = ()  # the failing checks
+    rerun_ids: tuple[int, ...] = ()  # the failing runs re-run last; newer ones are the re-run
+    links: tuple[tuple[int, str, str], ...] = ()  # (candidate, failing check, its link)
 
     @property
     def ended(self) -> bool:
@@ -242,9 +246,10 @@ def load(extra: Mapping[str, Any]) -> Bisection | None:
             Candidate(int(c["key"]), tuple(c["prs"]), c.get("verdict", ""))
             for c in data.get(name, ())
         )
-    for name in ("prs", "pool", "fixed"):
+    for name in ("prs", "pool", "fixed", "checks", "rerun_ids"):
         data[name] = tuple(data.get(name, ()))
     data["culprits"] = tuple(tuple(g) for g in data.get("culprits", ()))
+    data["links"] = tuple(tuple(x) for x in data.get("links", ()))
     return Bisection(**data)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from bot.adapters.github import GitHubPort, LedgerMoved
 from bot.config.model import Config
 from bot.core import actions as act
+from bot.core import culprit_actions as ca
 from bot.core import promotion as pm
 from bot.core import promotion_actions as pa
 from bot.core.ledger import (
@@ -58,6 +59,8 @@ def _fold(record: TrainRecord, action: act.Action, outcome: Any, base: str) -> T
         return replace(record, release_sha=str(outcome)) if outcome else record
     if isinstance(action, act.OpenPullRequest):
         return replace(record, train_pr=int(outcome))
+    if isinstance(action, ca.RecutRelease) and outcome:  # the train cut again without culprits
+        return replace(record, release_sha=str(outcome))
     if isinstance(action, act.MergePullRequest):
         return None if outcome is None else replace(record, merge_sha=str(outcome))
     return _fold_step(record, action, outcome)
@@ -151,6 +154,10 @@ def perform(client: GitHubPort, action: act.Action) -> Any:
         return _set_deployment_status(client, action)
     if isinstance(action, act.Promote):
         return None  # the heading of a move: its steps follow as actions of their own
+    if isinstance(action, ca.CULPRIT_ACTIONS):
+        from bot.shell.culprit_io import perform_culprit
+
+        return perform_culprit(client, action)
     raise TypeError(f"not a side effect: {action!r}")
 
 
