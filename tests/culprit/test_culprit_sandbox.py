@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from lifecycle.plan_check import kinds, step
+
 from tests.culprit.culprit_story import board, plain
 
 
@@ -111,3 +113,18 @@ def test_the_deadline_mid_bisection_ends_the_train_and_cleans_up(sandbox: Any) -
     assert (record["state"], record["end_reason"]) == ("aborted", "deadline")
     assert record["extra"]["culprit"]["phase"] == "stopped"
     assert not any("-try-" in b for b in run.branches())
+
+
+def test_plan_lists_every_bisection_write_that_reconcile_performs(sandbox: Any) -> None:
+    changes = [plain(i) for i in range(4)]
+    changes[2] = {**plain(2), "ci/breaks": "x\n"}
+    run = board(changes)(sandbox)
+    seen: list[str] = []
+    for _ in range(12):
+        run.ci.tick()
+        run.now += timedelta(minutes=5)
+        seen += kinds(step(run.story, run.now, max_rounds=1))
+        if run.bisection().get("phase") == "found":
+            break
+    for kind in ("RerunCheck", "BuildCandidate", "RecutRelease", "DeleteBranch"):
+        assert kind in seen, seen
