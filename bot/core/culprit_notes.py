@@ -58,7 +58,7 @@ def culprit_notice(
     shortest = min(proof, key=lambda c: len(c.prs)) if proof else None
     where = f" on `{branch(record, shortest.key)}`" if shortest else ""
     together = f" only together with #{partner}" if partner else ""
-    detail = f"culprit: breaks {_checks(state)}{together}{where}"
+    detail = f"breaks {_checks(state)}{together}{where}"
     links = [
         f"- [{untrusted.inline(name)}]({url})" if url else f"- {untrusted.inline(name)}"
         for key, name, url in state.links

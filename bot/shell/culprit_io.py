@@ -46,10 +46,10 @@ def perform_culprit(client: Any, action: Any) -> Any:
     if isinstance(action, ca.RerunCheck):
         return _rerun(client, action.run_id)
     if isinstance(action, ca.BuildCandidate):
-        return _build(client, action.train_id, action.branch, action.base_sha, action.heads)
+        return _build(client, action.train_id, action.branch, action.base_sha, action.heads, "Try")
     if isinstance(action, ca.RecutRelease):
         scratch = f"{action.branch}-recut"
-        sha = _build(client, action.train_id, scratch, action.base_sha, action.heads)
+        sha = _build(client, action.train_id, scratch, action.base_sha, action.heads, "Board")
         _move(client, action.branch, sha)
         _delete(client, scratch)
         return sha
@@ -59,14 +59,19 @@ def perform_culprit(client: Any, action: Any) -> Any:
 
 
 def _build(
-    client: Any, train_id: str, branch: str, base: str, heads: tuple[tuple[int, str], ...]
+    client: Any,
+    train_id: str,
+    branch: str,
+    base: str,
+    heads: tuple[tuple[int, str], ...],
+    verb: str,
 ) -> str:
     """The branch at `base` plus each head merged in order, like the release branch; an
     existing branch is adopted (a merge already in it answers 204). A conflict leaves that
     PR out: CI judges what could be built."""
     sha = client.create_branch(branch, base)
     for number, head in heads:
-        message = f"Try #{number} on {train_id}\n\nTrain-Id: {train_id}\n"
+        message = f"{verb} #{number} on {train_id}\n\nTrain-Id: {train_id}\n"
         merged = client.merge_into(branch, head, message)
         sha = merged or sha
     return str(client.branch_heads({branch}).get(branch, sha))
