@@ -146,11 +146,7 @@ def _effects(
     if after.phase == bs.RERUN and (before is None or before.rerun_ids != after.rerun_ids):
         actions += [ca.RerunCheck(rid, r.name, r.id) for r in failing if r.id in after.rerun_ids]
     if after.pending and (before is None or before.pending != after.pending):
-        heads = {b.number: b.head_sha for b in record.boarded}
-        for c in after.pending:
-            branch = candidate_branch(record, c.key)
-            pairs = tuple((n, heads.get(n, "")) for n in c.prs)
-            actions.append(ca.BuildCandidate(rid, branch, record.base_sha, pairs))
+        actions += [_candidate(record, c) for c in after.pending]
     record = replace(record, extra=bs.store(record.extra, after))
     if after.phase == bs.FOUND:
         record, found = _leave(ctx, record, after)
@@ -168,6 +164,7 @@ def _leave(ctx: Ctx, record: TrainRecord, state: bs.Bisection) -> tuple[TrainRec
     """Cut the train again without the culprits, tell each, and delete the candidates."""
     leaving = [n for n in bs.leaving(state) if n in record.boarded_numbers()]
     staying = tuple(b for b in record.boarded if b.number not in leaving)
+    order = record.boarded_numbers()  # before the culprits leave
     actions: list[Action] = []
     missed = list(record.missed)
     partners = bs.partners(state)
@@ -185,11 +182,42 @@ def _leave(ctx: Ctx, record: TrainRecord, state: bs.Bisection) -> tuple[TrainRec
     )
     if not staying:
         return abort(record, "every pull request on the train broke CI", ctx.now), actions
-    heads = tuple((b.number, b.head_sha) for b in staying)
-    recut = ca.RecutRelease(
-        record.id, record.release_branch, record.base_sha, heads, tuple(leaving)
-    )
+    recut = _recut(record, order, tuple(leaving))
     return record, [recut, *actions, *cleanup(record, state)]
+
+
+MERGES = "merges"  # the record's `extra` key: PR -> the release branch's commit after its merge
+
+
+def _candidate(record: TrainRecord, candidate: bs.Candidate) -> ca.BuildCandidate:
+    """A candidate that is a prefix of the train is a commit the release branch already has
+    (one write: a ref); any other is built from the base with merges."""
+    heads = {b.number: b.head_sha for b in record.boarded}
+    pairs = tuple((n, heads.get(n, "")) for n in candidate.prs)
+    merges = record.extra.get(MERGES) or {}
+    prefix = record.boarded_numbers()[: len(candidate.prs)] == candidate.prs
+    at = str(merges.get(str(candidate.prs[-1]), "")) if prefix and candidate.prs else ""
+    branch = candidate_branch(record, candidate.key)
+    return ca.BuildCandidate(record.id, branch, record.base_sha, pairs, at)
+
+
+def _recut(
+    record: TrainRecord, order: tuple[int, ...], leaving: tuple[int, ...]
+) -> ca.RecutRelease:
+    """The PRs before the first culprit (in train `order`) keep their commits; the rest
+    are merged again onto the last of them (or the base)."""
+    merges = record.extra.get(MERGES) or {}
+    first = min(order.index(n) for n in leaving)
+    kept: list[tuple[int, str]] = []
+    for number in order[:first]:
+        if str(number) not in merges:
+            break
+        kept.append((number, str(merges[str(number)])))
+    done = {n for n, _ in kept}
+    rest = tuple((b.number, b.head_sha) for b in record.boarded if b.number not in done)
+    return ca.RecutRelease(
+        record.id, record.release_branch, record.base_sha, rest, leaving, tuple(kept)
+    )
 
 
 def candidate_branch(record: TrainRecord, key: int) -> str:

@@ -31,26 +31,35 @@ class BuildCandidate:
     branch: str
     base_sha: str
     heads: tuple[tuple[int, str], ...]
+    at: str = ""  # a prefix of the train: the release branch's commit after its last merge
 
     def describe(self) -> str:
-        return f"build candidate {self.branch}: {self.base_sha[:12]} + {_prs(self.heads)}"
+        where = f" (at {self.at[:12]}, the release branch after #{self.heads[-1][0]})"
+        where = where if self.at and self.heads else ""
+        return f"build candidate {self.branch}: {self.base_sha[:12]} + {_prs(self.heads)}{where}"
 
 
 @dataclass(frozen=True)
 class RecutRelease:
-    """Cut the release branch again, from the base, with `heads` only (the culprits left)."""
+    """Cut the release branch again without the culprits: from `kept`'s last commit (the
+    release branch after the PRs before the first culprit, unchanged) or else the base,
+    merging `heads`; then move the release branch there."""
 
     train_id: str
     branch: str
     base_sha: str
     heads: tuple[tuple[int, str], ...]
     without: tuple[int, ...]
+    kept: tuple[tuple[int, str], ...] = ()  # (PR, the release branch's commit after it)
 
     def describe(self) -> str:
         left = " ".join(f"#{n}" for n in self.without)
-        return (
-            f"cut {self.branch} again: {self.base_sha[:12]} + {_prs(self.heads)} (without {left})"
+        start = (
+            f"{self.kept[-1][1][:12]} (#{self.kept[0][0]}..#{self.kept[-1][0]})"
+            if self.kept
+            else self.base_sha[:12]
         )
+        return f"cut {self.branch} again: {start} + {_prs(self.heads)} (without {left})"
 
 
 @dataclass(frozen=True)

@@ -45,14 +45,20 @@ def judge(runs: Any) -> CandidateResult:
 def perform_culprit(client: Any, action: Any) -> Any:
     if isinstance(action, ca.RerunCheck):
         return _rerun(client, action.run_id)
+    if isinstance(action, ca.BuildCandidate) and action.at:
+        return client.create_branch(action.branch, action.at)
     if isinstance(action, ca.BuildCandidate):
-        return _build(client, action.train_id, action.branch, action.base_sha, action.heads, "Try")
+        return _build(client, action.train_id, action.branch, action.base_sha, action.heads, "Try")[
+            0
+        ]
     if isinstance(action, ca.RecutRelease):
         scratch = f"{action.branch}-recut"
-        sha = _build(client, action.train_id, scratch, action.base_sha, action.heads, "Board")
+        start = action.kept[-1][1] if action.kept else action.base_sha
+        sha, merges = _build(client, action.train_id, scratch, start, action.heads, "Board")
+        merges = {**{str(n): c for n, c in action.kept}, **merges}
         _move(client, action.branch, sha)
         _delete(client, scratch)
-        return sha
+        return sha, merges
     if isinstance(action, ca.DeleteBranch):
         return _delete(client, action.branch)
     raise TypeError(f"not a culprit action: {action!r}")
@@ -65,16 +71,19 @@ def _build(
     base: str,
     heads: tuple[tuple[int, str], ...],
     verb: str,
-) -> str:
+) -> tuple[str, dict[str, str]]:
     """The branch at `base` plus each head merged in order, like the release branch; an
     existing branch is adopted (a merge already in it answers 204). A conflict leaves that
     PR out: CI judges what could be built."""
     sha = client.create_branch(branch, base)
+    merges: dict[str, str] = {}
     for number, head in heads:
         message = f"{verb} #{number} on {train_id}\n\nTrain-Id: {train_id}\n"
         merged = client.merge_into(branch, head, message)
         sha = merged or sha
-    return str(client.branch_heads({branch}).get(branch, sha))
+        if merged:
+            merges[str(number)] = merged
+    return str(client.branch_heads({branch}).get(branch, sha)), merges
 
 
 def _ref(client: Any, branch: str) -> str:
@@ -102,3 +111,22 @@ def _rerun(client: Any, run_id: int) -> bool:
         return True
     response = client._call("POST", client._repo_url(f"/actions/jobs/{run_id}/rerun"))
     return int(response.status_code) in (200, 201)
+
+
+def merged_at(record: TrainRecord, action: Any, outcome: Any) -> TrainRecord:
+    """Keep, per PR, the release branch's commit after its merge (`extra["merges"]`): a
+    candidate that is a prefix of the train is then a ref to that commit, not N merges. A
+    re-cut replaces the map (and moves `release_sha`)."""
+    from dataclasses import replace
+
+    from bot.core.culprit import MERGES
+
+    if isinstance(action, ca.RecutRelease):
+        if not outcome:
+            return record
+        sha, merges = outcome
+        return replace(record, release_sha=str(sha), extra={**record.extra, MERGES: merges})
+    if not outcome:  # a conflict (None) or already merged (""): nothing known
+        return record
+    merges = {**(record.extra.get(MERGES) or {}), str(action.pr): str(outcome)}
+    return replace(record, extra={**record.extra, MERGES: merges})

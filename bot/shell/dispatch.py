@@ -38,6 +38,7 @@ from bot.core.ledger import (
     transition_trailers,
 )
 from bot.core.promotion_check import CHECK_RUN_ID
+from bot.shell.culprit_io import merged_at
 from bot.shell.read import Snapshot, has_line
 
 RETRIES = 5  # a promotion record retried on a ledger that moved only elsewhere
@@ -47,6 +48,10 @@ def _fold(record: TrainRecord, action: act.Action, outcome: Any, base: str) -> T
     """The record after an action's outcome; None abandons the transition."""
     if isinstance(action, act.CreateBranch) and outcome:
         return replace(record, release_sha=str(outcome))
+    if isinstance(action, ca.RecutRelease | act.MergeIntoBranch):  # culprit: the merges' commits
+        record = merged_at(record, action, outcome)
+    if isinstance(action, ca.RecutRelease):
+        return record
     if isinstance(action, act.MergeIntoBranch):
         if outcome is None:
             missed = Missed(
@@ -59,8 +64,6 @@ def _fold(record: TrainRecord, action: act.Action, outcome: Any, base: str) -> T
         return replace(record, release_sha=str(outcome)) if outcome else record
     if isinstance(action, act.OpenPullRequest):
         return replace(record, train_pr=int(outcome))
-    if isinstance(action, ca.RecutRelease) and outcome:  # the train cut again without culprits
-        return replace(record, release_sha=str(outcome))
     if isinstance(action, act.MergePullRequest):
         return None if outcome is None else replace(record, merge_sha=str(outcome))
     return _fold_step(record, action, outcome)
