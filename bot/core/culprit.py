@@ -240,3 +240,13 @@ def on_end(record: TrainRecord, why: str) -> tuple[TrainRecord, list[Action]]:
     stopped = bs.stop(state, why)
     record = replace(record, extra=bs.store(record.extra, stopped))
     return record, cleanup(record, state)
+
+
+def wake_at(config: Config, record: TrainRecord) -> datetime | None:
+    """When a bisection waiting on CI times out (`next_due` looks again then)."""
+    state = bs.load(record.extra)
+    if state is None or state.ended or not state.round_started:
+        return None
+    if state.phase != bs.RERUN and not state.pending:
+        return None
+    return datetime.fromisoformat(state.round_started) + config.culprit.timeout

@@ -141,3 +141,19 @@ def test_any_culprits_leave_and_the_rest_passes(n: int, data: st.DataObject) -> 
     state = run(prs, one_of(*bad), culprit_config())
     assert state.phase == bs.FOUND
     assert set(bs.leaving(state)) == bad
+
+
+def test_a_round_waiting_on_ci_wakes_the_bot_at_its_timeout() -> None:
+    from dataclasses import replace as with_
+
+    from bot.config.model import Config, Train
+    from bot.core.culprit import wake_at
+    from bot.core.ledger import TrainRecord
+
+    culprit = culprit_config(timeout=timedelta(minutes=30))
+    config = Config(trains=(Train("web"),), culprit=culprit)
+    state = bs.on_rerun(bs.start(PRS, culprit, NOW), bs.FAIL, culprit, NOW)
+    record = TrainRecord(id="web-1", train="web", extra=bs.store({}, state))
+    assert wake_at(config, record) == NOW + timedelta(minutes=30)
+    found = TrainRecord(id="web-1", train="web", extra=bs.store({}, with_(state, phase=bs.FOUND)))
+    assert wake_at(config, found) is None
