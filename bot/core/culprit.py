@@ -154,7 +154,7 @@ def _effects(
     elif after.ended:
         actions += cleanup(record, after)
     if record.train_pr:
-        key = f"culprit:{rid}:{len(after.tried)}:{after.phase}:{len(after.culprits)}"
+        key = f"culprit:{rid}:{len(after.tried)}:{after.phase}:{len(after.culprits)}:{after.reruns}"
         body = train_notice(record, after, candidate_branch)
         actions.insert(0, act.PostComment(rid, record.train_pr, body, key))
     return record, actions

@@ -117,3 +117,13 @@ def test_a_round_past_its_timeout_stops_and_cleans_up() -> None:
     assert [type(a) for a in actions] == [act.PostComment, ca.DeleteBranch]
     assert "goes on without bisecting" in actions[0].body
     assert replace(after, extra={}) == replace(record, extra={})
+
+
+def test_each_rerun_is_its_own_comment() -> None:
+    twice = Culprit(ci=("test",), rerun_flaky=2)
+    record, first, _ = _decide(_record(), FAILED, culprit=twice)
+    rerun = (*FAILED, CheckRun("test", "completed", "failure", id=9))
+    record, second, _ = _decide(record, rerun, culprit=twice)
+    assert [type(a) for a in second] == [act.PostComment, ca.RerunCheck]
+    assert second[1] == ca.RerunCheck(record.id, "test", 9)
+    assert first[0].key != second[0].key
