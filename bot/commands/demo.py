@@ -42,6 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, metavar="N", help="seed for ids and simulated traffic"
     )
+    parser.add_argument(
+        "--story",
+        choices=("default", "culprit"),
+        default="default",
+        help="culprit: one of train 1's PRs breaks CI; bisection finds it, the train "
+        "departs without it and completes, and it boards the next train",
+    )
     parser.set_defaults(func=run)
 
 
@@ -54,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(openmetrics(demo_history(args.seed)))
         return 0
-    options = Options(seed=args.seed, prometheus_url=args.use_prometheus)
+    options = Options(seed=args.seed, prometheus_url=args.use_prometheus, story=args.story)
     stream = None if args.json else sys.stdout
     report = run_demo(options, stream, on_keep=_keep if args.keep else None)
     if args.json:

@@ -19,6 +19,7 @@ from bot.config.model import (
     ChatOps,
     Comparison,
     Config,
+    Culprit,
     Cutover,
     CutoverWindow,
     Freeze,
@@ -48,6 +49,7 @@ def build_config(data: dict[str, Any]) -> Config:
         prometheus=build_prometheus(data.get("prometheus", {})),
         artifacts=build_artifacts(data["artifacts"]) if "artifacts" in data else Artifacts(),
         release=Release(**data.get("release", {})),
+        culprit=build_culprit(data.get("culprit", {})),
         incident=Incident(**_tuples(data.get("incident", {}))),
         chatops=ChatOps(**data.get("chatops", {})),
         ledger_branch=data.get("ledger", {}).get("branch", Config.ledger_branch),
@@ -212,3 +214,12 @@ def build_artifacts(data: dict[str, Any]) -> Artifacts:
     timeout = parse_duration(data["timeout"]) if "timeout" in data else Artifacts.timeout
     rest = {k: v for k, v in data.items() if k in ("built_by", "platform")}
     return Artifacts(timeout=timeout, pin=pin, pins=pins, enabled=True, **rest)
+
+
+def build_culprit(data: dict[str, Any]) -> Culprit:
+    bisect = data.get("bisect", True)
+    rest = {k: v for k, v in data.items() if k in ("max_rounds", "parallel", "rerun_flaky")}
+    timeout = parse_duration(data["timeout"]) if "timeout" in data else Culprit.timeout
+    return Culprit(
+        bisect=bisect in (True, "on"), ci=tuple(data.get("ci", ())), timeout=timeout, **rest
+    )

@@ -244,6 +244,18 @@ class Release:
 
 
 @dataclass(frozen=True)
+class Culprit:
+    """Culprit isolation for a failing CI check on the train PR (`bot.core.bisect`)."""
+
+    bisect: bool = True
+    max_rounds: int = 10
+    parallel: int = 1  # candidates per round
+    rerun_flaky: int = 1  # re-runs of the failing check before bisecting
+    ci: tuple[str, ...] = ()  # empty: the CI gate's required checks
+    timeout: timedelta = timedelta(hours=1)  # per round, for CI to report on the candidates
+
+
+@dataclass(frozen=True)
 class ApprovalRule:
     required: int = 1
     teams: tuple[str, ...] = ()
@@ -291,6 +303,7 @@ class Config:
     prometheus: Prometheus = field(default_factory=Prometheus)
     artifacts: Artifacts = field(default_factory=Artifacts)
     release: Release = field(default_factory=Release)
+    culprit: Culprit = field(default_factory=Culprit)
     incident: Incident = field(default_factory=Incident)
     chatops: ChatOps = field(default_factory=ChatOps)
     ledger_branch: str = "release-train/ledger"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.changelog import WriteChangelog
+from bot.core.culprit_actions import BuildCandidate, DeleteBranch, RecutRelease, RerunCheck
 from bot.core.ledger import TrainRecord
 from bot.core.promotion import Move
 from bot.core.promotion_actions import (
@@ -245,6 +246,10 @@ Action = (
     | PublishRelease
     | WriteChangelog
     | RequestReviewers
+    | RerunCheck
+    | BuildCandidate
+    | RecutRelease
+    | DeleteBranch
     | WriteLedger
 )
 

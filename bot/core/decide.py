@@ -17,6 +17,7 @@ from bot.core import actions as act
 from bot.core.boarding import wants_train
 from bot.core.calendar import cutover_open
 from bot.core.chatops import Command, pending_commands
+from bot.core.culprit import wake_at as culprit_wake_at
 from bot.core.decide_base import (
     Action,
     Ctx,
@@ -147,6 +148,8 @@ def next_due(config: Config, records: Sequence[TrainRecord], now: datetime) -> d
         when = departs_at(config, train, record) if record.state == BOARDING else None
         if when is not None:
             times.append(when)
+        if record.state == DEPARTED and (wake := culprit_wake_at(config, record)) is not None:
+            times.append(wake)  # a bisection round's CI timeout
         if record.state == DEPARTED and not cutover_open(config.cutover, config.freezes, now):
             window = next_cutover(config.cutover, config.freezes, now)
             if window is not None:

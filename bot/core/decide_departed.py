@@ -8,6 +8,7 @@ from bot.core import actions as act
 from bot.core import untrusted
 from bot.core.boarding import missed_notice
 from bot.core.calendar import active_freeze, cutover_open
+from bot.core.culprit import decide_culprit, on_end
 from bot.core.decide_base import Action, Ctx, abort, deadline_passed, transition, write_record
 from bot.core.decide_commands import run_commands
 from bot.core.ledger import TrainRecord
@@ -107,6 +108,9 @@ def _departed_view(
     if gated != record:
         events.append(GATE_EVENT)
         record = gated
+    record, culprit = decide_culprit(ctx, record, pr, events)  # a failing CI: bisect
+    if culprit or record.state != DEPARTED:
+        return record, culprit
     record, merge = _try_merge(ctx, record, pr)
     if merge:
         events.append("merge")
@@ -120,6 +124,8 @@ def decide_departed(ctx: Ctx, record: TrainRecord, before: TrainRecord | None) -
         record = abort(record, "deadline", ctx.now)
         events.append("abort")
     if record.state != DEPARTED:
+        record, ended = on_end(record, record.end_reason)  # mid-bisection: stop, clean up
+        actions += ended
         return actions + decide_aborted(ctx, record) + write_record(before, record, events, actor)
     record, notices = _notify_missed(ctx, record)
     actions += notices

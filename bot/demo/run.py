@@ -81,7 +81,7 @@ def run_demo(
             check_prometheus(prometheus, url)
         sb.server.clock = clock
         world = World(sb, clock, Narrator(stream), "acme/shop", ResponseCache(), prometheus)
-        failure = _play(world, url, caps)
+        failure = _play(world, url, caps, options.story)
         requests = len(sb.server.request_log)
         audit_text, stages = audit(world)
         report = DemoReport(
@@ -101,11 +101,16 @@ def run_demo(
     return report
 
 
-def _play(world: World, metrics_url: str, caps: Any) -> str:
+def _play(world: World, metrics_url: str, caps: Any, story: str = "default") -> str:
     """Set the scene and play the story; what went wrong, or ""."""
     try:
         set_scene(world, metrics_url)
-        play(world, caps)
+        if story == "culprit":
+            from bot.demo.culprit import play_culprit
+
+            play_culprit(world, caps)
+        else:
+            play(world, caps)
     except StoryFailed as exc:
         return str(exc)
     except Exception as exc:  # a crash is the bot misbehaving: report it, stop the story

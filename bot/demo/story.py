@@ -55,6 +55,7 @@ __all__ = ["MONDAY", "TRAIN_1", "TRAIN_2", "Capabilities", "Options", "StoryFail
 class Options:
     seed: int = 0
     prometheus_url: str | None = None  # judge against a real Prometheus instead
+    story: str = "default"  # or "culprit" (`bot.demo.culprit`)
 
 
 @dataclass(frozen=True)

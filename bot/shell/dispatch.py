@@ -22,6 +22,7 @@ from typing import Any
 from bot.adapters.github import GitHubPort, LedgerMoved
 from bot.config.model import Config
 from bot.core import actions as act
+from bot.core import culprit_actions as ca
 from bot.core import promotion as pm
 from bot.core import promotion_actions as pa
 from bot.core import release
@@ -40,6 +41,7 @@ from bot.core.ledger import (
 )
 from bot.core.promotion_check import CHECK_RUN_ID
 from bot.core.release import PublishRelease
+from bot.shell.culprit_io import merged_at
 from bot.shell.read import Snapshot, has_line
 
 RETRIES = 5  # a promotion record retried on a ledger that moved only elsewhere
@@ -49,6 +51,10 @@ def _fold(record: TrainRecord, action: act.Action, outcome: Any, base: str) -> T
     """The record after an action's outcome; None abandons the transition."""
     if isinstance(action, act.CreateBranch) and outcome:
         return replace(record, release_sha=str(outcome))
+    if isinstance(action, ca.RecutRelease | act.MergeIntoBranch):  # culprit: the merges' commits
+        record = merged_at(record, action, outcome)
+    if isinstance(action, ca.RecutRelease):
+        return record
     if isinstance(action, act.MergeIntoBranch):
         if outcome is None:
             missed = Missed(
@@ -160,6 +166,10 @@ def perform(client: GitHubPort, action: act.Action) -> Any:
         return client.request_reviewers(action.number, list(action.reviewers))
     if isinstance(action, act.Promote):
         return None  # the heading of a move: its steps follow as actions of their own
+    if isinstance(action, ca.CULPRIT_ACTIONS):
+        from bot.shell.culprit_io import perform_culprit
+
+        return perform_culprit(client, action)
     raise TypeError(f"not a side effect: {action!r}")
 
 

@@ -104,6 +104,10 @@ def gather(
         team = settings["migrations"].approvers
         members = {team: team_members(client, team)} if team else {}
         facts["migrations"] = gather_migrations(client, pr, facts["policy"], members)
+    if record.extra.get("culprit"):  # a bisection under way: CI on its candidates
+        from bot.shell.culprit_io import gather_candidates
+
+        facts["culprit"] = gather_candidates(config, client, record)
     runs = tuple(CheckRun.from_json(r) for r in raw_runs if isinstance(r, Mapping))
     return TrainGates(facts, our_check_runs(raw_runs), runs)
 

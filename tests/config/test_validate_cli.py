@@ -62,7 +62,7 @@ def test_errors_print_positioned_lines_and_exit_1(
     assert out == [
         f"{path}:4:14: cadence '61 * * * *' is not a valid cron expression",
         f"{path}:5:1: unknown key 'bogus'; expected one of: version, extends, trains, "
-        "cutover, freezes, services, stages, slos, gates, prometheus, artifacts, release, "
+        "cutover, freezes, services, stages, slos, gates, prometheus, artifacts, release, culprit, "
         "incident, chatops, ledger, accept_from",
     ]
 
