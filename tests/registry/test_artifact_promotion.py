@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 from artifact_train import AFTER, STAGES, M, artifact_train, next_train, payload
+from lifecycle.lifecycle_sandbox import REPO
 from oci_images import Oci
 
 from bot.core import pins
 from bot.core.manifests import plan_many
+from bot.insights.gitlog import read_history
+from bot.insights.verify import verify
 
 REGISTRIES = ["sandbox-anonymous", "distribution-anonymous"]
 
@@ -165,6 +168,25 @@ def test_notes_stage_table_bumps_deployments_and_record_agree(sandbox: Any, oci:
     ships = body.split("Ships: ", 1)[1].splitlines()[0]
     assert {p.split("` `")[0].strip("`"): p.split("` `")[1].strip("`")
             for p in ships.split(", ")} == recorded  # fmt: skip
+    _release_and_audit_agree(train, record, recorded)
+
+
+def _release_and_audit_agree(train: Any, record: dict[str, Any], recorded: dict[str, str]) -> None:
+    """The train's GitHub Release lists the recorded set (service, tag, digest, revision),
+    and `audit verify` finds every bump commit in line with it."""
+    release = train.merged.kit.call(
+        "GET", f"/repos/{REPO}/releases/tags/train/{record['id']}", as_user="rm-dave"
+    )
+    assert not release["draft"] and not release["prerelease"], release
+    rows = {}
+    for line in release["body"].splitlines():
+        cells = [c.strip().strip("`") for c in line.strip("|").split("|")]
+        if len(cells) == 4 and cells[2].startswith("sha256:"):
+            rows[cells[0]] = (f"{cells[1]}@{cells[2]}", cells[3])
+    assert {s: target for s, (target, _) in rows.items()} == recorded
+    assert all(record["merge_sha"].startswith(rev) for _, rev in rows.values()), rows
+    findings = verify(read_history(train.story.sandbox.git.path(REPO)))
+    assert [f for f in findings if f.kind.startswith("artifact")] == [], findings
 
 
 @pytest.mark.parametrize("oci", REGISTRIES, indirect=True)
