@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.core import bisect
 from bot.core.ledger import Event, TrainRecord, record_path
 from bot.insights.model import NULL_BLOB, Commit, History, decode_record
 
@@ -107,6 +108,20 @@ def _verdict(ctx: _Ctx) -> str:
     return text + (f" ({evidence})" if evidence else "")
 
 
+def _culprit(ctx: _Ctx) -> str:
+    """``culprit isolation: found after 3 rounds; culprit #4`` (from the record's state)."""
+    state = bisect.load(ctx.record.extra) if ctx.record else None
+    if state is None:
+        return "culprit isolation"
+    text = f"culprit isolation: {state.phase} after {state.rounds} round(s)"
+    named = ", ".join(" with ".join(f"#{n}" for n in group) for group in state.culprits)
+    return (
+        text
+        + (f"; culprit {named}" if named else "")
+        + (f" ({state.detail})" if state.detail else "")
+    )
+
+
 def _rolled_back(ctx: _Ctx) -> str:
     evidence = "; ".join(ctx.values("Evidence")) or ctx.value("Reason")
     incident = ctx.value("Incident")
@@ -130,6 +145,10 @@ _SUMMARIES: dict[str, Callable[[_Ctx], str]] = {
     "hold": lambda c: f"held: {_detail(c, 'hold') or (c.record.hold_reason if c.record else '')}",
     "resume": lambda c: "resumed",
     "gate": lambda c: f"gate results {', '.join(c.values('Gate')) or _gate_details(c) or '?'}",
+    "artifacts": lambda c: (
+        f"artifacts: {'; '.join(c.values('Artifact')) or _detail(c, 'artifacts')}"
+    ),
+    "culprit": _culprit,
     "stage-started": lambda c: f"stage {c.value('Stage')} started at {c.value('Commit')[:12]}",
     "stage-verdict": _verdict,
     "stage-syncing": lambda c: f"stage {c.value('Stage')} waits for Argo CD: {c.value('Waiting')}",
