@@ -17,6 +17,7 @@ from bot.core import promotion_steps as ps
 from bot.core.ledger import TrainRecord, decode, record_path
 from bot.core.revert import incident_body
 from bot.shell.stage_io import Link, StageCtx, git_of, read_holds, write_chain, write_edits
+from bot.shell.suspects_io import suspects_section
 
 
 def revert_chain(ctx: StageCtx, action: pa.RevertChain) -> tuple[list[tuple[str, str]], bool]:
@@ -72,6 +73,8 @@ def open_incident(ctx: StageCtx, action: pa.OpenIncident, record: TrainRecord, l
         action.services,
         action.prometheus_url,
     )
+    suspects = suspects_section(ctx.client, ctx.config, record, action.rows)
+    body += f"\n\n{suspects}" if suspects else ""
     return ctx.git.open_incident(
         action.title, body, list(action.labels), list(action.assignees), action.key, look=look
     )
