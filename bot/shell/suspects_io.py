@@ -15,10 +15,9 @@ MAX_FILES = 300  # per PR: enough to see which services it touches
 
 
 def pull_files(client: Any, number: int) -> list[FileChange]:
-    url = client._repo_url(f"/pulls/{number}/files")
     return [
         FileChange(str(f.get("filename", "")), int(f.get("changes") or 0))
-        for f in islice(client._pages(url, {}), MAX_FILES)
+        for f in islice(client.get_pages(f"/pulls/{number}/files", {}), MAX_FILES)
         if isinstance(f, dict)
     ]
 
