@@ -4,16 +4,19 @@ changed, as they are now and before the train), and performing `OpenRetryPR`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from bot.core import holds as holds_mod
+from bot.core import promotion as pm
 from bot.core import retry
 from bot.core.actions import Action, marker
 from bot.core.chatops import MAX_PER_COMMENT, denial, parse_commands, permitted
-from bot.core.ledger import TrainRecord
+from bot.core.ledger import TrainRecord, decode, record_path
 from bot.core.promotion_steps import Seen
 from bot.core.retry_actions import OpenRetryPR
+from bot.core.train import ROLLED_BACK
 from bot.errors import ExternalError
 
 
@@ -118,3 +121,24 @@ def _post(client: Any, path: str, body: dict[str, Any]) -> Any:
     if response.status_code != 201:
         raise client._fail(response, f"POST {path}")
     return response.json()
+
+
+_REVERT_TITLE = re.compile(r"^Revert #\d+(?:, #\d+)* of (\S+)$")
+
+
+def retried_services(ctx: Any, record: TrainRecord) -> tuple[str, ...]:
+    """The services a rolled-back train carried, for the train that boards the bot's revert
+    PR of `/train retry` (found by its author, the bot, and its title): the rest of that
+    train's changes ride with the revert, so its services are promoted again."""
+    bot = ctx.client.bot_login()
+    out: set[str] = set()
+    for boarded in record.boarded:
+        match = _REVERT_TITLE.match(boarded.title)
+        if boarded.author != bot or match is None:
+            continue
+        tid = match.group(1)
+        sha = ctx.snap.tip.files.get(record_path(tid))
+        found = ctx.snap.ledger.record(tid) or (decode(ctx.client.read_blob(sha)) if sha else None)
+        if found is not None and found.state == ROLLED_BACK:
+            out |= set(pm.load(found).tags)
+    return tuple(sorted(out))

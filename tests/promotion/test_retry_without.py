@@ -90,3 +90,46 @@ def test_a_train_that_was_not_rolled_back_is_told_so(sandbox) -> None:  # type: 
     (reply,) = _replies(t, m.train_pr)
     assert "does nothing while" in reply and m.record()["state"] in ("merged", "promoting")
     assert _pulls(t, f"release-train/retry-{m.train_id}") == []
+
+
+def test_the_emergency_train_ships_the_rest_without_the_pr(sandbox) -> None:  # type: ignore[no-untyped-def]
+    t = _rolled_back(sandbox)
+    m = t.merged
+    story, kit = m.story, m.kit
+    m.kit.comment(REPO, m.train_pr, "rm-dave", f"/train retry without #{t.web}")
+    at = m.merged_at + 3 * M
+    assert story.reconcile(at).problems == ()
+    (pr,) = _pulls(t, f"release-train/retry-{m.train_id}")
+    for who in ("rev-carol", "rm-dave"):  # an emergency train asks two approvals
+        kit.review(REPO, pr["number"], who, "APPROVE")
+    story.green(pr["head"]["sha"])
+    for _ in range(3):
+        at += M
+        assert story.reconcile(at).problems == ()
+    train_pr = story.open_train_pr()
+    assert str(train_pr["number"]) != str(m.train_pr)
+    story.green(train_pr["head"]["sha"])
+    for who in ("rev-carol", "rm-dave"):
+        kit.review(REPO, train_pr["number"], who, "APPROVE")
+    states = []
+    for minutes in (1, 2, 13, 45, 110, 175, 240):
+        assert story.reconcile(at + minutes * M).problems == ()
+        emergency = [tid for tid in _train_ids(sandbox) if tid != m.train_id]
+        states.append(story.ledger(emergency[0])["state"])
+    assert states[-1] == "completed", states
+    record = story.ledger(emergency[0])
+    assert record["emergency"] and [b["number"] for b in record["boarded"]] == [pr["number"]]
+    # it promotes every service the rolled-back train carried, not only the revert's
+    assert sorted(record["extra"]["promotion"]["tags"]) == ["api", "docs", "web"]
+    # the base has the other PRs' changes and not #web's
+    listing = sandbox.git.out(REPO, "ls-tree", "-r", "--name-only", "main").split()
+    assert "src/web/app.py" not in listing
+    assert "docs/guide.md" in listing and "src/api/app.py" in listing
+    assert "ghcr.io/acme/web:1.0.0" not in m.main_file("deploy/staging/web.yaml")
+
+
+def _train_ids(sandbox: Any) -> list[str]:
+    listing = sandbox.git.out(
+        REPO, "ls-tree", "--name-only", "refs/heads/release-train/ledger", "trains/"
+    )
+    return [line.rsplit("/", 1)[-1].removesuffix(".json") for line in listing.split()]
