@@ -4,11 +4,14 @@ revert PR of #N on the base, labelled for an emergency train that ships the rest
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lifecycle.lifecycle_sandbox import REPO
 from promotion.retry_story import Three, three_pr_train
+from slo.synthetic import const, requests
+
+from bot.adapters.prometheus import PrometheusClient
 
 M = timedelta(minutes=1)
 
@@ -133,3 +136,31 @@ def _train_ids(sandbox: Any) -> list[str]:
         REPO, "ls-tree", "--name-only", "refs/heads/release-train/ledger", "trains/"
     )
     return [line.rsplit("/", 1)[-1].removesuffix(".json") for line in listing.split()]
+
+
+def test_a_breach_ranks_the_pr_touching_the_breaching_service_first(sandbox, prometheus) -> None:  # type: ignore[no-untyped-def]
+    t0 = datetime.now(UTC).replace(second=0, microsecond=0) - 40 * M
+    t = three_pr_train(sandbox, canary_slos=True, t0=t0)
+    m = t.merged
+    _push_canary(prometheus, "web", 0.5, datetime.now(UTC))
+    _push_canary(prometheus, "api", 0.0005, datetime.now(UTC))
+    with PrometheusClient(prometheus.url, retries=1, sleep=lambda s: None) as client:
+        m.story.reconcile(m.merged_at, prometheus=client)
+        m.story.reconcile(m.merged_at + 10 * M, prometheus=client)  # canary starts
+        assert m.story.reconcile(m.merged_at + 16 * M, prometheus=client).problems == ()
+    assert m.record()["state"] == "rolled_back"
+    number = m.record()["extra"]["promotion"]["incident"]
+    body = m.kit.call("GET", f"/repos/{REPO}/issues/{number}", as_user="rm-dave")["body"]
+    rows = [line for line in body.split("### Suspects", 1)[1].splitlines() if line[:4] == "| 1 "]
+    rows += [line for line in body.splitlines() if line.startswith(("| 2 ", "| 3 "))]
+    # #web changed one line of the breaching service; #docs is larger, #api smaller
+    assert [r.split(" | ")[1].split()[0] for r in rows] == [f"#{t.web}", f"#{t.docs}", f"#{t.api}"]
+    assert "`web`" in rows[0] and "| 60 |" in rows[1]
+
+
+def _push_canary(prometheus: Any, service: str, error_fraction: float, end: datetime) -> None:
+    stop = end.timestamp()
+    labels = {"service": service, "stage": "canary"}
+    prometheus.push(
+        requests(labels, stop - 3 * 3600, stop, rps=const(10), error_fraction=const(error_fraction))
+    )
