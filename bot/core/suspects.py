@@ -70,4 +70,9 @@ def section(suspects: Sequence[Suspect]) -> str:
         labels = untrusted.cell(", ".join(s.risky)) if s.risky else "none"
         title = untrusted.cell(s.title)
         lines.append(f"| {i} | #{s.number} {title} | {touched} | {s.lines} | {labels} |")
+    lines += [
+        "",
+        f"To ship the rest of the train without one: `/train retry without #{suspects[0].number}`"
+        " here or on the train PR (maintain permission or the release team).",
+    ]
     return "\n".join(lines)

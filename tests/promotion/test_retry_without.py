@@ -12,6 +12,8 @@ from promotion.retry_story import Three, three_pr_train
 from slo.synthetic import const, requests
 
 from bot.adapters.prometheus import PrometheusClient
+from bot.core.retry_actions import OpenRetryPR
+from bot.shell.retry_io import perform_retry
 
 M = timedelta(minutes=1)
 
@@ -58,6 +60,10 @@ def test_retry_without_one_pr_opens_one_revert_pr_labelled_for_an_emergency_trai
     assert history[-1] == "retry"
     holds = json.loads(sandbox.git.out(REPO, "show", "refs/heads/release-train/ledger:holds.json"))
     assert holds["held"] == []  # released with it: the emergency train may bump them
+    # performed again (a crash before the ledger write): the PR is adopted by its head
+    again = OpenRetryPR(m.train_id, head, "main", "Revert", "", (("src/web/app.py", ""),), "x")
+    with m.story.client() as client:
+        assert perform_retry(client, again) == pr["number"]
     # a re-run and a second command open nothing new
     m.kit.comment(REPO, m.train_pr, "rm-dave", f"/train retry without #{t.web}")
     assert m.story.reconcile(m.merged_at + 4 * M).problems == ()
@@ -156,6 +162,7 @@ def test_a_breach_ranks_the_pr_touching_the_breaching_service_first(sandbox, pro
     # #web changed one line of the breaching service; #docs is larger, #api smaller
     assert [r.split(" | ")[1].split()[0] for r in rows] == [f"#{t.web}", f"#{t.docs}", f"#{t.api}"]
     assert "`web`" in rows[0] and "| 60 |" in rows[1]
+    assert f"`/train retry without #{t.web}` here or on the train PR" in body
 
 
 def _push_canary(prometheus: Any, service: str, error_fraction: float, end: datetime) -> None:
