@@ -29,11 +29,8 @@ def retry_actions(
         return None
     train = ctx.config.train(record.train)
     facts: list[retry.FileFacts] = []
-    if not retry.refusal(record, request):
-        try:
-            facts = file_facts(ctx, record, retry.excluded(request.arg) or (), train.base)
-        except ExternalError as exc:
-            return retry.reply(record, request, f"could not read the PRs: {exc.message}", False)
+    if not retry.refusal(record, request):  # a failed read raises: asked again next round
+        facts = file_facts(ctx, record, retry.excluded(request.arg) or (), train.base)
     return retry.decide(train, record, request, facts, holds, seen, ctx.now)
 
 
