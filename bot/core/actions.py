@@ -28,6 +28,7 @@ from bot.core.promotion_actions import (
     UpdateStageTable,
 )
 from bot.core.release import PublishRelease
+from bot.core.retry_actions import OpenRetryPR
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,7 @@ Action = (
     | BuildCandidate
     | RecutRelease
     | DeleteBranch
+    | OpenRetryPR
     | WriteLedger
 )
 

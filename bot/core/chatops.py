@@ -30,7 +30,7 @@ from bot.core.world import Comment, World, permission_at_least
 BOT_MARK = "<!-- release-train:"
 
 WRITE_COMMANDS = frozenset({"status", "board", "deboard"})
-RELEASE_COMMANDS = frozenset({"depart", "hold", "resume", "abort", "promote", "rollback"})
+RELEASE_COMMANDS = frozenset({"depart", "hold", "resume", "abort", "promote", "rollback", "retry"})
 COMMANDS = WRITE_COMMANDS | RELEASE_COMMANDS | {"help"}
 
 MAX_PER_COMMENT = 5  # commands run from one comment; the rest get one "ignored" reply
@@ -56,6 +56,7 @@ HELP = """\
 | `/train abort [reason]` | maintain, admin or release team | end the train |
 | `/train promote [why]` | maintain, admin or release team | end the soak now (why is recorded) |
 | `/train rollback [reason]` | maintain, admin or release team | revert a train |
+| `/train retry without #N` | maintain, admin or release team | ship a rolled-back train but #N |
 | `/train help` | anyone | this text |
 """
 

@@ -41,6 +41,7 @@ from bot.core.ledger import (
 )
 from bot.core.promotion_check import CHECK_RUN_ID
 from bot.core.release import PublishRelease
+from bot.core.retry_actions import OpenRetryPR
 from bot.shell.culprit_io import merged_at
 from bot.shell.read import Snapshot, has_line
 
@@ -170,6 +171,10 @@ def perform(client: GitHubPort, action: act.Action) -> Any:
         from bot.shell.culprit_io import perform_culprit
 
         return perform_culprit(client, action)
+    if isinstance(action, OpenRetryPR):
+        from bot.shell.retry_io import perform_retry
+
+        return perform_retry(client, action)
     raise TypeError(f"not a side effect: {action!r}")
 
 

@@ -18,6 +18,7 @@ from bot.core.ledger import TrainRecord
 from bot.core.promotion_artifacts import targets
 from bot.shell.artifacts_io import recorded_set
 from bot.shell.health_io import syncing_verdict
+from bot.shell.retry_io import retried_services
 from bot.shell.stage_io import StageCtx, read_holds
 
 NOTHING_TO_PROMOTE = "nothing to promote (no service, or every one held)"
@@ -137,6 +138,7 @@ def begin(
     train = ctx.config.train(record.train)
     changed = ctx.git.changed_files(record.base_sha, record.release_sha or record.merge_sha)
     services = pm.services_for(ctx.config, train, changed)
+    services += tuple(s for s in retried_services(ctx, record) if s not in services)
     held = read_holds(ctx.client, ctx.snap.tip).services()
     day = record.state_since or ctx.now
     tags = pm.target_tags(ctx.config, services, record.merge_sha, record.id, day, held)

@@ -16,7 +16,9 @@ from bot.core import promotion_actions as pa
 from bot.core import promotion_steps as ps
 from bot.core.ledger import TrainRecord, decode, record_path
 from bot.core.revert import incident_body
+from bot.shell.retry_io import retry_actions
 from bot.shell.stage_io import Link, StageCtx, git_of, read_holds, write_chain, write_edits
+from bot.shell.suspects_io import suspects_section
 
 
 def revert_chain(ctx: StageCtx, action: pa.RevertChain) -> tuple[list[tuple[str, str]], bool]:
@@ -72,6 +74,8 @@ def open_incident(ctx: StageCtx, action: pa.OpenIncident, record: TrainRecord, l
         action.services,
         action.prometheus_url,
     )
+    suspects = suspects_section(ctx.client, ctx.config, record, action.rows)
+    body += f"\n\n{suspects}" if suspects else ""
     return ctx.git.open_incident(
         action.title, body, list(action.labels), list(action.assignees), action.key, look=look
     )
@@ -104,6 +108,10 @@ def releases(ctx: StageCtx, seen_of: Callable[[TrainRecord], ps.Seen]) -> Iterat
         comments = [
             c for n in (record.train_pr, promotion.incident) if n for c in ctx.client.comments(n)
         ]
+        retried = retry_actions(ctx, record, comments, holds, seen_of(record))
+        if retried is not None:  # `/train retry without #N` (bot.core.retry)
+            yield retried
+            continue
         asked = holds_mod.resume_requests(comments, first, ctx.client.bot_login())
         allowed = [(w, c) for w, c in asked if permitted("resume", ctx.client.permission(w))]
         if not allowed:

@@ -65,8 +65,9 @@ def test_a_two_step_revert_reads_the_tip_once_and_moves_each_ref_once(sandbox) -
     assert not [r for r in log if r[0] == "GET" and r[1].endswith("/issues")]
     assert not [r for r in log if r[0] == "GET" and r[1].endswith("/check-runs")]
     # the rest: 2 deployment statuses, the incident, the comment (+ its dedupe read), the
-    # stage table and the check run
-    assert len(log) == 16, log
+    # stage table, the check run, and the riding PR's files (the incident's suspects)
+    assert len([r for r in log if r[1].endswith("/files")]) == 1
+    assert len(log) == 17, log
 
 
 def test_a_one_step_revert_costs_seven_git_and_ledger_requests(sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -75,7 +76,7 @@ def test_a_one_step_revert_costs_seven_git_and_ledger_requests(sandbox) -> None:
     log = _rollback(m, 2)
     assert len(_git(log)) == 7
     # no check-run lookup: the train's first ledger write already kept the run's id
-    assert len(log) == 13, log
+    assert len(log) == 14, log  # 13 + the riding PR's files (the incident's suspects)
 
 
 def test_a_lost_ledger_write_converges_with_one_incident_and_no_second_revert(sandbox) -> None:  # type: ignore[no-untyped-def]
